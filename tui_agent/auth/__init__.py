@@ -1,0 +1,1 @@
+"""Authentication: the resolver (the chain), credential store, credential look-up and login flows."""

@@ -1,0 +1,123 @@
+"""Credential states, sources and the records that carry them: defined once, used by CLI, JSON, panel and logs."""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timezone
+from typing import Literal
+
+AuthMethod = Literal["none", "api-key", "oauth-device", "oauth-pkce", "claude-cli"]
+AUTH_METHODS: tuple[str, ...] = ("none", "api-key", "oauth-device", "oauth-pkce", "claude-cli")
+
+
+class CredentialState(str, enum.Enum):
+    """The state of a provider's credential, exactly as interfaces.md names them."""
+
+    READY = "ready"
+    EXPIRING = "expiring"
+    EXPIRED = "expired"
+    REFRESHING = "refreshing"
+    MISSING = "missing"
+    UNREACHABLE = "unreachable"
+    ERROR = "error"
+    UNKNOWN = "unknown"
+
+    def __str__(self) -> str:
+        return self.value
+
+
+# Symbols read without colour; colours are a second channel, never the only one.
+STATE_SYMBOL = {
+    CredentialState.READY: "✓",
+    CredentialState.EXPIRING: "◔",
+    CredentialState.EXPIRED: "✗",
+    CredentialState.REFRESHING: "↻",
+    CredentialState.MISSING: "○",
+    CredentialState.UNREACHABLE: "⊘",
+    CredentialState.ERROR: "!",
+    CredentialState.UNKNOWN: "?",
+}
+
+
+@dataclass(frozen=True)
+class Credential:
+    """A ready credential handed to an adapter: what to send, never where it came from."""
+
+    kind: Literal["api-key", "bearer", "none"]
+    secret: str = field(default="", repr=False)
+
+    def __repr__(self) -> str:  # never let a secret reach a log through repr
+        return f"Credential(kind={self.kind!r})"
+
+
+NO_CREDENTIAL = Credential(kind="none")
+
+
+@dataclass(frozen=True)
+class StoredCredential:
+    """What the secret store keeps for one provider: an API key or an OAuth token set, bound to a host."""
+
+    kind: Literal["api-key", "oauth"]
+    secret: str = field(repr=False)
+    host: str = ""  # the host the secret was stored for; it is never sent anywhere else
+    refresh_token: str | None = field(default=None, repr=False)
+    expires_at: datetime | None = None
+    obtained_by: str = "entered"  # entered | device flow | PKCE | imported
+    identity: str = ""  # a non-secret label (account, e-mail) when the provider told us one
+    token_endpoint: str | None = None
+    scope: str | None = None
+
+    def to_json(self) -> dict:
+        return {
+            "kind": self.kind,
+            "secret": self.secret,
+            "host": self.host,
+            "refresh_token": self.refresh_token,
+            "expires_at": self.expires_at.isoformat() if self.expires_at else None,
+            "obtained_by": self.obtained_by,
+            "identity": self.identity,
+            "token_endpoint": self.token_endpoint,
+            "scope": self.scope,
+        }
+
+    @classmethod
+    def from_json(cls, data: dict) -> "StoredCredential":
+        expires = data.get("expires_at")
+        return cls(
+            kind=data.get("kind", "api-key"),
+            secret=data["secret"],
+            host=data.get("host", ""),
+            refresh_token=data.get("refresh_token"),
+            expires_at=datetime.fromisoformat(expires) if expires else None,
+            obtained_by=data.get("obtained_by", "entered"),
+            identity=data.get("identity", ""),
+            token_endpoint=data.get("token_endpoint"),
+            scope=data.get("scope"),
+        )
+
+    def __repr__(self) -> str:
+        return f"StoredCredential(kind={self.kind!r}, host={self.host!r}, expires_at={self.expires_at!r})"
+
+
+@dataclass(frozen=True)
+class CredentialStatus:
+    """The state of one provider's credential as shown everywhere (status, JSON, side panel, explain)."""
+
+    provider: str
+    auth_method: str
+    state: CredentialState
+    source: str = "none"  # keyring | file | env:NAME | claude-cli | none
+    identity: str = ""  # always masked or non-secret
+    expires_at: datetime | None = None
+    detail: str = ""
+    checked_at: datetime | None = None
+    model_count: int | None = None  # local servers: how many models, when known
+
+    def with_(self, **changes) -> "CredentialStatus":
+        return replace(self, **changes)
+
+    def expires_iso(self) -> str | None:
+        if self.expires_at is None:
+            return None
+        return self.expires_at.astimezone(timezone.utc).isoformat().replace("+00:00", "Z")

@@ -1,0 +1,1 @@
+"""Configuration: pydantic schema, the built-in catalog, file locations, loading and validation."""

@@ -1,0 +1,317 @@
+"""Load the built-in catalog and the user's config.toml, merge them, and validate every reference at once."""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from pydantic import ValidationError
+
+from tui_agent.config.problems import ConfigProblem, closest_first
+from tui_agent.config.schema import OAuthSettings, ProfileConfig, ProviderConfig, UISettings
+from tui_agent.errors import ConfigError
+
+TOP_LEVEL_KEYS = ("default_profile", "profiles", "providers", "ui")
+CATALOG = "catalog"
+
+# Keys whose value would be a secret: never allowed in config.toml.
+_SECRET_KEYS = {
+    "api_key", "apikey", "api-key", "key", "token", "access_token", "refresh_token",
+    "secret", "client_secret", "password", "auth_token", "bearer",
+}
+# Values that look like a key or token whatever the key is called.
+_SECRET_VALUE = re.compile(
+    r"^(?:Bearer\s+\S{12,}|sk-[A-Za-z0-9_\-]{12,}|sk-ant-\S+|sk-or-\S+|xox[abp]-\S+|eyJ[A-Za-z0-9_\-]{20,}\.\S+)$"
+)
+
+
+@dataclass(frozen=True)
+class Config:
+    """The merged, validated configuration: providers (catalog + user), profiles and where each came from."""
+
+    file: Path
+    providers: dict[str, ProviderConfig]
+    profiles: dict[str, ProfileConfig]
+    default_profile: str | None = None
+    ui: UISettings = field(default_factory=UISettings)
+    aliases: dict[str, str] = field(default_factory=dict)  # old id -> canonical id
+    origins: dict[str, str] = field(default_factory=dict)  # "providers.X" / "profiles.Y" -> where it came from
+    file_exists: bool = False
+
+    def canonical_provider_id(self, name: str) -> str | None:
+        """The provider id a name refers to (following aliases), or None when nothing is called that."""
+        if name in self.providers:
+            return name
+        return self.aliases.get(name)
+
+    def provider_choices(self) -> list[str]:
+        return sorted(self.providers) + sorted(self.aliases)
+
+
+def load_config(config_file: Path) -> Config:
+    """Load and validate; raise ConfigError listing every problem found."""
+    config, problems = check_config(config_file)
+    if problems:
+        raise ConfigError(problems)
+    assert config is not None
+    return config
+
+
+def check_config(config_file: Path) -> tuple[Config | None, list[ConfigProblem]]:
+    """Load and validate, returning the config (None when unusable) and every problem found."""
+    fname = str(config_file)
+    problems: list[ConfigProblem] = []
+    user: dict[str, Any] = {}
+    exists = config_file.is_file()
+    if exists:
+        try:
+            user = tomllib.loads(config_file.read_text(encoding="utf-8"))
+        except tomllib.TOMLDecodeError as exc:
+            return None, [ConfigProblem(fname, "", f"TOML syntax error: {exc}")]
+        except (OSError, UnicodeDecodeError) as exc:
+            return None, [ConfigProblem(fname, "", f"cannot read the file ({exc})")]
+    elif config_file.exists():
+        return None, [ConfigProblem(fname, "", "is not a regular file")]
+
+    for key in user:
+        if key not in TOP_LEVEL_KEYS:
+            problems.append(
+                ConfigProblem(fname, key, "unknown setting", key, closest_first(key, TOP_LEVEL_KEYS))
+            )
+    problems += _find_literal_secrets(fname, user)
+
+    catalog = _read_catalog()
+    providers, aliases, origins = _merge_providers(fname, catalog.get("providers", {}), _table(fname, user, "providers", problems), problems)
+    profiles = _build_profiles(fname, _table(fname, user, "profiles", problems), problems, origins)
+
+    ui = UISettings()
+    if "ui" in user:
+        try:
+            ui = UISettings.model_validate(user["ui"])
+        except ValidationError as exc:
+            problems += _pydantic_problems(fname, "ui", exc)
+
+    default_profile = user.get("default_profile")
+    if default_profile is not None and not isinstance(default_profile, str):
+        problems.append(ConfigProblem(fname, "default_profile", "must be a string (a profile nickname)", default_profile))
+        default_profile = None
+
+    config = Config(
+        file=config_file,
+        providers=providers,
+        profiles=profiles,
+        default_profile=default_profile,
+        ui=ui,
+        aliases=aliases,
+        origins=origins,
+        file_exists=exists,
+    )
+    problems += _check_references(fname, config, broken_providers=set(user.get("providers", {}) if isinstance(user.get("providers"), dict) else ()) - set(providers))
+    # A literal secret is reported once, as a secret, not again as an unknown field.
+    secret_keys = {p.key for p in problems if p.message.startswith("a literal secret")}
+    problems = [p for p in problems if not (p.key in secret_keys and p.message.startswith("unknown field"))]
+    return config, problems
+
+
+def missing_settings(provider: ProviderConfig, method: str) -> list[tuple[str, str]]:
+    """Fields a provider still needs before `method` can work: (key under providers.ID, why)."""
+    missing: list[tuple[str, str]] = []
+    if provider.kind != "claude-cli" and not provider.base_url:
+        missing.append(("base_url", "the server's URL"))
+    if method in ("oauth-device", "oauth-pkce"):
+        oauth = provider.oauth or OAuthSettings()
+        if not oauth.client_id and not oauth.keys_endpoint:
+            missing.append(("oauth.client_id", "the OAuth client id of your own app registration"))
+        if method == "oauth-device" and not (oauth.tenant or oauth.issuer or (oauth.device_endpoint and oauth.token_endpoint)):
+            what = "oauth.tenant" if provider.id == "azure-openai" else "oauth.issuer"
+            missing.append((what, "where to log in (an OIDC issuer, or device_endpoint and token_endpoint)"))
+        if method == "oauth-pkce" and not (
+            oauth.issuer or (oauth.authorization_endpoint and (oauth.token_endpoint or oauth.keys_endpoint))
+        ):
+            missing.append(("oauth.issuer", "where to log in (an OIDC issuer, or authorization_endpoint and token_endpoint)"))
+    return missing
+
+
+# --- internals -------------------------------------------------------------------------------------------------
+
+
+def _read_catalog() -> dict[str, Any]:
+    text = resources.files("tui_agent.config").joinpath("catalog.toml").read_text(encoding="utf-8")
+    return tomllib.loads(text)
+
+
+def _table(fname: str, data: dict[str, Any], key: str, problems: list[ConfigProblem]) -> dict[str, Any]:
+    value = data.get(key, {})
+    if not isinstance(value, dict):
+        problems.append(ConfigProblem(fname, key, f"must be a table ([{key}.NAME] sections)", value))
+        return {}
+    return value
+
+
+def _deep_merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
+    merged = dict(base)
+    for key, value in override.items():
+        if isinstance(value, dict) and isinstance(merged.get(key), dict):
+            merged[key] = _deep_merge(merged[key], value)
+        else:
+            merged[key] = value
+    return merged
+
+
+def _merge_providers(
+    fname: str, catalog: dict[str, Any], user: dict[str, Any], problems: list[ConfigProblem]
+) -> tuple[dict[str, ProviderConfig], dict[str, str], dict[str, str]]:
+    raw: dict[str, dict[str, Any]] = {pid: dict(body) for pid, body in catalog.items()}
+    origins = {f"providers.{pid}": CATALOG for pid in raw}
+    aliases = {alias: pid for pid, body in raw.items() for alias in body.get("aliases", [])}
+    for pid, body in user.items():
+        key = f"providers.{pid}"
+        if not isinstance(body, dict):
+            problems.append(ConfigProblem(fname, key, "must be a table", body))
+            continue
+        if "aliases" in body or "id" in body:
+            problems.append(ConfigProblem(fname, f"{key}.{'aliases' if 'aliases' in body else 'id'}", "is set by the catalog and cannot be changed"))
+            body = {k: v for k, v in body.items() if k not in ("aliases", "id")}
+        target = aliases.get(pid, pid)
+        if target in raw:
+            raw[target] = _deep_merge(raw[target], body)
+            origins[f"providers.{target}"] = f"catalog + {Path(fname).name}: {key}"
+        else:
+            raw[target] = body
+            origins[f"providers.{target}"] = f"{Path(fname).name}: {key}"
+    providers: dict[str, ProviderConfig] = {}
+    for pid, body in raw.items():
+        try:
+            providers[pid] = ProviderConfig.model_validate({**body, "id": pid})
+        except ValidationError as exc:
+            problems += _pydantic_problems(fname, f"providers.{pid}", exc)
+    return providers, aliases, origins
+
+
+def _build_profiles(
+    fname: str, user: dict[str, Any], problems: list[ConfigProblem], origins: dict[str, str]
+) -> dict[str, ProfileConfig]:
+    profiles: dict[str, ProfileConfig] = {}
+    for nick, body in user.items():
+        key = f"profiles.{nick}"
+        if not isinstance(body, dict):
+            problems.append(ConfigProblem(fname, key, "must be a table with provider and model", body))
+            continue
+        try:
+            profiles[nick] = ProfileConfig.model_validate({**body, "nickname": nick})
+            origins[key] = f"{Path(fname).name}: {key}"
+        except ValidationError as exc:
+            problems += _pydantic_problems(fname, key, exc)
+    return profiles
+
+
+def _check_references(fname: str, config: Config, broken_providers: set[str]) -> list[ConfigProblem]:
+    problems: list[ConfigProblem] = []
+    for nick, profile in config.profiles.items():
+        key = f"profiles.{nick}"
+        pid = config.canonical_provider_id(profile.provider)
+        if pid is None and profile.provider in broken_providers:
+            continue  # the provider's own table is invalid and already reported
+        if pid is None:
+            problems.append(
+                ConfigProblem(
+                    fname, f"{key}.provider", f"unknown provider `{profile.provider}`", profile.provider,
+                    closest_first(profile.provider, config.provider_choices()),
+                    hint="define it under [providers.NAME] or use one of the catalog's",
+                )
+            )
+            continue
+        provider = config.providers[pid]
+        method = profile.auth or provider.default_method
+        if profile.auth and profile.auth not in provider.auth:
+            problems.append(
+                ConfigProblem(
+                    fname, f"{key}.auth", f"provider `{pid}` does not allow auth method `{profile.auth}`",
+                    profile.auth, closest_first(profile.auth, provider.auth),
+                )
+            )
+            continue
+        for field_key, why in missing_settings(provider, method):
+            problems.append(
+                ConfigProblem(
+                    fname, f"providers.{pid}.{field_key}",
+                    f"missing required field ({why}); profile `{nick}` uses provider `{pid}` with method `{method}`",
+                    hint=provider.setup_hint,
+                )
+            )
+    if config.default_profile is not None and config.default_profile not in config.profiles:
+        problems.append(
+            ConfigProblem(
+                fname, "default_profile", f"no profile is called `{config.default_profile}`",
+                config.default_profile, closest_first(config.default_profile, list(config.profiles)),
+            )
+        )
+    # Two profiles may both lack settings for one provider: report each missing field once.
+    unique: dict[tuple[str, str], ConfigProblem] = {}
+    for problem in problems:
+        unique.setdefault((problem.key, problem.message.split(";")[0]), problem)
+    return list(unique.values())
+
+
+def _pydantic_problems(fname: str, prefix: str, exc: ValidationError) -> list[ConfigProblem]:
+    out = []
+    for err in exc.errors():
+        loc = ".".join(str(p) for p in err["loc"] if not isinstance(p, int))
+        key = f"{prefix}.{loc}" if loc else prefix
+        value = err.get("input")
+        if err["type"] == "missing":
+            out.append(ConfigProblem(fname, key, "missing required field"))
+        elif err["type"] == "extra_forbidden":
+            field_name = str(err["loc"][-1])
+            known = _known_fields(prefix, err["loc"])
+            out.append(ConfigProblem(fname, key, f"unknown field `{field_name}`", field_name, closest_first(field_name, known)))
+        elif err["type"] == "literal_error":
+            expected = err.get("ctx", {}).get("expected", "")
+            choices = tuple(re.findall(r"'([^']+)'", expected))
+            out.append(ConfigProblem(fname, key, f"invalid value {value!r}", value, closest_first(str(value), choices)))
+        else:
+            msg = err["msg"].removeprefix("Value error, ")
+            out.append(ConfigProblem(fname, key, f"{msg} (got {value!r})" if not isinstance(value, dict) else msg, value))
+    return out
+
+
+def _known_fields(prefix: str, loc: tuple) -> list[str]:
+    model: Any = ProfileConfig if prefix.startswith("profiles") else ProviderConfig
+    if prefix.startswith("ui"):
+        model = UISettings
+    for part in loc[:-1]:
+        sub = getattr(model, "model_fields", {}).get(part)
+        if sub is None:
+            break
+        model = {"oauth": OAuthSettings}.get(str(part), model)
+        if str(part) == "timeouts":
+            from tui_agent.config.schema import Timeouts
+
+            model = Timeouts
+    hidden = {"id", "nickname"}
+    return [name for name in getattr(model, "model_fields", {}) if name not in hidden]
+
+
+def _find_literal_secrets(fname: str, data: dict[str, Any], prefix: str = "") -> list[ConfigProblem]:
+    problems = []
+    for key, value in data.items():
+        path = f"{prefix}.{key}" if prefix else str(key)
+        if isinstance(value, dict):
+            problems += _find_literal_secrets(fname, value, path)
+        elif isinstance(value, str) and value and (
+            str(key).lower() in _SECRET_KEYS or _SECRET_VALUE.match(value.strip())
+        ):
+            provider = path.split(".")[1] if path.startswith("providers.") and path.count(".") >= 2 else "PROVIDER"
+            problems.append(
+                ConfigProblem(
+                    fname, path,
+                    "a literal secret is not allowed in config.toml (the value is not shown)",
+                    hint=f"store it with `tui-agent login {provider}` (kept in the OS keyring) "
+                    f"or put it in an environment variable named by providers.{provider}.api_key_env",
+                )
+            )
+    return problems

@@ -1,0 +1,42 @@
+"""A located configuration problem: file, key path, bad value, valid choices (closest first)."""
+
+from __future__ import annotations
+
+import difflib
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class ConfigProblem:
+    """One thing wrong with the configuration, located well enough for a person to fix it."""
+
+    file: str
+    key: str
+    message: str
+    value: object = None
+    choices: tuple[str, ...] = field(default_factory=tuple)
+    hint: str = ""
+
+    def sentence(self) -> str:
+        """One sentence: where, what, and the valid choices or the fix."""
+        where = ": ".join(part for part in (self.file, self.key) if part)
+        text = f"{where}: {self.message}" if where else self.message
+        if self.choices:
+            shown = ", ".join(f"`{c}`" for c in self.choices[:8])
+            more = ", …" if len(self.choices) > 8 else ""
+            lead = f"did you mean `{self.choices[0]}`? " if _close(self.value, self.choices[0]) else ""
+            text += f"; {lead}valid choices: {shown}{more}"
+        if self.hint:
+            text += f"; {self.hint}"
+        return text
+
+
+def _close(value: object, candidate: str) -> bool:
+    return isinstance(value, str) and difflib.SequenceMatcher(None, value, candidate).ratio() >= 0.6
+
+
+def closest_first(value: str, choices: list[str] | tuple[str, ...]) -> tuple[str, ...]:
+    """Order choices by similarity to `value`, the closest first, ties alphabetical."""
+    return tuple(
+        sorted(set(choices), key=lambda c: (-difflib.SequenceMatcher(None, value or "", c).ratio(), c))
+    )

@@ -1,0 +1,55 @@
+"""The error hierarchy: every error carries one sentence meant for a person, and an exit code."""
+
+from __future__ import annotations
+
+
+class TuiAgentError(Exception):
+    """Base of every error tui-agent raises on purpose; `str(err)` is the sentence shown to the user."""
+
+    exit_code = 1
+
+
+class UsageError(TuiAgentError):
+    """A bad flag, argument or unknown name given on the command line."""
+
+    exit_code = 2
+
+
+class ConfigError(TuiAgentError):
+    """The configuration cannot be loaded or a reference in it is broken."""
+
+    exit_code = 2
+
+    def __init__(self, problems: list["ConfigProblem"] | str):
+        if isinstance(problems, str):
+            from tui_agent.config.problems import ConfigProblem
+
+            problems = [ConfigProblem(file="", key="", message=problems)]
+        self.problems = problems
+        first = problems[0].sentence() if problems else "the configuration is invalid"
+        more = f" (and {len(problems) - 1} more problem(s); run `tui-agent config check`)" if len(problems) > 1 else ""
+        super().__init__(first + more)
+
+
+class ResolutionError(ConfigError):
+    """A link of the profile → provider → method chain is broken."""
+
+
+class ProviderError(TuiAgentError):
+    """A provider refused or failed a request at run time."""
+
+    exit_code = 1
+
+
+class AuthError(ProviderError):
+    """Authentication is missing, expired or was refused at request time."""
+
+
+class Interrupted(TuiAgentError):
+    """The user interrupted the operation."""
+
+    exit_code = 130
+
+
+if False:  # pragma: no cover - for type checkers only
+    from tui_agent.config.problems import ConfigProblem

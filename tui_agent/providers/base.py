@@ -1,0 +1,73 @@
+"""The small protocol every wire adapter speaks, and the request/model records they share."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, AsyncIterator, Awaitable, Callable, Literal, Protocol
+
+if TYPE_CHECKING:
+    import httpx
+
+    from tui_agent.auth.state import Credential
+    from tui_agent.config.schema import ProviderConfig
+    from tui_agent.providers.events import Event
+
+Role = Literal["user", "assistant"]
+
+
+@dataclass(frozen=True, slots=True)
+class ChatMessage:
+    """One turn of a conversation as sent to a model."""
+
+    role: Role
+    content: str
+
+
+@dataclass(frozen=True)
+class ChatRequest:
+    """Everything an adapter needs to ask for one answer; parameters left None are not sent."""
+
+    model: str
+    messages: list[ChatMessage]
+    system: str | None = None
+    temperature: float | None = None
+    top_p: float | None = None
+    max_tokens: int | None = None
+    # Which conversation this turn belongs to: lets a stateful back-end (the Claude Code CLI) continue its
+    # own session instead of replaying the transcript. HTTP adapters ignore it.
+    conversation_id: str | None = None
+
+
+@dataclass(frozen=True)
+class ModelInfo:
+    """A model a provider reports it can serve."""
+
+    provider: str
+    id: str
+    display_name: str = ""
+    context_window: int | None = None
+    loaded: bool | None = None  # local servers: whether it is in memory now
+    capabilities: tuple[str, ...] = field(default_factory=tuple)
+
+
+# Called by an adapter after a 401: returns a refreshed credential, or None when none can be had.
+RefreshCredential = Callable[[], Awaitable["Credential | None"]]
+
+
+class Adapter(Protocol):
+    """One wire kind. Built with the provider's config and the shared httpx client."""
+
+    def __init__(self, provider: "ProviderConfig", client: "httpx.AsyncClient") -> None: ...
+
+    def stream(
+        self,
+        request: ChatRequest,
+        credential: "Credential",
+        refresh: RefreshCredential | None = None,
+    ) -> AsyncIterator["Event"]:
+        """Yield events for one answer; always ends with exactly one Done or StreamError."""
+        ...
+
+    async def list_models(self, credential: "Credential") -> list[ModelInfo]:
+        """Ask the provider which models it serves; raises ProviderError on failure."""
+        ...
