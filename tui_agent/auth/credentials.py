@@ -1,0 +1,193 @@
+"""Credential look-up: turn a resolved provider + method into a CredentialStatus, and into a ready Credential.
+
+Read-only here: logins live in their own modules. The order for api-key is fixed — the store, then the
+provider's environment variable — and the winning source is recorded; nothing else is ever tried.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from datetime import datetime, timezone
+from typing import TYPE_CHECKING, Mapping
+from urllib.parse import urlsplit
+
+from tui_agent.auth.state import (
+    NO_CREDENTIAL,
+    Credential,
+    CredentialState,
+    CredentialStatus,
+    StoredCredential,
+)
+from tui_agent.config.load import missing_settings
+from tui_agent.redact import mask
+
+if TYPE_CHECKING:
+    from tui_agent.auth.store import SecretStore
+    from tui_agent.config.schema import ProviderConfig
+
+CONNECT_TIMEOUT = 0.3  # local servers answer a TCP connect at once, or are not running
+
+
+def now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def env_key_name(provider: "ProviderConfig") -> str | None:
+    """The environment variable that may hold this provider's API key."""
+    return provider.api_key_env
+
+
+def host_port(base_url: str) -> tuple[str, int]:
+    parts = urlsplit(base_url)
+    port = parts.port or (443 if parts.scheme == "https" else 80)
+    return parts.hostname or "127.0.0.1", port
+
+
+async def tcp_reachable(base_url: str, timeout: float = CONNECT_TIMEOUT) -> bool:
+    """Whether something accepts a TCP connection at the base URL's host and port."""
+    host, port = host_port(base_url)
+    try:
+        _reader, writer = await asyncio.wait_for(asyncio.open_connection(host, port), timeout)
+    except (OSError, asyncio.TimeoutError):
+        return False
+    writer.close()
+    try:
+        await writer.wait_closed()
+    except OSError:
+        pass
+    return True
+
+
+async def api_key_source(
+    provider: "ProviderConfig", store: "SecretStore", env: Mapping[str, str]
+) -> tuple[str, str, StoredCredential | None, str]:
+    """Find the API key: (secret, source, stored record or None, problem sentence). Secret is "" when none."""
+    from tui_agent.auth.store import binding_problem
+
+    stored = await store.get(provider.id)
+    if stored is not None and stored.kind == "api-key":
+        problem = binding_problem(stored, provider)
+        if problem:
+            return "", store.backend, stored, problem
+        return stored.secret, store.backend, stored, ""
+    name = env_key_name(provider)
+    if name and env.get(name):
+        return env[name], f"env:{name}", None, ""
+    return "", "none", None, ""
+
+
+async def check_status(
+    provider: "ProviderConfig",
+    method: str,
+    *,
+    store: "SecretStore",
+    env: Mapping[str, str] | None = None,
+    probe: bool = True,
+    tokens=None,
+) -> CredentialStatus:
+    """The credential state of `provider` used with `method`; `probe=False` skips network and subprocess checks."""
+    env = os.environ if env is None else env
+    base = CredentialStatus(provider=provider.id, auth_method=method, state=CredentialState.UNKNOWN, checked_at=now())
+    missing = missing_settings(provider, method)
+    if missing:
+        keys = ", ".join(f"providers.{provider.id}.{key}" for key, _ in missing)
+        hint = provider.setup_hint or f"set {keys} in config.toml"
+        return base.with_(state=CredentialState.MISSING, detail=f"not configured: {keys} missing; {hint}")
+
+    if method == "claude-cli":
+        return await _claude_status(provider, base, env, probe)
+
+    if method == "api-key":
+        secret, source, stored, problem = await api_key_source(provider, store, env)
+        if problem:
+            return base.with_(state=CredentialState.ERROR, source=source, detail=problem)
+        if not secret:
+            name = env_key_name(provider)
+            how = f"run `tui-agent login {provider.id}`" + (f" or set {name}" if name else "")
+            return base.with_(state=CredentialState.MISSING, detail=f"no API key — {how}")
+        detail = f"stored in {source}" if stored is None or not stored.obtained_by else f"{stored.obtained_by}"
+        if source == "file":
+            detail += " (stored in file — no system keyring)"
+        status = base.with_(state=CredentialState.READY, source=source, identity=mask(secret), detail=detail)
+        return await _with_reachability(provider, status, probe)
+
+    if method in ("oauth-device", "oauth-pkce"):
+        stored = await store.get(provider.id)
+        if stored is None:
+            return base.with_(state=CredentialState.MISSING, detail=f"not logged in — run `tui-agent login {provider.id}`")
+        from tui_agent.auth.store import binding_problem
+
+        problem = binding_problem(stored, provider)
+        if problem:
+            return base.with_(state=CredentialState.ERROR, source=store.backend, detail=problem)
+        if tokens is not None:
+            state, detail = tokens.state_of(provider.id, stored)
+        else:
+            from tui_agent.auth.tokens import token_state
+
+            state, detail = token_state(provider.id, stored, now())
+        identity = stored.identity or mask(stored.secret)
+        return base.with_(
+            state=state, source=store.backend, identity=identity, expires_at=stored.expires_at,
+            detail=detail or f"obtained by {stored.obtained_by}",
+        )
+
+    # method "none"
+    return await _with_reachability(provider, base.with_(state=CredentialState.READY, detail="no authentication needed"), probe)
+
+
+async def _with_reachability(provider: "ProviderConfig", status: CredentialStatus, probe: bool) -> CredentialStatus:
+    if not provider.local or not provider.base_url:
+        return status
+    host, port = host_port(provider.base_url)
+    if not probe:
+        return status.with_(state=CredentialState.UNKNOWN, detail=f"{provider.name} at {host}:{port} not probed (--no-probe)")
+    if await tcp_reachable(provider.base_url):
+        return status.with_(detail=f"{provider.name} running at {host}:{port}" + (f"; {status.detail}" if status.source != "none" else ""))
+    return status.with_(
+        state=CredentialState.UNREACHABLE,
+        detail=f"{provider.name} not running at {host}:{port} — start it, or set providers.{provider.id}.base_url",
+    )
+
+
+async def _claude_status(provider: "ProviderConfig", base: CredentialStatus, env: Mapping[str, str], probe: bool) -> CredentialStatus:
+    from tui_agent.auth import claude_cli
+
+    location = claude_cli.find_claude_cli(provider, env)
+    if location is None or not probe:
+        return claude_cli.to_credential_status(provider.id, location, None).with_(checked_at=base.checked_at)
+    status = await claude_cli.cli_status(location, env)
+    return claude_cli.to_credential_status(provider.id, location, status).with_(checked_at=base.checked_at)
+
+
+async def ready_credential(
+    provider: "ProviderConfig", method: str, *, store: "SecretStore", env: Mapping[str, str] | None = None, tokens=None
+) -> tuple[Credential | None, str]:
+    """The credential to send for one request, or (None, why not). Never substitutes another method."""
+    env = os.environ if env is None else env
+    if method in ("none", "claude-cli"):
+        return NO_CREDENTIAL, ""
+    if method == "api-key":
+        secret, _source, _stored, problem = await api_key_source(provider, store, env)
+        if problem:
+            return None, problem
+        if not secret:
+            name = env_key_name(provider)
+            return None, f"no API key for {provider.id} — run `tui-agent login {provider.id}`" + (f" or set {name}" if name else "")
+        return Credential("api-key", secret), ""
+    # OAuth: the token manager refreshes ahead of expiry
+    if tokens is None:
+        return None, f"{provider.id}: token handling is not available"
+    stored = await tokens.fresh(provider)
+    if stored is None:
+        return None, f"not logged in to {provider.id} — run `tui-agent login {provider.id}`"
+    from tui_agent.auth.store import binding_problem
+
+    problem = binding_problem(stored, provider)
+    if problem:
+        return None, problem
+    state, detail = tokens.state_of(provider.id, stored)
+    if state == CredentialState.EXPIRED:
+        return None, detail or f"the login for {provider.id} has expired — run `tui-agent login {provider.id}`"
+    return Credential("bearer", stored.secret), ""

@@ -1,0 +1,154 @@
+"""The `tui-agent` command: the TUI by default, and the headless commands (status, models, ask, …).
+
+Every error is one plain sentence on stderr with the exit code interfaces.md gives; no traceback unless
+--verbose. The TUI's modules are imported only when the TUI is what was asked for.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import logging
+import sys
+from pathlib import Path
+from typing import Sequence
+
+from tui_agent import __version__
+from tui_agent.errors import ConfigError, TuiAgentError, UsageError
+
+log = logging.getLogger("tui_agent.cli")
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse that reports usage errors as one sentence and exit code 2."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        self.exit(2, f"tui-agent: {message} (see `{self.prog} --help`)\n")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    common = argparse.ArgumentParser(add_help=False)
+    # SUPPRESS: a global option given before the subcommand is not overwritten by the subparser's default.
+    common.add_argument("--config", metavar="FILE", default=argparse.SUPPRESS, help="use this config.toml")
+    common.add_argument("--verbose", action="store_true", default=argparse.SUPPRESS, help="log the resolution chain and HTTP exchanges (redacted)")
+
+    parser = _Parser(prog="tui-agent", description="A terminal chat client for many model providers.", parents=[common])
+    parser.add_argument("--version", action="version", version=f"tui-agent {__version__}")
+    parser.add_argument("--model", "-m", metavar="NICK", help="open the TUI on this profile")
+    sub = parser.add_subparsers(dest="command", parser_class=_Parser, metavar="COMMAND")
+
+    ask = sub.add_parser("ask", parents=[common], help="one answer, streamed to stdout")
+    ask.add_argument("-m", "--model", dest="model", metavar="NICK", help="profile to use (default: default_profile)")
+    ask.add_argument("--system", metavar="TEXT", help="system prompt for this answer")
+    ask.add_argument("prompt", metavar="PROMPT", help='the prompt; "-" reads it from stdin')
+
+    status = sub.add_parser("status", parents=[common], help="login / credential state of every provider")
+    status.add_argument("--json", action="store_true", help="print JSON")
+    status.add_argument("--no-probe", action="store_true", help="skip network and subprocess checks")
+
+    models = sub.add_parser("models", parents=[common], help="profiles and discovered models, with availability")
+    models.add_argument("--json", action="store_true", help="print JSON")
+    models.add_argument("--provider", metavar="ID", help="only this provider")
+
+    explain = sub.add_parser("explain", parents=[common], help="the resolution chain of a profile, step by step")
+    explain.add_argument("nick", metavar="NICK")
+
+    login = sub.add_parser("login", parents=[common], help="log in to a provider from the terminal")
+    login.add_argument("provider", metavar="PROVIDER")
+    login.add_argument("--method", metavar="M", help="auth method (default: the provider's default)")
+    login.add_argument("--no-browser", action="store_true", help="print the URL instead of opening a browser")
+
+    logout = sub.add_parser("logout", parents=[common], help="forget stored credentials")
+    logout.add_argument("provider", metavar="PROVIDER")
+
+    config = sub.add_parser("config", parents=[common], help="check or locate the configuration")
+    config_sub = config.add_subparsers(dest="config_command", parser_class=_Parser, metavar="ACTION", required=True)
+    config_sub.add_parser("check", parents=[common], help="validate config; every problem with file and key")
+    config_sub.add_parser("path", parents=[common], help="print the config, data, state, log and secret-store locations")
+
+    imp = sub.add_parser("import", parents=[common], help="import profiles from another client")
+    imp_sub = imp.add_subparsers(dest="import_command", parser_class=_Parser, metavar="SOURCE", required=True)
+    qwen = imp_sub.add_parser("qwen-profiles", parents=[common], help="import ~/.qwen/model-profiles.json style profiles")
+    qwen.add_argument("file", metavar="FILE", nargs="?", help="default: ~/.qwen/model-profiles.json")
+    qwen.add_argument("--force", action="store_true", help="replace profiles that already exist")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    verbose = getattr(args, "verbose", False)
+    config_flag = getattr(args, "config", None)
+    try:
+        if args.command is None:
+            return _run_tui(config_flag, args.model, verbose)
+        from tui_agent.logs import setup_headless_logging
+
+        setup_headless_logging(verbose)
+        return asyncio.run(_dispatch(args, config_flag))
+    except KeyboardInterrupt:
+        print("tui-agent: interrupted", file=sys.stderr)
+        return 130
+    except TuiAgentError as exc:
+        if verbose:
+            log.exception("failed")
+        print(f"tui-agent: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except BrokenPipeError:
+        return 1
+
+
+async def _dispatch(args: argparse.Namespace, config_flag: str | None) -> int:
+    from tui_agent import commands
+
+    if args.command == "config":
+        if args.config_command == "check":
+            return commands.config_check(config_flag)
+        return commands.config_path(config_flag)
+    if args.command == "import":
+        return commands.import_qwen(config_flag, args.file, args.force)
+
+    from tui_agent.service.agent import AgentService
+
+    service = AgentService.load(config_flag)
+    try:
+        if args.command == "status":
+            return await commands.status(service, as_json=args.json, probe=not args.no_probe)
+        if args.command == "models":
+            return await commands.models(service, as_json=args.json, provider=args.provider)
+        if args.command == "explain":
+            return await commands.explain(service, args.nick)
+        if args.command == "ask":
+            return await commands.ask(service, args.model, args.system, args.prompt)
+        if args.command == "login":
+            return await commands.login(service, args.provider, args.method, args.no_browser)
+        if args.command == "logout":
+            return await commands.logout(service, args.provider)
+        raise UsageError(f"unknown command `{args.command}`")
+    finally:
+        await service.aclose()
+
+
+def _run_tui(config_flag: str | None, model: str | None, verbose: bool) -> int:
+    from tui_agent.config.load import load_config
+    from tui_agent.config.paths import Paths
+
+    paths = Paths.resolve(config_flag)
+    config = load_config(paths.config_file)  # ConfigError → exit 2 before any screen is drawn
+    if model is not None and model not in config.profiles:
+        from tui_agent.auth.resolve import resolve
+
+        resolve(config, model)  # raises the located "no profile is called" error
+    from tui_agent.logs import setup_tui_logging
+
+    setup_tui_logging(paths, verbose)
+    from tui_agent.ui.app import TuiAgentApp
+
+    app = TuiAgentApp(config=config, paths=paths, model=model)
+    app.run()
+    return app.return_code or 0
+
+
+if __name__ == "__main__":  # pragma: no cover
+    raise SystemExit(main())

@@ -1,0 +1,1 @@
+"""The Textual front-end: it talks to the service layer only."""

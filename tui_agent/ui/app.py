@@ -1,0 +1,51 @@
+"""The Textual application: builds the service, opens the chat screen, owns app-wide bindings."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from textual.app import App
+
+if TYPE_CHECKING:
+    from tui_agent.config.load import Config
+    from tui_agent.config.paths import Paths
+    from tui_agent.service.agent import AgentService
+
+
+class TuiAgentApp(App[int]):
+    """tui-agent's full-screen app."""
+
+    TITLE = "tui-agent"
+    CSS_PATH = "app.tcss"
+
+    def __init__(
+        self,
+        *,
+        config: "Config",
+        paths: "Paths",
+        model: str | None = None,
+        service: "AgentService | None" = None,
+    ) -> None:
+        super().__init__()
+        self.config = config
+        self.paths = paths
+        self.initial_profile = model or config.default_profile
+        self._service = service
+
+    @property
+    def service(self) -> "AgentService":
+        """The service is built on first use, after the first frame."""
+        if self._service is None:
+            from tui_agent.service.agent import AgentService
+
+            self._service = AgentService(self.config, self.paths)
+        return self._service
+
+    def on_mount(self) -> None:
+        from tui_agent.ui.screens.chat import ChatScreen
+
+        self.push_screen(ChatScreen(self.initial_profile))
+
+    async def on_unmount(self) -> None:
+        if self._service is not None:
+            await self._service.aclose()

@@ -1,0 +1,1 @@
+"""Screens, each with its own .tcss beside it; loaded lazily."""
