@@ -1,0 +1,944 @@
+"""Conversation history in SQLite: durable messages, streaming checkpoints, paged loading, search, export.
+
+Blocking work lives in `HistoryStore` (thread-safe, opened lazily on first use); `AsyncHistory` runs it off
+the event loop. `sqlite3` itself is imported only when the store first opens, so importing this module
+costs nothing before the TUI's first frame.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import os
+import re
+import sys
+import threading
+import time
+import uuid
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Callable, Iterator, Literal, Sequence
+
+from tui_agent.errors import TuiAgentError
+
+if TYPE_CHECKING:
+    import sqlite3
+
+log = logging.getLogger("tui_agent.service.history")
+
+MessageRole = Literal["user", "assistant", "system"]
+MessageStatus = Literal["complete", "streaming", "stopped", "error", "interrupted"]
+ROLES: tuple[str, ...] = ("user", "assistant", "system")
+STATUSES: tuple[str, ...] = ("complete", "streaming", "stopped", "error", "interrupted")
+_FINAL_STATUSES = ("complete", "stopped", "error")
+
+# Highlight markers inside search snippets; parsed out into `SearchHit.highlights` before anyone sees them.
+_MARK_OPEN, _MARK_CLOSE = "\x02", "\x03"
+_TITLE_MAX = 60
+
+
+class HistoryError(TuiAgentError):
+    """The history database cannot be opened, read or written; the message says which file and what to do."""
+
+    exit_code = 1
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Schema and migrations. `PRAGMA user_version` is the number of steps applied; each step runs in its own
+# transaction together with the version bump, so a crash mid-upgrade leaves the previous version intact.
+# Append new steps; never edit a released one.
+
+_V1 = (
+    """CREATE TABLE conversations (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        title TEXT NOT NULL DEFAULT '',
+        created_at INTEGER NOT NULL,
+        updated_at INTEGER NOT NULL
+    )""",
+    """CREATE TABLE messages (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        conversation_id INTEGER NOT NULL REFERENCES conversations(id) ON DELETE CASCADE,
+        role TEXT NOT NULL,
+        content TEXT NOT NULL DEFAULT '',
+        status TEXT NOT NULL DEFAULT 'complete',
+        created_at INTEGER NOT NULL
+    )""",
+    "CREATE INDEX messages_by_conversation ON messages(conversation_id, id)",
+)
+
+# Version 2: which profile/provider/model produced each answer (and the conversation's current one), the
+# error and usage of an answer, its visible thinking, and which process owns a row while it streams.
+_V2 = (
+    "ALTER TABLE messages ADD COLUMN profile TEXT",
+    "ALTER TABLE messages ADD COLUMN provider TEXT",
+    "ALTER TABLE messages ADD COLUMN model TEXT",
+    "ALTER TABLE messages ADD COLUMN error TEXT",
+    "ALTER TABLE messages ADD COLUMN input_tokens INTEGER",
+    "ALTER TABLE messages ADD COLUMN output_tokens INTEGER",
+    "ALTER TABLE messages ADD COLUMN thinking TEXT NOT NULL DEFAULT ''",
+    "ALTER TABLE messages ADD COLUMN updated_at INTEGER NOT NULL DEFAULT 0",
+    "ALTER TABLE messages ADD COLUMN writer TEXT",
+    "UPDATE messages SET updated_at = created_at",
+    "ALTER TABLE conversations ADD COLUMN profile TEXT",
+    "ALTER TABLE conversations ADD COLUMN provider TEXT",
+    "ALTER TABLE conversations ADD COLUMN model TEXT",
+    "CREATE INDEX conversations_by_update ON conversations(updated_at, id)",
+)
+
+MIGRATIONS: tuple[tuple[str, ...], ...] = (_V1, _V2)
+SCHEMA_VERSION = len(MIGRATIONS)
+
+# The search index is not a versioned step: it depends on whether this Python's SQLite has FTS5, and a
+# database may meet Pythons with and without it. Missing triggers mean "index stale": rebuilt when FTS5
+# is next available.
+_FTS_TABLE = (
+    "CREATE VIRTUAL TABLE IF NOT EXISTS messages_fts USING fts5("
+    "content, content='messages', content_rowid='id', tokenize='unicode61 remove_diacritics 2')"
+)
+_FTS_TRIGGERS = {
+    "messages_fts_insert": """CREATE TRIGGER messages_fts_insert AFTER INSERT ON messages BEGIN
+        INSERT INTO messages_fts(rowid, content) VALUES (new.id, new.content); END""",
+    "messages_fts_delete": """CREATE TRIGGER messages_fts_delete AFTER DELETE ON messages BEGIN
+        INSERT INTO messages_fts(messages_fts, rowid, content) VALUES ('delete', old.id, old.content); END""",
+    "messages_fts_update": """CREATE TRIGGER messages_fts_update AFTER UPDATE OF content ON messages BEGIN
+        INSERT INTO messages_fts(messages_fts, rowid, content) VALUES ('delete', old.id, old.content);
+        INSERT INTO messages_fts(rowid, content) VALUES (new.id, new.content); END""",
+}
+
+_MESSAGE_COLUMNS = (
+    "id, conversation_id, role, content, status, created_at, updated_at, profile, provider, model, "
+    "error, input_tokens, output_tokens, thinking"
+)
+_CONVERSATION_COLUMNS = (
+    "c.id, c.title, c.created_at, c.updated_at, c.profile, c.provider, c.model, "
+    "(SELECT COUNT(*) FROM messages m WHERE m.conversation_id = c.id)"
+)
+
+# Store instances open in this process, by writer token: a streaming row written by this process but by
+# none of these is left over from a store that was closed or crashed, and counts as interrupted.
+_LIVE_WRITERS: set[str] = set()
+_HOST = ""
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Records
+
+
+def _dt(ms: int) -> datetime:
+    return datetime.fromtimestamp(ms / 1000, tz=timezone.utc)
+
+
+def _iso(when: datetime) -> str:
+    return when.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+@dataclass(frozen=True, slots=True)
+class Conversation:
+    """One conversation; `profile`/`provider`/`model` are the ones it last used (for reopening it)."""
+
+    id: int
+    title: str
+    created_at: datetime
+    updated_at: datetime
+    profile: str | None = None
+    provider: str | None = None
+    model: str | None = None
+    message_count: int = 0
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "id": self.id, "title": self.title, "created_at": _iso(self.created_at),
+            "updated_at": _iso(self.updated_at), "profile": self.profile, "provider": self.provider,
+            "model": self.model, "message_count": self.message_count,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class Message:
+    """One stored message; an assistant message names the profile, provider and model that wrote it."""
+
+    id: int
+    conversation_id: int
+    role: MessageRole
+    content: str
+    status: MessageStatus
+    created_at: datetime
+    updated_at: datetime
+    profile: str | None = None
+    provider: str | None = None
+    model: str | None = None
+    error: str | None = None
+    input_tokens: int | None = None
+    output_tokens: int | None = None
+    thinking: str = ""
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "id": self.id, "role": self.role, "content": self.content, "status": self.status,
+            "created_at": _iso(self.created_at), "updated_at": _iso(self.updated_at),
+            "profile": self.profile, "provider": self.provider, "model": self.model, "error": self.error,
+            "input_tokens": self.input_tokens, "output_tokens": self.output_tokens, "thinking": self.thinking,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class Page:
+    """A run of consecutive messages, oldest first; `has_older` says whether earlier ones exist."""
+
+    messages: list[Message]
+    has_older: bool
+
+    @property
+    def oldest_id(self) -> int | None:
+        """The id to pass to `messages_before` for the next older page."""
+        return self.messages[0].id if self.messages else None
+
+
+@dataclass(frozen=True, slots=True)
+class SearchHit:
+    """A message that matched a search: a snippet with the matched spans as (start, end) offsets into it."""
+
+    conversation_id: int
+    conversation_title: str
+    message_id: int
+    role: MessageRole
+    snippet: str
+    highlights: tuple[tuple[int, int], ...]
+    created_at: datetime
+
+
+def _message(row: Sequence[Any]) -> Message:
+    return Message(
+        id=row[0], conversation_id=row[1], role=row[2], content=row[3], status=row[4],
+        created_at=_dt(row[5]), updated_at=_dt(row[6]), profile=row[7], provider=row[8], model=row[9],
+        error=row[10], input_tokens=row[11], output_tokens=row[12], thinking=row[13] or "",
+    )
+
+
+def _conversation(row: Sequence[Any]) -> Conversation:
+    return Conversation(
+        id=row[0], title=row[1], created_at=_dt(row[2]), updated_at=_dt(row[3]), profile=row[4],
+        provider=row[5], model=row[6], message_count=row[7],
+    )
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Checkpointing
+
+
+class Checkpointer:
+    """Decides when a growing answer is worth writing again: after `every_chars` new characters or
+    `every_ms` milliseconds since the last save, whichever comes first.
+
+    It only accumulates and decides; the caller writes (`store.checkpoint(id, cp.text, cp.thinking)`) and
+    then calls `saved()`, so the same helper serves sync and async callers.
+    """
+
+    def __init__(
+        self, *, every_ms: int = 500, every_chars: int = 2048, clock: Callable[[], float] = time.monotonic
+    ) -> None:
+        self._every_s = every_ms / 1000
+        self._every_chars = every_chars
+        self._clock = clock
+        self._text: list[str] = []
+        self._thinking: list[str] = []
+        self._unsaved = 0
+        self._last_save = clock()
+
+    @property
+    def text(self) -> str:
+        """The whole answer so far."""
+        return "".join(self._text)
+
+    @property
+    def thinking(self) -> str:
+        """The whole visible thinking so far."""
+        return "".join(self._thinking)
+
+    @property
+    def pending(self) -> bool:
+        """Whether anything arrived since the last save."""
+        return self._unsaved > 0
+
+    def add(self, fragment: str, *, thinking: bool = False) -> bool:
+        """Append a fragment of the answer (or of its thinking); return True when a checkpoint is due now."""
+        (self._thinking if thinking else self._text).append(fragment)
+        self._unsaved += len(fragment)
+        return self.due()
+
+    def due(self) -> bool:
+        """True when unsaved text has piled up past the size limit or waited past the time limit."""
+        if not self._unsaved:
+            return False
+        return self._unsaved >= self._every_chars or self._clock() - self._last_save >= self._every_s
+
+    def saved(self) -> None:
+        """Record that the current text has been written."""
+        self._unsaved = 0
+        self._last_save = self._clock()
+
+
+# ---------------------------------------------------------------------------------------------------------
+# The store
+
+
+class HistoryStore:
+    """Conversations and messages in one SQLite file; every method is blocking and thread-safe.
+
+    Nothing touches the disk until the first call (or `open()`). On open the schema is migrated and any
+    answer left `streaming` by a process that is gone is marked `interrupted`.
+    """
+
+    def __init__(self, path: str | os.PathLike[str], *, clock: Callable[[], float] = time.time) -> None:
+        self.path = Path(path)
+        self._clock = clock
+        self._lock = threading.RLock()
+        self._conn: sqlite3.Connection | None = None
+        self._fts = False
+        self._writer = ""
+        self.interrupted_on_open = 0  # answers found cut off by a crash or kill at the last open
+
+    # -- lifecycle ------------------------------------------------------------------------------------
+
+    def open(self) -> None:
+        """Open (creating, migrating and recovering as needed); calling it again does nothing."""
+        with self._lock:
+            self._connection()
+
+    def close(self) -> None:
+        """Close the connection; a later call opens it again."""
+        with self._lock:
+            if self._conn is not None:
+                self._conn.close()
+                self._conn = None
+                _LIVE_WRITERS.discard(self._writer)
+
+    @property
+    def full_text_search(self) -> bool:
+        """True when search uses the FTS5 index, False when it falls back to substring matching."""
+        with self._lock:
+            self._connection()
+            return self._fts
+
+    @property
+    def schema_version(self) -> int:
+        with self._lock:
+            return self._connection().execute("PRAGMA user_version").fetchone()[0]
+
+    def _connection(self) -> "sqlite3.Connection":
+        if self._conn is None:
+            self._conn = self._open()
+        return self._conn
+
+    def _open(self) -> "sqlite3.Connection":
+        import sqlite3
+
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+            if not self.path.exists():
+                # Conversations are private: create the file owner-only before SQLite does (its -wal and -shm
+                # files copy these permissions).
+                os.close(os.open(self.path, os.O_CREAT | os.O_WRONLY, 0o600))
+        except OSError as err:
+            raise HistoryError(
+                f"Cannot create the history database at {self.path} ({err.strerror or err}); "
+                "check that the data directory is writable."
+            ) from err
+        conn: sqlite3.Connection | None = None
+        try:
+            conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False, timeout=5.0)
+            conn.execute("PRAGMA foreign_keys = ON")
+            conn.execute("PRAGMA journal_mode = WAL")
+            # FULL makes each commit durable through a power cut, which is the point of checkpointing; the
+            # writes are small and happen off the event loop.
+            conn.execute("PRAGMA synchronous = FULL")
+            self._migrate(conn)
+            self._fts = _has_fts5(conn)
+            self._ensure_search_index(conn)
+            self._writer = f"{_host()}:{os.getpid()}:{uuid.uuid4().hex[:12]}"
+            self.interrupted_on_open = self._recover(conn)
+        except sqlite3.DatabaseError as err:
+            if conn is not None:
+                conn.close()
+            raise HistoryError(
+                f"Cannot open the history database {self.path}: {err}; "
+                "move the file aside to start a fresh history."
+            ) from err
+        except BaseException:
+            if conn is not None:
+                conn.close()
+            raise
+        _LIVE_WRITERS.add(self._writer)
+        conn.create_function("tui_contains", 2, _contains, deterministic=True)
+        return conn
+
+    def _migrate(self, conn: "sqlite3.Connection") -> None:
+        version = conn.execute("PRAGMA user_version").fetchone()[0]
+        if version > SCHEMA_VERSION:
+            raise HistoryError(
+                f"The history database {self.path} was written by a newer tui-agent (schema {version}, this "
+                f"version knows up to {SCHEMA_VERSION}); upgrade tui-agent or move the file aside."
+            )
+        for number in range(version + 1, SCHEMA_VERSION + 1):
+            with _transaction(conn):
+                for statement in MIGRATIONS[number - 1]:
+                    conn.execute(statement)
+                conn.execute(f"PRAGMA user_version = {number}")
+            log.info("history: migrated %s to schema %d", self.path, number)
+
+    def _ensure_search_index(self, conn: "sqlite3.Connection") -> None:
+        present = {
+            name for (name,) in conn.execute("SELECT name FROM sqlite_master WHERE type = 'trigger'")
+        } & set(_FTS_TRIGGERS)
+        if not self._fts:
+            log.warning(
+                "history: this Python's SQLite has no FTS5, so search falls back to slower substring matching"
+            )
+            if present:
+                # Triggers that write to an FTS5 table would make every insert fail here; without them the
+                # index goes stale, and is rebuilt below the next time FTS5 is available.
+                with _transaction(conn):
+                    for name in present:
+                        conn.execute(f"DROP TRIGGER {name}")
+            return
+        if present == set(_FTS_TRIGGERS):
+            return
+        with _transaction(conn):
+            conn.execute(_FTS_TABLE)
+            for name in present:
+                conn.execute(f"DROP TRIGGER {name}")
+            for sql in _FTS_TRIGGERS.values():
+                conn.execute(sql)
+            conn.execute("INSERT INTO messages_fts(messages_fts) VALUES ('rebuild')")
+        log.info("history: built the search index of %s", self.path)
+
+    def _recover(self, conn: "sqlite3.Connection") -> int:
+        rows = conn.execute("SELECT id, writer FROM messages WHERE status = 'streaming'").fetchall()
+        orphans = [(message_id,) for message_id, writer in rows if not _writer_alive(writer)]
+        if orphans:
+            with _transaction(conn):
+                conn.executemany(
+                    "UPDATE messages SET status = 'interrupted', writer = NULL WHERE id = ?", orphans
+                )
+            log.info("history: marked %d answer(s) cut off by an earlier crash as interrupted", len(orphans))
+        return len(orphans)
+
+    # -- conversations --------------------------------------------------------------------------------
+
+    def create_conversation(
+        self, title: str = "", *, profile: str | None = None, provider: str | None = None,
+        model: str | None = None,
+    ) -> Conversation:
+        """Start a conversation; an empty title is filled from its first user message."""
+        now = self._now()
+        with self._lock, self._tx() as conn:
+            cursor = conn.execute(
+                "INSERT INTO conversations (title, created_at, updated_at, profile, provider, model) "
+                "VALUES (?, ?, ?, ?, ?, ?)",
+                (title.strip(), now, now, profile, provider, model),
+            )
+            return self._get_conversation(conn, cursor.lastrowid)
+
+    def get_conversation(self, conversation_id: int) -> Conversation | None:
+        """The conversation with this id, or None when there is none."""
+        with self._lock:
+            conn = self._connection()
+            row = conn.execute(
+                f"SELECT {_CONVERSATION_COLUMNS} FROM conversations c WHERE c.id = ?", (conversation_id,)
+            ).fetchone()
+            return _conversation(row) if row else None
+
+    def list_conversations(self, limit: int = 100, offset: int = 0) -> list[Conversation]:
+        """Conversations, most recently updated first."""
+        with self._lock:
+            rows = self._connection().execute(
+                f"SELECT {_CONVERSATION_COLUMNS} FROM conversations c "
+                "ORDER BY c.updated_at DESC, c.id DESC LIMIT ? OFFSET ?",
+                (limit, offset),
+            ).fetchall()
+            return [_conversation(row) for row in rows]
+
+    def last_conversation(self) -> Conversation | None:
+        """The most recently updated conversation (to resume on start), or None when there is none."""
+        found = self.list_conversations(limit=1)
+        return found[0] if found else None
+
+    def rename(self, conversation_id: int, title: str) -> Conversation:
+        """Give a conversation a new title."""
+        with self._lock, self._tx() as conn:
+            cursor = conn.execute(
+                "UPDATE conversations SET title = ? WHERE id = ?", (title.strip(), conversation_id)
+            )
+            if not cursor.rowcount:
+                raise self._no_conversation(conversation_id)
+            return self._get_conversation(conn, conversation_id)
+
+    def set_profile(self, conversation_id: int, profile: str, provider: str, model: str) -> None:
+        """Record the profile the conversation now uses (a switch before its next answer)."""
+        with self._lock, self._tx() as conn:
+            cursor = conn.execute(
+                "UPDATE conversations SET profile = ?, provider = ?, model = ? WHERE id = ?",
+                (profile, provider, model, conversation_id),
+            )
+            if not cursor.rowcount:
+                raise self._no_conversation(conversation_id)
+
+    def delete(self, conversation_id: int) -> bool:
+        """Delete a conversation and all its messages; False when it did not exist."""
+        with self._lock, self._tx() as conn:
+            return conn.execute("DELETE FROM conversations WHERE id = ?", (conversation_id,)).rowcount > 0
+
+    # -- messages -------------------------------------------------------------------------------------
+
+    def add_message(
+        self, conversation_id: int, role: MessageRole, content: str, *, status: MessageStatus = "complete",
+        profile: str | None = None, provider: str | None = None, model: str | None = None,
+        error: str | None = None, input_tokens: int | None = None, output_tokens: int | None = None,
+        thinking: str = "",
+    ) -> Message:
+        """Write a finished message (a user turn, or an answer that did not stream)."""
+        _check(role, ROLES, "role")
+        _check(status, STATUSES, "status")
+        return self._insert(
+            conversation_id, role, content, status, profile, provider, model, error, input_tokens,
+            output_tokens, thinking, writer=None,
+        )
+
+    def start_answer(
+        self, conversation_id: int, *, profile: str | None, provider: str | None, model: str | None
+    ) -> Message:
+        """Write an empty assistant message marked `streaming`, to be checkpointed and then finished."""
+        return self._insert(
+            conversation_id, "assistant", "", "streaming", profile, provider, model, None, None, None, "",
+            writer=self._writer_token(),
+        )
+
+    def checkpoint(self, message_id: int, content: str, thinking: str | None = None) -> None:
+        """Save the text of a streaming answer so far (what a crash would keep)."""
+        with self._lock, self._tx() as conn:
+            conn.execute(
+                # An answer another process wrongly took for abandoned goes back to streaming; a finished
+                # one is never overwritten by a late checkpoint.
+                "UPDATE messages SET content = ?, thinking = COALESCE(?, thinking), updated_at = ?, "
+                "status = 'streaming' WHERE id = ? AND status IN ('streaming', 'interrupted')",
+                (content, thinking, self._now(), message_id),
+            )
+
+    def finish_answer(
+        self, message_id: int, content: str, *, status: MessageStatus = "complete", error: str | None = None,
+        input_tokens: int | None = None, output_tokens: int | None = None, thinking: str | None = None,
+    ) -> Message:
+        """Write the final text and status (`complete`, `stopped` or `error`) of a streamed answer."""
+        _check(status, _FINAL_STATUSES, "final status")
+        now = self._now()
+        with self._lock, self._tx() as conn:
+            cursor = conn.execute(
+                "UPDATE messages SET content = ?, status = ?, error = ?, input_tokens = ?, output_tokens = ?, "
+                "thinking = COALESCE(?, thinking), updated_at = ?, writer = NULL WHERE id = ?",
+                (content, status, error, input_tokens, output_tokens, thinking, now, message_id),
+            )
+            if not cursor.rowcount:
+                raise HistoryError(f"There is no message {message_id} in the history to finish.")
+            message = self._get_message(conn, message_id)
+            conn.execute(
+                "UPDATE conversations SET updated_at = ? WHERE id = ?", (now, message.conversation_id)
+            )
+            return message
+
+    def get_message(self, message_id: int) -> Message | None:
+        """The message with this id, or None."""
+        with self._lock:
+            row = self._connection().execute(
+                f"SELECT {_MESSAGE_COLUMNS} FROM messages WHERE id = ?", (message_id,)
+            ).fetchone()
+            return _message(row) if row else None
+
+    def messages_latest(self, conversation_id: int, limit: int = 50) -> Page:
+        """The newest `limit` messages of a conversation, oldest first (the tail a UI renders first)."""
+        with self._lock:
+            return self._page(
+                "WHERE conversation_id = ? ORDER BY id DESC LIMIT ?", (conversation_id, limit + 1), limit
+            )
+
+    def messages_before(self, conversation_id: int, before_id: int, limit: int = 50) -> Page:
+        """The `limit` messages just older than message `before_id`, oldest first (back-fill on scroll)."""
+        with self._lock:
+            return self._page(
+                "WHERE conversation_id = ? AND id < ? ORDER BY id DESC LIMIT ?",
+                (conversation_id, before_id, limit + 1), limit,
+            )
+
+    def messages(self, conversation_id: int) -> list[Message]:
+        """Every message of a conversation, oldest first (for export or for building a request)."""
+        with self._lock:
+            rows = self._connection().execute(
+                f"SELECT {_MESSAGE_COLUMNS} FROM messages WHERE conversation_id = ? ORDER BY id",
+                (conversation_id,),
+            ).fetchall()
+            return [_message(row) for row in rows]
+
+    # -- search ---------------------------------------------------------------------------------------
+
+    def search(self, query: str, *, limit: int = 50, conversation_id: int | None = None) -> list[SearchHit]:
+        """Messages containing every word of `query` (the last word as a prefix), newest first."""
+        words = query.split()
+        if not words:
+            return []
+        with self._lock:
+            conn = self._connection()
+            if self._fts:
+                return self._search_fts(conn, words, limit, conversation_id)
+            return self._search_substring(conn, words, limit, conversation_id)
+
+    def _search_fts(
+        self, conn: "sqlite3.Connection", words: list[str], limit: int, conversation_id: int | None
+    ) -> list[SearchHit]:
+        # Every word becomes a quoted FTS5 string, so user text is never read as query syntax.
+        match = " ".join('"' + word.replace('"', '""') + '"' for word in words) + "*"
+        where, args = "messages_fts MATCH ?", [match]
+        if conversation_id is not None:
+            where += " AND m.conversation_id = ?"
+            args.append(conversation_id)
+        rows = conn.execute(
+            "SELECT m.conversation_id, c.title, m.id, m.role, "
+            "snippet(messages_fts, 0, ?, ?, '…', 24), m.created_at "
+            "FROM messages_fts JOIN messages m ON m.id = messages_fts.rowid "
+            "JOIN conversations c ON c.id = m.conversation_id "
+            f"WHERE {where} ORDER BY messages_fts.rowid DESC LIMIT ?",
+            (_MARK_OPEN, _MARK_CLOSE, *args, limit),
+        ).fetchall()
+        return [
+            SearchHit(cid, title, mid, role, *_parse_marks(snippet), _dt(created))
+            for cid, title, mid, role, snippet, created in rows
+        ]
+
+    def _search_substring(
+        self, conn: "sqlite3.Connection", words: list[str], limit: int, conversation_id: int | None
+    ) -> list[SearchHit]:
+        clauses = ["tui_contains(m.content, ?)"] * len(words)
+        args: list[Any] = list(words)
+        if conversation_id is not None:
+            clauses.append("m.conversation_id = ?")
+            args.append(conversation_id)
+        rows = conn.execute(
+            "SELECT m.conversation_id, c.title, m.id, m.role, m.content, m.created_at "
+            "FROM messages m JOIN conversations c ON c.id = m.conversation_id "
+            f"WHERE {' AND '.join(clauses)} ORDER BY m.id DESC LIMIT ?",
+            (*args, limit),
+        ).fetchall()
+        return [
+            SearchHit(cid, title, mid, role, *_substring_snippet(content, words), _dt(created))
+            for cid, title, mid, role, content, created in rows
+        ]
+
+    # -- export ---------------------------------------------------------------------------------------
+
+    def export_json(self, conversation_id: int) -> str:
+        """The whole conversation as a JSON document (UTF-8 text)."""
+        conversation, messages = self._export_data(conversation_id)
+        document = {
+            "format": "tui-agent-conversation",
+            "version": 1,
+            "conversation": conversation.to_json(),
+            "messages": [message.to_json() for message in messages],
+        }
+        return json.dumps(document, ensure_ascii=False, indent=2) + "\n"
+
+    def export_markdown(self, conversation_id: int) -> str:
+        """The whole conversation as Markdown: one section per message, naming who wrote each answer."""
+        conversation, messages = self._export_data(conversation_id)
+        out = [
+            f"# {conversation.title or 'Untitled conversation'}",
+            "",
+            f"*Exported from tui-agent · started {_human(conversation.created_at)} · "
+            f"{len(messages)} message(s)*",
+        ]
+        for message in messages:
+            out += ["", f"## {_author(message)} · {_human(message.created_at)}", ""]
+            if message.thinking:
+                out += ["<details><summary>Thinking</summary>", "", message.thinking, "", "</details>", ""]
+            out.append(message.content if message.content else "*(no text)*")
+            note = _status_note(message)
+            if note:
+                out += ["", f"> {note}"]
+        return "\n".join(out) + "\n"
+
+    def _export_data(self, conversation_id: int) -> tuple[Conversation, list[Message]]:
+        with self._lock:
+            conversation = self.get_conversation(conversation_id)
+            if conversation is None:
+                raise self._no_conversation(conversation_id)
+            return conversation, self.messages(conversation_id)
+
+    # -- internals ------------------------------------------------------------------------------------
+
+    def _now(self) -> int:
+        return int(self._clock() * 1000)
+
+    @contextmanager
+    def _tx(self) -> Iterator["sqlite3.Connection"]:
+        conn = self._connection()
+        with _transaction(conn):
+            yield conn
+
+    def _writer_token(self) -> str:
+        self._connection()
+        return self._writer
+
+    def _insert(
+        self, conversation_id: int, role: str, content: str, status: str, profile: str | None,
+        provider: str | None, model: str | None, error: str | None, input_tokens: int | None,
+        output_tokens: int | None, thinking: str, *, writer: str | None,
+    ) -> Message:
+        now = self._now()
+        with self._lock, self._tx() as conn:
+            exists = conn.execute("SELECT title FROM conversations WHERE id = ?", (conversation_id,)).fetchone()
+            if exists is None:
+                raise self._no_conversation(conversation_id)
+            cursor = conn.execute(
+                "INSERT INTO messages (conversation_id, role, content, status, created_at, updated_at, profile, "
+                "provider, model, error, input_tokens, output_tokens, thinking, writer) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (conversation_id, role, content, status, now, now, profile, provider, model, error,
+                 input_tokens, output_tokens, thinking, writer),
+            )
+            updates, args = ["updated_at = ?"], [now]
+            if role == "assistant" and profile is not None:
+                updates.append("profile = ?, provider = ?, model = ?")
+                args += [profile, provider, model]
+            if role == "user" and not exists[0]:
+                updates.append("title = ?")
+                args.append(_title_from(content))
+            conn.execute(f"UPDATE conversations SET {', '.join(updates)} WHERE id = ?", (*args, conversation_id))
+            return self._get_message(conn, cursor.lastrowid)
+
+    def _page(self, where: str, args: tuple[Any, ...], limit: int) -> Page:
+        rows = self._connection().execute(f"SELECT {_MESSAGE_COLUMNS} FROM messages {where}", args).fetchall()
+        has_older = len(rows) > limit
+        return Page(messages=[_message(row) for row in reversed(rows[:limit])], has_older=has_older)
+
+    def _get_message(self, conn: "sqlite3.Connection", message_id: int | None) -> Message:
+        row = conn.execute(f"SELECT {_MESSAGE_COLUMNS} FROM messages WHERE id = ?", (message_id,)).fetchone()
+        return _message(row)
+
+    def _get_conversation(self, conn: "sqlite3.Connection", conversation_id: int | None) -> Conversation:
+        row = conn.execute(
+            f"SELECT {_CONVERSATION_COLUMNS} FROM conversations c WHERE c.id = ?", (conversation_id,)
+        ).fetchone()
+        return _conversation(row)
+
+    def _no_conversation(self, conversation_id: int) -> HistoryError:
+        return HistoryError(
+            f"There is no conversation {conversation_id} in the history at {self.path}; it may have been deleted."
+        )
+
+
+class AsyncHistory:
+    """The same operations as `HistoryStore`, each run in a worker thread so the event loop never blocks."""
+
+    def __init__(self, store: HistoryStore) -> None:
+        self.store = store
+
+    async def open(self) -> None:
+        await asyncio.to_thread(self.store.open)
+
+    async def close(self) -> None:
+        await asyncio.to_thread(self.store.close)
+
+    async def create_conversation(self, title: str = "", **profile: str | None) -> Conversation:
+        return await asyncio.to_thread(self.store.create_conversation, title, **profile)
+
+    async def get_conversation(self, conversation_id: int) -> Conversation | None:
+        return await asyncio.to_thread(self.store.get_conversation, conversation_id)
+
+    async def list_conversations(self, limit: int = 100, offset: int = 0) -> list[Conversation]:
+        return await asyncio.to_thread(self.store.list_conversations, limit, offset)
+
+    async def last_conversation(self) -> Conversation | None:
+        return await asyncio.to_thread(self.store.last_conversation)
+
+    async def rename(self, conversation_id: int, title: str) -> Conversation:
+        return await asyncio.to_thread(self.store.rename, conversation_id, title)
+
+    async def set_profile(self, conversation_id: int, profile: str, provider: str, model: str) -> None:
+        await asyncio.to_thread(self.store.set_profile, conversation_id, profile, provider, model)
+
+    async def delete(self, conversation_id: int) -> bool:
+        return await asyncio.to_thread(self.store.delete, conversation_id)
+
+    async def add_message(self, conversation_id: int, role: MessageRole, content: str, **fields: Any) -> Message:
+        return await asyncio.to_thread(self.store.add_message, conversation_id, role, content, **fields)
+
+    async def start_answer(
+        self, conversation_id: int, *, profile: str | None, provider: str | None, model: str | None
+    ) -> Message:
+        return await asyncio.to_thread(
+            self.store.start_answer, conversation_id, profile=profile, provider=provider, model=model
+        )
+
+    async def checkpoint(self, message_id: int, content: str, thinking: str | None = None) -> None:
+        await asyncio.to_thread(self.store.checkpoint, message_id, content, thinking)
+
+    async def finish_answer(self, message_id: int, content: str, **fields: Any) -> Message:
+        return await asyncio.to_thread(self.store.finish_answer, message_id, content, **fields)
+
+    async def get_message(self, message_id: int) -> Message | None:
+        return await asyncio.to_thread(self.store.get_message, message_id)
+
+    async def messages_latest(self, conversation_id: int, limit: int = 50) -> Page:
+        return await asyncio.to_thread(self.store.messages_latest, conversation_id, limit)
+
+    async def messages_before(self, conversation_id: int, before_id: int, limit: int = 50) -> Page:
+        return await asyncio.to_thread(self.store.messages_before, conversation_id, before_id, limit)
+
+    async def messages(self, conversation_id: int) -> list[Message]:
+        return await asyncio.to_thread(self.store.messages, conversation_id)
+
+    async def search(
+        self, query: str, *, limit: int = 50, conversation_id: int | None = None
+    ) -> list[SearchHit]:
+        return await asyncio.to_thread(self.store.search, query, limit=limit, conversation_id=conversation_id)
+
+    async def export_json(self, conversation_id: int) -> str:
+        return await asyncio.to_thread(self.store.export_json, conversation_id)
+
+    async def export_markdown(self, conversation_id: int) -> str:
+        return await asyncio.to_thread(self.store.export_markdown, conversation_id)
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Helpers
+
+
+@contextmanager
+def _transaction(conn: "sqlite3.Connection") -> Iterator[None]:
+    # IMMEDIATE takes the write lock up front, so two processes never deadlock upgrading a read to a write.
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        yield
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+    conn.execute("COMMIT")
+
+
+def _has_fts5(conn: "sqlite3.Connection") -> bool:
+    import sqlite3
+
+    try:
+        conn.execute("CREATE VIRTUAL TABLE temp._tui_fts5_probe USING fts5(x)")
+        conn.execute("DROP TABLE temp._tui_fts5_probe")
+        return True
+    except sqlite3.OperationalError:
+        return False
+
+
+def _host() -> str:
+    global _HOST
+    if not _HOST:
+        import socket
+
+        _HOST = socket.gethostname()
+    return _HOST
+
+
+def _writer_alive(writer: str | None) -> bool:
+    """Whether the process that owns a streaming row is still running (and so may still finish it)."""
+    if not writer:
+        return False
+    host, _, rest = writer.partition(":")
+    pid_text, _, _token = rest.partition(":")
+    if host != _host() or not pid_text.isdigit():
+        return False  # another machine cannot be asked; SQLite's WAL does not work across machines anyway
+    pid = int(pid_text)
+    if pid == os.getpid():
+        return writer in _LIVE_WRITERS
+    if sys.platform == "win32":
+        return False  # os.kill(pid, 0) would send CTRL_C there; treat foreign rows as left over
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # alive, owned by someone else
+    except OSError:
+        return False
+    return True
+
+
+def _check(value: str, allowed: tuple[str, ...], what: str) -> None:
+    if value not in allowed:
+        raise ValueError(f"Unknown message {what} {value!r}; expected one of: {', '.join(allowed)}.")
+
+
+def _contains(haystack: str | None, needle: str) -> bool:
+    return haystack is not None and needle.casefold() in haystack.casefold()
+
+
+def _parse_marks(marked: str) -> tuple[str, tuple[tuple[int, int], ...]]:
+    text: list[str] = []
+    spans: list[tuple[int, int]] = []
+    length, start = 0, 0
+    for piece in re.split(f"([{_MARK_OPEN}{_MARK_CLOSE}])", marked):
+        if piece == _MARK_OPEN:
+            start = length
+        elif piece == _MARK_CLOSE:
+            spans.append((start, length))
+        else:
+            text.append(piece)
+            length += len(piece)
+    return "".join(text), tuple(spans)
+
+
+def _substring_snippet(content: str, words: list[str], width: int = 120) -> tuple[str, tuple[tuple[int, int], ...]]:
+    folded = content.casefold()
+    first = min((i for i in (folded.find(w.casefold()) for w in words) if i >= 0), default=0)
+    begin = max(0, first - width // 3)
+    end = min(len(content), begin + width)
+    prefix, suffix = ("…" if begin else ""), ("…" if end < len(content) else "")
+    piece = content[begin:end].replace("\n", " ")
+    snippet = prefix + piece + suffix
+    spans: list[tuple[int, int]] = []
+    folded_piece = piece.casefold()
+    for word in words:
+        needle = word.casefold()
+        at = folded_piece.find(needle)
+        while at >= 0 and needle:
+            spans.append((len(prefix) + at, len(prefix) + at + len(needle)))
+            at = folded_piece.find(needle, at + len(needle))
+    return snippet, tuple(sorted(spans))
+
+
+def _title_from(content: str) -> str:
+    line = next((line.strip() for line in content.splitlines() if line.strip()), "")
+    return line if len(line) <= _TITLE_MAX else line[: _TITLE_MAX - 1].rstrip() + "…"
+
+
+def _human(when: datetime) -> str:
+    return when.strftime("%Y-%m-%d %H:%M UTC")
+
+
+def _author(message: Message) -> str:
+    if message.role == "user":
+        return "You"
+    if message.role == "system":
+        return "System"
+    if not message.profile:
+        return "Assistant"
+    detail = " · ".join(part for part in (message.provider, message.model) if part)
+    return f"{message.profile} ({detail})" if detail else message.profile
+
+
+def _status_note(message: Message) -> str:
+    if message.status == "stopped":
+        return "Stopped by the user; the answer above is what had arrived."
+    if message.status == "interrupted":
+        return "Interrupted (the app ended while this answer was streaming); the answer above is what had arrived."
+    if message.status == "streaming":
+        return "Still streaming when exported."
+    if message.status == "error":
+        return f"Error: {message.error}" if message.error else "The answer failed."
+    return ""
