@@ -1,0 +1,434 @@
+"""What every HTTP wire adapter shares: headers, timeouts, retries before the first token, and failures
+turned into one sentence (what failed, where, what to do), identical across Anthropic, OpenAI-style and Ollama."""
+
+from __future__ import annotations
+
+import asyncio
+import email.utils
+import json
+import random
+import time
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, AsyncIterator, Awaitable, Callable
+from urllib.parse import urlsplit
+
+import httpx
+
+from tui_agent.errors import AuthError, ProviderError, TuiAgentError
+from tui_agent.providers.events import Done, ErrorKind, Event, StreamError
+from tui_agent.redact import mask
+
+if TYPE_CHECKING:
+    from tui_agent.auth.state import Credential
+    from tui_agent.config.schema import ProviderConfig
+    from tui_agent.providers.base import RefreshCredential
+
+# Where an API key goes when the provider does not say (provider.api_key_header overrides, e.g. Azure's `api-key`).
+DEFAULT_KEY_HEADER = {
+    "anthropic-messages": "x-api-key",
+    "openai-chat": "authorization",
+    "ollama": "authorization",
+}
+
+_ERROR_BODY_CAP = 64 * 1024  # an error page is never worth more than this
+_DISCOVERY_READ_TIMEOUT = 20.0  # model lists are small; never let one hang the picker for minutes
+_NO_RETRY_CODES = ("insufficient_quota", "enforced_spend_limit_reached")  # 429s that waiting will not fix
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """How often and how long to wait before retrying a request that failed before its first token.
+
+    Mirrors the Anthropic SDK: 2 retries, `retry-after(-ms)` honoured when 0 < value ≤ 60 s, otherwise
+    0.5 s doubling up to 8 s with jitter. `sleep` is injectable so tests never wait.
+    """
+
+    max_retries: int = 2
+    base_delay: float = 0.5
+    max_delay: float = 8.0
+    sleep: Callable[[float], Awaitable[Any]] = asyncio.sleep
+    jitter: Callable[[], float] = field(default=random.random)
+
+    def delay(self, retry: int, retry_after: float | None) -> float:
+        """Seconds to wait before retry number `retry` (1-based)."""
+        if retry_after is not None and 0 < retry_after <= 60:
+            return retry_after
+        return min(self.base_delay * 2 ** (retry - 1), self.max_delay) * (1 - 0.25 * self.jitter())
+
+
+# ---------------------------------------------------------------------------------------------- headers
+
+
+def auth_headers(provider: "ProviderConfig", credential: "Credential") -> dict[str, str]:
+    """The header that carries the credential: a key in the wire kind's (or provider's) header, a token as Bearer."""
+    if credential.kind == "none" or not credential.secret:
+        return {}
+    if credential.kind == "bearer":
+        return {"Authorization": f"Bearer {credential.secret}"}
+    header = provider.api_key_header or DEFAULT_KEY_HEADER.get(provider.kind, "authorization")
+    if header.lower() == "authorization":
+        return {"Authorization": f"Bearer {credential.secret}"}
+    return {header: credential.secret}
+
+
+def request_headers(provider: "ProviderConfig", credential: "Credential", wire: dict[str, str]) -> dict[str, str]:
+    """Wire-kind headers, then the provider's own `headers`, then the credential (which nothing may override)."""
+    return {**wire, **provider.headers, **auth_headers(provider, credential)}
+
+
+def stream_timeout(provider: "ProviderConfig") -> httpx.Timeout:
+    """A short connect timeout and a per-read (not total) timeout, so a long answer never times out while it flows."""
+    return httpx.Timeout(provider.timeouts.read, connect=provider.timeouts.connect)
+
+
+def discovery_timeout(provider: "ProviderConfig") -> httpx.Timeout:
+    return httpx.Timeout(min(provider.timeouts.read, _DISCOVERY_READ_TIMEOUT), connect=provider.timeouts.connect)
+
+
+# ---------------------------------------------------------------------------------------------- sentences
+
+
+def _label(provider: "ProviderConfig") -> str:
+    return provider.name or provider.host or "the provider"
+
+
+def _login_hint(provider: "ProviderConfig") -> str:
+    return f"run `tui-agent login {provider.id}`" if provider.id else "log in again"
+
+
+def _clean(text: str, secret: str, limit: int = 300) -> str:
+    """One line, bounded, and never the secret itself (servers sometimes echo the key they refused)."""
+    text = " ".join(text.split())
+    if secret and len(secret) >= 4:
+        text = text.replace(secret, mask(secret))
+    if len(text) > limit:
+        text = text[: limit - 1] + "…"
+    return text.rstrip(".")
+
+
+def _error_detail(body: str) -> tuple[str, str]:
+    """(message, type-or-code) from any of the error shapes seen in the wild (protocols.md §2.5, §3.4, §5.1)."""
+    try:
+        obj = json.loads(body)
+    except ValueError:
+        return body.strip(), ""
+    if isinstance(obj, str):
+        return obj, ""
+    if not isinstance(obj, dict):
+        return body.strip(), ""
+    err = obj.get("error")
+    if isinstance(err, dict):
+        message = err.get("message") or ""
+        code = err.get("type") or err.get("code") or ""
+        return str(message), str(code) if code is not None else ""
+    if isinstance(err, str):
+        return err, ""
+    detail = obj.get("detail")
+    if isinstance(detail, str):
+        return detail, ""
+    if isinstance(detail, list):  # FastAPI validation errors
+        return "; ".join(str(d.get("msg", d)) if isinstance(d, dict) else str(d) for d in detail), ""
+    if isinstance(obj.get("message"), str):
+        return obj["message"], str(obj.get("type") or obj.get("code") or "")
+    return body.strip(), ""
+
+
+def _looks_like_html(content_type: str, body: str) -> bool:
+    if "html" in content_type.lower():
+        return True
+    head = body.lstrip()[:15].lower()
+    return head.startswith("<!doctype") or head.startswith("<html")
+
+
+def parse_retry_after(headers: httpx.Headers) -> float | None:
+    """Seconds from `retry-after-ms`, or `retry-after` as seconds or an HTTP date; None when absent or unreadable."""
+    value = headers.get("retry-after-ms")
+    if value:
+        try:
+            return float(value) / 1000
+        except ValueError:
+            pass
+    value = headers.get("retry-after")
+    if not value:
+        return None
+    try:
+        return float(value)
+    except ValueError:
+        pass
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return max(0.0, when.timestamp() - time.time())
+
+
+def describe_status(
+    provider: "ProviderConfig", url: str, status: int, headers: httpx.Headers, body: str, secret: str = ""
+) -> StreamError:
+    """Turn a non-2xx (or HTML) answer into one sentence with the right kind, status and retry-after."""
+    name = _label(provider)
+    where = _clean(url, secret)
+    content_type = headers.get("content-type", "")
+    if 300 <= status < 400:
+        location = headers.get("location", "")
+        target = urlsplit(location).netloc or location or "another address"
+        return StreamError(
+            f"{name} redirected {where} to {target} (HTTP {status}); tui-agent never follows a redirect with a "
+            f"credential, so check providers.{provider.id}.base_url",
+            kind="provider",
+            status=status,
+        )
+    if _looks_like_html(content_type, body):
+        return StreamError(
+            f"{name} answered HTTP {status} with an HTML page where JSON was expected, at {where}; the server or a "
+            "proxy in front of it is failing, or the base URL points at a web page",
+            kind="bad_response",
+            status=status,
+            retry_after=parse_retry_after(headers),
+        )
+    message, code = _error_detail(body)
+    message = _clean(message, secret)
+    code = _clean(code, secret, 60)
+    detail = f"{code}: {message}" if code and message and code not in message else (message or code)
+    what = f"HTTP {status}" + (f" ({detail})" if detail else "")
+    retry_after = parse_retry_after(headers)
+    kind: ErrorKind
+    if status in (401, 403):
+        verb = "refused the credential" if status == 401 else "denied access"
+        return StreamError(f"{name} {verb} with {what} at {where}; {_login_hint(provider)}", kind="auth", status=status)
+    if status == 429:
+        if any(c in body for c in _NO_RETRY_CODES):
+            sentence = f"{name} refused the request with {what}: the account's quota or spend limit is used up; check its billing"
+        elif retry_after is not None:
+            sentence = f"{name} is rate limiting requests ({what}); try again in {retry_after:g} s"
+        else:
+            sentence = f"{name} is rate limiting requests ({what}); try again in a little while"
+        return StreamError(sentence, kind="rate_limit", status=status, retry_after=retry_after)
+    if status >= 500:
+        kind = "overloaded"
+        sentence = f"{name} is overloaded or failing ({what}) at {where}; try again in a moment"
+    elif status in (400, 404, 409, 413, 422):
+        kind = "bad_request"
+        sentence = (
+            f"{name} rejected the request with {what} at {where}; check the model name, the profile's parameters "
+            f"and providers.{provider.id}.base_url"
+        )
+    else:
+        kind = "provider"
+        sentence = f"{name} failed the request with {what} at {where}"
+    return StreamError(sentence, kind=kind, status=status, retry_after=retry_after)
+
+
+def describe_transport(provider: "ProviderConfig", url: str, exc: Exception, *, during_stream: bool = False) -> StreamError:
+    """A connection-level failure (refused, DNS, TLS, timeout, cut) as one sentence naming the URL."""
+    name = _label(provider)
+    if isinstance(exc, httpx.ConnectTimeout):
+        return StreamError(
+            f"Could not connect to {name} at {url} within {provider.timeouts.connect:g} s; check the network and "
+            f"providers.{provider.id}.base_url",
+            kind="network",
+        )
+    if isinstance(exc, httpx.TimeoutException):
+        return StreamError(
+            f"{name} sent nothing for {provider.timeouts.read:g} s at {url}; the answer was abandoned, try again",
+            kind="network",
+        )
+    if during_stream:
+        return StreamError(
+            f"{name} closed the connection in the middle of the answer at {url}; what arrived is kept, send again to retry",
+            kind="interrupted",
+        )
+    reason = _transport_reason(exc)
+    hint = "is the server running?" if provider.local else "check the network and the base URL"
+    return StreamError(
+        f"Could not connect to {name} at {url} ({reason}); {hint} (providers.{provider.id}.base_url)",
+        kind="network",
+    )
+
+
+def _transport_reason(exc: Exception) -> str:
+    text = str(exc).lower()
+    if "refused" in text:
+        return "connection refused"
+    if "name or service" in text or "nodename" in text or "getaddrinfo" in text or "name resolution" in text:
+        return "host name not found"
+    if "certificate" in text or "ssl" in text:
+        return "TLS certificate problem"
+    return _clean(str(exc), "", 120) or type(exc).__name__
+
+
+def should_retry(status: int, headers: httpx.Headers, body: str) -> bool:
+    """The Anthropic SDK's rule: obey `x-should-retry`, else retry 408/409/429/≥500 — but never a spent quota."""
+    hint = headers.get("x-should-retry", "").lower()
+    if hint == "true":
+        return True
+    if hint == "false":
+        return False
+    if status == 429 and any(c in body for c in _NO_RETRY_CODES):
+        return False
+    return status in (408, 409, 429) or status >= 500
+
+
+async def _read_capped(response: httpx.Response) -> str:
+    data = bytearray()
+    async for chunk in response.aiter_bytes():
+        data += chunk
+        if len(data) >= _ERROR_BODY_CAP:
+            break
+    return bytes(data[:_ERROR_BODY_CAP]).decode("utf-8", "replace")
+
+
+# ---------------------------------------------------------------------------------------------- streaming
+
+ParseBody = Callable[[httpx.Response], AsyncIterator[Event]]
+# Given a failed status and its body and the request body, return a changed body to try once more, or None.
+Reshape = Callable[[int, str, dict], "dict | None"]
+
+
+async def stream_events(
+    *,
+    client: httpx.AsyncClient,
+    provider: "ProviderConfig",
+    url: str,
+    body: dict,
+    credential: "Credential",
+    refresh: "RefreshCredential | None",
+    wire_headers: dict[str, str],
+    parse: ParseBody,
+    policy: RetryPolicy,
+    reshape: Reshape | None = None,
+) -> AsyncIterator[Event]:
+    """POST `body` and yield the events `parse` reads from the 2xx response; always ends with one Done or StreamError.
+
+    Failures before the response starts (connection errors, non-2xx) are retried per `policy`; once the
+    response is accepted nothing is retried. A 401 asks `refresh` for a new credential once. Closing this
+    generator (or cancelling its task) closes the HTTP response at once.
+    """
+    retries = 0
+    refreshed = False
+    reshaped = False
+    timeout = stream_timeout(provider)
+    while True:
+        request = client.build_request(
+            "POST", url, json=body, headers=request_headers(provider, credential, wire_headers), timeout=timeout
+        )
+        try:
+            response = await client.send(request, stream=True, follow_redirects=False)
+        except httpx.TransportError as exc:
+            # A local server that refuses connections is simply not running: say so at once instead of retrying.
+            retryable = not (provider.local and isinstance(exc, httpx.ConnectError))
+            if retryable and retries < policy.max_retries:
+                retries += 1
+                await policy.sleep(policy.delay(retries, None))
+                continue
+            yield describe_transport(provider, url, exc)
+            return
+
+        if not 200 <= response.status_code < 300:
+            try:
+                text = await _read_capped(response)
+            except httpx.TransportError:
+                text = ""
+            finally:
+                await response.aclose()
+            status = response.status_code
+            if status == 401 and refresh is not None and not refreshed:
+                refreshed = True
+                try:
+                    fresh = await refresh()
+                except TuiAgentError:
+                    fresh = None
+                if fresh is not None:
+                    credential = fresh
+                    continue
+            if reshape is not None and not reshaped:
+                changed = reshape(status, text, body)
+                if changed is not None:
+                    reshaped = True
+                    body = changed
+                    continue
+            error = describe_status(provider, url, status, response.headers, text, credential.secret)
+            if status == 401 and refreshed:
+                error = StreamError(
+                    error.message + " (a refreshed credential was refused too)", kind="auth", status=status
+                )
+            if retries < policy.max_retries and should_retry(status, response.headers, text):
+                retries += 1
+                await policy.sleep(policy.delay(retries, error.retry_after))
+                continue
+            yield error
+            return
+
+        if "html" in response.headers.get("content-type", "").lower():
+            try:
+                text = await _read_capped(response)
+            except httpx.TransportError:
+                text = ""
+            finally:
+                await response.aclose()
+            yield describe_status(provider, url, response.status_code, response.headers, text, credential.secret)
+            return
+
+        events = parse(response)
+        ended = False
+        try:
+            async for event in events:
+                yield event
+                if isinstance(event, (Done, StreamError)):
+                    ended = True
+                    break
+        except httpx.TransportError as exc:
+            ended = True
+            yield describe_transport(provider, url, exc, during_stream=True)
+        finally:
+            await events.aclose()  # type: ignore[attr-defined]
+            await response.aclose()
+        if not ended:
+            yield StreamError(
+                f"{_label(provider)} ended the answer without its end marker at {url}; what arrived is kept",
+                kind="interrupted",
+            )
+        return
+
+
+# ---------------------------------------------------------------------------------------------- discovery
+
+
+async def get_json(
+    client: httpx.AsyncClient,
+    provider: "ProviderConfig",
+    url: str,
+    credential: "Credential",
+    *,
+    wire_headers: dict[str, str] | None = None,
+    params: dict[str, Any] | None = None,
+    missing_ok: bool = False,
+) -> Any:
+    """GET a JSON document for discovery; raise AuthError / ProviderError with one sentence on failure.
+
+    With `missing_ok`, a 404 (or 405) returns None so the caller can fall through to another endpoint.
+    """
+    try:
+        response = await client.get(
+            url,
+            params=params,
+            headers=request_headers(provider, credential, wire_headers or {}),
+            timeout=discovery_timeout(provider),
+            follow_redirects=False,
+        )
+    except httpx.TransportError as exc:
+        raise ProviderError(describe_transport(provider, url, exc).message + ".") from None
+    text = response.text
+    status = response.status_code
+    if missing_ok and status in (404, 405):
+        return None
+    if not 200 <= status < 300 or "html" in response.headers.get("content-type", "").lower():
+        error = describe_status(provider, url, status, response.headers, text, credential.secret)
+        raise (AuthError if error.kind == "auth" else ProviderError)(error.message + ".")
+    try:
+        return json.loads(text)
+    except ValueError:
+        raise ProviderError(
+            f"{_label(provider)} answered {url} with something that is not JSON (HTTP {status}); "
+            f"check providers.{provider.id}.base_url."
+        ) from None

@@ -1,0 +1,202 @@
+"""The anthropic-messages wire kind: streams `/v1/messages` SSE and lists `/v1/models` (protocols.md §1)."""
+
+from __future__ import annotations
+
+import json
+from typing import TYPE_CHECKING, AsyncIterator
+
+import httpx
+
+from tui_agent.providers import _http
+from tui_agent.providers.base import ChatRequest, ModelInfo
+from tui_agent.providers.events import Done, ErrorKind, Event, StreamError, TextDelta, ThinkingDelta, Usage
+from tui_agent.providers.sse import aiter_sse
+
+if TYPE_CHECKING:
+    from tui_agent.auth.state import Credential
+    from tui_agent.config.schema import ProviderConfig
+    from tui_agent.providers.base import RefreshCredential
+
+DEFAULT_BASE_URL = "https://api.anthropic.com"
+DEFAULT_VERSION = "2023-06-01"  # pinned: 2026-10-21 rejects sampling parameters (protocols.md §1.2)
+DEFAULT_MAX_TOKENS = 8192  # the API requires max_tokens on every request
+_MAX_MODEL_PAGES = 20
+
+# In-band `error` event types mapped to the same kinds the HTTP statuses would have produced (§1.6).
+_ERROR_KINDS: dict[str, ErrorKind] = {
+    "overloaded_error": "overloaded",
+    "api_error": "overloaded",
+    "timeout_error": "overloaded",
+    "rate_limit_error": "rate_limit",
+    "authentication_error": "auth",
+    "permission_error": "auth",
+    "invalid_request_error": "bad_request",
+    "not_found_error": "bad_request",
+    "request_too_large": "bad_request",
+}
+
+
+class AnthropicAdapter:
+    """Speaks the Anthropic Messages API (and Anthropic-compatible gateways)."""
+
+    def __init__(self, provider: "ProviderConfig", client: httpx.AsyncClient) -> None:
+        self.provider = provider
+        self.client = client
+        self.retry_policy = _http.RetryPolicy()
+        self._base = (provider.base_url or DEFAULT_BASE_URL).rstrip("/")
+
+    def _wire_headers(self) -> dict[str, str]:
+        return {
+            "anthropic-version": self.provider.anthropic_version or DEFAULT_VERSION,
+            "accept": "text/event-stream",
+        }
+
+    def _body(self, request: ChatRequest) -> dict:
+        body: dict = {
+            "model": request.model,
+            "max_tokens": request.max_tokens or DEFAULT_MAX_TOKENS,
+            "stream": True,
+            "messages": [{"role": m.role, "content": m.content} for m in request.messages],
+        }
+        if request.system:
+            body["system"] = request.system
+        if request.temperature is not None:
+            body["temperature"] = request.temperature
+        if request.top_p is not None:
+            body["top_p"] = request.top_p
+        return body
+
+    def stream(
+        self,
+        request: ChatRequest,
+        credential: "Credential",
+        refresh: "RefreshCredential | None" = None,
+    ) -> AsyncIterator[Event]:
+        """Yield the answer's events; ends with exactly one Done or StreamError."""
+        url = f"{self._base}/v1/messages"
+        return _http.stream_events(
+            client=self.client,
+            provider=self.provider,
+            url=url,
+            body=self._body(request),
+            credential=credential,
+            refresh=refresh,
+            wire_headers=self._wire_headers(),
+            parse=lambda response: self._parse(response, url),
+            policy=self.retry_policy,
+        )
+
+    async def _parse(self, response: httpx.Response, url: str) -> AsyncIterator[Event]:
+        name = self.provider.name or "Anthropic"
+        stop_reason: str | None = None
+        input_tokens: int | None = None
+        output_tokens: int | None = None
+        seen_any = False
+        async for sse in aiter_sse(response.aiter_bytes()):
+            seen_any = True
+            if sse.event == "ping":
+                continue
+            try:
+                data = json.loads(sse.data) if sse.data else {}
+            except ValueError:
+                yield StreamError(
+                    f"{name} sent an event that is not JSON at {url}; the answer was abandoned", kind="bad_response"
+                )
+                return
+            kind = sse.event if sse.event != "message" else (data.get("type") if isinstance(data, dict) else None)
+            if not isinstance(data, dict):
+                continue
+            if kind == "content_block_delta":
+                delta = data.get("delta") or {}
+                dtype = delta.get("type")
+                if dtype == "text_delta" and delta.get("text"):
+                    yield TextDelta(delta["text"])
+                elif dtype == "thinking_delta" and delta.get("thinking"):
+                    yield ThinkingDelta(delta["thinking"])
+            elif kind == "message_start":
+                usage = (data.get("message") or {}).get("usage") or {}
+                input_tokens = _total_input(usage, input_tokens)
+                output_tokens = usage.get("output_tokens", output_tokens)
+                yield Usage(input_tokens=input_tokens, output_tokens=output_tokens)
+            elif kind == "message_delta":
+                stop_reason = (data.get("delta") or {}).get("stop_reason") or stop_reason
+                usage = data.get("usage") or {}
+                if usage:
+                    # Cumulative counts: later values replace earlier ones, never add up (§1.5).
+                    input_tokens = _total_input(usage, input_tokens)
+                    output_tokens = usage.get("output_tokens", output_tokens)
+                    yield Usage(input_tokens=input_tokens, output_tokens=output_tokens)
+            elif kind == "message_stop":
+                yield Done(stop_reason=stop_reason)
+                return
+            elif kind == "error":
+                yield _in_band_error(name, data)
+                return
+            # content_block_start / content_block_stop / anything new: nothing to show
+        if not seen_any:
+            yield StreamError(
+                f"{name} accepted the request but sent no events at {url}; try again", kind="provider"
+            )
+        else:
+            yield StreamError(
+                f"{name} stopped before the end of the answer (no message_stop) at {url}; what arrived is kept",
+                kind="interrupted",
+            )
+
+    async def list_models(self, credential: "Credential") -> list[ModelInfo]:
+        """Every model `GET /v1/models` lists, following `has_more` pages; raises ProviderError / AuthError."""
+        models: list[ModelInfo] = []
+        params: dict = {"limit": 1000}
+        for _ in range(_MAX_MODEL_PAGES):
+            page = await _http.get_json(
+                self.client,
+                self.provider,
+                f"{self._base}/v1/models",
+                credential,
+                wire_headers={"anthropic-version": self.provider.anthropic_version or DEFAULT_VERSION},
+                params=params,
+            )
+            data = page.get("data") if isinstance(page, dict) else None
+            if not isinstance(data, list):
+                break
+            for item in data:
+                if isinstance(item, dict) and item.get("id"):
+                    models.append(_model_info(self.provider.id, item))
+            last = page.get("last_id")
+            if not page.get("has_more") or not last:
+                break
+            params = {"limit": 1000, "after_id": last}
+        return models
+
+
+def _total_input(usage: dict, previous: int | None) -> int | None:
+    """Input tokens as the person pays for them: plain + cache writes + cache reads (§1.5)."""
+    if "input_tokens" not in usage:
+        return previous
+    return sum(int(usage.get(k) or 0) for k in ("input_tokens", "cache_creation_input_tokens", "cache_read_input_tokens"))
+
+
+def _in_band_error(name: str, data: dict) -> StreamError:
+    error = data.get("error") if isinstance(data.get("error"), dict) else {}
+    etype = str(error.get("type") or "error")
+    message = " ".join(str(error.get("message") or "no details").split()).rstrip(".")
+    kind = _ERROR_KINDS.get(etype, "provider")
+    advice = {
+        "overloaded": "try again in a moment",
+        "rate_limit": "try again in a little while",
+        "auth": "log in again",
+    }.get(kind, "what arrived is kept")
+    return StreamError(f"{name} stopped the answer with an error ({etype}: {message}); {advice}", kind=kind)
+
+
+def _model_info(provider_id: str, item: dict) -> ModelInfo:
+    caps = item.get("capabilities") if isinstance(item.get("capabilities"), dict) else {}
+    thinking = caps.get("thinking") if isinstance(caps, dict) else None
+    capabilities = ("thinking",) if isinstance(thinking, dict) and thinking.get("supported") else ()
+    return ModelInfo(
+        provider=provider_id,
+        id=str(item["id"]),
+        display_name=str(item.get("display_name") or item["id"]),
+        context_window=item.get("max_input_tokens") if isinstance(item.get("max_input_tokens"), int) else None,
+        capabilities=capabilities,
+    )

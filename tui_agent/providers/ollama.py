@@ -1,0 +1,156 @@
+"""The ollama wire kind: native `/api/chat` NDJSON streaming, `/api/tags` + `/api/ps` discovery (protocols.md §3)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, AsyncIterator
+from urllib.parse import urlsplit, urlunsplit
+
+import httpx
+
+from tui_agent.providers import _http
+from tui_agent.providers.base import ChatRequest, ModelInfo
+from tui_agent.providers.events import Done, Event, StreamError, TextDelta, ThinkingDelta, Usage
+from tui_agent.providers.ndjson import NDJSONError, aiter_ndjson
+
+if TYPE_CHECKING:
+    from tui_agent.auth.state import Credential
+    from tui_agent.config.schema import ProviderConfig
+    from tui_agent.providers.base import RefreshCredential
+
+DEFAULT_BASE_URL = "http://127.0.0.1:11434"
+
+
+def _connectable(base: str) -> str:
+    """Map a bind-all host (0.0.0.0, ::) to loopback, as Ollama's own client does (protocols.md §3.1)."""
+    parts = urlsplit(base)
+    host = parts.hostname or ""
+    if host in ("0.0.0.0", "::"):
+        loop = "127.0.0.1" if host == "0.0.0.0" else "[::1]"
+        netloc = f"{loop}:{parts.port}" if parts.port else loop
+        return urlunsplit((parts.scheme, netloc, parts.path, parts.query, parts.fragment))
+    return base
+
+
+class OllamaAdapter:
+    """Speaks Ollama's native API."""
+
+    def __init__(self, provider: "ProviderConfig", client: httpx.AsyncClient) -> None:
+        self.provider = provider
+        self.client = client
+        self.retry_policy = _http.RetryPolicy()
+        self._base = _connectable((provider.base_url or DEFAULT_BASE_URL).rstrip("/"))
+
+    def _body(self, request: ChatRequest) -> dict:
+        messages = [{"role": "system", "content": request.system}] if request.system else []
+        messages += [{"role": m.role, "content": m.content} for m in request.messages]
+        body: dict = {"model": request.model, "messages": messages, "stream": True}
+        options: dict = {}
+        if request.temperature is not None:
+            options["temperature"] = request.temperature
+        if request.top_p is not None:
+            options["top_p"] = request.top_p
+        if request.max_tokens is not None:
+            options["num_predict"] = request.max_tokens  # Ollama's name for the output-token cap
+        if options:
+            body["options"] = options
+        return body
+
+    def stream(
+        self,
+        request: ChatRequest,
+        credential: "Credential",
+        refresh: "RefreshCredential | None" = None,
+    ) -> AsyncIterator[Event]:
+        """Yield the answer's events; ends with exactly one Done or StreamError."""
+        url = f"{self._base}/api/chat"
+        return _http.stream_events(
+            client=self.client,
+            provider=self.provider,
+            url=url,
+            body=self._body(request),
+            credential=credential,
+            refresh=refresh,
+            wire_headers={"accept": "application/x-ndjson"},
+            parse=lambda response: self._parse(response, url),
+            policy=self.retry_policy,
+        )
+
+    async def _parse(self, response: httpx.Response, url: str) -> AsyncIterator[Event]:
+        name = self.provider.name or "Ollama"
+        seen_any = False
+        try:
+            async for obj in aiter_ndjson(response.aiter_bytes()):
+                seen_any = True
+                if not isinstance(obj, dict):
+                    continue
+                error = obj.get("error")
+                if error:
+                    # A mid-stream failure is one more line under HTTP 200 (§3.4).
+                    message = " ".join(str(error).split()).rstrip(".")
+                    yield StreamError(f"{name} stopped the answer with an error ({message}); what arrived is kept")
+                    return
+                message = obj.get("message")
+                if isinstance(message, dict):
+                    if message.get("thinking"):
+                        yield ThinkingDelta(message["thinking"])
+                    if message.get("content"):
+                        yield TextDelta(message["content"])
+                if obj.get("done") is True:
+                    if "prompt_eval_count" in obj or "eval_count" in obj:
+                        yield Usage(input_tokens=obj.get("prompt_eval_count"), output_tokens=obj.get("eval_count"))
+                    yield Done(stop_reason=obj.get("done_reason"))
+                    return
+        except NDJSONError as exc:
+            yield StreamError(
+                f"{name} sent a line that is not JSON at {url} ({exc.line[:60]!r}); the answer was abandoned",
+                kind="bad_response",
+            )
+            return
+        if not seen_any:
+            yield StreamError(f"{name} accepted the request but sent nothing back at {url}; try again", kind="provider")
+        else:
+            yield StreamError(
+                f"{name} stopped before the end of the answer (no done: true) at {url}; what arrived is kept",
+                kind="interrupted",
+            )
+
+    async def list_models(self, credential: "Credential") -> list[ModelInfo]:
+        """Installed models from `/api/tags`, marked loaded from `/api/ps` (unknown when that call fails)."""
+        tags = await _http.get_json(self.client, self.provider, f"{self._base}/api/tags", credential)
+        items = tags.get("models") if isinstance(tags, dict) else None
+        if not isinstance(items, list):
+            from tui_agent.errors import ProviderError
+
+            raise ProviderError(
+                f"{self.provider.name or 'Ollama'} answered {self._base}/api/tags without a model list; "
+                f"check providers.{self.provider.id}.base_url."
+            )
+        loaded: dict[str, dict] | None
+        try:
+            ps = await _http.get_json(self.client, self.provider, f"{self._base}/api/ps", credential)
+            loaded = {
+                str(m.get("name") or m.get("model")): m
+                for m in (ps.get("models") or [] if isinstance(ps, dict) else [])
+                if isinstance(m, dict)
+            }
+        except _http.ProviderError:
+            loaded = None  # the list still helps; whether a model is in memory is just unknown
+        models = []
+        for item in items:
+            if not isinstance(item, dict):
+                continue
+            model_id = item.get("name") or item.get("model")
+            if not model_id:
+                continue
+            running = loaded.get(model_id) if loaded is not None else None
+            context = running.get("context_length") if running else None
+            models.append(
+                ModelInfo(
+                    provider=self.provider.id,
+                    id=str(model_id),
+                    display_name=str(model_id),
+                    context_window=context if isinstance(context, int) else None,
+                    loaded=None if loaded is None else model_id in loaded,
+                )
+            )
+        return models
