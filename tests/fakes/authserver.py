@@ -21,7 +21,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Callable
-from urllib.parse import parse_qs, urlencode, urlsplit
+from urllib.parse import parse_qs, urlsplit
 
 # --- a tiny threaded HTTP harness --------------------------------------------------------------------------------
 
@@ -47,6 +47,7 @@ class _HTTPHarness:
 
     def __init__(self) -> None:
         self.requests: list[SeenRequest] = []
+        self.errors: list[Exception] = []
         self._httpd: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
         self.port = 0
@@ -88,7 +89,13 @@ class _HTTPHarness:
                     raw_body=body,
                 )
                 harness.requests.append(seen)
-                reply = harness._dispatch(seen, self)
+                try:
+                    reply = harness._dispatch(seen, self)
+                except Exception as exc:  # a bug in the fake must show up as a loud 500, not a hang
+                    import traceback
+
+                    harness.errors.append(exc)
+                    reply = (500, "fake server error:\n" + traceback.format_exc(), [("Content-Type", "text/plain")])
                 if reply is None:  # drop the connection without an answer: a network error for the client
                     self.close_connection = True
                     try:
@@ -573,7 +580,12 @@ class AuthlibServer(_HTTPHarness):
         if path == "/token" and request.method == "POST":
             return self._server.create_token_response(request)
         if path == "/authorize":
-            grant = self._server.get_consent_grant(request, end_user=self.user)
+            from authlib.oauth2.rfc6749 import OAuth2Error
+
+            try:
+                grant = self._server.get_consent_grant(request, end_user=self.user)
+            except OAuth2Error as error:
+                return self._server.handle_error_response(request, error)
             user = None if self.deny_authorization else self.user
             return self._server.create_authorization_response(request, grant_user=user, grant=grant)
         if path == "/device":
@@ -599,4 +611,4 @@ def authorize_url_params(url: str) -> dict[str, str]:
     return {k: v[0] for k, v in parse_qs(urlsplit(url).query).items()}
 
 
-__all__ = ["AuthlibServer", "DROP", "FakeClock", "Reply", "ScriptedServer", "SeenRequest", "authorize_url_params", "urlencode"]
+__all__ = ["AuthlibServer", "DROP", "FakeClock", "Reply", "ScriptedServer", "SeenRequest", "authorize_url_params"]
