@@ -35,11 +35,15 @@ def _install(handler: logging.Handler, level: int) -> None:
 
 
 def setup_headless_logging(verbose: bool) -> None:
-    """Headless commands: with --verbose, the chain and HTTP exchanges (redacted) go to stderr; else warnings only."""
-    handler = logging.StreamHandler(sys.stderr)
-    _install(handler, logging.DEBUG if verbose else logging.WARNING)
-    if not verbose:
-        logging.getLogger("httpx").setLevel(logging.WARNING)
+    """Headless commands: with --verbose, the chain and HTTP exchanges (redacted) go to stderr; else nothing.
+
+    Without --verbose every failure reaches the user as one sentence from cli.main, so log records (and their
+    tracebacks) are dropped rather than printed beside it.
+    """
+    if verbose:
+        _install(logging.StreamHandler(sys.stderr), logging.DEBUG)
+    else:
+        _install(logging.NullHandler(), logging.CRITICAL)
 
 
 def setup_tui_logging(paths: "Paths", verbose: bool) -> None:
