@@ -24,6 +24,7 @@ from tui_agent.redact import mask
 
 if TYPE_CHECKING:
     from tui_agent.auth.store import SecretStore
+    from tui_agent.auth.tokens import TokenManager
     from tui_agent.config.schema import ProviderConfig
 
 CONNECT_TIMEOUT = 0.3  # local servers answer a TCP connect at once, or are not running
@@ -84,9 +85,12 @@ async def check_status(
     store: "SecretStore",
     env: Mapping[str, str] | None = None,
     probe: bool = True,
-    tokens=None,
+    tokens: "TokenManager | None" = None,
 ) -> CredentialStatus:
-    """The credential state of `provider` used with `method`; `probe=False` skips network and subprocess checks."""
+    """The credential state of `provider` used with `method`; `probe=False` skips network and subprocess checks.
+
+    `tokens` is required for the OAuth methods: it knows whether a token is refreshing or its grant is gone.
+    """
     env = os.environ if env is None else env
     base = CredentialStatus(provider=provider.id, auth_method=method, state=CredentialState.UNKNOWN, checked_at=now())
     missing = missing_settings(provider, method)
@@ -113,6 +117,7 @@ async def check_status(
         return await _with_reachability(provider, status, probe)
 
     if method in ("oauth-device", "oauth-pkce"):
+        assert tokens is not None, "OAuth status needs the token manager"
         stored = await store.get(provider.id)
         if stored is None:
             return base.with_(state=CredentialState.MISSING, detail=f"not logged in — run `tui-agent login {provider.id}`")
@@ -121,12 +126,7 @@ async def check_status(
         problem = binding_problem(stored, provider)
         if problem:
             return base.with_(state=CredentialState.ERROR, source=store.backend, detail=problem)
-        if tokens is not None:
-            state, detail = tokens.state_of(provider.id, stored)
-        else:
-            from tui_agent.auth.tokens import token_state
-
-            state, detail = token_state(provider.id, stored, now())
+        state, detail = tokens.state_of(provider.id, stored)
         identity = stored.identity or mask(stored.secret)
         return base.with_(
             state=state, source=store.backend, identity=identity, expires_at=stored.expires_at,
@@ -162,7 +162,8 @@ async def _claude_status(provider: "ProviderConfig", base: CredentialStatus, env
 
 
 async def ready_credential(
-    provider: "ProviderConfig", method: str, *, store: "SecretStore", env: Mapping[str, str] | None = None, tokens=None
+    provider: "ProviderConfig", method: str, *, store: "SecretStore", env: Mapping[str, str] | None = None,
+    tokens: "TokenManager | None" = None,
 ) -> tuple[Credential | None, str]:
     """The credential to send for one request, or (None, why not). Never substitutes another method."""
     env = os.environ if env is None else env

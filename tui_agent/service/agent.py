@@ -172,7 +172,7 @@ class AgentService:
         try:
             status = await check_status(
                 provider, method, store=self.store, env=self.env, probe=probe,
-                tokens=self._tokens if method.startswith("oauth") else None,
+                tokens=self.tokens if method.startswith("oauth") else None,
             )
         except Exception as exc:  # a state, not a crash: one broken provider must not hide the others
             log.exception("status check failed for %s", provider_id)
