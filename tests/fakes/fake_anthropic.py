@@ -15,10 +15,16 @@ class FakeAnthropic(FakeServer):
 
     chat_path = "/v1/messages"
 
-    def __init__(self, api_key: str | None = None, models: Sequence[str] = ("claude-test-1", "claude-test-2")) -> None:
+    def __init__(
+        self,
+        api_key: str | None = None,
+        models: Sequence[str] = ("claude-test-1", "claude-test-2"),
+        page_size: int = 1000,
+    ) -> None:
         super().__init__()
         self.api_key = api_key
         self.models = list(models)
+        self.page_size = page_size  # the most models one /v1/models page holds, whatever `limit` asks
 
     # -- reply builders --------------------------------------------------------------------------------------
 
@@ -33,6 +39,7 @@ class FakeAnthropic(FakeServer):
         error: tuple[str, str] | None = None,
         complete: bool = True,
         cut: bool = False,
+        cut_after: int | None = None,
         delay: float = 0.0,
         pause_after: int | None = None,
         newline: str = "\n",
@@ -41,7 +48,7 @@ class FakeAnthropic(FakeServer):
         """A streamed answer, one SSE event per chunk, exactly as the API frames it (protocols.md §1.4).
 
         `error=(type, message)` sends an in-band `event: error` after the texts; `complete=False` leaves out
-        `message_stop`; `cut=True` drops the connection mid-body; `pause_after=N` holds after N events.
+        `message_stop`; `cut_after=N` sends N chunks, then drops the connection mid-body (`cut=True`: after all chunks); `pause_after=N` holds after N events.
         """
         out = output_tokens if output_tokens is not None else max(1, len(texts) + len(thinking))
         events = [
@@ -81,7 +88,9 @@ class FakeAnthropic(FakeServer):
                                      "usage": {"output_tokens": out}}, "message_delta", newline))
             if complete:
                 events.append(sse_bytes({"type": "message_stop"}, "message_stop", newline))
-        return Reply.stream(events, "text/event-stream; charset=utf-8", delay=delay, pause_after=pause_after, cut=cut)
+        if cut_after is not None:
+            events = events[:cut_after]
+        return Reply.stream(events, "text/event-stream; charset=utf-8", delay=delay, pause_after=pause_after, cut=cut or cut_after is not None)
 
     @staticmethod
     def error(status: int, type_: str, message: str, headers: dict[str, str] | None = None) -> Reply:
@@ -107,7 +116,7 @@ class FakeAnthropic(FakeServer):
         return self.error(404, "not_found_error", f"Not found: {request.path}")
 
     def _models_page(self, request: RecordedRequest) -> Reply:
-        limit = int(request.query.get("limit", "20"))
+        limit = min(int(request.query.get("limit", "20")), self.page_size)
         start = 0
         if "after_id" in request.query and request.query["after_id"] in self.models:
             start = self.models.index(request.query["after_id"]) + 1

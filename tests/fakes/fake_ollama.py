@@ -30,6 +30,7 @@ class FakeOllama(FakeServer):
         error: str | None = None,
         complete: bool = True,
         cut: bool = False,
+        cut_after: int | None = None,
         delay: float = 0.0,
         pause_after: int | None = None,
         model: str = "llama3.2:latest",
@@ -37,7 +38,7 @@ class FakeOllama(FakeServer):
         """A streamed answer, one NDJSON line per chunk (protocols.md §3.2).
 
         `error` adds `{"error": …}` after the texts (a mid-stream failure under HTTP 200); `complete=False` leaves
-        out the `done: true` line; `cut=True` drops the connection mid-body.
+        out the `done: true` line; `cut_after=N` sends N chunks, then drops the connection mid-body (`cut=True`: after all chunks).
         """
         def line(message: dict, **extra) -> bytes:
             return ndjson_bytes({"model": model, "created_at": _CREATED,
@@ -51,7 +52,9 @@ class FakeOllama(FakeServer):
             lines.append(line({"content": ""}, done=True, done_reason=done_reason, total_duration=4883583458,
                               load_duration=1334875, prompt_eval_count=counts[0], prompt_eval_duration=342546000,
                               eval_count=counts[1], eval_duration=4535599000))
-        return Reply.stream(lines, "application/x-ndjson", delay=delay, pause_after=pause_after, cut=cut)
+        if cut_after is not None:
+            lines = lines[:cut_after]
+        return Reply.stream(lines, "application/x-ndjson", delay=delay, pause_after=pause_after, cut=cut or cut_after is not None)
 
     @staticmethod
     def error(status: int, message: str) -> Reply:

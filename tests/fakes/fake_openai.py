@@ -55,6 +55,7 @@ class FakeOpenAI(FakeServer):
         error: dict | str | None = None,
         comments: bool = False,
         cut: bool = False,
+        cut_after: int | None = None,
         delay: float = 0.0,
         pause_after: int | None = None,
         newline: str = "\n",
@@ -85,7 +86,9 @@ class FakeOpenAI(FakeServer):
                                                               "total_tokens": usage[0] + usage[1]}), None, newline))
         if done:
             events.append(sse_bytes("[DONE]", None, newline))
-        return Reply.stream(events, "text/event-stream; charset=utf-8", delay=delay, pause_after=pause_after, cut=cut)
+        if cut_after is not None:
+            events = events[:cut_after]
+        return Reply.stream(events, "text/event-stream; charset=utf-8", delay=delay, pause_after=pause_after, cut=cut or cut_after is not None)
 
     @staticmethod
     def error(status: int, message: str, type_: str = "invalid_request_error", code: str | int | None = None,

@@ -7,6 +7,8 @@ import asyncio
 import email.utils
 import json
 import random
+import socket
+import ssl
 import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, AsyncIterator, Awaitable, Callable
@@ -247,6 +249,16 @@ def describe_transport(provider: "ProviderConfig", url: str, exc: Exception, *, 
 
 
 def _transport_reason(exc: Exception) -> str:
+    # httpx wraps the OS error ("All connection attempts failed"); the useful reason is down the chain.
+    cause: BaseException | None = exc
+    while cause is not None:
+        if isinstance(cause, ConnectionRefusedError):
+            return "connection refused"
+        if isinstance(cause, socket.gaierror):
+            return "host name not found"
+        if isinstance(cause, ssl.SSLError):
+            return "TLS certificate problem" if "certificate" in str(cause).lower() else "TLS handshake failed"
+        cause = cause.__cause__ or cause.__context__
     text = str(exc).lower()
     if "refused" in text:
         return "connection refused"

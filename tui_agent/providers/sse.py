@@ -62,9 +62,11 @@ class SSEDecoder:
 
     def close(self) -> list[SSEEvent]:
         """The body ended. An event not closed by its blank line is discarded (WHATWG, like the official SDKs)."""
-        self._tail = b""
+        tail, self._tail = self._tail, b""
+        # A held \r turns out to have been a line end after all: the line before it is complete.
+        events = self._lines([tail[:-1]]) if tail.endswith(b"\r") else []
         self._event, self._data, self._retry, self._pending = None, [], None, False
-        return []
+        return events
 
     def _lines(self, lines: list[bytes]) -> list[SSEEvent]:
         events: list[SSEEvent] = []
