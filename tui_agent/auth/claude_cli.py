@@ -271,4 +271,4 @@ def _uses(status: ClaudeAuthStatus) -> str:
         return f"an API key from {source} (billed per token, not the subscription)"
     if method == "third_party":
         return "a third-party provider configured in Claude Code"
-    return f"authMethod {method}"
+    return "logged in" if method == "none" else f"logged in (authMethod {method})"
