@@ -200,3 +200,19 @@ class TestCheckpointer:
         assert not checkpointer.add("hmm", thinking=True)
         assert checkpointer.add("Yes", thinking=False)
         assert (checkpointer.thinking, checkpointer.text) == ("hmm", "Yes")
+
+
+def test_a_checkpoint_reclaims_an_answer_another_process_took_for_abandoned(tmp_path):
+    owner = HistoryStore(tmp_path / "history.db")
+    conversation = owner.create_conversation()
+    answer = owner.start_answer(conversation.id, profile="p", provider="openai", model="gpt")
+    # What a second instance does when it cannot tell this process is alive (another host, Windows).
+    owner._conn.execute("UPDATE messages SET status = 'interrupted', writer = NULL WHERE id = ?", (answer.id,))
+    owner.checkpoint(answer.id, "still going")
+
+    other = HistoryStore(tmp_path / "history.db")
+    message = other.get_message(answer.id)
+    assert (message.status, message.content) == ("streaming", "still going")
+    assert other.interrupted_on_open == 0
+    other.close()
+    owner.close()

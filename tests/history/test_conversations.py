@@ -177,3 +177,17 @@ def test_export_to_markdown_reads_as_a_transcript(store, clock):
 def test_exporting_an_unknown_conversation_is_reported(store):
     with pytest.raises(HistoryError, match="no conversation 3"):
         store.export_markdown(3)
+
+
+def test_a_failed_write_is_reported_as_a_history_error_naming_the_file(store):
+    import sqlite3
+
+    conversation = store.create_conversation()
+    store._conn.set_authorizer(
+        lambda action, table, *rest: sqlite3.SQLITE_DENY
+        if action == sqlite3.SQLITE_INSERT and table == "messages" else sqlite3.SQLITE_OK
+    )
+    with pytest.raises(HistoryError, match=r"Could not save a message in the history database .*history\.db"):
+        store.add_message(conversation.id, "user", "hello")
+    store._conn.set_authorizer(None)
+    assert store.messages(conversation.id) == []

@@ -8,6 +8,7 @@ costs nothing before the TUI's first frame.
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 import logging
 import os
@@ -285,6 +286,31 @@ class Checkpointer:
 # The store
 
 
+def _reported(action: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """Turn a SQLite failure inside a store method into a HistoryError that says what could not be done."""
+
+    def wrap(method: Callable[..., Any]) -> Callable[..., Any]:
+        @functools.wraps(method)
+        def run(self: "HistoryStore", *args: Any, **kwargs: Any) -> Any:
+            try:
+                return method(self, *args, **kwargs)
+            except HistoryError:
+                raise
+            except Exception as err:
+                import sqlite3
+
+                if not isinstance(err, sqlite3.Error):
+                    raise
+                raise HistoryError(
+                    f"Could not {action} in the history database {self.path} ({err}); "
+                    f"{_hint(err, 'check the disk has space and the file is writable')}."
+                ) from err
+
+        return run
+
+    return wrap
+
+
 class HistoryStore:
     """Conversations and messages in one SQLite file; every method is blocking and thread-safe.
 
@@ -364,8 +390,8 @@ class HistoryStore:
             if conn is not None:
                 conn.close()
             raise HistoryError(
-                f"Cannot open the history database {self.path}: {err}; "
-                "move the file aside to start a fresh history."
+                f"Cannot open the history database {self.path} ({err}); "
+                f"{_hint(err, 'move the file aside to start a fresh history')}."
             ) from err
         except BaseException:
             if conn is not None:
@@ -421,13 +447,15 @@ class HistoryStore:
         if orphans:
             with _transaction(conn):
                 conn.executemany(
-                    "UPDATE messages SET status = 'interrupted', writer = NULL WHERE id = ?", orphans
+                    "UPDATE messages SET status = 'interrupted', writer = NULL WHERE id = ? AND status = 'streaming'",
+                    orphans,
                 )
             log.info("history: marked %d answer(s) cut off by an earlier crash as interrupted", len(orphans))
         return len(orphans)
 
     # -- conversations --------------------------------------------------------------------------------
 
+    @_reported("create a conversation")
     def create_conversation(
         self, title: str = "", *, profile: str | None = None, provider: str | None = None,
         model: str | None = None,
@@ -442,6 +470,7 @@ class HistoryStore:
             )
             return self._get_conversation(conn, cursor.lastrowid)
 
+    @_reported("read a conversation")
     def get_conversation(self, conversation_id: int) -> Conversation | None:
         """The conversation with this id, or None when there is none."""
         with self._lock:
@@ -451,6 +480,7 @@ class HistoryStore:
             ).fetchone()
             return _conversation(row) if row else None
 
+    @_reported("list conversations")
     def list_conversations(self, limit: int = 100, offset: int = 0) -> list[Conversation]:
         """Conversations, most recently updated first."""
         with self._lock:
@@ -466,6 +496,7 @@ class HistoryStore:
         found = self.list_conversations(limit=1)
         return found[0] if found else None
 
+    @_reported("rename a conversation")
     def rename(self, conversation_id: int, title: str) -> Conversation:
         """Give a conversation a new title."""
         with self._lock, self._tx() as conn:
@@ -476,6 +507,7 @@ class HistoryStore:
                 raise self._no_conversation(conversation_id)
             return self._get_conversation(conn, conversation_id)
 
+    @_reported("record the conversation's profile")
     def set_profile(self, conversation_id: int, profile: str, provider: str, model: str) -> None:
         """Record the profile the conversation now uses (a switch before its next answer)."""
         with self._lock, self._tx() as conn:
@@ -486,6 +518,7 @@ class HistoryStore:
             if not cursor.rowcount:
                 raise self._no_conversation(conversation_id)
 
+    @_reported("delete a conversation")
     def delete(self, conversation_id: int) -> bool:
         """Delete a conversation and all its messages; False when it did not exist."""
         with self._lock, self._tx() as conn:
@@ -493,6 +526,7 @@ class HistoryStore:
 
     # -- messages -------------------------------------------------------------------------------------
 
+    @_reported("save a message")
     def add_message(
         self, conversation_id: int, role: MessageRole, content: str, *, status: MessageStatus = "complete",
         profile: str | None = None, provider: str | None = None, model: str | None = None,
@@ -507,6 +541,7 @@ class HistoryStore:
             output_tokens, thinking, writer=None,
         )
 
+    @_reported("start saving an answer")
     def start_answer(
         self, conversation_id: int, *, profile: str | None, provider: str | None, model: str | None
     ) -> Message:
@@ -516,6 +551,7 @@ class HistoryStore:
             writer=self._writer_token(),
         )
 
+    @_reported("save the answer so far")
     def checkpoint(self, message_id: int, content: str, thinking: str | None = None) -> None:
         """Save the text of a streaming answer so far (what a crash would keep)."""
         with self._lock, self._tx() as conn:
@@ -523,10 +559,11 @@ class HistoryStore:
                 # An answer another process wrongly took for abandoned goes back to streaming; a finished
                 # one is never overwritten by a late checkpoint.
                 "UPDATE messages SET content = ?, thinking = COALESCE(?, thinking), updated_at = ?, "
-                "status = 'streaming' WHERE id = ? AND status IN ('streaming', 'interrupted')",
-                (content, thinking, self._now(), message_id),
+                "status = 'streaming', writer = ? WHERE id = ? AND status IN ('streaming', 'interrupted')",
+                (content, thinking, self._now(), self._writer, message_id),
             )
 
+    @_reported("save the answer")
     def finish_answer(
         self, message_id: int, content: str, *, status: MessageStatus = "complete", error: str | None = None,
         input_tokens: int | None = None, output_tokens: int | None = None, thinking: str | None = None,
@@ -548,6 +585,7 @@ class HistoryStore:
             )
             return message
 
+    @_reported("read a message")
     def get_message(self, message_id: int) -> Message | None:
         """The message with this id, or None."""
         with self._lock:
@@ -556,6 +594,7 @@ class HistoryStore:
             ).fetchone()
             return _message(row) if row else None
 
+    @_reported("read messages")
     def messages_latest(self, conversation_id: int, limit: int = 50) -> Page:
         """The newest `limit` messages of a conversation, oldest first (the tail a UI renders first)."""
         with self._lock:
@@ -563,6 +602,7 @@ class HistoryStore:
                 "WHERE conversation_id = ? ORDER BY id DESC LIMIT ?", (conversation_id, limit + 1), limit
             )
 
+    @_reported("read messages")
     def messages_before(self, conversation_id: int, before_id: int, limit: int = 50) -> Page:
         """The `limit` messages just older than message `before_id`, oldest first (back-fill on scroll)."""
         with self._lock:
@@ -571,6 +611,7 @@ class HistoryStore:
                 (conversation_id, before_id, limit + 1), limit,
             )
 
+    @_reported("read messages")
     def messages(self, conversation_id: int) -> list[Message]:
         """Every message of a conversation, oldest first (for export or for building a request)."""
         with self._lock:
@@ -582,6 +623,7 @@ class HistoryStore:
 
     # -- search ---------------------------------------------------------------------------------------
 
+    @_reported("search")
     def search(self, query: str, *, limit: int = 50, conversation_id: int | None = None) -> list[SearchHit]:
         """Messages containing every word of `query` (the last word as a prefix), newest first."""
         words = query.split()
@@ -636,6 +678,7 @@ class HistoryStore:
 
     # -- export ---------------------------------------------------------------------------------------
 
+    @_reported("export a conversation")
     def export_json(self, conversation_id: int) -> str:
         """The whole conversation as a JSON document (UTF-8 text)."""
         conversation, messages = self._export_data(conversation_id)
@@ -647,6 +690,7 @@ class HistoryStore:
         }
         return json.dumps(document, ensure_ascii=False, indent=2) + "\n"
 
+    @_reported("export a conversation")
     def export_markdown(self, conversation_id: int) -> str:
         """The whole conversation as Markdown: one section per message, naming who wrote each answer."""
         conversation, messages = self._export_data(conversation_id)
@@ -867,6 +911,13 @@ def _writer_alive(writer: str | None) -> bool:
     except OSError:
         return False
     return True
+
+
+def _hint(err: Exception, otherwise: str) -> str:
+    """What the person can do about a SQLite error."""
+    if "locked" in str(err) or "busy" in str(err):
+        return "another tui-agent is using it; try again in a moment"
+    return otherwise
 
 
 def _check(value: str, allowed: tuple[str, ...], what: str) -> None:
