@@ -67,6 +67,8 @@ async def refresh_token_grant(
     import httpx
 
     where = urlsplit(token_endpoint).netloc or token_endpoint
+    register_secret(cred.secret)  # a server may echo them back in an error we show
+    register_secret(cred.refresh_token)
     if not cred.refresh_token:
         raise GrantGone(f"no refresh token is stored for {cred.host or where}")
     form = {"grant_type": "refresh_token", "refresh_token": cred.refresh_token}
@@ -175,6 +177,10 @@ class TokenManager:
         """True while a refresh of this provider's token runs in this process."""
         return provider_id in self._inflight
 
+    def lock_path(self, provider_id: str) -> Path:
+        """The file every tui-agent process locks while refreshing this provider's token."""
+        return self._lock_dir / f".refresh-{_safe_name(provider_id)}.lock"
+
     def state_of(self, provider_id: str, cred: StoredCredential | None) -> tuple[CredentialState, str]:
         """The state and detail of a stored credential, as interfaces.md defines them."""
         if provider_id in self._inflight:
@@ -206,30 +212,30 @@ class TokenManager:
     async def fresh(self, provider: "ProviderConfig") -> StoredCredential | None:
         """The stored credential, refreshed first when it is an OAuth token within 60 s of expiry.
 
-        None when nothing is stored or the token is unusable (expired and not refreshable, grant gone);
-        `state_of` then says why and what to do.
+        None only when nothing is stored. A token that could not be refreshed is returned as stored:
+        check `state_of` before sending it (`expired` or `error`: do not send; the detail says why).
         """
         cred = await self._store.get(provider.id)
         if cred is None or not self._needs_refresh(cred):
             return cred
         failure = self._failure_for(provider.id, cred)
-        if failure and failure.gone:
-            return None  # no loop: the grant is dead until the user logs in again
-        if not cred.refresh_token:
-            return cred if self._still_valid(cred) else None
+        if (failure and failure.gone) or not cred.refresh_token:
+            return cred  # no loop: a dead grant stays dead until the user logs in again
         return await self._single_flight(provider, self._needs_refresh, after_401=False)
 
     async def after_unauthorized(self, provider: "ProviderConfig", rejected_secret: str) -> StoredCredential | None:
         """An adapter got a 401 with `rejected_secret`: refresh once, unless another caller already replaced it.
 
-        None when no better credential can be had (then `state_of` says why).
+        Returns a different, usable credential to retry with, or None (then `state_of` says why).
         """
         pid = provider.id
         cred = await self._store.get(pid)
         if cred is None:
             return None
         if cred.secret != rejected_secret:
-            return await self.fresh(provider)  # someone (this process or another) already replaced it
+            # Someone (this process or another) already replaced it: hand that over, refreshed if due.
+            cred = await self.fresh(provider)
+            return cred if cred is not None and cred.secret != rejected_secret and self._usable(pid, cred) else None
         if cred.kind != "oauth":
             return None  # a refused API key cannot be refreshed; the caller reports the refusal
         failure = self._failure_for(pid, cred)
@@ -242,13 +248,17 @@ class TokenManager:
         if not cred.refresh_token:
             self._fail(pid, cred, gone=True, detail=f"the provider refused the token and it cannot refresh itself; {login}")
             return None
-        return await self._single_flight(provider, lambda c: c.secret == rejected_secret, after_401=True)
+        result = await self._single_flight(provider, lambda c: c.secret == rejected_secret, after_401=True)
+        if result is None or result.secret == rejected_secret or not self._usable(pid, result):
+            return None
+        return result
 
     # -- private ------------------------------------------------------------------------------------
 
     async def _single_flight(
         self, provider: "ProviderConfig", still_needed: Callable[[StoredCredential], bool], *, after_401: bool
     ) -> StoredCredential | None:
+        """Run one refresh per provider at a time; every concurrent caller gets its result (the stored credential)."""
         pid = provider.id
         task = self._inflight.get(pid)
         if task is None:
@@ -263,48 +273,62 @@ class TokenManager:
         if self._inflight.get(pid) is task:
             del self._inflight[pid]
         if not task.cancelled():
-            task.exception()  # mark retrieved: failures are already reported through state_of
+            task.exception()  # mark retrieved: every waiter has received it already
         self._notify(pid)
 
     async def _refresh(
         self, provider: "ProviderConfig", still_needed: Callable[[StoredCredential], bool], after_401: bool
     ) -> StoredCredential | None:
+        """Refresh under the cross-process lock if still needed; returns what is stored afterwards."""
         pid = provider.id
-        async with self._process_lock(pid):
-            # Re-read under the lock: another process may have refreshed (and rotated the refresh token).
+        try:
+            async with self._process_lock(pid):
+                return await self._refresh_locked(provider, still_needed, after_401)
+        except RefreshFailed as exc:  # the lock stayed taken: a state, like any other transient failure
             cred = await self._store.get(pid)
-            if cred is None:
-                return None
-            if not still_needed(cred):
-                return cred
-            failure = self._failure_for(pid, cred)
-            if (failure and failure.gone) or not cred.refresh_token:
-                return None
-            login = f"run `tui-agent login {pid}`"
-            try:
-                new = await self._refresher(provider, cred)
-            except GrantGone as exc:
-                detail = f"{redact_text(str(exc))}; {login}"
-                self._fail(pid, cred, gone=True, detail=detail)
-                log.warning("token refresh for %s refused: %s", pid, detail)
-                return None
-            except Exception as exc:  # a refresher is third-party code: any failure is a state, not a crash
-                detail = f"could not refresh the token: {redact_text(str(exc)) or type(exc).__name__}"
-                self._fail(pid, cred, gone=False, detail=detail, dead=after_401)
-                log.warning("token refresh for %s failed: %s", pid, detail)
-                return cred if self._still_valid(cred) and not after_401 else None
-            if not new.refresh_token and cred.refresh_token:
-                new = replace(new, refresh_token=cred.refresh_token)  # RFC 6749 §6: not rotated, keep ours
-            register_secret(new.secret)
-            register_secret(new.refresh_token)
-            await self._store.put(pid, new)
-            self._failures.pop(pid, None)
-            if after_401:
-                self._refreshed_after_401[pid] = _digest(new.secret)
-            else:
-                self._refreshed_after_401.pop(pid, None)
-            log.info("refreshed the access token of %s", pid)
-            return new
+            if cred is not None:
+                self._fail(pid, cred, gone=False, detail=str(exc), dead=after_401)
+            return cred
+
+    async def _refresh_locked(
+        self, provider: "ProviderConfig", still_needed: Callable[[StoredCredential], bool], after_401: bool
+    ) -> StoredCredential | None:
+        pid = provider.id
+        # Re-read under the lock: another process may have refreshed (and rotated the refresh token).
+        cred = await self._store.get(pid)
+        if cred is None or not still_needed(cred):
+            return cred
+        failure = self._failure_for(pid, cred)
+        if (failure and failure.gone) or not cred.refresh_token:
+            return cred
+        try:
+            new = await self._refresher(provider, cred)
+        except GrantGone as exc:
+            detail = f"{redact_text(str(exc))}; run `tui-agent login {pid}`"
+            self._fail(pid, cred, gone=True, detail=detail)
+            log.warning("token refresh for %s refused: %s", pid, detail)
+            return cred  # kept, not deleted: the state explains it until the user logs in again
+        except Exception as exc:  # a refresher is third-party code: any failure is a state, not a crash
+            detail = f"could not refresh the token: {redact_text(str(exc)) or type(exc).__name__}"
+            self._fail(pid, cred, gone=False, detail=detail, dead=after_401)
+            log.warning("token refresh for %s failed: %s", pid, detail)
+            return cred
+        if not new.refresh_token and cred.refresh_token:
+            new = replace(new, refresh_token=cred.refresh_token)  # RFC 6749 §6: not rotated, keep ours
+        register_secret(new.secret)
+        register_secret(new.refresh_token)
+        await self._store.put(pid, new)
+        self._failures.pop(pid, None)
+        if after_401:
+            self._refreshed_after_401[pid] = _digest(new.secret)
+        else:
+            self._refreshed_after_401.pop(pid, None)
+        log.info("refreshed the access token of %s", pid)
+        return new
+
+    def _usable(self, pid: str, cred: StoredCredential) -> bool:
+        failure = self._failure_for(pid, cred)
+        return not (failure and (failure.gone or failure.dead)) and self._still_valid(cred)
 
     @contextlib.asynccontextmanager
     async def _process_lock(self, pid: str) -> AsyncIterator[None]:
@@ -312,7 +336,7 @@ class TokenManager:
         import filelock
 
         self._lock_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
-        path = self._lock_dir / f".refresh-{_safe_name(pid)}.lock"
+        path = self.lock_path(pid)
         lock = filelock.FileLock(str(path), mode=0o600, thread_local=False)
         loop = asyncio.get_running_loop()
         deadline = loop.time() + self._lock_timeout
