@@ -55,6 +55,13 @@ async def login_in_terminal(
     `sleep` exist for tests.
     """
     label = provider.name or provider.id
+    if not provider.base_url:
+        # A token is bound to the host it is for; without a base URL there is nothing to bind it to.
+        raise AuthError(
+            f"Provider {provider.id!r} has no base_url, so a token could not be bound to its host; "
+            f"set providers.{provider.id}.base_url in config.toml first"
+            + (f" ({provider.setup_hint})." if provider.setup_hint else ".")
+        )
     oauth = provider.oauth
     key_flow = bool(oauth and oauth.keys_endpoint and not oauth.client_id)
     opener = open_url or _open_in_background
