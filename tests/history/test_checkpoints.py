@@ -136,7 +136,8 @@ def test_stopped_and_failed_answers_keep_their_status_error_and_thinking(store):
     store.checkpoint(stopped.id, "Half an ans", thinking="let me think")
     store.finish_answer(stopped.id, "Half an answer", status="stopped")
     failed = store.start_answer(conversation.id, profile="p", provider="openai", model="gpt")
-    store.finish_answer(failed.id, "", status="error", error="OpenAI refused the key (401); run `tui-agent login openai`.")
+    refused = "OpenAI refused the key (401); run `tui-agent login openai`."
+    store.finish_answer(failed.id, "", status="error", error=refused)
 
     assert store.get_message(stopped.id).status == "stopped"
     assert store.get_message(stopped.id).content == "Half an answer"

@@ -124,7 +124,9 @@ def _exported_conversation(store: HistoryStore, clock):
     store.add_message(conversation.id, "user", "Why two tides?")
     clock.advance(1)
     first = store.start_answer(conversation.id, profile="claude", provider="claude-code", model="sonnet")
-    store.finish_answer(first.id, "Because of the **moon**.", thinking="Gravity gradient.", input_tokens=20, output_tokens=7)
+    store.finish_answer(
+        first.id, "Because of the **moon**.", thinking="Gravity gradient.", input_tokens=20, output_tokens=7
+    )
     clock.advance(1)
     second = store.start_answer(conversation.id, profile="local", provider="ollama", model="llama3.2")
     store.finish_answer(second.id, "Also the", status="stopped")

@@ -43,7 +43,8 @@ def _fill(store: HistoryStore, clock) -> dict[str, int]:
     cooking = store.create_conversation("Cooking")
     ids["cafe"] = store.add_message(cooking.id, "user", "Best café au lait recipe?").id
     clock.advance(1)
-    ids["milk"] = store.add_message(cooking.id, "assistant", "Warm the milk; pour it with the coffee, like ocean waves.").id
+    waves = "Warm the milk; pour it with the coffee, like ocean waves."
+    ids["milk"] = store.add_message(cooking.id, "assistant", waves).id
     return ids
 
 

@@ -18,7 +18,7 @@ import threading
 import time
 import uuid
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Iterator, Literal, Sequence
@@ -468,17 +468,13 @@ class HistoryStore:
                 "VALUES (?, ?, ?, ?, ?, ?)",
                 (title.strip(), now, now, profile, provider, model),
             )
-            return self._get_conversation(conn, cursor.lastrowid)
+            return self._fetch_conversation(conn, cursor.lastrowid)
 
     @_reported("read a conversation")
     def get_conversation(self, conversation_id: int) -> Conversation | None:
         """The conversation with this id, or None when there is none."""
         with self._lock:
-            conn = self._connection()
-            row = conn.execute(
-                f"SELECT {_CONVERSATION_COLUMNS} FROM conversations c WHERE c.id = ?", (conversation_id,)
-            ).fetchone()
-            return _conversation(row) if row else None
+            return self._fetch_conversation(self._connection(), conversation_id)
 
     @_reported("list conversations")
     def list_conversations(self, limit: int = 100, offset: int = 0) -> list[Conversation]:
@@ -505,7 +501,7 @@ class HistoryStore:
             )
             if not cursor.rowcount:
                 raise self._no_conversation(conversation_id)
-            return self._get_conversation(conn, conversation_id)
+            return self._fetch_conversation(conn, conversation_id)
 
     @_reported("record the conversation's profile")
     def set_profile(self, conversation_id: int, profile: str, provider: str, model: str) -> None:
@@ -579,7 +575,7 @@ class HistoryStore:
             )
             if not cursor.rowcount:
                 raise HistoryError(f"There is no message {message_id} in the history to finish.")
-            message = self._get_message(conn, message_id)
+            message = self._fetch_message(conn, message_id)
             conn.execute(
                 "UPDATE conversations SET updated_at = ? WHERE id = ?", (now, message.conversation_id)
             )
@@ -589,10 +585,7 @@ class HistoryStore:
     def get_message(self, message_id: int) -> Message | None:
         """The message with this id, or None."""
         with self._lock:
-            row = self._connection().execute(
-                f"SELECT {_MESSAGE_COLUMNS} FROM messages WHERE id = ?", (message_id,)
-            ).fetchone()
-            return _message(row) if row else None
+            return self._fetch_message(self._connection(), message_id)
 
     @_reported("read messages")
     def messages_latest(self, conversation_id: int, limit: int = 50) -> Page:
@@ -757,22 +750,24 @@ class HistoryStore:
                 updates.append("title = ?")
                 args.append(_title_from(content))
             conn.execute(f"UPDATE conversations SET {', '.join(updates)} WHERE id = ?", (*args, conversation_id))
-            return self._get_message(conn, cursor.lastrowid)
+            return self._fetch_message(conn, cursor.lastrowid)
 
     def _page(self, where: str, args: tuple[Any, ...], limit: int) -> Page:
         rows = self._connection().execute(f"SELECT {_MESSAGE_COLUMNS} FROM messages {where}", args).fetchall()
         has_older = len(rows) > limit
         return Page(messages=[_message(row) for row in reversed(rows[:limit])], has_older=has_older)
 
-    def _get_message(self, conn: "sqlite3.Connection", message_id: int | None) -> Message:
+    @staticmethod
+    def _fetch_message(conn: "sqlite3.Connection", message_id: int | None) -> Message | None:
         row = conn.execute(f"SELECT {_MESSAGE_COLUMNS} FROM messages WHERE id = ?", (message_id,)).fetchone()
-        return _message(row)
+        return _message(row) if row else None
 
-    def _get_conversation(self, conn: "sqlite3.Connection", conversation_id: int | None) -> Conversation:
+    @staticmethod
+    def _fetch_conversation(conn: "sqlite3.Connection", conversation_id: int | None) -> Conversation | None:
         row = conn.execute(
             f"SELECT {_CONVERSATION_COLUMNS} FROM conversations c WHERE c.id = ?", (conversation_id,)
         ).fetchone()
-        return _conversation(row)
+        return _conversation(row) if row else None
 
     def _no_conversation(self, conversation_id: int) -> HistoryError:
         return HistoryError(
