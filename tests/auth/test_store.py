@@ -401,6 +401,7 @@ async def test_chainer_of_keyrings_alt_backends_is_rejected(active_keyring, path
     store = open_store(paths)
     await store.put("openai", _key())
     assert store.backend == "file"
+    assert "none of them is a system keyring" in store.fallback_reason
     assert plaintext.writes == [] and encrypted.writes == [] and encrypted.threads == set()
 
 

@@ -180,7 +180,8 @@ class FileStore(SecretStore):
         text = json.dumps(data, indent=2, sort_keys=True) + "\n"
         fd, tmp = tempfile.mkstemp(dir=self.path.parent, prefix=f".{self.path.name}.", suffix=".tmp")
         try:
-            os.fchmod(fd, 0o600)
+            if hasattr(os, "fchmod"):  # mkstemp already makes it 0600; this guards against an odd umask or platform
+                os.fchmod(fd, 0o600)
             with os.fdopen(fd, "w", encoding="utf-8") as handle:
                 handle.write(text)
                 handle.flush()
@@ -203,7 +204,7 @@ class FileStore(SecretStore):
         directory.mkdir(parents=True, exist_ok=True, mode=0o700)
         with contextlib.suppress(OSError):
             info = directory.stat()
-            if info.st_uid == os.getuid() and stat.S_IMODE(info.st_mode) & 0o077:
+            if hasattr(os, "getuid") and info.st_uid == os.getuid() and stat.S_IMODE(info.st_mode) & 0o077:
                 directory.chmod(0o700)
 
     def _tighten_mode(self) -> None:
@@ -398,8 +399,13 @@ def find_system_keyring() -> tuple[Any | None, str]:
     candidates = list(active.backends) if isinstance(active, ChainerBackend) else [active]
     system = [b for b in candidates if _backend_label(b, default="") and _priority(b) >= 1]
     if not system:
-        shown = ", ".join(_class_name(b) for b in candidates) or "none"
-        return None, f"the keyring backend is {_class_name(active)} ({shown}), which is not a system keyring"
+        if isinstance(active, ChainerBackend):
+            shown = ", ".join(_class_name(b) for b in candidates) or "nothing"
+            return None, f"the active keyring backend chains {shown}; none of them is a system keyring"
+        return None, (
+            f"the active keyring backend {_class_name(active)} is not a system keyring "
+            "(no Secret Service, KWallet or Keychain was found)"
+        )
     # Inside a chainer, use the system backend itself: the chainer would also consult (and write to)
     # keyrings.alt's files, and its encrypted one prompts on the terminal.
     chosen = max(system, key=_priority)
