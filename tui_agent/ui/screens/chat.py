@@ -1,43 +1,518 @@
-"""The chat screen: header with the active profile and provider, the conversation, the prompt, the footer."""
+"""The chat screen: header with the active profile, the conversation, slash-command hints, the prompt, the footer.
+
+The first frame needs nothing but the config: the service is built (lazily, by the app) only when a
+model is chosen, a prompt is sent, or the first-run scan starts after the first refresh. Message widgets
+and Markdown are imported when the first message is shown.
+"""
 
 from __future__ import annotations
 
+import asyncio
+import logging
+import uuid
+from typing import TYPE_CHECKING
+
+from rich.text import Text
+from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import VerticalScroll
+from textual.containers import Horizontal, Vertical
+from textual.reactive import reactive
 from textual.screen import Screen
-from textual.widgets import Footer, Static, TextArea
+from textual.widgets import Footer, Static
+
+from tui_agent.ui import slash
+from tui_agent.ui.widgets.conversation import Conversation
+from tui_agent.ui.widgets.prompt import Prompt
+
+if TYPE_CHECKING:
+    from textual.command import Provider
+    from textual.worker import Worker
+
+    from tui_agent.auth.resolve import Chain
+    from tui_agent.providers.base import ChatMessage
+    from tui_agent.providers.events import Usage
+    from tui_agent.ui.code_blocks import CodeBlock
+    from tui_agent.ui.widgets.message import AnswerState, AssistantMessage
+
+log = logging.getLogger("tui_agent.ui.chat")
+
+# Shown by /help beside the commands; keep in step with BINDINGS and the prompt's keys.
+KEYS_HELP: tuple[tuple[str, str], ...] = (
+    ("Enter", "send the prompt"),
+    ("shift+enter, ctrl+j", "new line in the prompt"),
+    ("up / down", "earlier prompts (on the first / last line of the prompt)"),
+    ("Tab", "complete a slash command"),
+    ("Escape", "stop the answer that is streaming (keeps what arrived)"),
+    ("PageUp / PageDown", "scroll the conversation"),
+    ("End", "jump to the bottom and follow new text (when scrolled up)"),
+    ("ctrl+n", "new conversation"),
+    ("ctrl+t", "choose a model"),
+    ("ctrl+o", "copy the last answer (its Markdown)"),
+    ("ctrl+b", "copy the last code block (palette: any code block)"),
+    ("ctrl+p", "command palette: every action"),
+    ("f1", "this help"),
+    ("ctrl+q", "quit"),
+)
+
+# The commands whose features land in later issues: one line each, replaced when they do.
+NOT_YET = "not available yet"
+
+
+def _chat_commands() -> "type[Provider]":
+    from tui_agent.ui.commands import ChatCommands
+
+    return ChatCommands
 
 
 class ChatScreen(Screen):
     """Where the conversation happens."""
 
     CSS_PATH = "chat.tcss"
-    BINDINGS = [Binding("ctrl+q", "app.quit", "Quit", priority=True)]
+    COMMANDS = {_chat_commands}
+    BINDINGS = [
+        Binding("ctrl+q", "app.quit", "Quit", priority=True),
+        Binding("escape", "stop", "Stop", priority=True),
+        Binding("end", "bottom", "Bottom", priority=True),
+        Binding("pageup", "page_up", "Page up", show=False, priority=True),
+        Binding("pagedown", "page_down", "Page down", show=False, priority=True),
+        Binding("ctrl+n", "new", "New"),
+        Binding("ctrl+t", "models", "Model"),
+        Binding("ctrl+o", "copy_answer", "Copy answer"),
+        Binding("ctrl+b", "copy_code", "Copy code"),
+        Binding("f1", "help", "Help"),
+    ]
+
+    is_streaming: reactive[bool] = reactive(False, bindings=True)
+    following: reactive[bool] = reactive(True, bindings=True)
 
     def __init__(self, profile: str | None) -> None:
         super().__init__()
-        self.profile = profile
+        self.profile = profile  # the active nickname (None: first run, nothing chosen yet)
+        self.chain: "Chain | None" = None  # resolved on first use, or by /model
+        self.transcript: list["ChatMessage"] = []
+        self.conversation_id = uuid.uuid4().hex
+        self.usage: "Usage | None" = None
+        self._answer: "AssistantMessage | None" = None  # the answer streaming now
+        self._answer_prompt = ""  # the prompt text of that answer, given back if it fails
+        self._worker: "Worker | None" = None
+        self._concluded: set[int] = set()  # ids of answers whose outcome is already recorded
+
+    # --- layout ------------------------------------------------------------------------------------------
 
     def compose(self) -> ComposeResult:
-        yield Static(self._header_text(), id="chat-header")
-        with VerticalScroll(id="conversation"):
-            if self.profile is None:
-                yield Static(self._welcome_text(), id="welcome")
-        yield TextArea(id="prompt")
+        yield Static(self._header_text(), id="chat-header", markup=False)
+        # #body holds the conversation column; the status side panel (its own issue) mounts beside #main.
+        with Horizontal(id="body"):
+            with Vertical(id="main"):
+                with Conversation(id="conversation"):
+                    if self.profile is None:
+                        from tui_agent.ui.widgets.welcome import Welcome
+
+                        yield Welcome(self.app.config)
+                yield Static("more arriving ↓  (End jumps to the bottom)", id="more", markup=False)
+                yield Static(id="hints", markup=False)
+                yield Prompt(id="prompt")
         yield Footer()
 
-    def _header_text(self) -> str:
+    def on_mount(self) -> None:
+        for name in ("#more", "#hints"):
+            self.query_one(name).display = False
+        self.prompt.focus()
         if self.profile is None:
-            return "tui-agent · no model chosen"
+            # The scan probes local servers and the CLI: never before the first frame is on screen.
+            self.call_after_refresh(self._scan_machine)
+
+    def _header_text(self) -> Text:
+        text = Text()
+        if self.profile is None:
+            text.append("tui-agent", style="bold")
+            text.append(" · no model chosen — type /model NICK")
+            return text
         profile = self.app.config.profiles[self.profile]
         provider = self.app.config.canonical_provider_id(profile.provider) or profile.provider
-        return f"{self.profile} · {provider} · {profile.model}"
+        text.append(self.profile, style="bold")
+        text.append(f" · {provider} · {profile.model}")
+        return text
 
-    def _welcome_text(self) -> str:
-        names = sorted(self.app.config.profiles)
-        if names:
-            choose = f"Type /model NICK to choose one of your profiles: {', '.join(names)}."
+    def _refresh_header(self) -> None:
+        self.query_one("#chat-header", Static).update(self._header_text())
+
+    @property
+    def conversation(self) -> Conversation:
+        return self.query_one("#conversation", Conversation)
+
+    @property
+    def prompt(self) -> Prompt:
+        return self.query_one("#prompt", Prompt)
+
+    # --- first run ---------------------------------------------------------------------------------------
+
+    def _scan_machine(self) -> None:
+        self.run_worker(self._scan(), group="scan", exit_on_error=False)
+
+    async def _scan(self) -> None:
+        try:
+            statuses = await self.app.service.status_all(probe=True)
+        except Exception:
+            log.exception("first-run scan failed")
+            statuses = []
+        from tui_agent.ui.widgets.welcome import Welcome
+
+        for welcome in self.query(Welcome):
+            welcome.show_found(statuses)
+
+    def _remove_welcome(self) -> None:
+        from tui_agent.ui.widgets.welcome import Welcome
+
+        for welcome in self.query(Welcome):
+            welcome.remove()
+
+    # --- prompt ------------------------------------------------------------------------------------------
+
+    def on_text_area_changed(self, event: Prompt.Changed) -> None:
+        if event.text_area is self.prompt:
+            self._show_hints(self.prompt.text)
+
+    def _show_hints(self, text: str) -> None:
+        hints = self.query_one("#hints", Static)
+        found = slash.completions(text)
+        if not found:
+            hints.display = False
+            return
+        width = max(len(c.usage) for c in found)
+        body = Text()
+        for i, command in enumerate(found):
+            if i:
+                body.append("\n")
+            body.append(command.usage.ljust(width + 2), style="bold" if i == 0 else "")
+            body.append(command.help, style="dim")
+        if len(found) > 1 or not text[1:].partition(" ")[1]:
+            body.append("\nTab completes the first, Enter runs it", style="italic dim")
+        hints.update(body)
+        hints.display = True
+
+    def on_prompt_tab_pressed(self, event: Prompt.TabPressed) -> None:
+        text = self.prompt.text
+        found = slash.completions(text)
+        if not found or " " in text:
+            return
+        command = found[0]
+        completed = f"/{command.name}" + (" " if command.arg else "")
+        self.prompt.load_text(completed)
+        self.prompt.move_cursor(self.prompt.document.end)
+
+    async def on_prompt_submitted(self, event: Prompt.Submitted) -> None:
+        text = event.text
+        if slash.is_slash(text):
+            self.prompt.remember(text)
+            self.prompt.clear()
+            await self.run_command(text)
+            return
+        if text.lstrip().startswith("//"):
+            text = text.replace("//", "/", 1)  # "//" escapes a message that starts with a slash
+        if self.is_streaming:
+            self.notify("An answer is still arriving; press Escape to stop it, or wait, then press Enter.", severity="warning", markup=False)
+            return
+        if self.profile is None:
+            self._note("No model is chosen yet: type /model NICK (or /model to list your profiles), then send again.", error=True)
+            return
+        chain = self._ensure_chain()
+        if chain is None:
+            return
+        self.prompt.remember(text)
+        self.prompt.clear()
+        await self.send(text)
+
+    def _ensure_chain(self) -> "Chain | None":
+        if self.chain is None and self.profile is not None:
+            from tui_agent.errors import ConfigError
+
+            try:
+                self.chain = self.app.service.resolve(self.profile)
+            except ConfigError as exc:
+                self._note(str(exc), error=True)
+                return None
+        return self.chain
+
+    # --- sending and streaming ---------------------------------------------------------------------------
+
+    async def send(self, text: str) -> None:
+        """Show the user's turn and an empty answer, then stream the answer in a worker."""
+        from tui_agent.providers.base import ChatMessage
+        from tui_agent.ui.widgets.message import AssistantMessage, UserMessage
+
+        assert self.chain is not None
+        self._remove_welcome()
+        self.transcript.append(ChatMessage("user", text))
+        answer = AssistantMessage(f"{self.profile} · {self.chain.profile.model}")
+        # Awaited: a Markdown's on_mount resets its source, so nothing may be written to it before then.
+        await self.conversation.mount_all([UserMessage(text), answer])
+        self.conversation.jump_to_bottom()
+        self._answer = answer
+        self._answer_prompt = text
+        self.is_streaming = True
+        self._worker = self._stream_answer(answer, self.chain, list(self.transcript))
+
+    @work(exclusive=True, group="chat", exit_on_error=False)
+    async def _stream_answer(self, answer: "AssistantMessage", chain: "Chain", messages: list["ChatMessage"]) -> None:
+        from tui_agent.errors import TuiAgentError
+        from tui_agent.providers.events import Done, StreamError, TextDelta, ThinkingDelta, Usage
+
+        state: "AnswerState" = "done"
+        error = ""
+        try:
+            async for event in self.app.service.send(chain, messages, conversation_id=self.conversation_id):
+                if isinstance(event, TextDelta):
+                    answer.add_text(event.text)
+                    self._more_arriving()
+                elif isinstance(event, ThinkingDelta):
+                    answer.add_thinking(event.text)
+                    self._more_arriving()
+                elif isinstance(event, Usage):
+                    self.usage = event
+                elif isinstance(event, StreamError):
+                    state, error = ("stopped", "") if event.kind == "cancelled" else ("error", _error_text(event, chain))
+                elif isinstance(event, Done):
+                    state = "done"
+        except asyncio.CancelledError:
+            # Escape (or /new, or leaving) cancelled us: the adapter has closed the connection; the outcome was
+            # recorded by whoever cancelled; render what arrived, then let the cancellation finish.
+            self._conclude(answer, "stopped")
+            await self._render_end(answer, "stopped")
+            raise
+        except TuiAgentError as exc:
+            state, error = "error", str(exc)
+        except Exception as exc:  # a bug must not take the screen down: say so on the answer, details in the log
+            log.exception("streaming the answer failed")
+            state, error = "error", f"the answer failed unexpectedly ({type(exc).__name__}); details are in {self.app.paths.log_file}"
+        self._conclude(answer, state)
+        await self._render_end(answer, state, error)
+
+    def _conclude(self, answer: "AssistantMessage", state: "AnswerState") -> None:
+        """Record an answer's outcome once: the transcript, the prompt given back, the streaming flag."""
+        from tui_agent.providers.base import ChatMessage
+
+        if id(answer) in self._concluded:
+            return
+        self._concluded.add(id(answer))
+        text = answer.text
+        if state == "done" or (state == "stopped" and text):
+            self.transcript.append(ChatMessage("assistant", text))
         else:
-            choose = "Define a profile under [profiles.NAME] in config.toml (see `tui-agent config path`)."
-        return f"Welcome to tui-agent. No default model is set.\n{choose}"
+            # Failed, or stopped before any text: the turn leaves the transcript and its text goes back to the
+            # prompt so it can be sent again (unless the user has typed something new meanwhile).
+            if self.transcript and self.transcript[-1].role == "user":
+                self.transcript.pop()
+            if self._answer is answer and not self.prompt.text.strip():
+                self.prompt.load_text(self._answer_prompt)
+                self.prompt.move_cursor(self.prompt.document.end)
+        if self._answer is answer:
+            self._answer = None
+            self.is_streaming = False
+
+    async def _render_end(self, answer: "AssistantMessage", state: "AnswerState", error: str = "") -> None:
+        if not answer.is_attached:
+            return
+        try:
+            await answer.finish(state, error)
+        except Exception:  # the widget went away mid-render (/new, quit): nothing left to show
+            log.debug("final render skipped", exc_info=True)
+        if not self.following:
+            self._set_more("↓ more below  (End jumps to the bottom)")
+
+    def _more_arriving(self) -> None:
+        if not self.following:
+            self._set_more("more arriving ↓  (End jumps to the bottom)")
+
+    def _set_more(self, text: str) -> None:
+        more = self.query_one("#more", Static)
+        more.update(text)
+        more.display = True
+
+    def on_conversation_follow_changed(self, event: Conversation.FollowChanged) -> None:
+        self.following = event.following
+        if event.following:
+            self.query_one("#more", Static).display = False
+
+    # --- actions (keys, palette, slash commands) -----------------------------------------------------------
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "stop":
+            return self.is_streaming
+        if action == "bottom":
+            return not self.following
+        if action == "copy_answer":
+            return True if self.last_answer() is not None else None
+        if action == "copy_code":
+            return True if self.code_blocks() else None
+        return True
+
+    def action_stop(self) -> None:
+        """Stop the streaming answer at once and keep what arrived, marked "stopped"."""
+        answer = self._answer
+        if answer is None:
+            return
+        answer.mark_stopped()
+        self._conclude(answer, "stopped")
+        if self._worker is not None:
+            self._worker.cancel()
+
+    def action_bottom(self) -> None:
+        self.conversation.jump_to_bottom()
+
+    def action_page_up(self) -> None:
+        self.conversation.scroll_page_up()
+
+    def action_page_down(self) -> None:
+        self.conversation.scroll_page_down()
+
+    async def action_new(self) -> None:
+        await self.run_command("/new")
+
+    async def action_models(self) -> None:
+        await self.run_command("/model")
+
+    async def action_help(self) -> None:
+        await self.run_command("/help")
+
+    def last_answer(self) -> "AssistantMessage | None":
+        from tui_agent.ui.widgets.message import AssistantMessage
+
+        answers = [a for a in self.query(AssistantMessage) if a.text]
+        return answers[-1] if answers else None
+
+    def code_blocks(self) -> list["CodeBlock"]:
+        """Every code block of the conversation's answers, latest last."""
+        from tui_agent.ui.code_blocks import code_blocks
+        from tui_agent.ui.widgets.message import AssistantMessage
+
+        blocks: list["CodeBlock"] = []
+        for answer in self.query(AssistantMessage):
+            if "```" in answer.text or "~~~" in answer.text or "\n    " in answer.text:
+                blocks.extend(code_blocks(answer.text))
+        return blocks
+
+    def action_copy_answer(self) -> None:
+        answer = self.last_answer()
+        if answer is None:
+            self.notify("There is no answer to copy yet.", severity="warning")
+            return
+        self.copy(answer.text, "the last answer")
+
+    def action_copy_code(self) -> None:
+        blocks = self.code_blocks()
+        if not blocks:
+            self.notify("There is no code block to copy yet.", severity="warning")
+            return
+        self.copy(blocks[-1].code, "the last code block")
+
+    def copy(self, text: str, what: str) -> None:
+        """Put source text on the clipboard (OSC 52) and say what was copied."""
+        self.app.copy_to_clipboard(text)
+        self.notify(f"Copied {what} ({len(text):,} characters).", markup=False)
+
+    # --- slash commands ----------------------------------------------------------------------------------
+
+    async def run_command(self, text: str) -> None:
+        """Run a slash command (typed, from the palette, or from a key)."""
+        parsed = slash.parse(text)
+        command = parsed.command
+        if command is None:
+            near = slash.closest(parsed.word)
+            hint = f"did you mean /{near}? " if near else ""
+            self._note(f"Unknown command /{parsed.word}: {hint}type /help for the list.", error=True)
+            return
+        if command.arg_required and not parsed.arg:
+            choices = ", ".join(sorted(self.app.config.providers))
+            self._note(f"Usage: {command.usage} — PROVIDER is one of {choices}.", error=True)
+            return
+        handler = getattr(self, f"_cmd_{command.name}")
+        result = handler(parsed.arg)
+        if asyncio.iscoroutine(result):
+            await result
+
+    def _cmd_model(self, nick: str) -> None:
+        if not nick:
+            self._list_profiles()
+            return
+        from tui_agent.errors import ConfigError
+
+        try:
+            chain = self.app.service.resolve(nick)
+        except ConfigError as exc:
+            current = f"; still on {self.profile}" if self.profile else ""
+            self._note(f"{exc}{current}", error=True)
+            return
+        self.profile = nick
+        self.chain = chain
+        self._remove_welcome()
+        self._refresh_header()
+        self._note(f"Model: {nick} ({chain.provider.id} · {chain.profile.model}).")
+
+    def _list_profiles(self) -> None:
+        config = self.app.config
+        if not config.profiles:
+            self._note(f"There are no profiles yet: add one under [profiles.NAME] in {config.file}.", error=True)
+            return
+        lines = ["Profiles (type /model NICK to switch):"]
+        for nick in sorted(config.profiles):
+            profile = config.profiles[nick]
+            mark = "●" if nick == self.profile else " "
+            lines.append(f" {mark} {nick} — {config.canonical_provider_id(profile.provider) or profile.provider} · {profile.model}")
+        self._note("\n".join(lines))
+
+    async def _cmd_new(self, _arg: str) -> None:
+        self.action_stop()  # the cancelled worker renders nothing once its widgets are gone
+        self.transcript.clear()
+        self.usage = None
+        self.conversation_id = uuid.uuid4().hex
+        await self.conversation.remove_children()
+        self.conversation.jump_to_bottom()
+        self.prompt.focus()
+        self.notify("New conversation.", markup=False)
+
+    def _cmd_help(self, _arg: str) -> None:
+        width = max(len(c.usage) for c in slash.COMMANDS)
+        lines = ["Commands:"]
+        lines += [f"  {c.usage.ljust(width)}  {c.help}" for c in slash.COMMANDS]
+        key_width = max(len(k) for k, _ in KEYS_HELP)
+        lines += ["", "Keys:"]
+        lines += [f"  {k.ljust(key_width)}  {d}" for k, d in KEYS_HELP]
+        lines += ["", "Start a message with // to send text that begins with a slash."]
+        self._note("\n".join(lines))
+
+    def _cmd_quit(self, _arg: str) -> None:
+        self.app.exit(0)
+
+    # One line each until their issues land; each names what to use meanwhile.
+    def _cmd_auth(self, _arg: str) -> None:
+        self._note(f"/auth is {NOT_YET} — run `tui-agent status` in a shell to see every provider's login state.")
+
+    def _cmd_login(self, provider: str) -> None:
+        self._note(f"/login is {NOT_YET} — run `tui-agent login {provider}` in a shell, then send again.")
+
+    def _cmd_logout(self, provider: str) -> None:
+        self._note(f"/logout is {NOT_YET} — run `tui-agent logout {provider}` in a shell.")
+
+    def _cmd_history(self, _arg: str) -> None:
+        self._note(f"/history is {NOT_YET} — earlier conversations are not listed in the TUI yet; copy answers with ctrl+o.")
+
+    def _cmd_status(self, _arg: str) -> None:
+        self._note(f"/status is {NOT_YET} — run `tui-agent status` in a shell.")
+
+    # --- notes -------------------------------------------------------------------------------------------
+
+    def _note(self, text: str, *, error: bool = False) -> None:
+        from tui_agent.ui.widgets.message import Note
+
+        self.conversation.mount(Note(text, error=error))
+        self.conversation.jump_to_bottom()
+
+
+def _error_text(event, chain: "Chain") -> str:
+    """The one sentence shown on a failed answer; a refused login also names the in-app fix."""
+    message = event.message.rstrip()
+    if event.kind == "auth" and "/login" not in message:
+        message = f"{message.rstrip('.')} (here: /login {chain.provider.id})"
+    return message

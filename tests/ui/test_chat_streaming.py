@@ -1,0 +1,196 @@
+"""Sending, streaming, stopping and failing answers on the chat screen, through the real AgentService."""
+
+from __future__ import annotations
+
+from textual.widgets import Markdown
+
+from tests.ui.support import SIZE, Hold, make_app, wait_until
+from tui_agent.providers.events import Done, StreamError, TextDelta, ThinkingDelta, Usage
+from tui_agent.ui.widgets.message import AssistantMessage, UserMessage
+
+
+async def type_text(pilot, text: str) -> None:
+    for ch in text:
+        await pilot.press("space" if ch == " " else ch)
+
+
+def answers(app) -> list[AssistantMessage]:
+    return list(app.screen.query(AssistantMessage))
+
+
+def answer_source(app, index: int = -1) -> str:
+    return answers(app)[index].query_one(".answer", Markdown).source
+
+
+async def test_header_shows_profile_provider_and_model(home):
+    app, _ = make_app(home)
+    async with app.run_test(size=SIZE) as pilot:
+        header = str(app.screen.query_one("#chat-header").render())
+        assert "fake" in header and "scripted" in header and "scripted-1" in header
+
+
+async def test_enter_sends_and_the_answer_streams_into_markdown(home):
+    hold = Hold()
+    app, adapter = make_app(home, scripts=[[TextDelta("Hello "), hold, TextDelta("**world**"), Usage(3, 2), Done("end_turn")]])
+    async with app.run_test(size=SIZE) as pilot:
+        await type_text(pilot, "hi there")
+        await pilot.press("enter")
+        await wait_until(pilot, lambda: answers(app) and "Hello" in answer_source(app), "the first delta on screen")
+        screen = app.screen
+        assert screen.is_streaming
+        assert answers(app)[0].state == "streaming"
+        assert [m.text for m in screen.query(UserMessage)] == ["hi there"]
+        assert screen.prompt.text == ""
+        hold.release()
+        await wait_until(pilot, lambda: not screen.is_streaming, "the answer to end")
+        await wait_until(pilot, lambda: answer_source(app) == "Hello **world**", "the final render")
+        assert answers(app)[0].state == "done"
+        assert [(m.role, m.content) for m in screen.transcript] == [("user", "hi there"), ("assistant", "Hello **world**")]
+        assert [(m.role, m.content) for m in adapter.requests[0].messages] == [("user", "hi there")]
+        assert adapter.requests[0].model == "scripted-1"
+        assert screen.usage == Usage(3, 2)
+
+
+async def test_second_prompt_carries_the_conversation(home):
+    app, adapter = make_app(home, scripts=[[TextDelta("one"), Done()], [TextDelta("two"), Done()]])
+    async with app.run_test(size=SIZE) as pilot:
+        await type_text(pilot, "a")
+        await pilot.press("enter")
+        await wait_until(pilot, lambda: len(app.screen.transcript) == 2, "the first answer")
+        await type_text(pilot, "b")
+        await pilot.press("enter")
+        await wait_until(pilot, lambda: len(app.screen.transcript) == 4, "the second answer")
+        sent = [(m.role, m.content) for m in adapter.requests[1].messages]
+        assert sent == [("user", "a"), ("assistant", "one"), ("user", "b")]
+        assert adapter.requests[0].conversation_id == adapter.requests[1].conversation_id
+
+
+async def test_many_small_deltas_are_written_in_a_few_coalesced_appends(home, monkeypatch):
+    pieces = [f"word{i} " for i in range(600)] + ["\n\n```python\nprint('done')\n```\n"]
+    appended: list[str] = []
+    original = Markdown.append
+
+    def counting_append(self, markdown):
+        if "answer" in self.classes:
+            appended.append(markdown)
+        return original(self, markdown)
+
+    monkeypatch.setattr(Markdown, "append", counting_append)
+    app, _ = make_app(home, scripts=[[*(TextDelta(p) for p in pieces), Done()]])
+    async with app.run_test(size=SIZE) as pilot:
+        await type_text(pilot, "go")
+        await pilot.press("enter")
+        await wait_until(pilot, lambda: not app.screen.is_streaming, "the answer to end")
+        await wait_until(pilot, lambda: answer_source(app) == "".join(pieces), "the final render")
+        # One append per chunk would be 601; time-coalescing makes it a handful. Nothing is lost either way.
+        assert len(appended) < 20
+        assert "".join(appended) in ("", "".join(pieces)) or "".join(pieces).startswith("".join(appended))
+
+
+async def test_thinking_is_shown_collapsed_above_the_answer(home):
+    from textual.widgets import Collapsible
+
+    app, _ = make_app(home, scripts=[[ThinkingDelta("Let me "), ThinkingDelta("think."), TextDelta("Answer."), Done()]])
+    async with app.run_test(size=SIZE) as pilot:
+        await type_text(pilot, "q")
+        await pilot.press("enter")
+        await wait_until(pilot, lambda: not app.screen.is_streaming, "the answer to end")
+        answer = answers(app)[0]
+        await wait_until(pilot, lambda: answer.query_one(".thinking-text", Markdown).source == "Let me think.", "thinking rendered")
+        collapsible = answer.query_one(Collapsible)
+        assert collapsible.collapsed
+        assert answer.children.index(collapsible) < answer.children.index(answer.query_one(".answer", Markdown))
+        assert answer.text == "Answer."
+        assert [(m.role, m.content) for m in app.screen.transcript][-1] == ("assistant", "Answer.")
+
+
+async def test_escape_stops_the_answer_and_keeps_what_arrived(home):
+    never = Hold()
+    app, adapter = make_app(home, scripts=[[TextDelta("partial answer"), never, TextDelta("never shown"), Done()]])
+    async with app.run_test(size=SIZE) as pilot:
+        await type_text(pilot, "tell me")
+        await pilot.press("enter")
+        await wait_until(pilot, lambda: answers(app) and answers(app)[0].text == "partial answer", "the first delta")
+        await pilot.press("escape")
+        answer = answers(app)[0]
+        assert answer.state == "stopped"  # at once, not after the worker winds down
+        assert not app.screen.is_streaming
+        await wait_until(pilot, lambda: adapter.cancelled == 1, "the adapter's stream to be closed")
+        await wait_until(pilot, lambda: answer_source(app) == "partial answer", "the reconcile")
+        assert "stopped" in str(answer.query_one(".answer-status").render())
+        assert answer.has_class("-stopped")
+        assert [(m.role, m.content) for m in app.screen.transcript] == [("user", "tell me"), ("assistant", "partial answer")]
+        assert app.screen.prompt.text == ""
+
+
+async def test_escape_before_any_text_gives_the_prompt_back(home):
+    never = Hold()
+    app, adapter = make_app(home, scripts=[[never, Done()]])
+    async with app.run_test(size=SIZE) as pilot:
+        await type_text(pilot, "slow one")
+        await pilot.press("enter")
+        await wait_until(pilot, lambda: len(adapter.requests) == 1, "the request")
+        await pilot.press("escape")
+        await wait_until(pilot, lambda: adapter.cancelled == 1, "the stream to be closed")
+        assert answers(app)[0].state == "stopped"
+        assert app.screen.transcript == []
+        assert app.screen.prompt.text == "slow one"
+
+
+async def test_escape_does_nothing_when_no_answer_is_streaming(home):
+    app, _ = make_app(home)
+    async with app.run_test(size=SIZE) as pilot:
+        await type_text(pilot, "draft")
+        await pilot.press("escape")
+        assert app.screen.prompt.text == "draft"
+        assert answers(app) == []
+
+
+async def test_missing_key_shows_one_sentence_with_the_login_fix_and_keeps_the_prompt(home):
+    app, _ = make_app(home, model="claude")
+    async with app.run_test(size=SIZE) as pilot:
+        await type_text(pilot, "hello claude")
+        await pilot.press("enter")
+        await wait_until(pilot, lambda: answers(app) and answers(app)[0].state == "error", "the error")
+        answer = answers(app)[0]
+        status = str(answer.query_one(".answer-status").render())
+        assert "no API key for anthropic" in status
+        assert "/login anthropic" in status
+        assert "\n" not in answer.error
+        assert app.screen.prompt.text == "hello claude"
+        assert app.screen.transcript == []
+        assert not app.screen.is_streaming
+
+
+async def test_provider_error_mid_stream_keeps_the_text_and_says_what_failed(home):
+    message = "the scripted server is overloaded (HTTP 529); try again in a minute"
+    app, _ = make_app(home, scripts=[[TextDelta("half an "), StreamError(message, kind="overloaded", status=529)]])
+    async with app.run_test(size=SIZE) as pilot:
+        await type_text(pilot, "try")
+        await pilot.press("enter")
+        await wait_until(pilot, lambda: answers(app) and answers(app)[0].state == "error", "the error")
+        await wait_until(pilot, lambda: answer_source(app) == "half an ", "the partial text rendered")
+        assert message in str(answers(app)[0].query_one(".answer-status").render())
+        assert "/login" not in answers(app)[0].error
+        assert app.screen.prompt.text == "try"
+        assert app.screen.transcript == []
+
+
+async def test_the_user_can_type_while_an_answer_streams_and_enter_does_not_interrupt_it(home):
+    hold = Hold()
+    app, adapter = make_app(home, scripts=[[TextDelta("streaming"), hold, Done()], [TextDelta("second"), Done()]])
+    async with app.run_test(size=SIZE) as pilot:
+        await type_text(pilot, "first")
+        await pilot.press("enter")
+        await wait_until(pilot, lambda: answers(app) and answers(app)[0].text == "streaming", "the first delta")
+        await type_text(pilot, "next one")
+        assert app.screen.prompt.text == "next one"
+        await pilot.press("enter")
+        assert app.screen.is_streaming
+        assert len(adapter.requests) == 1
+        assert app.screen.prompt.text == "next one"
+        hold.release()
+        await wait_until(pilot, lambda: not app.screen.is_streaming, "the first answer to end")
+        await pilot.press("enter")
+        await wait_until(pilot, lambda: len(app.screen.transcript) == 4, "the second answer")
+        assert adapter.requests[1].messages[-1].content == "next one"

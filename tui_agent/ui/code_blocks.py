@@ -1,0 +1,37 @@
+"""Find the code blocks of an answer in its Markdown source, so they can be copied as the original text."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class CodeBlock:
+    """One fenced or indented code block: its language tag (may be "") and its exact source lines."""
+
+    language: str
+    code: str
+
+    def label(self, width: int = 40) -> str:
+        """A short description for menus: language, line count and the first non-empty line."""
+        lines = self.code.splitlines()
+        first = next((line.strip() for line in lines if line.strip()), "")
+        if len(first) > width:
+            first = first[: width - 1] + "…"
+        lang = self.language or "text"
+        count = f"{len(lines)} line" + ("" if len(lines) == 1 else "s")
+        return f"{lang}, {count}: {first}"
+
+
+def code_blocks(markdown: str) -> list[CodeBlock]:
+    """Every code block in document order, parsed the way Textual's Markdown widget parses it."""
+    from markdown_it import MarkdownIt  # Textual's own Markdown parser, loaded only when asked
+
+    blocks: list[CodeBlock] = []
+    for token in MarkdownIt("gfm-like").parse(markdown):
+        if token.type == "fence":
+            language = token.info.strip().split(" ", 1)[0] if token.info else ""
+            blocks.append(CodeBlock(language, token.content))
+        elif token.type == "code_block":
+            blocks.append(CodeBlock("", token.content))
+    return blocks

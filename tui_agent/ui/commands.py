@@ -1,0 +1,61 @@
+"""The command palette's chat actions: every slash command, model switches, copying, stop and jump."""
+
+from __future__ import annotations
+
+from functools import partial
+from typing import TYPE_CHECKING, Callable, Iterator
+
+from textual.command import DiscoveryHit, Hit, Hits, Provider
+
+if TYPE_CHECKING:
+    from tui_agent.ui.screens.chat import ChatScreen
+
+
+def palette_entries(screen: "ChatScreen") -> Iterator[tuple[str, str, Callable[[], object]]]:
+    """(title, help, callback) for every action available on the chat screen now."""
+    config = screen.app.config
+    run = screen.run_command
+    if screen.is_streaming:
+        yield "Stop the answer", "Escape: stop streaming and keep what arrived", screen.action_stop
+    yield "New conversation", "/new · ctrl+n", partial(run, "/new")
+    yield "List models", "/model · ctrl+t", partial(run, "/model")
+    for nick in sorted(config.profiles):
+        profile = config.profiles[nick]
+        provider = config.canonical_provider_id(profile.provider) or profile.provider
+        yield f"Model: {nick}", f"/model {nick} · {provider} · {profile.model}", partial(run, f"/model {nick}")
+    if screen.last_answer() is not None:
+        yield "Copy the last answer", "ctrl+o: its Markdown source", screen.action_copy_answer
+    blocks = screen.code_blocks()
+    for number, block in reversed(list(enumerate(blocks, 1))):
+        yield f"Copy code block {number}: {block.label()}", "the block's source text", partial(screen.copy, block.code, f"code block {number}")
+    if not screen.following:
+        yield "Jump to the bottom", "End: follow new text again", screen.action_bottom
+    yield "Help", "/help · f1: every command and key", partial(run, "/help")
+    yield "Auth", "/auth", partial(run, "/auth")
+    for provider_id in sorted(config.providers):
+        yield f"Log in: {provider_id}", f"/login {provider_id}", partial(run, f"/login {provider_id}")
+        yield f"Log out: {provider_id}", f"/logout {provider_id}", partial(run, f"/logout {provider_id}")
+    yield "History", "/history", partial(run, "/history")
+    yield "Status", "/status", partial(run, "/status")
+    yield "Quit", "/quit · ctrl+q", partial(run, "/quit")
+
+
+class ChatCommands(Provider):
+    """Palette provider active on the chat screen."""
+
+    def _entries(self) -> list[tuple[str, str, Callable[[], object]]]:
+        from tui_agent.ui.screens.chat import ChatScreen
+
+        screen = self.screen
+        return list(palette_entries(screen)) if isinstance(screen, ChatScreen) else []
+
+    async def discover(self) -> Hits:
+        for title, help_text, callback in self._entries():
+            yield DiscoveryHit(title, callback, help=help_text)
+
+    async def search(self, query: str) -> Hits:
+        matcher = self.matcher(query)
+        for title, help_text, callback in self._entries():
+            score = matcher.match(title)
+            if score > 0:
+                yield Hit(score, matcher.highlight(title), callback, help=help_text)

@@ -1,0 +1,80 @@
+"""Slash commands typed in the prompt: the table, the parser and the completion hints (no Textual here)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class SlashCommand:
+    """One command: its name (without the slash), its argument's name, and one line of help."""
+
+    name: str
+    arg: str  # "" when it takes none; "[NICK]" when optional; "PROVIDER" when required
+    help: str
+
+    @property
+    def usage(self) -> str:
+        return f"/{self.name} {self.arg}".rstrip()
+
+    @property
+    def arg_required(self) -> bool:
+        return bool(self.arg) and not self.arg.startswith("[")
+
+
+# Order is the order shown in hints and in /help.
+COMMANDS: tuple[SlashCommand, ...] = (
+    SlashCommand("model", "[NICK]", "switch to the profile NICK; without NICK, list the profiles"),
+    SlashCommand("new", "", "start a new conversation"),
+    SlashCommand("auth", "", "show how every provider is logged in"),
+    SlashCommand("login", "PROVIDER", "log in to a provider"),
+    SlashCommand("logout", "PROVIDER", "forget a provider's stored credentials"),
+    SlashCommand("history", "", "open an earlier conversation"),
+    SlashCommand("status", "", "show or hide the provider status panel"),
+    SlashCommand("help", "", "every command and key"),
+    SlashCommand("quit", "", "leave tui-agent"),
+)
+
+BY_NAME = {command.name: command for command in COMMANDS}
+
+
+@dataclass(frozen=True)
+class Parsed:
+    """A typed slash command: the command (None when unknown), the word typed and the argument text."""
+
+    command: SlashCommand | None
+    word: str
+    arg: str
+
+
+def is_slash(text: str) -> bool:
+    """Whether a prompt is a slash command rather than a message (`//text` sends "/text" as a message)."""
+    stripped = text.strip()
+    return stripped.startswith("/") and not stripped.startswith("//") and "\n" not in stripped
+
+
+def parse(text: str) -> Parsed:
+    """Split "/model  claude " into the command and its argument."""
+    body = text.strip()[1:]
+    word, _, arg = body.partition(" ")
+    word = word.lower()
+    return Parsed(BY_NAME.get(word), word, arg.strip())
+
+
+def completions(text: str) -> list[SlashCommand]:
+    """The commands a partly typed prompt could become; empty when the prompt is not a slash command."""
+    if not text.startswith("/") or text.startswith("//") or "\n" in text:
+        return []
+    word, space, _ = text[1:].partition(" ")
+    word = word.lower()
+    if space:  # the command word is complete: show its usage while the argument is typed
+        return [BY_NAME[word]] if word in BY_NAME else []
+    return [command for command in COMMANDS if command.name.startswith(word)]
+
+
+def closest(word: str) -> str | None:
+    """The command name nearest to a mistyped word, for "did you mean" hints."""
+    import difflib
+
+    found = difflib.get_close_matches(word, list(BY_NAME), n=1, cutoff=0.5)
+    return found[0] if found else None

@@ -1,0 +1,171 @@
+"""One widget per conversation entry: the user's turn, a streamed assistant answer, and notes from the app.
+
+An answer streams through Textual's MarkdownStream, fed by time-coalesced writes (a few per frame, never one
+per chunk) and reconciled with one full `update()` when it ends, so nothing that arrived is ever lost.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.containers import Vertical
+from textual.timer import Timer
+from textual.widget import Widget
+from textual.widgets import Collapsible, Markdown, Static
+
+AnswerState = Literal["waiting", "streaming", "done", "stopped", "error"]
+
+# How long deltas are buffered before one write to the stream: short enough to look live (two or three
+# frames), long enough that a fast stream costs tens of appends a second instead of thousands.
+FLUSH_INTERVAL = 0.04
+
+
+class _Feed:
+    """Buffers text for one Markdown widget and writes it to the widget's stream at most every FLUSH_INTERVAL."""
+
+    def __init__(self, owner: Widget, markdown: Markdown, interval: float = FLUSH_INTERVAL) -> None:
+        self._owner = owner
+        self._mounting = None  # the AwaitMount of a Markdown mounted mid-stream: its on_mount resets the source
+        self._markdown = markdown
+        self._interval = interval
+        self._parts: list[str] = []
+        self._pending: list[str] = []
+        self._stream = None
+        self._timer: Timer | None = None
+        self._closed = False
+
+    @property
+    def text(self) -> str:
+        return "".join(self._parts)
+
+    def add(self, text: str) -> None:
+        if self._closed or not text:
+            return
+        self._parts.append(text)
+        self._pending.append(text)
+        if self._timer is None:
+            self._timer = self._owner.set_timer(self._interval, self._flush, name="markdown-feed")
+
+    async def _flush(self) -> None:
+        self._timer = None
+        if self._closed or not self._pending:
+            return
+        await self._until_mounted()
+        if self._closed or not self._pending:
+            return
+        chunk = "".join(self._pending)
+        self._pending.clear()
+        if self._stream is None:
+            self._stream = Markdown.get_stream(self._markdown)
+        await self._stream.write(chunk)
+
+    def mounting(self, awaitable) -> None:
+        self._mounting = awaitable
+
+    async def _until_mounted(self) -> None:
+        if self._mounting is not None:
+            mounting, self._mounting = self._mounting, None
+            await mounting
+
+    async def finish(self) -> None:
+        """Stop the stream and render the whole text once (the reconcile: what is shown equals what arrived)."""
+        if self._closed:
+            return
+        self._closed = True
+        if self._timer is not None:
+            self._timer.stop()
+            self._timer = None
+        self._pending.clear()
+        await self._until_mounted()
+        if self._stream is not None:
+            await self._stream.stop()
+        await self._markdown.update(self.text)
+
+
+class UserMessage(Static):
+    """What the user sent, shown as typed (no markup, no Markdown)."""
+
+    def __init__(self, text: str) -> None:
+        super().__init__(Text(text), classes="user-message", markup=False)
+        self.text = text
+
+
+class Note(Static):
+    """A line from the app itself: a model switch, help, a command's answer or a command's error."""
+
+    def __init__(self, text: str, *, error: bool = False, markup: bool = False) -> None:
+        super().__init__(text if markup else Text(text), classes="note -error" if error else "note", markup=markup)
+        self.text = text
+
+
+class AssistantMessage(Vertical):
+    """One answer: optional thinking (collapsed), the Markdown answer, and a status line when it did not finish."""
+
+    def __init__(self, model_label: str) -> None:
+        super().__init__(classes="assistant-message -waiting")
+        self.model_label = model_label
+        self.state: AnswerState = "waiting"
+        self.error: str = ""
+        self._answer = Markdown(classes="answer")
+        self._answer_feed = _Feed(self, self._answer)
+        self._thinking: Markdown | None = None
+        self._thinking_feed: _Feed | None = None
+        self._status = Static("waiting for the answer…", classes="answer-status", markup=False)
+
+    def compose(self) -> ComposeResult:
+        yield self._answer
+        yield self._status
+
+    # --- streaming -----------------------------------------------------------------------------------------
+
+    @property
+    def text(self) -> str:
+        """The answer's Markdown source as received (what copy puts on the clipboard)."""
+        return self._answer_feed.text
+
+    @property
+    def thinking_text(self) -> str:
+        return self._thinking_feed.text if self._thinking_feed is not None else ""
+
+    def add_text(self, text: str) -> None:
+        if self.state == "waiting":
+            self._set_state("streaming")
+        self._answer_feed.add(text)
+
+    def add_thinking(self, text: str) -> None:
+        if self._thinking is None:
+            self._thinking = Markdown(classes="thinking-text")
+            self._thinking_feed = _Feed(self, self._thinking)
+            self._thinking_feed.mounting(
+                self.mount(Collapsible(self._thinking, title="Thinking", collapsed=True, classes="thinking"), before=self._answer)
+            )
+        assert self._thinking_feed is not None
+        self._thinking_feed.add(text)
+
+    def mark_stopped(self) -> None:
+        """Show at once that the answer was stopped; `finish` renders the final text afterwards."""
+        self._set_state("stopped")
+
+    async def finish(self, state: AnswerState, error: str = "") -> None:
+        """End the answer: render everything that arrived, and say why it ended when it did not finish."""
+        self.error = error
+        self._set_state(state)
+        if self._thinking_feed is not None:
+            await self._thinking_feed.finish()
+        await self._answer_feed.finish()
+
+    def _set_state(self, state: AnswerState) -> None:
+        self.state = state
+        for name in ("waiting", "streaming", "done", "stopped", "error"):
+            self.set_class(name == state, f"-{name}")
+        if state == "waiting":
+            self._status.update("waiting for the answer…")
+        elif state == "stopped":
+            self._status.update("■ stopped" + ("" if self.text else " before any text arrived"))
+        elif state == "error":
+            self._status.update(f"✗ {self.error}")
+        else:
+            self._status.update("")
+        self._status.display = state in ("waiting", "stopped", "error")

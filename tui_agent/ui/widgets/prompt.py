@@ -1,0 +1,102 @@
+"""The prompt: a multi-line TextArea where Enter sends, shift+enter / ctrl+j break the line, up/down recall."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from textual import events
+from textual.message import Message
+from textual.widgets import TextArea
+
+# ctrl+j is the fallback for terminals that cannot tell shift+enter from enter (no Kitty keyboard protocol).
+NEWLINE_KEYS = ("shift+enter", "ctrl+j", "newline")
+
+
+class Prompt(TextArea):
+    """Multi-line input with a recall list of earlier prompts."""
+
+    @dataclass
+    class Submitted(Message):
+        """The user pressed Enter; `text` is what they typed (never empty)."""
+
+        prompt: "Prompt"
+        text: str
+
+        @property
+        def control(self) -> "Prompt":
+            return self.prompt
+
+    @dataclass
+    class TabPressed(Message):
+        """Tab was pressed while the text is a slash command: the screen may complete it."""
+
+        prompt: "Prompt"
+
+    def __init__(self, *, id: str | None = None) -> None:
+        super().__init__(id=id, soft_wrap=True, show_line_numbers=False, tab_behavior="focus", compact=True)
+        self._recall: list[str] = []
+        self._recall_at: int | None = None  # index into _recall while browsing, None when editing fresh text
+        self._draft = ""  # what was typed before browsing started, restored when browsing past the newest
+
+    # --- recall ----------------------------------------------------------------------------------------
+
+    def remember(self, text: str) -> None:
+        """Add a sent prompt to the recall list (consecutive duplicates are kept once)."""
+        if text and (not self._recall or self._recall[-1] != text):
+            self._recall.append(text)
+        self._recall_at = None
+
+    @property
+    def recall(self) -> list[str]:
+        return list(self._recall)
+
+    def _show(self, text: str, at_end: bool) -> None:
+        self.load_text(text)
+        if at_end:
+            self.move_cursor(self.document.end)
+        else:
+            self.move_cursor((0, len(self.document.get_line(0))))
+
+    def action_cursor_up(self, select: bool = False) -> None:
+        if not select and self.cursor_location[0] == 0 and self._recall and self._recall_at != 0:
+            if self._recall_at is None:
+                self._draft = self.text
+                self._recall_at = len(self._recall) - 1
+            else:
+                self._recall_at -= 1
+            self._show(self._recall[self._recall_at], at_end=False)
+            return
+        super().action_cursor_up(select)
+
+    def action_cursor_down(self, select: bool = False) -> None:
+        last_row = self.document.line_count - 1
+        if not select and self.cursor_location[0] == last_row and self._recall_at is not None:
+            if self._recall_at < len(self._recall) - 1:
+                self._recall_at += 1
+                self._show(self._recall[self._recall_at], at_end=True)
+            else:
+                self._recall_at = None
+                self._show(self._draft, at_end=True)
+            return
+        super().action_cursor_down(select)
+
+    # --- keys --------------------------------------------------------------------------------------------
+
+    async def _on_key(self, event: events.Key) -> None:
+        # Runs before TextArea._on_key (Textual dispatches along the MRO); prevent_default stops the base
+        # class from inserting its own newline for Enter.
+        if event.key == "enter":
+            event.stop()
+            event.prevent_default()
+            text = self.text.strip()
+            if text:
+                self.post_message(self.Submitted(self, self.text.strip("\n")))
+        elif event.key in NEWLINE_KEYS:
+            event.stop()
+            event.prevent_default()
+            start, end = self.selection
+            self._replace_via_keyboard("\n", start, end)
+        elif event.key == "tab" and self.text.startswith("/"):
+            event.stop()
+            event.prevent_default()
+            self.post_message(self.TabPressed(self))
