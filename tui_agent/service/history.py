@@ -351,6 +351,7 @@ class HistoryStore:
 
     @property
     def schema_version(self) -> int:
+        """The schema version of the open database (`PRAGMA user_version`)."""
         with self._lock:
             return self._connection().execute("PRAGMA user_version").fetchone()[0]
 
