@@ -298,4 +298,7 @@ def sse_bytes(data: Any, event: str | None = None, newline: str = "\n") -> bytes
 
 
 def ndjson_bytes(obj: Any) -> bytes:
-    return (json.dumps(obj, ensure_ascii=False) + "\n").encode()
+    """One NDJSON line encoded as Ollama's Go server does: UTF-8, but U+2028/U+2029 escaped (encoding/json always
+    escapes those two); other characters, U+0085 included, are sent raw."""
+    text = json.dumps(obj, ensure_ascii=False).replace("\u2028", "\\u2028").replace("\u2029", "\\u2029")
+    return (text + "\n").encode()
