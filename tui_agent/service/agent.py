@@ -27,6 +27,8 @@ if TYPE_CHECKING:
     from tui_agent.auth.tokens import TokenManager
     from tui_agent.config.schema import ProviderConfig
     from tui_agent.providers.base import Adapter
+    from tui_agent.service.conversation import ChatSession
+    from tui_agent.service.history import AsyncHistory
 
 log = logging.getLogger("tui_agent.service")
 
@@ -70,6 +72,7 @@ class AgentService:
         self._store = store
         self._client = client
         self._tokens: "TokenManager | None" = None
+        self._history: "AsyncHistory | None" = None
         self._adapters: dict[str, "Adapter"] = {}
         self._statuses: dict[str, CredentialStatus] = {}
         self._listeners: list[StatusListener] = []
@@ -100,6 +103,21 @@ class AgentService:
             # follow_redirects=False: a key must never follow a redirect to another host.
             self._client = httpx.AsyncClient(follow_redirects=False, trust_env=True, timeout=httpx.Timeout(30.0, connect=10.0))
         return self._client
+
+    @property
+    def history(self) -> "AsyncHistory":
+        """The conversation store, opened lazily (never before the TUI's first frame)."""
+        if self._history is None:
+            from tui_agent.service.history import AsyncHistory, HistoryStore
+
+            self._history = AsyncHistory(HistoryStore(self.paths.history_db))
+        return self._history
+
+    def chat_session(self, profile: str | None, *, persist: bool = True) -> "ChatSession":
+        """A new chat session on `profile` (raises ResolutionError when it does not resolve)."""
+        from tui_agent.service.conversation import ChatSession
+
+        return ChatSession(self, self.history if persist else None, profile)
 
     @property
     def tokens(self) -> "TokenManager":
@@ -134,6 +152,8 @@ class AgentService:
         return self._adapters[provider.id]
 
     async def aclose(self) -> None:
+        if self._history is not None:
+            await self._history.close()
         if self._client is not None:
             await self._client.aclose()
             self._client = None
@@ -262,6 +282,10 @@ class AgentService:
             self._streaming[provider.id] -= 1
 
     # --- models -------------------------------------------------------------------------------------------
+
+    def cached_models(self, provider_id: str) -> list[ModelInfo]:
+        """Models discovered earlier this session (never triggers discovery)."""
+        return self._models_cache.get(provider_id, [])
 
     def is_streaming(self, provider_id: str) -> bool:
         return self._streaming.get(provider_id, 0) > 0
