@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import signal
 
 import httpx
 import pytest
@@ -31,8 +32,21 @@ def workdir(tmp_path):
 
 
 @pytest.fixture
-def adapter(provider, client, workdir, user_env):
-    return ClaudeCliAdapter(provider, client, workdir, env=user_env, sigterm_after=0.05, sigkill_after=0.1)
+async def make_adapter(provider, client, workdir, user_env):
+    made: list[ClaudeCliAdapter] = []
+
+    def make(**options) -> ClaudeCliAdapter:
+        made.append(ClaudeCliAdapter(provider, client, workdir, env=user_env, sigterm_after=0.05, sigkill_after=0.1, **options))
+        return made[-1]
+
+    yield make
+    for adapter in made:
+        await adapter.aclose()
+
+
+@pytest.fixture
+def adapter(make_adapter):
+    return make_adapter()
 
 
 def ask(*texts: str, conversation: str | None = "conv-1", system: str | None = None, model: str = "sonnet") -> ChatRequest:
@@ -92,13 +106,16 @@ async def test_cli_runs_as_a_chat_backend_with_tools_mcp_and_project_settings_of
     for flag in ("-p", "--verbose", "--include-partial-messages", "--strict-mcp-config", "--disable-slash-commands"):
         assert flag in argv
     assert flag_value(argv, "--output-format") == "stream-json"
+    assert flag_value(argv, "--input-format") == "stream-json"
     assert flag_value(argv, "--tools") == ""
     assert flag_value(argv, "--setting-sources") == "user"
     assert flag_value(argv, "--model") == "opus"
     assert flag_value(argv, "--system-prompt") == "Be brief."
     assert "--bare" not in argv  # --bare would ignore the subscription login
     assert call["cwd"] == str(workdir) and workdir.is_dir() and os.listdir(workdir) == []
-    assert call["stdin"] == "Say hello"  # the prompt goes on stdin, never into argv
+    # The prompt goes on stdin as one stream-json user line, never into argv.
+    assert call["stdin_line"] == {"type": "user", "message": {"role": "user", "content": "Say hello"},
+                                  "parent_tool_use_id": None, "session_id": "default"}
     assert "Say hello" not in argv
 
 
@@ -221,7 +238,22 @@ async def test_configured_cli_path_that_does_not_exist_is_reported_not_replaced(
 # --- conversations -------------------------------------------------------------------------------------------
 
 
-async def test_second_turn_resumes_the_cli_session_and_sends_only_the_new_message(adapter, fake_claude):
+async def test_second_turn_goes_to_the_kept_cli_process_with_only_the_new_message(adapter, fake_claude):
+    fake_claude.scenario(print=[{"recording": recording("success_thinking")}])
+
+    await collect(adapter, ask("Say hello"))
+    events = await collect(adapter, ask("Say hello", ANSWER, "And again?"))
+
+    first, second = fake_claude.print_calls()
+    assert second["pid"] == first["pid"]  # no second start-up
+    assert second["stdin"] == "And again?"
+    assert flag_value(first["argv"], "--session-id") == adapter.last_session_id
+    assert "--no-session-persistence" not in first["argv"]
+    assert isinstance(events[-1], Done) and "".join(e.text for e in events if isinstance(e, TextDelta)) == ANSWER
+
+
+async def test_without_a_kept_process_the_second_turn_resumes_the_cli_session(make_adapter, fake_claude):
+    adapter = make_adapter(keep_alive=0)
     fake_claude.scenario(print=[{"recording": recording("success_thinking")}])
 
     await collect(adapter, ask("Say hello"))
@@ -230,11 +262,80 @@ async def test_second_turn_resumes_the_cli_session_and_sends_only_the_new_messag
     first, second = fake_claude.print_calls()
     session = flag_value(first["argv"], "--session-id")
     assert session and flag_value(first["argv"], "--resume") is None
+    assert second["pid"] != first["pid"] and process_is_gone(first["pid"])
     assert flag_value(second["argv"], "--resume") == session
     assert flag_value(second["argv"], "--session-id") is None
     assert second["stdin"] == "And again?"
-    assert "--no-session-persistence" not in first["argv"]
     assert isinstance(events[-1], Done) and adapter.last_session_id == session
+
+
+async def test_another_model_mid_conversation_moves_the_session_to_a_new_process(adapter, fake_claude):
+    fake_claude.scenario(print=[{"recording": recording("success_thinking")}])
+
+    await collect(adapter, ask("Say hello", model="sonnet"))
+    await collect(adapter, ask("Say hello", ANSWER, "Now you", model="opus"))
+    await adapter.aclose()
+
+    first, second = fake_claude.print_calls()
+    assert second["pid"] != first["pid"] and process_is_gone(first["pid"])
+    assert flag_value(second["argv"], "--resume") == flag_value(first["argv"], "--session-id")
+    assert flag_value(second["argv"], "--model") == "opus" and second["stdin"] == "Now you"
+
+
+async def test_kept_process_that_died_between_turns_is_replaced_by_resuming_the_session(adapter, fake_claude):
+    fake_claude.scenario(print=[{"recording": recording("success_thinking")}])
+    await collect(adapter, ask("Say hello"))
+    first = fake_claude.print_calls()[0]
+    os.kill(first["pid"], signal.SIGKILL)
+
+    events = await collect(adapter, ask("Say hello", ANSWER, "Still there?"))
+
+    second = fake_claude.print_calls()[1]
+    assert second["pid"] != first["pid"]
+    assert flag_value(second["argv"], "--resume") == flag_value(first["argv"], "--session-id")
+    assert second["stdin"] == "Still there?"
+    assert not any(isinstance(e, StreamError) for e in events) and isinstance(events[-1], Done)
+
+
+async def test_only_the_most_recent_conversation_keeps_its_process(adapter, fake_claude):
+    fake_claude.scenario(print=[{"recording": recording("success_thinking")}])
+
+    await collect(adapter, ask("Say hello", conversation="a"))
+    await collect(adapter, ask("Say hello", conversation="b"))
+    await collect(adapter, ask("Say hello", ANSWER, "Back to a", conversation="a"))
+
+    a1, b1, a2 = fake_claude.print_calls()
+    assert process_is_gone(a1["pid"]) and a2["pid"] != a1["pid"]
+    assert flag_value(a2["argv"], "--resume") == flag_value(a1["argv"], "--session-id")
+    assert not process_is_gone(a2["pid"])
+    await adapter.aclose()
+    assert process_is_gone(b1["pid"]) and process_is_gone(a2["pid"])
+
+
+async def test_idle_kept_process_is_stopped_after_the_idle_timeout(make_adapter, fake_claude):
+    adapter = make_adapter(idle_timeout=0.05)
+    fake_claude.scenario(print=[{"recording": recording("success_thinking")}])
+
+    await collect(adapter, ask("Say hello"))
+    pid = fake_claude.print_calls()[0]["pid"]
+    for _ in range(500):  # bounded wait for the timer's effect, not a timing assertion
+        if process_is_gone(pid):
+            break
+        await asyncio.sleep(0.01)
+
+    assert process_is_gone(pid)
+    await collect(adapter, ask("Say hello", ANSWER, "Later"))
+    assert flag_value(fake_claude.print_calls()[1]["argv"], "--resume")  # the session itself is still valid
+
+
+async def test_turn_without_a_conversation_ends_its_process(adapter, fake_claude):
+    fake_claude.scenario(print=[{"recording": recording("success_thinking")}])
+
+    events = await collect(adapter, ask("Say hello", conversation=None))
+
+    [call] = fake_claude.print_calls()
+    assert "--no-session-persistence" in call["argv"] and process_is_gone(call["pid"])
+    assert isinstance(events[-1], Done)
 
 
 async def test_history_the_session_has_not_seen_goes_as_a_transcript_into_a_new_session(adapter, fake_claude):
@@ -279,7 +380,8 @@ async def test_turn_after_a_failed_turn_does_not_resume(adapter, fake_claude):
     assert "Say hello" in third["stdin"]
 
 
-async def test_lost_cli_session_is_replaced_by_a_new_one_with_the_transcript(adapter, fake_claude):
+async def test_lost_cli_session_is_replaced_by_a_new_one_with_the_transcript(make_adapter, fake_claude):
+    adapter = make_adapter(keep_alive=0)
     fake_claude.scenario(print=[
         {"recording": recording("success_thinking")},
         {"recording": recording("resume_missing"), "stderr": "No conversation found with session ID\n", "exit": 1},
@@ -294,15 +396,6 @@ async def test_lost_cli_session_is_replaced_by_a_new_one_with_the_transcript(ada
     assert "Say hello" in calls[2]["stdin"] and "And again?" in calls[2]["stdin"]
     assert not any(isinstance(e, StreamError) for e in events)
     assert isinstance(events[-1], Done)
-
-
-async def test_turn_without_a_conversation_id_is_not_persisted_by_the_cli(adapter, fake_claude):
-    fake_claude.scenario(print=[{"recording": recording("success_thinking")}])
-
-    await collect(adapter, ask("Say hello", conversation=None))
-
-    argv = fake_claude.print_calls()[0]["argv"]
-    assert "--no-session-persistence" in argv and flag_value(argv, "--session-id")
 
 
 # --- cancellation --------------------------------------------------------------------------------------------

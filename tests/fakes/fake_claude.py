@@ -9,8 +9,10 @@ scenario.json keys, all optional:
   "auth_exit":    exit status of `auth login` / `auth logout`
   "print":        a list of turns for `-p` runs, used in order (the last one repeats); each turn:
                   {"recording": path to a .jsonl of recorded lines, "lines": [str] (instead of a recording),
-                   "take": N (only the first N lines), "stderr": str, "exit": int,
+                   "take": N (only the first N lines), "stderr": str, "exit": int (end the process after
+                   this turn; without it a stream-json-input process waits for the next turn),
                    "hang": bool (after the lines, wait for signals), "ignore_sigint": bool, "ignore_sigterm": bool}
+With `--input-format stream-json` each user line on stdin is one turn (recorded with its content as "stdin").
 The recorded session id is replaced by the one passed with --session-id/--resume, as the real CLI would echo it.
 """
 
@@ -99,13 +101,37 @@ def main(argv: list[str]) -> int:
         print(f"fake claude: unexpected arguments {argv}", file=sys.stderr)
         return 2
 
+    if _flag(argv, "--input-format") == "stream-json":
+        # One process, many turns: each user line on stdin is answered with the next turn; EOF ends the process.
+        while True:
+            raw = sys.stdin.readline()
+            if not raw:
+                return 0
+            message = json.loads(raw)
+            content = message.get("message", {}).get("content")
+            code = _answer(scenario, argv, dict(entry, stdin=content, stdin_line=message))
+            if code is not None:
+                return code
+    return _answer(scenario, argv, dict(entry, stdin=sys.stdin.read())) or 0
+
+
+def _flag(argv: list[str], flag: str) -> str | None:
+    for i, arg in enumerate(argv):
+        if arg == flag and i + 1 < len(argv):
+            return argv[i + 1]
+        if arg.startswith(flag + "="):
+            return arg.split("=", 1)[1]
+    return None
+
+
+def _answer(scenario: dict, argv: list[str], entry: dict) -> int | None:
+    """Replay one turn; returns an exit status when the process should end after it, else None."""
     turns = scenario.get("print") or [{"lines": []}]
     calls = _state() / "calls.jsonl"
     previous = sum(1 for line in calls.read_text().splitlines() if "-p" in json.loads(line)["argv"]) if calls.exists() else 0
     turn = turns[min(previous, len(turns) - 1)]
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, _on_signal(turn))
-    entry["stdin"] = sys.stdin.read()
     _record(entry)
 
     if "recording" in turn:
@@ -135,7 +161,9 @@ def main(argv: list[str]) -> int:
         deadline = time.monotonic() + 60  # never outlive a broken test by much
         while time.monotonic() < deadline:
             time.sleep(0.02)
-    return int(turn.get("exit", 0))
+    if "exit" in turn:
+        return int(turn["exit"])
+    return None
 
 
 if __name__ == "__main__":

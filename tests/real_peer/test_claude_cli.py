@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+from pathlib import Path
 
 import httpx
 import pytest
@@ -66,10 +67,22 @@ def cli_env(tmp_path, fake) -> dict[str, str]:
 
 
 @pytest.fixture
-async def adapter(real_cli, cli_env, tmp_path):
+async def make_adapter(real_cli, cli_env, tmp_path):
     provider = ProviderConfig(id="claude-code", kind="claude-cli", auth=["claude-cli"], cli_path=real_cli)
+    made: list[ClaudeCliAdapter] = []
     async with httpx.AsyncClient() as client:
-        yield ClaudeCliAdapter(provider, client, tmp_path / "claude-cwd", env=cli_env, sigterm_after=2.0, sigkill_after=5.0)
+        def make(**options) -> ClaudeCliAdapter:
+            made.append(ClaudeCliAdapter(provider, client, tmp_path / "claude-cwd", env=cli_env, **options))
+            return made[-1]
+
+        yield make
+        for adapter in made:
+            await adapter.aclose()
+
+
+@pytest.fixture
+def adapter(make_adapter):
+    return make_adapter()
 
 
 def request(*texts: str) -> ChatRequest:
@@ -93,7 +106,9 @@ async def test_answer_streams_through_the_cli_with_the_token_not_the_exported_ke
     assert adapter.last_api_key_source == "none"
 
 
-async def test_second_turn_continues_the_same_cli_session(adapter, fake):
+@pytest.mark.parametrize("keep_alive", [1, 0], ids=["kept-process", "resume"])
+async def test_second_turn_continues_the_same_cli_session(make_adapter, fake, keep_alive):
+    adapter = make_adapter(keep_alive=keep_alive)
     first = [e async for e in adapter.stream(request("Say hello"), NO_CREDENTIAL)]
     answer = "".join(e.text for e in first if isinstance(e, TextDelta))
     session = adapter.last_session_id
@@ -107,6 +122,25 @@ async def test_second_turn_continues_the_same_cli_session(adapter, fake):
     assert "Say hello" in json.dumps(messages[0]) and "<conversation_history>" not in json.dumps(messages)
     assert "Hello from the fake." in json.dumps(messages[1])
     assert "Once more" in json.dumps(messages[2])
+
+
+async def test_reopened_conversation_reaches_the_model_as_a_transcript(make_adapter, fake):
+    events = [e async for e in make_adapter().stream(request("Say hello", "Hi from before", "And now?"), NO_CREDENTIAL)]
+
+    assert isinstance(events[-1], Done), events[-1]
+    [chat] = fake.chat_requests
+    sent = json.dumps(chat.json["messages"])
+    assert sent.index("Say hello") < sent.index("Hi from before") < sent.index("And now?")
+
+
+async def test_a_turn_outside_any_conversation_works_without_session_files(make_adapter, fake, cli_env):
+    one_shot = ChatRequest(model="sonnet", messages=[ChatMessage("user", "Say hello")])
+
+    events = [e async for e in make_adapter().stream(one_shot, NO_CREDENTIAL)]
+
+    assert isinstance(events[-1], Done), events[-1]
+    sessions = list((Path(cli_env["CLAUDE_CONFIG_DIR"]) / "projects").rglob("*.jsonl"))
+    assert sessions == []
 
 
 async def test_status_reports_the_headless_token(real_cli, cli_env):

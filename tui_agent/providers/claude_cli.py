@@ -153,19 +153,37 @@ def scrub(text: str) -> str:
 
 
 @dataclass
+class _Process:
+    """A running CLI and its stderr tail; a kept one waits on stdin (stream-json input) for the next turn."""
+
+    proc: asyncio.subprocess.Process
+    stderr_tail: collections.deque[str]
+    stderr_task: asyncio.Task
+    model: str
+    system: str
+
+    @property
+    def alive(self) -> bool:
+        return self.proc.returncode is None
+
+
+@dataclass
 class _Session:
     """A CLI session and exactly the messages it has seen; valid only while tui-agent's history still matches."""
 
     session_id: str
     seen: tuple[ChatMessage, ...]
+    process: _Process | None = None  # kept alive between turns: the next turn skips the CLI's start-up
+    idle: asyncio.TimerHandle | None = None
 
 
 @dataclass
 class _Plan:
     session_id: str
-    resume: bool
+    resume: bool  # start a new process with --resume (else --session-id, unless `process` is reused)
     prompt: str
     persist: bool
+    process: _Process | None = None
 
 
 def _transcript(history: list[ChatMessage], latest: str) -> str:
@@ -306,11 +324,16 @@ def _failure(mapper: _Mapper) -> StreamError:
 class _Outcome:
     terminal: Done | StreamError | None = None
     mapper: _Mapper = field(default_factory=_Mapper)
-    started: bool = False  # the CLI printed at least one stream-json line
+    started: bool = False  # the CLI printed at least one stream-json line for this turn
+    process: _Process | None = None
 
 
 class ClaudeCliAdapter:
-    """Streams answers from the user's Claude Code CLI; tui-agent's history stays the source of truth."""
+    """Streams answers from the user's Claude Code CLI; tui-agent's history stays the source of truth.
+
+    The CLI process of the most recent conversation is kept between turns (stream-json input): its next turn
+    then starts answering without the CLI's start-up (about 0.8 s measured). Others are resumed with --resume.
+    """
 
     def __init__(
         self,
@@ -322,6 +345,8 @@ class ClaudeCliAdapter:
         sigterm_after: float = 2.0,
         sigkill_after: float = 5.0,
         exit_grace: float = 5.0,
+        keep_alive: int = 1,
+        idle_timeout: float = 600.0,
     ) -> None:
         self._provider = provider
         self._client = client  # unused: the CLI does its own HTTP; kept for the Adapter protocol
@@ -329,9 +354,11 @@ class ClaudeCliAdapter:
         self._env = env  # None: the process environment at the time of each call
         self._sigterm_after = sigterm_after  # seconds after SIGINT
         self._sigkill_after = sigkill_after  # seconds after SIGINT
-        self._exit_grace = exit_grace  # how long the CLI may linger after its result line
-        self._sessions: dict[str, _Session] = {}
-        self._stoppers: set[asyncio.Task] = set()
+        self._exit_grace = exit_grace  # how long the CLI may take to exit once its work is done
+        self._keep_alive = keep_alive  # conversations that keep a CLI process between turns (0: one per turn)
+        self._idle_timeout = idle_timeout  # a kept process (≈190 MB) is stopped after this long unused
+        self._sessions: dict[str, _Session] = {}  # in least-recently-used order
+        self._stoppers: set[asyncio.Future] = set()
         self.last_api_key_source: str | None = None  # `apiKeySource` from the last init line ("none" = login/token)
         self.last_model: str | None = None  # the model the CLI resolved the alias to
         self.last_session_id: str | None = None
@@ -339,6 +366,13 @@ class ClaudeCliAdapter:
     async def list_models(self, credential: "Credential") -> list[ModelInfo]:
         """The CLI's model aliases; it has no model listing of its own."""
         return [ModelInfo(provider=self._provider.id, id=alias, display_name=name) for alias, name in MODEL_ALIASES]
+
+    async def aclose(self) -> None:
+        """Stop every CLI process kept between turns (sessions stay resumable)."""
+        for session in self._sessions.values():
+            self._release(session)
+        if self._stoppers:
+            await asyncio.gather(*list(self._stoppers), return_exceptions=True)
 
     async def stream(
         self, request: ChatRequest, credential: "Credential", refresh: RefreshCredential | None = None
@@ -361,50 +395,76 @@ class ClaudeCliAdapter:
             yield StreamError(f"Could not create Claude Code's working directory ({exc.strerror}); check the state directory.")
             return
 
-        conversation = request.conversation_id
-        plan = self._plan(request)
-        outcome = _Outcome()
-        # aclosing: when our consumer stops early, the CLI is stopped before aclose() returns, not at GC time.
-        async with contextlib.aclosing(self._run(location.path, plan, request, workdir, claude_child_env(env), outcome)) as run:
-            async for event in run:
-                yield event
-        if plan.resume and not outcome.mapper.text and _session_is_gone(outcome):
-            # The CLI lost the session (another config dir, cleaned up): replay the history into a new one.
-            log.info("claude-cli: session %s not found; starting a new one with the transcript", plan.session_id)
-            plan = self._fresh_plan(request)
+        system = request.system or DEFAULT_SYSTEM
+        child_env = claude_child_env(env)
+        plan = self._plan(request, system)
+        while True:
             outcome = _Outcome()
-            async with contextlib.aclosing(self._run(location.path, plan, request, workdir, claude_child_env(env), outcome)) as run:
+            # aclosing: when our consumer stops early, the CLI is stopped before aclose() returns, not at GC time.
+            async with contextlib.aclosing(self._turn(location.path, plan, request, system, workdir, child_env, outcome)) as run:
                 async for event in run:
                     yield event
+            retry = self._retry(plan, outcome, request)
+            if retry is None:
+                break
+            plan = retry
 
         assert outcome.terminal is not None
+        process = outcome.process
+        conversation = request.conversation_id
         if isinstance(outcome.terminal, Done) and conversation and plan.persist:
             answer = ChatMessage("assistant", "".join(outcome.mapper.text))
-            self._sessions[conversation] = _Session(
-                outcome.mapper.session_id or plan.session_id, tuple(request.messages) + (answer,)
-            )
+            session_id = outcome.mapper.session_id or plan.session_id
+            kept = process if process is not None and process.alive and self._keep_alive > 0 else None
+            self._store(conversation, _Session(session_id, tuple(request.messages) + (answer,), kept))
+        elif process is not None and process.alive:
+            self._close_soon(process)
         yield outcome.terminal
-
     # -- planning -------------------------------------------------------------------------------------------
 
-    def _plan(self, request: ChatRequest) -> _Plan:
-        history = request.messages[:-1]
+    def _plan(self, request: ChatRequest, system: str) -> _Plan:
+        history, latest = request.messages[:-1], request.messages[-1].content
         # Popped, not read: a turn that fails or is cancelled leaves the conversation without a trusted session.
         session = self._sessions.pop(request.conversation_id, None) if request.conversation_id else None
-        if session is not None and session.seen == tuple(history):
-            return _Plan(session.session_id, resume=True, prompt=request.messages[-1].content, persist=True)
-        return self._fresh_plan(request)
+        if session is None:
+            return self._fresh_plan(request)
+        if session.idle is not None:
+            session.idle.cancel()
+        process = session.process
+        if session.seen != tuple(history):
+            if process is not None:
+                self._close_soon(process)
+            return self._fresh_plan(request)
+        if process is not None and not (process.alive and process.model == request.model and process.system == system):
+            # Another model or system prompt (or a dead process): the session goes on in a new process.
+            self._close_soon(process)
+            process = None
+        return _Plan(session.session_id, resume=process is None, prompt=latest, persist=True, process=process)
 
     def _fresh_plan(self, request: ChatRequest) -> _Plan:
         history, latest = request.messages[:-1], request.messages[-1].content
         prompt = _transcript(list(history), latest) if history else latest
         return _Plan(str(uuid.uuid4()), resume=False, prompt=prompt, persist=request.conversation_id is not None)
 
-    def _args(self, plan: _Plan, request: ChatRequest) -> list[str]:
+    def _retry(self, plan: _Plan, outcome: _Outcome, request: ChatRequest) -> _Plan | None:
+        if plan.process is not None and not outcome.started and isinstance(outcome.terminal, StreamError):
+            # The kept process had gone away between turns; the session itself is fine.
+            log.info("claude-cli: kept process for session %s was gone; resuming in a new one", plan.session_id)
+            return _Plan(plan.session_id, resume=True, prompt=plan.prompt, persist=plan.persist)
+        if plan.resume and not outcome.mapper.text and _session_is_gone(outcome):
+            # The CLI lost the session (another config dir, cleaned up): replay the history into a new one.
+            log.info("claude-cli: session %s not found; starting a new one with the transcript", plan.session_id)
+            return self._fresh_plan(request)
+        return None
+
+    def _args(self, plan: _Plan, request: ChatRequest, system: str) -> list[str]:
         args = [
             "-p", "--output-format", "stream-json", "--verbose", "--include-partial-messages",
+            # User turns go as JSON lines on stdin: no ARG_MAX limit, no prompt read as a flag, and the
+            # process can stay for the next turn.
+            "--input-format", "stream-json",
             f"--model={request.model}",
-            f"--system-prompt={request.system or DEFAULT_SYSTEM}",
+            f"--system-prompt={system}",
             # A chat back-end, not an agent: no tools, no MCP servers, no project/local settings (auth.md §B.5).
             "--tools", "",
             "--strict-mcp-config",
@@ -419,30 +479,24 @@ class ClaudeCliAdapter:
                 args.append("--no-session-persistence")
         return args
 
-    # -- one CLI process ------------------------------------------------------------------------------------
+    # -- one turn -------------------------------------------------------------------------------------------
 
-    async def _run(
-        self, path: Path, plan: _Plan, request: ChatRequest, workdir: Path, env: dict[str, str], outcome: _Outcome
+    async def _turn(
+        self, path: Path, plan: _Plan, request: ChatRequest, system: str, workdir: Path, env: dict[str, str],
+        outcome: _Outcome,
     ) -> AsyncIterator[Event]:
-        """Run one CLI process for one turn; yields deltas, leaves the usage and terminal event in `outcome`."""
-        mapper = outcome.mapper
-        try:
-            proc = await asyncio.create_subprocess_exec(
-                str(path), *self._args(plan, request),
-                stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
-                cwd=str(workdir), env=env, limit=_LINE_LIMIT,
-                start_new_session=os.name != "nt",  # its own process group: a cancel reaches the CLI's children too
-            )
-        except OSError as exc:
-            outcome.terminal = StreamError(
-                f"Could not start the Claude Code CLI at {path} ({exc.strerror or exc}); {INSTALL_HINT}.", kind="provider"
-            )
+        """One turn in a new or kept process; yields deltas and usage, leaves the terminal event in `outcome`."""
+        keep = self._keep_alive > 0 and plan.persist
+        process = plan.process or await self._spawn(path, plan, request, system, workdir, env, outcome)
+        if process is None:
             return
-        log.info("claude-cli: started pid %s (%s %s)", proc.pid, "resume" if plan.resume else "session", plan.session_id)
-        stderr_tail: collections.deque[str] = collections.deque(maxlen=_STDERR_LINES)
-        stderr_task = asyncio.create_task(_collect(proc.stderr, stderr_tail))
+        outcome.process = process
+        mapper = outcome.mapper
+        proc = process.proc
+        process.stderr_tail.clear()
+        finished = False
         try:
-            await _send_prompt(proc, plan.prompt)
+            await _send_turn(proc, plan.prompt, last=not keep)
             assert proc.stdout is not None
             while mapper.result is None:
                 try:
@@ -463,33 +517,62 @@ class ClaudeCliAdapter:
                     self.last_model = mapper.model
                 for event in events:
                     yield event
-            returncode = await self._wait_exit(proc)
-            await _finish(stderr_task)
+            if mapper.result is None or mapper.result.get("is_error") or not keep:
+                returncode = await self._wait_exit(process)  # the process ends with this turn
+            else:
+                returncode = 0  # kept for the next turn
             self.last_session_id = mapper.session_id
-            usage = mapper.usage() if mapper.result is not None and not mapper.result.get("is_error") else None
-            if usage is not None:
-                yield usage
-            outcome.terminal = _terminal(mapper, returncode, list(stderr_tail), path)
+            if mapper.result is not None and not mapper.result.get("is_error"):
+                usage = mapper.usage()
+                if usage is not None:
+                    yield usage
+            outcome.terminal = _terminal(mapper, returncode, list(process.stderr_tail), path)
+            finished = True
         finally:
-            if proc.returncode is None:
+            if not finished and process.alive:
                 # Cancelled or closed mid-turn. Shielded so a second cancel cannot leave the CLI running.
-                stopper = asyncio.ensure_future(self._stop(proc))
-                self._stoppers.add(stopper)
-                stopper.add_done_callback(self._stoppers.discard)
+                stopper = self._track(self._stop(proc))
                 try:
                     await asyncio.shield(stopper)
                 except asyncio.CancelledError:
                     pass
-            if not stderr_task.done():
-                stderr_task.cancel()
+            if not process.alive and not process.stderr_task.done():
+                process.stderr_task.cancel()
 
-    async def _wait_exit(self, proc: asyncio.subprocess.Process) -> int:
+    async def _spawn(
+        self, path: Path, plan: _Plan, request: ChatRequest, system: str, workdir: Path, env: dict[str, str],
+        outcome: _Outcome,
+    ) -> _Process | None:
         try:
-            return await asyncio.wait_for(proc.wait(), self._exit_grace)
+            proc = await asyncio.create_subprocess_exec(
+                str(path), *self._args(plan, request, system),
+                stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+                cwd=str(workdir), env=env, limit=_LINE_LIMIT,
+                start_new_session=os.name != "nt",  # its own process group: a cancel reaches the CLI's children too
+            )
+        except OSError as exc:
+            outcome.terminal = StreamError(
+                f"Could not start the Claude Code CLI at {path} ({exc.strerror or exc}); {INSTALL_HINT}.", kind="provider"
+            )
+            return None
+        log.info("claude-cli: started pid %s (%s %s)", proc.pid, "resume" if plan.resume else "session", plan.session_id)
+        tail: collections.deque[str] = collections.deque(maxlen=_STDERR_LINES)
+        return _Process(proc, tail, asyncio.ensure_future(_collect(proc.stderr, tail)), request.model, system)
+
+    # -- process lifetime -----------------------------------------------------------------------------------
+
+    async def _wait_exit(self, process: _Process) -> int:
+        """Let the CLI finish (stdin closed); stop it if it lingers. Returns its exit status."""
+        proc = process.proc
+        if proc.stdin is not None and not proc.stdin.is_closing():
+            proc.stdin.close()
+        try:
+            await asyncio.wait_for(proc.wait(), self._exit_grace)
         except asyncio.TimeoutError:
-            log.warning("claude-cli: pid %s did not exit after its result; stopping it", proc.pid)
+            log.warning("claude-cli: pid %s did not exit; stopping it", proc.pid)
             await self._stop(proc)
-            return proc.returncode if proc.returncode is not None else -1
+        await _finish(process.stderr_task)
+        return proc.returncode if proc.returncode is not None else -1
 
     async def _stop(self, proc: asyncio.subprocess.Process) -> None:
         """SIGINT to the process group, SIGTERM after `sigterm_after`, SIGKILL after `sigkill_after` (from SIGINT)."""
@@ -508,6 +591,38 @@ class ClaudeCliAdapter:
                 return
             except asyncio.TimeoutError:
                 continue
+
+    def _track(self, coro) -> asyncio.Future:
+        future = asyncio.ensure_future(coro)
+        self._stoppers.add(future)
+        future.add_done_callback(self._stoppers.discard)
+        return future
+
+    def _close_soon(self, process: _Process) -> None:
+        """End a kept process in the background: EOF on stdin, then the signal ladder if it lingers."""
+        if process.alive:
+            self._track(self._wait_exit(process))
+
+    def _store(self, conversation: str, session: _Session) -> None:
+        self._sessions[conversation] = session
+        if session.process is not None:
+            loop = asyncio.get_running_loop()
+            session.idle = loop.call_later(self._idle_timeout, self._expire, conversation, session)
+        kept = [s for s in self._sessions.values() if s.process is not None]
+        for old in kept[: max(0, len(kept) - self._keep_alive)]:  # least recently used first
+            self._release(old)
+
+    def _release(self, session: _Session) -> None:
+        if session.idle is not None:
+            session.idle.cancel()
+            session.idle = None
+        if session.process is not None:
+            self._close_soon(session.process)
+            session.process = None  # the session stays valid: its next turn resumes it
+
+    def _expire(self, conversation: str, session: _Session) -> None:
+        if self._sessions.get(conversation) is session:
+            self._release(session)
 
 
 def _session_is_gone(outcome: _Outcome) -> bool:
@@ -544,15 +659,17 @@ def _parse_line(raw: bytes) -> dict[str, Any] | None:
     return obj if isinstance(obj, dict) else None
 
 
-async def _send_prompt(proc: asyncio.subprocess.Process, prompt: str) -> None:
-    # On stdin, not argv: no ARG_MAX limit, and a prompt starting with "-" cannot be read as a flag.
+async def _send_turn(proc: asyncio.subprocess.Process, prompt: str, *, last: bool) -> None:
+    """Write one user turn as a stream-json line (the official SDK's shape); close stdin when it is the last."""
     assert proc.stdin is not None
+    line = {"type": "user", "message": {"role": "user", "content": prompt}, "parent_tool_use_id": None, "session_id": "default"}
     try:
-        proc.stdin.write(prompt.encode("utf-8"))
+        proc.stdin.write((json.dumps(line, ensure_ascii=False) + "\n").encode("utf-8"))
         await proc.stdin.drain()
-        proc.stdin.close()
+        if last:
+            proc.stdin.close()
     except (BrokenPipeError, ConnectionResetError):
-        pass  # the CLI exited before reading; its exit status and stderr tell why
+        pass  # the CLI has exited; its exit status and stderr tell why
 
 
 async def _collect(stream: asyncio.StreamReader | None, tail: collections.deque[str]) -> None:
