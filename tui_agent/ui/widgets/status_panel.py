@@ -1,0 +1,595 @@
+"""The live auth side panel (one row per provider, kept current by the service) and its one-line summary.
+
+Rows change when the service publishes a status (token refresh, login, logout, a probe); the panel itself
+runs light probes in workers and lists models only when asked, never on a provider that is streaming.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import datetime, timezone
+from typing import TYPE_CHECKING, Callable, Hashable, Iterable
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.message import Message
+from textual.widgets import ListItem, ListView, Static
+
+from tui_agent.auth.state import STATE_SYMBOL, CredentialState, CredentialStatus
+from tui_agent.ui.widgets.usage import UsageMeter
+
+if TYPE_CHECKING:
+    from textual.timer import Timer
+    from textual.worker import Worker
+
+    from tui_agent.auth.resolve import Step
+    from tui_agent.config.schema import ProviderConfig
+    from tui_agent.providers.events import Usage
+    from tui_agent.service.agent import AgentService
+
+Clock = Callable[[], datetime]
+
+WIDE_AT = 120  # columns from which the panel is shown beside the conversation by default
+PROBE_EVERY = 12.0  # seconds between probes of cheap checks (store look-ups, a 300 ms TCP connect)
+SLOW_PROBE_EVERY = 60.0  # seconds between probes that start a subprocess (`claude auth status`)
+AGE_REFRESH_EVERY = 5.0  # seconds between updates of "checked 12s ago" when nothing else changes
+
+# States that mean "this provider cannot serve now": remembered as the row's last error.
+_TROUBLE = {CredentialState.EXPIRED, CredentialState.MISSING, CredentialState.UNREACHABLE, CredentialState.ERROR}
+_SLOW_METHODS = {"claude-cli"}
+
+
+def utc_now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+# --- pure formatting (checked without Textual) -----------------------------------------------------------
+
+
+def _span(seconds: int) -> str:
+    if seconds < 60:
+        return f"{seconds}s"
+    if seconds < 3600:
+        return f"{seconds // 60}m {seconds % 60:02d}s"
+    if seconds < 86400:
+        return f"{seconds // 3600}h {seconds % 3600 // 60:02d}m"
+    return f"{seconds // 86400}d {seconds % 86400 // 3600}h"
+
+
+def format_countdown(expires_at: datetime, now: datetime) -> str:
+    """"expires in 8m 12s", or "expired 3s ago" once the moment has passed."""
+    left = int((expires_at - now).total_seconds())
+    if left > 0:
+        return f"expires in {_span(left)}"
+    return f"expired {_span(-left)} ago"
+
+
+def format_age(when: datetime, now: datetime) -> str:
+    """How long ago something happened, coarse enough to refresh every few seconds: "just now", "12s ago"."""
+    seconds = max(0, int((now - when).total_seconds()))
+    if seconds < 5:
+        return "just now"
+    if seconds < 60:
+        return f"{seconds}s ago"
+    if seconds < 3600:
+        return f"{seconds // 60}m ago"
+    if seconds < 86400:
+        return f"{seconds // 3600}h ago"
+    return f"{seconds // 86400}d ago"
+
+
+def summary_text(states: Iterable[CredentialState]) -> str:
+    """The one-line summary for narrow headers: "auth: 3✓ 1◔ 2○ 1⊘" (states in enum order, zeros left out)."""
+    counts = {state: 0 for state in CredentialState}
+    for state in states:
+        counts[state] += 1
+    parts = [f"{n}{STATE_SYMBOL[state]}" for state, n in counts.items() if n]
+    return "auth: " + (" ".join(parts) if parts else "no providers")
+
+
+def chain_text(steps: "Iterable[Step]") -> Text:
+    """The steps of a resolution chain, numbered as `tui-agent explain` numbers them, origins dimmed below."""
+    text = Text()
+    for number, step in enumerate(steps, 1):
+        if number > 1:
+            text.append("\n")
+        text.append(f"{number}. {step.link} ", style="bold")
+        text.append(step.found)
+        if step.origin:
+            text.append(f"\n   {step.origin}", style="dim")
+    return text
+
+
+def _credential_step(status: CredentialStatus) -> "Step":
+    # Worded exactly like AgentService.explain's credential step, from the status already on screen.
+    from tui_agent.auth.resolve import Step
+
+    found = status.source
+    if status.identity:
+        found += f" {status.identity}"
+    if status.detail:
+        found += f": {status.detail}"
+    return Step("credential", found, f"state {status.state.value}")
+
+
+def _not_checked(provider: "ProviderConfig") -> CredentialStatus:
+    return CredentialStatus(
+        provider=provider.id, auth_method=provider.default_method, state=CredentialState.UNKNOWN, detail="not checked yet"
+    )
+
+
+# --- messages --------------------------------------------------------------------------------------------
+
+
+class StatusPublished(Message, bubble=False):
+    """The service published a new status (posted from the service's listener, which may run on any thread)."""
+
+    def __init__(self, status: CredentialStatus) -> None:
+        super().__init__()
+        self.status = status
+
+
+# --- one row ---------------------------------------------------------------------------------------------
+
+
+class ProviderRow(ListItem):
+    """One provider: name and state (symbol + word, coloured by a state class), auth, identity, times."""
+
+    def __init__(self, provider: "ProviderConfig", status: CredentialStatus) -> None:
+        super().__init__(classes=f"-state-{status.state.value}")
+        self.provider = provider
+        self.status = status
+        self.model_count: int | None = None
+        self.listing_models = False
+        self._name = Static(provider.name, classes="row-name", markup=False)
+        self._state = Static("", classes="row-state", markup=False)
+        self._auth = Static("", classes="row-auth", markup=False)
+        self._times = Static("", classes="row-times", markup=False)
+
+    def compose(self) -> ComposeResult:
+        with Horizontal(classes="row-head"):
+            yield self._name
+            yield self._state
+        yield self._auth
+        yield self._times
+
+    @property
+    def provider_id(self) -> str:
+        return self.provider.id
+
+    def show(self, status: CredentialStatus, now: datetime) -> None:
+        """Put a new status on the row."""
+        if status.state != self.status.state or not self.has_class(f"-state-{status.state.value}"):
+            for state in CredentialState:
+                self.set_class(state == status.state, f"-state-{state.value}")
+        self.status = status
+        if status.model_count is not None:
+            self.model_count = status.model_count
+        self._state.update(f"{STATE_SYMBOL[status.state]} {status.state.value}")
+        auth = [status.auth_method, status.source]
+        if status.identity:
+            auth.append(status.identity)
+        self._auth.update(" · ".join(auth))
+        self.show_times(now)
+
+    def show_times(self, now: datetime) -> None:
+        """Refresh what depends on the clock: the countdown and the age of the last check."""
+        status = self.status
+        parts: list[str] = []
+        if self.provider.local:
+            parts.append({
+                CredentialState.UNREACHABLE: "server down",
+                CredentialState.UNKNOWN: "server not probed",
+            }.get(status.state, "server up"))
+        if self.listing_models:
+            parts.append("listing models…")
+        elif self.model_count is not None:
+            parts.append(f"{self.model_count} model" + ("" if self.model_count == 1 else "s"))
+        if status.expires_at is not None:
+            parts.append(format_countdown(status.expires_at, now))
+        parts.append(f"checked {format_age(status.checked_at, now)}" if status.checked_at else "not checked yet")
+        self._times.update(" · ".join(parts))
+
+    @property
+    def texts(self) -> dict[str, str]:
+        """What the row shows, by part (for tests and for screen readers of the future)."""
+        return {
+            "name": str(self._name.content), "state": str(self._state.content),
+            "auth": str(self._auth.content), "times": str(self._times.content),
+        }
+
+
+# --- the panel -------------------------------------------------------------------------------------------
+
+
+class StatusPanel(Vertical):
+    """The side panel: provider rows, the selected row's chain and last error, and this conversation's usage."""
+
+    DEFAULT_CSS = """
+    StatusPanel {
+        width: 48;
+        height: 1fr;
+        border-left: vkey $primary-muted;
+        background: $surface;
+    }
+    StatusPanel > .panel-title {
+        height: 1;
+        padding: 0 1;
+        text-style: bold;
+        background: $primary-muted;
+    }
+    StatusPanel > ListView {
+        height: 1fr;
+        min-height: 4;
+        background: $surface;
+    }
+    StatusPanel ProviderRow {
+        height: auto;
+        padding: 0 1;
+        margin: 0 0 1 0;
+    }
+    StatusPanel .row-head { height: 1; }
+    StatusPanel .row-name { width: 1fr; text-style: bold; }
+    StatusPanel .row-state { width: auto; text-style: bold; }
+    StatusPanel .row-auth, StatusPanel .row-times { color: $text-muted; }
+    StatusPanel ProviderRow.-state-ready .row-state { color: $success; }
+    StatusPanel ProviderRow.-state-expiring .row-state { color: $warning; }
+    StatusPanel ProviderRow.-state-expired .row-state { color: $error; }
+    StatusPanel ProviderRow.-state-refreshing .row-state { color: $accent; }
+    StatusPanel ProviderRow.-state-missing .row-state { color: $text-muted; }
+    StatusPanel ProviderRow.-state-unreachable .row-state { color: $warning; }
+    StatusPanel ProviderRow.-state-error .row-state { color: $error; }
+    StatusPanel ProviderRow.-state-unknown .row-state { color: $text-muted; }
+    StatusPanel > #status-detail {
+        height: auto;
+        max-height: 50%;
+        padding: 0 1;
+        border-top: hkey $primary-muted;
+    }
+    StatusPanel > UsageMeter {
+        border-top: hkey $primary-muted;
+    }
+    """
+
+    BINDINGS = [
+        Binding("r", "recheck", "Re-check"),
+        Binding("m", "list_models", "Models"),
+    ]
+
+    def __init__(
+        self,
+        service: "AgentService",
+        *,
+        profile: str | None = None,
+        clock: Clock = utc_now,
+        probe_every: float | None = PROBE_EVERY,
+        slow_probe_every: float | None = SLOW_PROBE_EVERY,
+        id: str | None = None,
+        classes: str | None = None,
+    ) -> None:
+        """`probe_every=None` switches automatic probes off (including the one on mount): rows then change only
+        when the service publishes. `slow_probe_every` applies to subprocess checks (the Claude Code CLI)."""
+        super().__init__(id=id, classes=classes)
+        self.service = service
+        self.profile = profile
+        self.clock = clock
+        self.probe_every = probe_every
+        self.slow_probe_every = slow_probe_every
+        self._rows: dict[str, ProviderRow] = {}
+        for pid, provider in service.config.providers.items():
+            self._rows[pid] = ProviderRow(provider, service.last_status(pid) or _not_checked(provider))
+        self._usage = UsageMeter(id="status-usage")
+        self._detail = Static("Select a provider (Enter) to see its chain and last error.", id="status-detail", markup=False)
+        self._selected: str | None = None
+        self._note: dict[str, str] = {}  # provider id -> a one-off line for the detail view (e.g. a refused model listing)
+        self._last_error: dict[str, tuple[datetime, str]] = {}
+        self._in_flight: set[str] = set()
+        self._expiry_rechecked: set[tuple[str, datetime]] = set()
+        self._countdown: "Timer | None" = None
+        self._unsubscribe: Callable[[], None] | None = None
+
+    def compose(self) -> ComposeResult:
+        yield Static("Providers", classes="panel-title")
+        yield ListView(*self._rows.values(), id="status-rows")
+        yield self._detail
+        yield self._usage
+
+    # --- life cycle ---------------------------------------------------------------------------------------
+
+    def on_mount(self) -> None:
+        self._unsubscribe = self.service.subscribe(self._from_service)
+        now = self.clock()
+        for row in self._rows.values():
+            row.show(row.status, now)
+        self._sync_countdown()
+        self.set_interval(AGE_REFRESH_EVERY, self.refresh_times, name="status-ages")
+        if self.probe_every is not None:
+            self.recheck()
+            self.set_interval(self.probe_every, lambda: self._probe_round(slow=False), name="status-probe")
+        if self.slow_probe_every is not None and self.probe_every is not None:
+            self.set_interval(self.slow_probe_every, lambda: self._probe_round(slow=True), name="status-probe-slow")
+
+    def on_unmount(self) -> None:
+        if self._unsubscribe is not None:
+            self._unsubscribe()
+            self._unsubscribe = None
+
+    def _from_service(self, status: CredentialStatus) -> None:
+        # Called by the service on whichever thread published; post_message is thread-safe.
+        self.post_message(StatusPublished(status))
+
+    def on_status_published(self, message: StatusPublished) -> None:
+        self.apply_status(message.status)
+
+    # --- what others call ---------------------------------------------------------------------------------
+
+    @property
+    def statuses(self) -> dict[str, CredentialStatus]:
+        """The status each row shows now, by provider id."""
+        return {pid: row.status for pid, row in self._rows.items()}
+
+    def row(self, provider_id: str) -> ProviderRow:
+        return self._rows[provider_id]
+
+    @property
+    def ticking(self) -> bool:
+        """Whether the one-second countdown timer runs (only while some row has an expiry)."""
+        return self._countdown is not None
+
+    @property
+    def selected(self) -> str | None:
+        return self._selected
+
+    def apply_status(self, status: CredentialStatus) -> None:
+        """Show a status on its row (normally it arrives through the service subscription)."""
+        row = self._rows.get(status.provider)
+        if row is None:
+            return
+        if status.state in _TROUBLE and status.detail:
+            self._last_error[status.provider] = (status.checked_at or self.clock(), status.detail)
+        row.show(status, self.clock())
+        self._sync_countdown()
+        if self._selected == status.provider:
+            self._show_detail()
+
+    def set_profile(self, nickname: str | None) -> None:
+        """The chat's active profile: its chain is the one shown for its provider's row."""
+        self.profile = nickname
+        if self._selected is not None:
+            self._show_detail()
+
+    def select(self, provider_id: str) -> None:
+        """Select a row as Enter or a click would, and show its chain and last error."""
+        listview = self.query_one(ListView)
+        listview.index = list(self._rows).index(provider_id)
+        self._selected = provider_id
+        self._show_detail()
+
+    def focus_rows(self) -> None:
+        self.query_one(ListView).focus()
+
+    def recheck(self, provider_ids: Iterable[str] | None = None, *, probe: bool = True) -> "Worker | None":
+        """Check providers now in a worker (all by default); ones already being checked are skipped."""
+        wanted = list(self._rows) if provider_ids is None else [p for p in provider_ids if p in self._rows]
+        ids = [pid for pid in wanted if pid not in self._in_flight]
+        if not ids:
+            return None
+        self._in_flight.update(ids)
+        return self.run_worker(self._check(ids, probe), group="status-probe", exit_on_error=False)
+
+    def list_models(self, provider_id: str | None = None) -> "Worker | None":
+        """Ask the selected (or given) provider for its models, unless it is streaming an answer right now."""
+        pid = provider_id or self._selected or self._highlighted()
+        if pid is None:
+            return None
+        row = self._rows[pid]
+        if self.service.is_streaming(pid):
+            self._note[pid] = f"{row.provider.name} is answering right now; press m again when it is done."
+            self._selected = pid
+            self._show_detail()
+            return None
+        row.listing_models = True
+        row.show_times(self.clock())
+        return self.run_worker(self._discover(pid), group="status-models", exit_on_error=False)
+
+    def record_usage(self, usage: "Usage", answer_id: Hashable | None = None) -> None:
+        """Count a Usage event; with `answer_id`, a later Usage of the same answer replaces the earlier one."""
+        self._usage.record_usage(usage, answer_id)
+
+    def reset_usage(self) -> None:
+        """A new conversation: usage starts from zero."""
+        self._usage.reset_usage()
+
+    def set_context_window(self, tokens: int | None) -> None:
+        """The active model's context window, or None when not known (then no context line is shown)."""
+        self._usage.set_context_window(tokens)
+
+    @property
+    def usage(self) -> UsageMeter:
+        return self._usage
+
+    def refresh_times(self) -> None:
+        """Redraw countdowns and ages from the clock; re-check a credential whose expiry has just passed."""
+        now = self.clock()
+        due: list[str] = []
+        for pid, row in self._rows.items():
+            row.show_times(now)
+            expires = row.status.expires_at
+            if expires is not None and expires <= now and row.status.state != CredentialState.EXPIRED:
+                key = (pid, expires)
+                if key not in self._expiry_rechecked:
+                    self._expiry_rechecked.add(key)
+                    due.append(pid)
+        if due:
+            # The service decides what a passed expiry means (refresh, or expired); no network or subprocess here.
+            self.recheck(due, probe=False)
+
+    # --- actions and events -------------------------------------------------------------------------------
+
+    def action_recheck(self) -> None:
+        self.recheck()
+
+    def action_list_models(self) -> None:
+        self.list_models()
+
+    def on_list_view_selected(self, event: ListView.Selected) -> None:
+        event.stop()
+        if isinstance(event.item, ProviderRow):
+            self._selected = event.item.provider_id
+            self._show_detail()
+
+    # --- internals ----------------------------------------------------------------------------------------
+
+    def _highlighted(self) -> str | None:
+        item = self.query_one(ListView).highlighted_child
+        return item.provider_id if isinstance(item, ProviderRow) else None
+
+    def _probe_round(self, *, slow: bool) -> None:
+        ids = [pid for pid, row in self._rows.items() if (row.provider.default_method in _SLOW_METHODS) == slow]
+        self.recheck(ids)
+
+    async def _check(self, ids: list[str], probe: bool) -> None:
+        try:
+            # Each finished check is published by the service and reaches the rows through the subscription.
+            await asyncio.gather(*(self.service.credential_status(pid, probe=probe) for pid in ids))
+        finally:
+            self._in_flight.difference_update(ids)
+
+    async def _discover(self, pid: str) -> None:
+        from tui_agent.errors import TuiAgentError
+
+        row = self._rows[pid]
+        try:
+            models = await self.service.discover(pid, refresh=True)
+        except (TuiAgentError, OSError) as exc:
+            message = str(exc) or f"{row.provider.name}: the model list could not be read"
+            self._last_error[pid] = (self.clock(), message)
+            self._note[pid] = f"Listing models failed: {message}"
+        else:
+            row.model_count = len(models)
+            self._note.pop(pid, None)
+        finally:
+            row.listing_models = False
+        row.show_times(self.clock())
+        if self._selected == pid:
+            self._show_detail()
+
+    def _sync_countdown(self) -> None:
+        need = any(row.status.expires_at is not None for row in self._rows.values())
+        if need and self._countdown is None:
+            self._countdown = self.set_interval(1.0, self.refresh_times, name="status-countdown")
+        elif not need and self._countdown is not None:
+            self._countdown.stop()
+            self._countdown = None
+
+    def _profile_for(self, pid: str) -> str | None:
+        config = self.service.config
+
+        def on_pid(nick: str | None) -> bool:
+            profile = config.profiles.get(nick) if nick else None
+            return profile is not None and config.canonical_provider_id(profile.provider) == pid
+
+        for nick in (self.profile, config.default_profile):
+            if on_pid(nick):
+                return nick
+        return next((nick for nick in sorted(config.profiles) if on_pid(nick)), None)
+
+    def detail_text(self, pid: str) -> Text:
+        """The selected row's chain (explain's steps) and last error."""
+        from tui_agent.auth.resolve import Step
+        from tui_agent.errors import ResolutionError
+
+        row = self._rows[pid]
+        status = row.status
+        config = self.service.config
+        nick = self._profile_for(pid)
+        text = Text()
+        text.append(row.provider.name, style="bold")
+        text.append(f"  (profile {nick})\n" if nick else "  (no profile uses it)\n", style="dim")
+        steps: list[Step] = []
+        if nick is not None:
+            try:
+                chain = self.service.resolve(nick)
+            except ResolutionError as exc:
+                text.append(f"The chain is broken: {exc}\n")
+            else:
+                steps = list(chain.steps)
+                steps.append(_credential_step(status))
+                steps.append(Step("adapter", chain.adapter_kind, f"model {chain.profile.model}"))
+        else:
+            steps = [
+                Step("provider", pid, config.origins.get(f"providers.{pid}", "catalog")),
+                Step("method", status.auth_method, "provider default"),
+                _credential_step(status),
+            ]
+        if steps:
+            text.append_text(chain_text(steps))
+            text.append("\n")
+        note = self._note.get(pid)
+        if note:
+            text.append(note + "\n")
+        error = self._last_error.get(pid)
+        text.append("Last error: ", style="bold")
+        if error is None:
+            text.append("none this session")
+        else:
+            when, message = error
+            text.append(f"({format_age(when, self.clock())}) {message}")
+        return text
+
+    def _show_detail(self) -> None:
+        if self._selected is not None:
+            self._detail.update(self.detail_text(self._selected))
+
+
+# --- the narrow summary ----------------------------------------------------------------------------------
+
+
+class StatusSummary(Static):
+    """"auth: 3✓ 1◔ 2○ 1⊘" for the chat header below WIDE_AT columns; a click asks to expand the panel."""
+
+    DEFAULT_CSS = """
+    StatusSummary {
+        width: auto;
+        height: 1;
+        padding: 0 1;
+    }
+    StatusSummary:hover {
+        text-style: underline;
+    }
+    """
+
+    class Clicked(Message):
+        """The user clicked the summary: the screen should show the full panel."""
+
+    def __init__(self, service: "AgentService", *, id: str | None = None, classes: str | None = None) -> None:
+        super().__init__("", id=id, classes=classes, markup=False)
+        self.service = service
+        self._states: dict[str, CredentialState] = {}
+        for pid in service.config.providers:
+            last = service.last_status(pid)
+            self._states[pid] = last.state if last is not None else CredentialState.UNKNOWN
+        self._unsubscribe: Callable[[], None] | None = None
+
+    @property
+    def text(self) -> str:
+        return summary_text(self._states.values())
+
+    def on_mount(self) -> None:
+        self._unsubscribe = self.service.subscribe(lambda status: self.post_message(StatusPublished(status)))
+        self.update(self.text)
+
+    def on_unmount(self) -> None:
+        if self._unsubscribe is not None:
+            self._unsubscribe()
+            self._unsubscribe = None
+
+    def on_status_published(self, message: StatusPublished) -> None:
+        if message.status.provider in self._states:
+            self._states[message.status.provider] = message.status.state
+            self.update(self.text)
+
+    def on_click(self) -> None:
+        self.post_message(self.Clicked())
