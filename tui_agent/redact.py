@@ -14,14 +14,14 @@ _MIN_SECRET_LENGTH = 8
 _known: set[str] = set()
 _known_lock = threading.Lock()
 
-# Header-like "name: value" / "name=value" pairs whose value is a credential, quoted (dict/JSON reprs)
-# or bare (raw HTTP header lines, form bodies).
+# Header-like "name: value" / "name=value" pairs whose value is a credential, quoted (dict/JSON reprs, and
+# the ('name', b'value') tuples of raw header lists) or bare (raw HTTP header lines, form bodies).
 _SECRET_NAMES = (
     r"proxy-authorization|authorization|x-api-key|api-key|api_key|apikey|x-goog-api-key"
     r"|access_token|refresh_token|id_token|client_secret|device_code|code_verifier|password"
 )
 _QUOTED_PAIR = re.compile(
-    rf"""(?P<name>(?P<q>['"])(?:{_SECRET_NAMES})(?P=q)\s*[:=]\s*)(?P<vq>['"])(?P<value>(?:\\.|(?!(?P=vq)).)*)(?P=vq)""",
+    rf"""(?P<name>(?P<q>['"])(?:{_SECRET_NAMES})(?P=q)\s*[:=,]\s*b?)(?P<vq>['"])(?P<value>(?:\\.|(?!(?P=vq)).)*)(?P=vq)""",
     re.IGNORECASE,
 )
 _BARE_PAIR = re.compile(

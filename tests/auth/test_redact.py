@@ -64,6 +64,8 @@ def test_values_too_short_to_be_secrets_are_not_registered():
         '{{"x-api-key": "{v}", "accept": "application/json"}}',
         "grant_type=refresh_token&refresh_token={v}&client_id=tui-agent",
         '{{"access_token": "{v}", "token_type": "Bearer"}}',
+        "[(b'api-key', b'{v}'), (b'accept', b'*/*')]",
+        "[('authorization', 'Bearer {v}')]",
     ],
 )
 def test_credential_header_and_token_values_are_removed_even_when_never_registered(line):
