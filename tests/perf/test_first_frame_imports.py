@@ -1,0 +1,69 @@
+"""Nothing heavy may be imported or run before the chat screen's first frame (issue 12's guard).
+
+Measured by what is in sys.modules when the app is ready, in a fresh interpreter: timing belongs in bench/.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import textwrap
+
+# Provider SDKs, keyring (D-Bus probing), sqlite (history work), OAuth libraries and the login flows.
+FORBIDDEN = (
+    "anthropic", "openai", "ollama", "authlib", "keyring", "sqlite3", "_sqlite3", "secretstorage",
+    "tui_agent.service.history", "tui_agent.auth.store", "tui_agent.auth.oauth", "tui_agent.providers.openai_chat",
+    "tui_agent.providers.anthropic", "tui_agent.providers.ollama", "tui_agent.providers.claude_cli",
+)
+
+SCRIPT = textwrap.dedent(
+    """
+    import asyncio, json, sys
+    from pathlib import Path
+    from tui_agent.config.load import load_config
+    from tui_agent.config.paths import Paths
+    from tui_agent.ui.app import TuiAgentApp
+
+    seen = {}
+
+    def on_ready(self) -> None:  # posted once the first frame is on screen
+        seen.setdefault("modules", sorted(sys.modules))
+
+    TuiAgentApp.on_ready = on_ready  # a subclass here would move the app's relative CSS_PATH
+    paths = Paths.resolve()
+    app = TuiAgentApp(config=load_config(paths.config_file), paths=paths, model=sys.argv[1] or None)
+
+    async def main():
+        async with app.run_test(size=(100, 30)) as pilot:
+            await pilot.pause()
+            seen["header"] = str(app.screen.query_one("#chat-header").render())
+    asyncio.run(main())
+    print(json.dumps(seen))
+    """
+)
+
+
+def first_frame_modules(tmp_path, profile: str = "") -> dict:
+    script = tmp_path / "first_frame_probe.py"  # a file, not -c: Textual resolves CSS paths from the source file
+    script.write_text(SCRIPT)
+    proc = subprocess.run([sys.executable, str(script), profile], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+def test_no_heavy_module_is_imported_before_the_first_frame(isolated_home, tmp_path):
+    (isolated_home / "config.toml").write_text(
+        'default_profile = "local"\n[profiles.local]\nprovider = "ollama"\nmodel = "llama3.2"\n'
+        '[providers.ollama]\nbase_url = "http://127.0.0.1:9"\n'
+    )
+    seen = first_frame_modules(tmp_path)
+    assert "local" in seen["header"]
+    loaded = [name for name in FORBIDDEN if name in seen["modules"]]
+    assert loaded == [], f"imported before the first frame: {loaded}"
+
+
+def test_first_run_screen_is_also_light(isolated_home, tmp_path):
+    seen = first_frame_modules(tmp_path)
+    loaded = [name for name in FORBIDDEN if name in seen["modules"]]
+    assert loaded == [], f"imported before the first frame: {loaded}"
