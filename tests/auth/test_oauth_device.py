@@ -301,3 +301,21 @@ async def test_poll_before_start_is_a_programming_error(server, client, vt):
 async def test_a_flow_without_a_device_endpoint_says_what_to_configure(client):
     with pytest.raises(AuthError, match="set oauth.device_endpoint"):
         DeviceFlow(client, OAuthEndpoints(token_endpoint="https://x/t"), client_id="c", label="Work SSO")
+
+
+async def test_a_refused_device_authorization_request_quotes_the_server_and_hints_the_fix(server, client, vt):
+    server.script("POST", "/device", Reply.error("invalid_scope", description="Scope 'chat' is not allowed"))
+    with pytest.raises(AuthError) as info:
+        await make_flow(server, client, vt).start()
+    text = str(info.value)
+    assert text.startswith(f"The device authorization endpoint {server.url}/device refused the request with invalid_scope")
+    assert "Scope 'chat' is not allowed" in text and text.endswith("check oauth.scopes.")
+
+
+async def test_an_unreachable_device_endpoint_is_one_sentence(client, vt):
+    with ScriptedServer() as gone:
+        url = gone.url
+    endpoints = OAuthEndpoints(token_endpoint=f"{url}/token", device_authorization_endpoint=f"{url}/device")
+    flow = DeviceFlow(client, endpoints, client_id="c", clock=vt.clock, sleep=vt.sleep)
+    with pytest.raises(AuthError, match=r"Could not reach the device authorization endpoint .*/device \(ConnectError\)"):
+        await flow.start()
