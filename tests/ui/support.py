@@ -25,9 +25,10 @@ def closed_port() -> int:
         return sock.getsockname()[1]
 
 
-def config_text(*, default: str | None = "fake", extra: str = "") -> str:
+def config_text(*, default: str | None = "fake", extra: str = "", ollama_url: str | None = None) -> str:
     """Profiles: `fake` on the scripted provider, `claude` on anthropic; local servers point at a closed port."""
     port = closed_port()
+    ollama_url = ollama_url or f"http://127.0.0.1:{port}"
     head = f'default_profile = "{default}"\n' if default else ""
     return head + f"""
 [profiles.fake]
@@ -45,7 +46,7 @@ base_url = "http://127.0.0.1:{port}/v1"
 auth = ["none"]
 
 [providers.ollama]
-base_url = "http://127.0.0.1:{port}"
+base_url = "{ollama_url}"
 
 [providers.lmstudio]
 base_url = "http://127.0.0.1:{port}/v1"
@@ -106,10 +107,14 @@ def make_app(
     extra: str = "",
     env: dict[str, str] | None = None,
     model: str | None = None,
+    ollama_url: str | None = None,
 ) -> tuple[TuiAgentApp, ScriptedAdapter]:
     """The real app over the real AgentService, whose `scripted` provider answers from `scripts`."""
-    (home / "config.toml").write_text(config_text(default=default, extra=extra), encoding="utf-8")
-    base_env = {"TUI_AGENT_HOME": str(home), "TUI_AGENT_KEYRING": "file", "TUI_AGENT_CLAUDE_PATH": str(home / "no-claude")}
+    (home / "config.toml").write_text(config_text(default=default, extra=extra, ollama_url=ollama_url), encoding="utf-8")
+    base_env = {
+        "TUI_AGENT_HOME": str(home), "TUI_AGENT_KEYRING": "file", "HOME": str(home),
+        "TUI_AGENT_CLAUDE_PATH": str(home / "no-claude"),  # an explicit path that does not exist: no real CLI is run
+    }
     paths = Paths.resolve(env=base_env)
     config = load_config(paths.config_file)
     service = AgentService(config, paths, env={**base_env, **(env or {})})

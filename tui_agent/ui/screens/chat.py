@@ -362,10 +362,10 @@ class ChatScreen(Screen):
         self.conversation.jump_to_bottom()
 
     def action_page_up(self) -> None:
-        self.conversation.scroll_page_up()
+        self.conversation.action_page_up()
 
     def action_page_down(self) -> None:
-        self.conversation.scroll_page_down()
+        self.conversation.action_page_down()
 
     async def action_new(self) -> None:
         await self.run_command("/new")

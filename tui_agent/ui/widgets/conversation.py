@@ -38,6 +38,23 @@ class Conversation(VerticalScroll):
         self.anchor()
         self._report()
 
+    # Keyboard scrolls release the anchor before moving; one that reaches (or is already at) the bottom would
+    # leave it released with no scroll change to restore it, so going down to the end re-anchors instead.
+    def action_page_down(self) -> None:
+        if self.scroll_y + self.scrollable_content_region.height >= self.max_scroll_y:
+            self.jump_to_bottom()
+        else:
+            super().action_page_down()
+
+    def action_scroll_down(self) -> None:
+        if self.scroll_y + 1 >= self.max_scroll_y:
+            self.jump_to_bottom()
+        else:
+            super().action_scroll_down()
+
+    def action_scroll_end(self) -> None:
+        self.jump_to_bottom()
+
     def watch_scroll_y(self, old_value: float, new_value: float) -> None:
         super().watch_scroll_y(old_value, new_value)
         self._report()

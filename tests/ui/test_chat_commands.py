@@ -1,0 +1,252 @@
+"""Slash commands, their completion hints, the prompt's keys, copying and the command palette."""
+
+from __future__ import annotations
+
+from textual.widgets import Static
+
+from tests.ui.support import SIZE, make_app, wait_until
+from tui_agent.providers.events import Done, TextDelta
+from tui_agent.ui import slash
+from tui_agent.ui.commands import palette_entries
+from tui_agent.ui.widgets.message import AssistantMessage, Note, UserMessage
+
+
+async def type_text(pilot, text: str) -> None:
+    """Enter text into the focused prompt as a paste would (one keypress each would only make the tests slow)."""
+    pilot.app.screen.prompt.insert(text)
+    await pilot.pause()
+
+
+async def run(pilot, text: str) -> None:
+    await type_text(pilot, text)
+    await pilot.press("enter")
+    await pilot.pause()
+
+
+def notes(app) -> list[Note]:
+    return list(app.screen.query(Note))
+
+
+def header(app) -> str:
+    return str(app.screen.query_one("#chat-header").render())
+
+
+async def test_model_with_a_nickname_switches_after_resolving_the_chain(home):
+    app, _ = make_app(home)
+    async with app.run_test(size=SIZE) as pilot:
+        await run(pilot, "/model claude")
+        assert app.screen.profile == "claude"
+        assert app.screen.chain.provider.id == "anthropic"
+        assert header(app).startswith("claude · anthropic · claude-test-1")
+        assert "claude" in notes(app)[-1].text and not notes(app)[-1].has_class("-error")
+
+
+async def test_model_with_an_unknown_nickname_keeps_the_current_model_and_says_why(home):
+    app, _ = make_app(home)
+    async with app.run_test(size=SIZE) as pilot:
+        await run(pilot, "/model fakee")
+        assert app.screen.profile == "fake"
+        assert header(app).startswith("fake · scripted")
+        note = notes(app)[-1]
+        assert note.has_class("-error")
+        assert "no profile is called `fakee`" in note.text and "still on fake" in note.text
+        assert "\n" not in note.text
+
+
+async def test_model_without_a_nickname_lists_the_profiles(home):
+    app, _ = make_app(home)
+    async with app.run_test(size=SIZE) as pilot:
+        await run(pilot, "/model")
+        text = notes(app)[-1].text
+        assert "● fake — scripted · scripted-1" in text
+        assert "claude — anthropic · claude-test-1" in text
+
+
+async def test_new_clears_the_conversation_and_starts_a_new_transcript(home):
+    app, adapter = make_app(home, scripts=[[TextDelta("one"), Done()], [TextDelta("two"), Done()]])
+    async with app.run_test(size=SIZE) as pilot:
+        await run(pilot, "first")
+        await wait_until(pilot, lambda: len(app.screen.transcript) == 2, "the first answer")
+        old_id = app.screen.conversation_id
+        await run(pilot, "/new")
+        assert app.screen.transcript == []
+        assert list(app.screen.query(UserMessage)) == [] and list(app.screen.query(AssistantMessage)) == []
+        assert app.screen.conversation_id != old_id
+        await run(pilot, "second")
+        await wait_until(pilot, lambda: len(app.screen.transcript) == 2, "the second answer")
+        assert [m.content for m in adapter.requests[1].messages] == ["second"]
+
+
+async def test_help_lists_every_command_and_key(home):
+    from tui_agent.ui.screens.chat import ChatScreen, KEYS_HELP
+
+    app, _ = make_app(home)
+    async with app.run_test(size=SIZE) as pilot:
+        await run(pilot, "/help")
+        text = notes(app)[-1].text
+        for command in slash.COMMANDS:
+            assert command.usage in text
+        for key, _ in KEYS_HELP:
+            assert key in text
+        # Every key bound on the screen is explained in /help.
+        for binding in ChatScreen.BINDINGS:
+            described = " ".join(k for k, _ in KEYS_HELP).lower()
+            assert binding.key.split(",")[0] in described
+
+
+async def test_quit_exits_the_app(home):
+    app, _ = make_app(home)
+    async with app.run_test(size=SIZE) as pilot:
+        await run(pilot, "/quit")
+        await pilot.pause()
+        assert app._exit or not app.is_running
+
+
+async def test_commands_from_later_issues_say_what_to_use_meanwhile(home):
+    app, _ = make_app(home)
+    async with app.run_test(size=SIZE) as pilot:
+        await run(pilot, "/login anthropic")
+        assert "not available yet" in notes(app)[-1].text and "`tui-agent login anthropic`" in notes(app)[-1].text
+        await run(pilot, "/logout openai")
+        assert "`tui-agent logout openai`" in notes(app)[-1].text
+        for name in ("auth", "status", "history"):
+            await run(pilot, f"/{name}")
+            assert notes(app)[-1].text.startswith(f"/{name} is not available yet — ")
+
+
+async def test_login_without_a_provider_shows_usage_with_the_choices(home):
+    app, _ = make_app(home)
+    async with app.run_test(size=SIZE) as pilot:
+        await run(pilot, "/login")
+        note = notes(app)[-1]
+        assert note.has_class("-error") and "/login PROVIDER" in note.text and "anthropic" in note.text
+
+
+async def test_unknown_command_suggests_the_closest(home):
+    app, adapter = make_app(home)
+    async with app.run_test(size=SIZE) as pilot:
+        await run(pilot, "/hepl")
+        assert "Unknown command /hepl: did you mean /help?" in notes(app)[-1].text
+        assert adapter.requests == []  # a slash command is never sent to the model
+
+
+async def test_double_slash_sends_a_message_that_starts_with_a_slash(home):
+    app, adapter = make_app(home, scripts=[[TextDelta("ok"), Done()]])
+    async with app.run_test(size=SIZE) as pilot:
+        await run(pilot, "//etc/hosts")
+        await wait_until(pilot, lambda: len(adapter.requests) == 1, "the request")
+        assert adapter.requests[0].messages[-1].content == "/etc/hosts"
+
+
+async def test_typing_a_slash_shows_hints_and_tab_completes(home):
+    app, _ = make_app(home)
+    async with app.run_test(size=SIZE) as pilot:
+        hints = app.screen.query_one("#hints", Static)
+        assert not hints.display
+        await type_text(pilot, "/")
+        await pilot.pause()
+        assert hints.display
+        shown = str(hints.render())
+        assert all(c.usage in shown for c in slash.COMMANDS)
+        await type_text(pilot, "lo")
+        await pilot.pause()
+        shown = str(hints.render())
+        assert "/login PROVIDER" in shown and "/logout PROVIDER" in shown and "/model" not in shown
+        await pilot.press("tab")
+        await pilot.pause()
+        assert app.screen.prompt.text == "/login "
+        assert "/login PROVIDER" in str(hints.render())
+        await pilot.press("ctrl+u")
+        await type_text(pilot, "hello")
+        await pilot.pause()
+        assert not hints.display
+
+
+async def test_shift_enter_and_ctrl_j_insert_newlines_and_enter_sends_all_lines(home):
+    app, adapter = make_app(home, scripts=[[TextDelta("ok"), Done()]])
+    async with app.run_test(size=SIZE) as pilot:
+        await type_text(pilot, "one")
+        await pilot.press("shift+enter")
+        await type_text(pilot, "two")
+        await pilot.press("ctrl+j")
+        await type_text(pilot, "three")
+        assert app.screen.prompt.text == "one\ntwo\nthree"
+        await pilot.press("enter")
+        await wait_until(pilot, lambda: len(adapter.requests) == 1, "the request")
+        assert adapter.requests[0].messages[-1].content == "one\ntwo\nthree"
+
+
+async def test_up_and_down_recall_earlier_prompts_on_the_first_and_last_line(home):
+    app, _ = make_app(home, scripts=[[Done()], [Done()]])
+    async with app.run_test(size=SIZE) as pilot:
+        prompt = app.screen.prompt
+        await run(pilot, "first")
+        await wait_until(pilot, lambda: not app.screen.is_streaming, "the first answer")
+        await run(pilot, "/help")
+        await type_text(pilot, "draft")
+        await pilot.press("up")
+        assert prompt.text == "/help"
+        await pilot.press("up")
+        assert prompt.text == "first"
+        await pilot.press("up")  # the oldest stays
+        assert prompt.text == "first"
+        await pilot.press("down")
+        assert prompt.text == "/help"
+        await pilot.press("down")
+        assert prompt.text == "draft"
+
+
+async def test_up_moves_the_cursor_inside_a_multi_line_prompt_before_recalling(home):
+    app, _ = make_app(home, scripts=[[Done()]])
+    async with app.run_test(size=SIZE) as pilot:
+        prompt = app.screen.prompt
+        await run(pilot, "old")
+        await wait_until(pilot, lambda: not app.screen.is_streaming, "the answer")
+        await type_text(pilot, "a")
+        await pilot.press("ctrl+j")
+        await type_text(pilot, "b")
+        await pilot.press("up")
+        assert prompt.text == "a\nb" and prompt.cursor_location[0] == 0
+        await pilot.press("up")
+        assert prompt.text == "old"
+
+
+FENCED = "Here:\n\n```python\nprint('hi')\n```\n\nand\n\n```sh\nls -la\n```\n"
+
+
+async def test_copy_puts_the_markdown_source_of_the_last_answer_on_the_clipboard(home):
+    app, _ = make_app(home, scripts=[[TextDelta(FENCED[:10]), TextDelta(FENCED[10:]), Done()]])
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("ctrl+o")
+        assert app.clipboard == ""
+        await run(pilot, "code please")
+        await wait_until(pilot, lambda: not app.screen.is_streaming, "the answer")
+        await pilot.press("ctrl+o")
+        assert app.clipboard == FENCED
+        await pilot.press("ctrl+b")
+        assert app.clipboard == "ls -la\n"
+
+
+async def test_palette_lists_every_command_and_each_code_block_to_copy(home):
+    app, _ = make_app(home, scripts=[[TextDelta(FENCED), Done()]])
+    async with app.run_test(size=SIZE) as pilot:
+        await run(pilot, "code please")
+        await wait_until(pilot, lambda: not app.screen.is_streaming, "the answer")
+        entries = {title: callback for title, _help, callback in palette_entries(app.screen)}
+        assert "New conversation" in entries and "Model: claude" in entries and "Copy the last answer" in entries
+        assert {"Help", "Auth", "History", "Status", "Quit", "Log in: anthropic", "Log out: anthropic"} <= set(entries)
+        first = next(t for t in entries if t.startswith("Copy code block 1: python"))
+        entries[first]()
+        assert app.clipboard == "print('hi')\n"
+
+
+async def test_palette_runs_an_action_chosen_by_typing(home):
+    app, _ = make_app(home)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("ctrl+p")
+        await pilot.pause()
+        await pilot.press(*"model", "space", *"claude")
+        await pilot.pause(0.3)  # the palette searches in the background
+        await pilot.press("enter")
+        await wait_until(pilot, lambda: getattr(app.screen, "profile", None) == "claude", "the switch")
+        assert header(app).startswith("claude · anthropic")

@@ -1,0 +1,50 @@
+"""The chat screen's plain helpers (slash parsing and hints, code-block extraction) and its light start-up."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+from tui_agent.ui import slash
+from tui_agent.ui.code_blocks import code_blocks
+
+
+def test_slash_parse_splits_command_and_argument():
+    parsed = slash.parse("  /Model   claude  ")
+    assert parsed.command is slash.BY_NAME["model"] and parsed.arg == "claude"
+    assert slash.parse("/nope x").command is None and slash.parse("/nope x").word == "nope"
+
+
+def test_double_slash_and_multi_line_text_are_messages_not_commands():
+    assert slash.is_slash("/help")
+    assert not slash.is_slash("//help")
+    assert not slash.is_slash("/help\nmore text")
+    assert not slash.is_slash("see /help")
+
+
+def test_completions_narrow_by_prefix_and_show_usage_once_the_word_is_complete():
+    assert [c.name for c in slash.completions("/")] == [c.name for c in slash.COMMANDS]
+    assert [c.name for c in slash.completions("/lo")] == ["login", "logout"]
+    assert [c.name for c in slash.completions("/login ant")] == ["login"]
+    assert slash.completions("/zz") == [] and slash.completions("hello") == []
+
+
+def test_code_blocks_are_the_exact_source_of_each_fence_in_order():
+    text = "Intro\n\n```python\ndef f():\n    return '```'\n```\n\n~~~\nplain\n~~~\n\n    indented\n"
+    blocks = code_blocks(text)
+    assert [(b.language, b.code) for b in blocks] == [
+        ("python", "def f():\n    return '```'\n"), ("", "plain\n"), ("", "indented\n"),
+    ]
+    assert blocks[0].label() == "python, 2 lines: def f():"
+
+
+def test_importing_the_app_and_chat_screen_loads_no_sdk_network_keyring_or_sqlite():
+    code = (
+        "import sys\n"
+        "import tui_agent.ui.app, tui_agent.ui.screens.chat\n"
+        "heavy = ('httpx', 'keyring', 'sqlite3', 'anthropic', 'openai', 'ollama', 'tui_agent.service.agent',"
+        " 'tui_agent.auth.store', 'textual.widgets._markdown')\n"
+        "print(' '.join(m for m in heavy if m in sys.modules))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == ""
