@@ -259,3 +259,23 @@ async def test_discovery_failure_raises_one_sentence(fake_openai, client):
     with pytest.raises(ProviderError) as err:
         await adapter_for(fake_openai, client).list_models(KEY)
     assert "HTTP 500" in str(err.value) and "database on fire" in str(err.value)
+
+
+async def test_a_json_error_under_200_instead_of_a_stream_is_an_error(fake_openai, client):
+    # OpenRouter may answer 200 with the error in the body (protocols.md §2.7).
+    fake_openai.script(Reply.json({"error": {"code": 402, "message": "Insufficient credits"}}))
+    events = await collect(adapter_for(fake_openai, client).stream(REQUEST, KEY))
+    assert len(events) == 1 and isinstance(events[0], StreamError) and "Insufficient credits" in events[0].message
+
+
+async def test_a_whole_json_completion_instead_of_a_stream_is_named(fake_openai, client):
+    fake_openai.script(Reply.json({"id": "x", "object": "chat.completion", "choices": []}))
+    events = await collect(adapter_for(fake_openai, client).stream(REQUEST, KEY))
+    assert events[0].kind == "bad_response" and "instead of a stream" in events[0].message
+
+
+async def test_chunks_of_an_unexpected_shape_end_the_answer_with_a_sentence(fake_openai, client):
+    fake_openai.script(Reply.stream([sse_bytes(FakeOpenAI.chunk({"content": "ok"})),
+                                     sse_bytes({"choices": ["not an object"]})], "text/event-stream"))
+    events = await collect(adapter_for(fake_openai, client).stream(REQUEST, KEY))
+    assert text_of(events) == "ok" and events[-1].kind == "bad_response"

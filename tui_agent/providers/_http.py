@@ -309,8 +309,10 @@ async def stream_events(
     parse: ParseBody,
     policy: RetryPolicy,
     reshape: Reshape | None = None,
+    sse: bool = True,
 ) -> AsyncIterator[Event]:
     """POST `body` and yield the events `parse` reads from the 2xx response; always ends with one Done or StreamError.
+    `sse` marks an event-stream wire: a 2xx JSON document in its place is reported instead of parsed.
 
     Failures before the response starts (connection errors, non-2xx) are retried per `policy`; once the
     response is accepted nothing is retried. A 401 asks `refresh` for a new credential once. Closing this
@@ -381,6 +383,17 @@ async def stream_events(
             yield describe_status(provider, url, response.status_code, response.headers, text, credential.secret)
             return
 
+        if sse and response.headers.get("content-type", "").lower().startswith("application/json"):
+            # A gateway that answers a streaming request with one JSON document: usually an error under 200.
+            try:
+                text = await _read_capped(response)
+            except httpx.TransportError:
+                text = ""
+            finally:
+                await response.aclose()
+            yield _json_instead_of_stream(provider, url, text, credential.secret)
+            return
+
         events = parse(response)
         ended = False
         try:
@@ -392,6 +405,14 @@ async def stream_events(
         except httpx.TransportError as exc:
             ended = True
             yield describe_transport(provider, url, exc, during_stream=True)
+        except (ValueError, TypeError, AttributeError, KeyError, IndexError) as exc:
+            # A payload of an unexpected shape must end the answer with a sentence, not crash the caller.
+            ended = True
+            yield StreamError(
+                f"{_label(provider)} sent data tui-agent could not read at {url} ({type(exc).__name__}); "
+                "what arrived is kept",
+                kind="bad_response",
+            )
         finally:
             await events.aclose()  # type: ignore[attr-defined]
             await response.aclose()
@@ -401,6 +422,22 @@ async def stream_events(
                 kind="interrupted",
             )
         return
+
+
+def _json_instead_of_stream(provider: "ProviderConfig", url: str, text: str, secret: str) -> StreamError:
+    name = _label(provider)
+    try:
+        obj = json.loads(text)
+    except ValueError:
+        obj = None
+    if isinstance(obj, dict) and (obj.get("error") or obj.get("detail") or obj.get("object") == "error"):
+        message, code = _error_detail(text)
+        detail = _clean(f"{code}: {message}" if code and code not in message else message, secret)
+        return StreamError(f"{name} answered with an error instead of a stream ({detail}) at {url}", kind="provider")
+    return StreamError(
+        f"{name} answered {url} with one JSON document instead of a stream; the server may not support streaming",
+        kind="bad_response",
+    )
 
 
 # ---------------------------------------------------------------------------------------------- discovery

@@ -73,6 +73,7 @@ class OllamaAdapter:
             wire_headers={"accept": "application/x-ndjson"},
             parse=lambda response: self._parse(response, url),
             policy=self.retry_policy,
+            sse=False,
         )
 
     async def _parse(self, response: httpx.Response, url: str) -> AsyncIterator[Event]:
