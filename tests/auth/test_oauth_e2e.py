@@ -337,3 +337,22 @@ async def test_a_provider_without_base_url_cannot_bind_a_token(client):
 async def test_a_non_oauth_method_is_refused(server, client):
     with pytest.raises(AuthError, match="is not an OAuth flow"):
         await login_in_terminal(gateway(server, "api-key"), "api-key", client, MemoryStore(), no_browser=True, stderr=io.StringIO(), stdin=io.StringIO())
+
+
+async def test_ctrl_c_while_waiting_for_the_browser_closes_the_loopback_listener(server, client):
+    opened: list[str] = []
+    store, err = MemoryStore(), io.StringIO()
+    task = asyncio.create_task(login_in_terminal(
+        gateway(server, "oauth-pkce"), "oauth-pkce", client, store, no_browser=False, stderr=err,
+        stdin=io.StringIO(), env={"DISPLAY": ":0"}, open_url=opened.append,
+    ))
+    while not opened:
+        await asyncio.sleep(0.01)
+    params = authorize_url_params(opened[0])
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    with pytest.raises(httpx.ConnectError):
+        await client.get(params["redirect_uri"], params={"code": "late", "state": params["state"]})
+    assert store.items == {}
+    assert "cancelled; nothing was stored" in err.getvalue()

@@ -163,12 +163,12 @@ async def _code_from_browser_or_paste(flow: PkceFlow, stdin: TextIO, stderr: Tex
     lines: asyncio.Queue[str] = asyncio.Queue()
     _start_line_reader(stdin, asyncio.get_running_loop(), lines)
     redirect = asyncio.ensure_future(flow.wait_for_redirect(timeout))
+    pasted: asyncio.Future[str] | None = None
     try:
         while True:
             pasted = asyncio.ensure_future(lines.get())
             done, _ = await asyncio.wait({redirect, pasted}, return_when=asyncio.FIRST_COMPLETED)
             if redirect in done:
-                pasted.cancel()
                 return redirect.result()
             line = pasted.result()
             if line == "":
@@ -180,6 +180,8 @@ async def _code_from_browser_or_paste(flow: PkceFlow, stdin: TextIO, stderr: Tex
             except AuthError as err:
                 _say(stderr, f"{err} Try again, or wait for the browser.")
     finally:
+        if pasted is not None and not pasted.done():
+            pasted.cancel()
         if not redirect.done():
             redirect.cancel()
             try:
