@@ -168,8 +168,9 @@ async def validate_api_key(service: "AgentService", provider, key: str) -> None:
 
 async def store_api_key(service: "AgentService", provider, key: str, obtained_by: str = "entered"):
     from tui_agent.auth.state import StoredCredential
+    from tui_agent.auth.store import bound_host
 
-    cred = StoredCredential(kind="api-key", secret=key, host=provider.host, obtained_by=obtained_by)
+    cred = StoredCredential(kind="api-key", secret=key, host=bound_host(provider), obtained_by=obtained_by)
     await service.store.put(provider.id, cred)
     return cred
 

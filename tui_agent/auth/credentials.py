@@ -189,6 +189,6 @@ async def ready_credential(
     if problem:
         return None, problem
     state, detail = tokens.state_of(provider.id, stored)
-    if state == CredentialState.EXPIRED:
-        return None, detail or f"the login for {provider.id} has expired — run `tui-agent login {provider.id}`"
+    if state in (CredentialState.EXPIRED, CredentialState.ERROR):
+        return None, detail or f"the login for {provider.id} cannot be used — run `tui-agent login {provider.id}`"
     return Credential("bearer", stored.secret), ""
