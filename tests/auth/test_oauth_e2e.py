@@ -356,3 +356,40 @@ async def test_ctrl_c_while_waiting_for_the_browser_closes_the_loopback_listener
         await client.get(params["redirect_uri"], params={"code": "late", "state": params["state"]})
     assert store.items == {}
     assert "cancelled; nothing was stored" in err.getvalue()
+
+
+async def test_a_device_login_token_drives_a_chat_and_is_refreshed_when_it_expires(server, client, clock):
+    from tui_agent.auth.state import Credential
+    from tui_agent.auth.tokens import refresh_token_grant
+    from tui_agent.providers.base import ChatMessage, ChatRequest
+    from tui_agent.providers.events import Done, TextDelta
+    from tui_agent.providers.openai_chat import OpenAIChatAdapter
+
+    async def sleep(seconds: float) -> None:
+        clock.advance(seconds)
+        server.approve()
+
+    store = MemoryStore()
+    provider = gateway(server, "oauth-device")
+    await login_in_terminal(provider, "oauth-device", client, store, no_browser=True, stderr=io.StringIO(),
+                            stdin=io.StringIO(), clock=clock, sleep=sleep)
+    server.expire_access_tokens()  # the hour has passed
+
+    refreshed: list[str] = []
+
+    async def refresh():
+        cred = await store.get(provider.id)
+        renewed = await refresh_token_grant(client, cred.token_endpoint, server.client_id, cred)
+        await store.put(provider.id, renewed)
+        refreshed.append(renewed.secret)
+        return Credential(kind="bearer", secret=renewed.secret)
+
+    stale = await store.get(provider.id)
+    request = ChatRequest(model="fake-model", messages=[ChatMessage("user", "hi")])
+    events = [e async for e in OpenAIChatAdapter(provider, client).stream(request, Credential("bearer", stale.secret), refresh)]
+    text = "".join(e.text for e in events if isinstance(e, TextDelta))
+    assert text == "Hello, ada@example.com."
+    assert isinstance(events[-1], Done)
+    assert len(refreshed) == 1 and (await store.get(provider.id)).secret == refreshed[0] != stale.secret
+    chats = [r for r in server.requests if r.path == "/v1/chat/completions"]
+    assert [c.headers["authorization"] for c in chats] == [f"Bearer {stale.secret}", f"Bearer {refreshed[0]}"]

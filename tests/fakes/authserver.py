@@ -486,8 +486,8 @@ class AuthlibServer(_HTTPHarness):
 
     Routes: /.well-known/openid-configuration and /.well-known/oauth-authorization-server (which ones is
     chosen by `discovery`), /device_authorization, /device (the verification page), /authorize (signs the
-    configured user in at once, or denies when `deny_authorization` is set), /token, and /resource and
-    /v1/models (bearer-protected).
+    configured user in at once, or denies when `deny_authorization` is set), /token, and the bearer-protected
+    /resource, /v1/models and /v1/chat/completions (an OpenAI-style SSE answer "Hello, USER.").
 
     Test API: `approve(user_code=None)` / `deny(user_code=None)` act as the person at the verification page
     (the latest code by default); `expire_access_tokens()` makes every issued access token expired;
@@ -594,16 +594,32 @@ class AuthlibServer(_HTTPHarness):
                 self.approve(code)
                 return 200, "<html><body>Device approved.</body></html>", [("Content-Type", "text/html")]
             return 200, "<html><body>Enter the code shown on your device.</body></html>", [("Content-Type", "text/html")]
-        if path in ("/resource", "/v1/models"):
+        if path in ("/resource", "/v1/models", "/v1/chat/completions"):
             auth = request.headers.get("authorization", "")
             token = auth[7:] if auth.lower().startswith("bearer ") else ""
             if not token or not self.token_is_valid(token):
                 return 401, {"error": "invalid_token"}, [("WWW-Authenticate", 'Bearer error="invalid_token"')]
             user = next(t.user for t in self.tokens if t.access_token == token)
+            if path == "/v1/chat/completions":
+                return 200, _chat_stream(f"Hello, {user}."), [("Content-Type", "text/event-stream")]
             if path == "/v1/models":
                 return 200, {"object": "list", "data": [{"id": "fake-model", "object": "model", "owned_by": "fake"}]}, []
             return 200, {"user": user}, []
         return 404, "<html><body>Not Found</body></html>", [("Content-Type", "text/html")]
+
+
+def _chat_stream(text: str) -> bytes:
+    """An OpenAI Chat Completions SSE answer, so a real adapter can use a token issued here."""
+    def event(delta: dict, finish: str | None = None) -> str:
+        chunk = {"id": "chatcmpl-fake", "object": "chat.completion.chunk", "created": 0, "model": "fake-model",
+                 "choices": [{"index": 0, "delta": delta, "finish_reason": finish}]}
+        return f"data: {json.dumps(chunk)}\n\n"
+
+    words = text.split(" ")
+    parts = [event({"role": "assistant", "content": ""})]
+    parts += [event({"content": w if i == 0 else " " + w}) for i, w in enumerate(words)]
+    parts += [event({}, "stop"), "data: [DONE]\n\n"]
+    return "".join(parts).encode()
 
 
 def authorize_url_params(url: str) -> dict[str, str]:
