@@ -319,3 +319,20 @@ async def test_an_unreachable_device_endpoint_is_one_sentence(client, vt):
     flow = DeviceFlow(client, endpoints, client_id="c", clock=vt.clock, sleep=vt.sleep)
     with pytest.raises(AuthError, match=r"Could not reach the device authorization endpoint .*/device \(ConnectError\)"):
         await flow.start()
+
+
+async def test_server_text_with_terminal_escapes_is_never_printed_raw(server, client, vt):
+    server.script("POST", "/device", device_reply())
+    server.script("POST", "/token", Reply.error("invalid_grant\x1b[2J", description="\x1b]0;pwned\x07bad\ncode"))
+    with pytest.raises(AuthError) as info:
+        await run(make_flow(server, client, vt))
+    text = str(info.value)
+    assert "\x1b" not in text and "\x07" not in text and "\n" not in text
+    assert "invalid_grant" in text and "bad code" in text
+
+
+async def test_a_token_that_is_not_a_bearer_token_is_refused(server, client, vt):
+    server.script("POST", "/device", device_reply())
+    server.script("POST", "/token", Reply.json({"access_token": "at", "token_type": "DPoP", "expires_in": 60}))
+    with pytest.raises(AuthError, match="issued a 'DPoP' token; tui-agent only sends bearer tokens"):
+        await run(make_flow(server, client, vt))

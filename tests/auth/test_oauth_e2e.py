@@ -393,3 +393,25 @@ async def test_a_device_login_token_drives_a_chat_and_is_refreshed_when_it_expir
     assert len(refreshed) == 1 and (await store.get(provider.id)).secret == refreshed[0] != stale.secret
     chats = [r for r in server.requests if r.path == "/v1/chat/completions"]
     assert [c.headers["authorization"] for c in chats] == [f"Bearer {stale.secret}", f"Bearer {refreshed[0]}"]
+
+
+async def test_device_instructions_from_the_server_are_printed_without_control_characters(client, clock):
+    with ScriptedServer() as srv:
+        srv.script("POST", "/device", Reply.json({
+            "device_code": "d", "user_code": "AB\x1b[31mCD", "verification_uri": "https://example.com/\x1b]8;;evil\x07device",
+            "expires_in": 60, "interval": 5,
+        }))
+        srv.script("POST", "/token", Reply.json({"access_token": "at-1", "token_type": "bearer", "expires_in": 60}))
+        provider = ProviderConfig(id="gw", kind="openai-chat", base_url="https://llm.example.com/v1", auth=["oauth-device"],
+                                  oauth={"device_endpoint": f"{srv.url}/device", "token_endpoint": f"{srv.url}/token", "client_id": "c"})
+
+        async def sleep(seconds: float) -> None:
+            clock.advance(seconds)
+
+        err = io.StringIO()
+        cred = await login_in_terminal(provider, "oauth-device", client, MemoryStore(), no_browser=True, stderr=err,
+                                       stdin=io.StringIO(), clock=clock, sleep=sleep)
+    out = err.getvalue()
+    assert "\x1b" not in out and "\x07" not in out
+    assert "AB [31mCD" in out
+    assert cred.host == "llm.example.com" and cred.identity == "" and cred.expires_at is not None

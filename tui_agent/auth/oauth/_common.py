@@ -42,6 +42,9 @@ class TokenSet:
         # Known to the redactor from the moment it exists, so no log line can carry it.
         for secret in (token, data.get("refresh_token"), data.get("id_token")):
             register_secret(secret if isinstance(secret, str) else None)
+        token_type = str(data.get("token_type") or "Bearer")
+        if token_type.lower() != "bearer":
+            raise AuthError(f"The token endpoint {where} issued a {printable(token_type, 40)!r} token; tui-agent only sends bearer tokens.")
         expires = data.get("expires_in")
         try:
             expires_in = int(expires) if expires is not None else None
@@ -49,7 +52,7 @@ class TokenSet:
             expires_in = None
         return cls(
             access_token=token,
-            token_type=str(data.get("token_type") or "Bearer"),
+            token_type=token_type,
             expires_in=expires_in,
             refresh_token=data.get("refresh_token") or None,
             scope=data.get("scope") or None,
@@ -138,8 +141,8 @@ def id_token_identity(id_token: str | None) -> str:
         return ""
     for key in ("email", "preferred_username", "upn"):
         value = claims.get(key)
-        if isinstance(value, str) and value:
-            return value[:200]
+        if isinstance(value, str) and value.strip():
+            return printable(value, 200)
     return ""
 
 
@@ -172,12 +175,18 @@ def credential_from_tokens(
 def error_sentence(err: OAuthErrorResponse, where: str) -> str:
     """RFC 6749 §5.2 error text for a person; the description is the server's own words, clipped."""
     desc = f" ({_clip(err.description)})" if err.description else ""
-    return f"{where} refused the request with {err.error}{desc}"
+    return f"{where} refused the request with {printable(err.error, 80)}{desc}"
+
+
+def printable(text: object, limit: int = 300) -> str:
+    """Server-supplied text made safe to print: no control characters (a terminal escape is an injection), clipped."""
+    cleaned = "".join(ch if ch.isprintable() else " " for ch in str(text))
+    cleaned = " ".join(cleaned.split())
+    return cleaned if len(cleaned) <= limit else cleaned[: limit - 1] + "…"
 
 
 def _clip(text: str, limit: int = 300) -> str:
-    text = " ".join(text.split())
-    return text if len(text) <= limit else text[: limit - 1] + "…"
+    return printable(text, limit)
 
 
 def _plain_url(url: str) -> str:

@@ -12,6 +12,7 @@ import httpx
 
 from tui_agent.auth.oauth._common import (
     NotJson,
+    printable,
     TokenSet,
     describe_body,
     error_sentence,
@@ -165,7 +166,7 @@ class PkceFlow:
             said = ""
             if isinstance(data, dict):
                 said = str(data.get("error", {}).get("message", "") if isinstance(data.get("error"), dict) else data.get("error") or data.get("message") or "")
-            said = f" ({said[:200]})" if said else ""
+            said = f" ({printable(said, 200)})" if said.strip() else ""
             raise AuthError(f"{self._label} rejected the sign-in code at {url} with HTTP {response.status_code}{said}; run login again.")
         if problem is not None:
             raise AuthError(problem.sentence("key exchange endpoint"))
@@ -178,10 +179,10 @@ class PkceFlow:
 
     def _code_from(self, result: RedirectResult) -> str:
         if result.error:
-            desc = f" ({result.error_description[:200]})" if result.error_description else ""
+            desc = f" ({printable(result.error_description, 200)})" if result.error_description.strip() else ""
             if result.error == "access_denied":
                 raise AuthError(f"The sign-in to {self._label} was declined in the browser{desc}; run login again to retry.")
-            raise AuthError(f"{self._label} reported {result.error} on the sign-in redirect{desc}; run login again.")
+            raise AuthError(f"{self._label} reported {printable(result.error, 80)} on the sign-in redirect{desc}; run login again.")
         assert result.code is not None
         return result.code
 

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any, Callable, Mapping, Protocol, TextIO
 
 import httpx
 
-from tui_agent.auth.oauth._common import credential_from_tokens
+from tui_agent.auth.oauth._common import credential_from_tokens, printable
 from tui_agent.auth.oauth.device import Clock, DeviceFlow, PollTick, Sleep
 from tui_agent.auth.oauth.discovery import resolve_endpoints
 from tui_agent.auth.oauth.pkce_flow import KeyResult, PkceFlow, browser_available
@@ -102,10 +102,11 @@ async def _device_login(provider, label, client, stderr, can_open, opener, clock
         sleep=sleep,
     )
     auth = await flow.start()
-    _say(stderr, f"To log in to {label}, open {auth.verification_uri} in a browser and enter the code:")
-    _say(stderr, f"\n    {auth.user_code}\n")
+    # Everything shown comes from the server: printed only after control characters are removed.
+    _say(stderr, f"To log in to {label}, open {printable(auth.verification_uri, 2000)} in a browser and enter the code:")
+    _say(stderr, f"\n    {printable(auth.user_code, 64)}\n")
     if auth.verification_uri_complete:
-        _say(stderr, f"(Or open {auth.verification_uri_complete}, which fills the code in for you.)")
+        _say(stderr, f"(Or open {printable(auth.verification_uri_complete, 2000)}, which fills the code in for you.)")
     if can_open:
         opener(auth.verification_uri_complete or auth.verification_uri)
         _say(stderr, "A browser window was opened for you.")
