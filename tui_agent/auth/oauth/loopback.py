@@ -23,6 +23,17 @@ class RedirectResult:
     error_description: str = ""
 
 
+def redirect_result(query: str) -> RedirectResult:
+    """The redirect parameters in a URL query string (first value of each)."""
+    values = {k: v[0] for k, v in parse_qs(query, keep_blank_values=True).items()}
+    return RedirectResult(
+        code=values.get("code") or None,
+        state=values.get("state"),
+        error=values.get("error") or None,
+        error_description=values.get("error_description", ""),
+    )
+
+
 _DONE_PAGE = """<!doctype html><html><head><meta charset="utf-8"><title>tui-agent</title></head>
 <body style="font-family:sans-serif;margin:3em"><h1>{title}</h1><p>{text}</p></body></html>"""
 
@@ -116,13 +127,7 @@ class LoopbackListener:
                 # One redirect per login: a replay (or a second tab) gets nothing.
                 await _respond(writer, 410, "Already used", "This sign-in link was already used; close this tab.")
                 return
-            query = {k: v[0] for k, v in parse_qs(target.query, keep_blank_values=True).items()}
-            result = RedirectResult(
-                code=query.get("code") or None,
-                state=query.get("state"),
-                error=query.get("error") or None,
-                error_description=query.get("error_description", ""),
-            )
+            result = redirect_result(target.query)
             if result.code is None and result.error is None:
                 await _respond(writer, 400, "Nothing to do", "This address expects the sign-in redirect with a code.")
                 return

@@ -6,7 +6,7 @@ import os
 import sys
 from dataclasses import dataclass, field
 from typing import Mapping
-from urllib.parse import parse_qs, urlencode, urlsplit
+from urllib.parse import urlencode, urlsplit
 
 import httpx
 
@@ -19,7 +19,7 @@ from tui_agent.auth.oauth._common import (
     post_token_request,
 )
 from tui_agent.auth.oauth.discovery import OAuthEndpoints
-from tui_agent.auth.oauth.loopback import LoopbackListener, RedirectResult, state_matches, state_mismatch_error
+from tui_agent.auth.oauth.loopback import LoopbackListener, RedirectResult, redirect_result, state_matches, state_mismatch_error
 from tui_agent.auth.oauth.pkce import PkcePair, make_state
 from tui_agent.errors import AuthError
 from tui_agent.redact import register_secret
@@ -108,13 +108,7 @@ class PkceFlow:
             raise AuthError("Nothing was pasted; paste the address the browser was sent to after signing in, or the code it shows.")
         if "://" in text or text.startswith(("?", "/")) or "code=" in text:
             query = urlsplit(text).query if "://" in text or text.startswith("/") else text.lstrip("?")
-            values = {k: v[0] for k, v in parse_qs(query, keep_blank_values=True).items()}
-            result = RedirectResult(
-                code=values.get("code") or None,
-                state=values.get("state"),
-                error=values.get("error") or None,
-                error_description=values.get("error_description", ""),
-            )
+            result = redirect_result(query)
             if result.code is None and result.error is None:
                 raise AuthError("The pasted address has no `code` in it; paste the full address the browser ended on after signing in.")
             if not state_matches(self.state, result.state):
