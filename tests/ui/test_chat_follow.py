@@ -60,15 +60,17 @@ async def test_view_follows_new_text_while_at_the_bottom_and_stays_put_when_scro
         assert more.display and "more arriving" in str(more.render())
         assert screen.is_streaming
 
+        third.release()
+        await wait_until(pilot, lambda: not screen.is_streaming, "the end of the answer")
+        await settle(pilot)
+        assert conversation.scroll_y == parked
+        assert more.display and "more below" in str(more.render())
+
         await pilot.press("end")
         await settle(pilot)
         assert conversation.following
         assert conversation.scroll_y == conversation.max_scroll_y
         assert not more.display
-        assert screen.prompt.text == ""  # End went to the conversation, not the prompt
-
-        third.release()
-        await wait_until(pilot, lambda: not screen.is_streaming, "the end of the answer")
 
 
 async def test_end_moves_the_prompt_cursor_when_already_following(home):

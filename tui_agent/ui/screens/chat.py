@@ -187,8 +187,8 @@ class ChatScreen(Screen):
                 body.append("\n")
             body.append(command.usage.ljust(width + 2), style="bold" if i == 0 else "")
             body.append(command.help, style="dim")
-        if len(found) > 1 or not text[1:].partition(" ")[1]:
-            body.append("\nTab completes the first, Enter runs it", style="italic dim")
+        if not text[1:].partition(" ")[1]:
+            body.append(f"\nTab completes /{found[0].name}", style="italic dim")
         hints.update(body)
         hints.display = True
 
@@ -310,6 +310,8 @@ class ChatScreen(Screen):
         if self._answer is answer:
             self._answer = None
             self.is_streaming = False
+            if self.query_one("#more", Static).display:
+                self._set_more("↓ more below  (End jumps to the bottom)")
 
     async def _render_end(self, answer: "AssistantMessage", state: "AnswerState", error: str = "") -> None:
         if not answer.is_attached:
@@ -318,8 +320,6 @@ class ChatScreen(Screen):
             await answer.finish(state, error)
         except Exception:  # the widget went away mid-render (/new, quit): nothing left to show
             log.debug("final render skipped", exc_info=True)
-        if not self.following:
-            self._set_more("↓ more below  (End jumps to the bottom)")
 
     def _more_arriving(self) -> None:
         if not self.following:

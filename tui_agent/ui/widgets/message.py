@@ -112,7 +112,7 @@ class AssistantMessage(Vertical):
         self._answer_feed = _Feed(self, self._answer)
         self._thinking: Markdown | None = None
         self._thinking_feed: _Feed | None = None
-        self._status = Static("waiting for the answer…", classes="answer-status", markup=False)
+        self._status = Static("waiting for the answer…  (Escape stops)", classes="answer-status", markup=False)
 
     def compose(self) -> ComposeResult:
         yield self._answer
@@ -161,11 +161,13 @@ class AssistantMessage(Vertical):
         for name in ("waiting", "streaming", "done", "stopped", "error"):
             self.set_class(name == state, f"-{name}")
         if state == "waiting":
-            self._status.update("waiting for the answer…")
+            self._status.update("waiting for the answer…  (Escape stops)")
+        elif state == "streaming":
+            self._status.update("… streaming  (Escape stops)")
         elif state == "stopped":
             self._status.update("■ stopped" + ("" if self.text else " before any text arrived"))
         elif state == "error":
             self._status.update(f"✗ {self.error}")
         else:
             self._status.update("")
-        self._status.display = state in ("waiting", "stopped", "error")
+        self._status.display = state != "done"

@@ -1,0 +1,152 @@
+"""Pictures of the chat screen in each state (also the source of the images in assets/, see scripts/make_screens.py).
+
+Deterministic by construction: scripted answers behind the real service, fixed size, animations and cursor
+blink off, a pinned theme, and nothing time- or host-dependent on screen.
+"""
+
+from __future__ import annotations
+
+from textual.widgets import Markdown
+
+from tests.ui.support import Hold, make_app, no_blink, wait_until
+from tui_agent.providers.events import Done, TextDelta, ThinkingDelta
+from tui_agent.ui.widgets.message import AssistantMessage
+from tui_agent.ui.widgets.welcome import Welcome
+
+SIZE = (100, 30)
+
+CODE_ANSWER = """Here is a function that reverses the words of a sentence:
+
+```python
+def reverse_words(sentence: str) -> str:
+    \"\"\"Return the words of `sentence` in reverse order.\"\"\"
+    return " ".join(reversed(sentence.split()))
+```
+
+- `split()` with no argument also collapses runs of spaces.
+- `reversed` returns an iterator, which `join` accepts.
+"""
+
+MID_STREAM = """Three things make streaming fast:
+
+1. **Coalescing**: deltas are buffered and written every few frames.
+2. **Appending**: only the last block is parsed again.
+3. """
+
+
+def prepare(app) -> None:
+    app.theme = "textual-dark"
+    no_blink(app)
+
+
+def answer_source(app) -> str:
+    answers = list(app.screen.query(AssistantMessage))
+    return answers[-1].query_one(".answer", Markdown).source if answers else ""
+
+
+async def send(pilot, text: str) -> None:
+    pilot.app.screen.prompt.insert(text)
+    await pilot.press("enter")
+
+
+def test_empty_chat(snap_compare, home):
+    app, _ = make_app(home)
+
+    async def run_before(pilot):
+        prepare(app)
+        await pilot.pause()
+
+    assert snap_compare(app, terminal_size=SIZE, run_before=run_before)
+
+
+def test_first_run_welcome(snap_compare, home):
+    app, _ = make_app(home, default=None)
+
+    async def run_before(pilot):
+        prepare(app)
+        await wait_until(pilot, lambda: app.screen.query_one(Welcome).statuses is not None, "the scan")
+
+    assert snap_compare(app, terminal_size=SIZE, run_before=run_before)
+
+
+def test_answer_mid_stream(snap_compare, home):
+    hold = Hold()
+    app, _ = make_app(home, scripts=[[ThinkingDelta("The user wants to know why."), TextDelta(MID_STREAM), hold, Done()]])
+
+    async def run_before(pilot):
+        prepare(app)
+        await send(pilot, "Why is streaming fast?")
+        await wait_until(pilot, lambda: answer_source(app) == MID_STREAM, "the partial answer")
+        await pilot.pause()
+
+    assert snap_compare(app, terminal_size=SIZE, run_before=run_before)
+
+
+def test_finished_answer_with_code_block(snap_compare, home):
+    app, _ = make_app(home, scripts=[[TextDelta(CODE_ANSWER[:40]), TextDelta(CODE_ANSWER[40:]), Done()]])
+
+    async def run_before(pilot):
+        prepare(app)
+        await send(pilot, "Reverse the words of a sentence in Python.")
+        await wait_until(pilot, lambda: not app.screen.is_streaming and answer_source(app) == CODE_ANSWER, "the answer")
+        await pilot.pause()
+
+    assert snap_compare(app, terminal_size=SIZE, run_before=run_before)
+
+
+def test_stopped_answer(snap_compare, home):
+    hold = Hold()
+    app, _ = make_app(home, scripts=[[TextDelta("The history of the terminal begins with the teletype, which"), hold, Done()]])
+
+    async def run_before(pilot):
+        prepare(app)
+        await send(pilot, "Tell me the whole history of terminals.")
+        await wait_until(pilot, lambda: answer_source(app).endswith("which"), "the first words")
+        await pilot.press("escape")
+        await wait_until(pilot, lambda: app.screen.query_one(AssistantMessage).state == "stopped" and not app.screen.workers, "the stop")
+        await pilot.pause()
+
+    assert snap_compare(app, terminal_size=SIZE, run_before=run_before)
+
+
+def test_error_answer(snap_compare, home):
+    app, _ = make_app(home, model="claude")
+
+    async def run_before(pilot):
+        prepare(app)
+        await send(pilot, "Hello Claude")
+        await wait_until(pilot, lambda: app.screen.query(AssistantMessage) and app.screen.query_one(AssistantMessage).state == "error", "the error")
+        await pilot.pause()
+
+    assert snap_compare(app, terminal_size=SIZE, run_before=run_before)
+
+
+def test_slash_command_hints(snap_compare, home):
+    app, _ = make_app(home)
+
+    async def run_before(pilot):
+        prepare(app)
+        app.screen.prompt.insert("/")
+        await pilot.pause()
+
+    assert snap_compare(app, terminal_size=SIZE, run_before=run_before)
+
+
+def test_scrolled_up_while_more_arrives(snap_compare, home):
+    first, second = Hold(), Hold()
+    body = "".join(f"Paragraph {i}: the answer goes on.\n\n" for i in range(30))
+    more = "".join(f"Later paragraph {i}.\n\n" for i in range(10))
+    app, _ = make_app(home, scripts=[[TextDelta(body), first, TextDelta(more), second, Done()]])
+
+    async def run_before(pilot):
+        prepare(app)
+        await send(pilot, "A long answer, please.")
+        await wait_until(pilot, lambda: answer_source(app) == body, "the first part")
+        await pilot.pause()
+        await pilot.press("pageup")
+        await pilot.pause()
+        first.release()
+        await wait_until(pilot, lambda: answer_source(app) == body + more, "the second part")
+        await pilot.pause()
+
+    assert snap_compare(app, terminal_size=SIZE, run_before=run_before)
