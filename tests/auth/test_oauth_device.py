@@ -336,3 +336,10 @@ async def test_a_token_that_is_not_a_bearer_token_is_refused(server, client, vt)
     server.script("POST", "/token", Reply.json({"access_token": "at", "token_type": "DPoP", "expires_in": 60}))
     with pytest.raises(AuthError, match="issued a 'DPoP' token; tui-agent only sends bearer tokens"):
         await run(make_flow(server, client, vt))
+
+
+async def test_a_json_server_error_or_rate_limit_is_retried_with_backoff(server, client, vt):
+    server.script("POST", "/device", device_reply())
+    server.script("POST", "/token", Reply.error("temporarily_unavailable", status=503), Reply.error("rate_limited", status=429), GRANTED)
+    await run(make_flow(server, client, vt))
+    assert vt.sleeps == [5, 10, 20]

@@ -158,35 +158,31 @@ class DeviceFlow:
             except httpx.TransportError:
                 # §3.5: back off on connection trouble rather than hammer a struggling server.
                 failures_in_a_row += 1
-                wait = min(interval * 2**failures_in_a_row, max(MAX_BACKOFF, interval))
-                last = "network error"
+                wait, last = _backoff(interval, failures_in_a_row), "network error"
                 continue
             if isinstance(result, TokenSet):
                 return result
             if isinstance(result, NotJson):
-                if result.status >= 500 or result.status == 429:
+                if _transient(result.status):
                     failures_in_a_row += 1  # a gateway's HTML error page: transient, like a network error
-                    wait = min(interval * 2**failures_in_a_row, max(MAX_BACKOFF, interval))
-                    last = "server error"
+                    wait, last = _backoff(interval, failures_in_a_row), "server error"
                     continue
                 raise AuthError(result.sentence("token endpoint"))
-            failures_in_a_row = 0
             error = result.error
             if error == "authorization_pending":
-                wait, last = interval, error
+                wait, last, failures_in_a_row = interval, error, 0
             elif error == "slow_down":
                 interval += SLOW_DOWN_STEP
-                wait, last = interval, error
+                wait, last, failures_in_a_row = interval, error, 0
             elif error in ("access_denied", "authorization_declined"):
                 raise AuthError(f"The sign-in to {self._label} was declined at the verification page; run login again to retry.")
             elif error == "expired_token":
                 raise AuthError(self._expired_sentence())
             elif error == "bad_verification_code":
                 raise AuthError(f"{self._label} did not recognise the device code; run login again to get a new one.")
-            elif result.status >= 500 or error == "temporarily_unavailable":
+            elif _transient(result.status) or error == "temporarily_unavailable":
                 failures_in_a_row += 1
-                wait = min(interval * 2**failures_in_a_row, max(MAX_BACKOFF, interval))
-                last = "server error"
+                wait, last = _backoff(interval, failures_in_a_row), "server error"
             else:
                 raise AuthError(error_sentence(result, f"The token endpoint {url}") + _hint(error, result.description) + ".")
 
@@ -208,6 +204,15 @@ class DeviceFlow:
     def _expired_sentence(self) -> str:
         minutes = max(1, round((self.authorization.expires_in if self.authorization else 0) / 60))
         return f"The device code for {self._label} expired before the sign-in was finished (it was valid for about {minutes} min); run login again."
+
+
+def _backoff(interval: float, failures: int) -> float:
+    """Double the wait for each failure in a row, capped at a minute (or the interval, if that is longer)."""
+    return min(interval * 2**failures, max(MAX_BACKOFF, interval))
+
+
+def _transient(status: int) -> bool:
+    return status >= 500 or status == 429
 
 
 def _parse_authorization(data: dict, url: str) -> DeviceAuthorization:
