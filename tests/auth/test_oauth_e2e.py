@@ -415,3 +415,21 @@ async def test_device_instructions_from_the_server_are_printed_without_control_c
     assert "\x1b" not in out and "\x07" not in out
     assert "AB [31mCD" in out
     assert cred.host == "llm.example.com" and cred.identity == "" and cred.expires_at is not None
+
+
+async def test_a_verification_uri_that_is_not_a_web_address_is_never_opened(client, clock):
+    with ScriptedServer() as srv:
+        srv.script("POST", "/device", Reply.json({
+            "device_code": "d", "user_code": "ABCD-EFGH", "verification_uri": "file:///etc/passwd", "expires_in": 60, "interval": 5,
+        }))
+        srv.script("POST", "/token", Reply.json({"access_token": "at-1", "token_type": "Bearer"}))
+        provider = ProviderConfig(id="gw", kind="openai-chat", base_url="https://llm.example.com/v1", auth=["oauth-device"],
+                                  oauth={"device_endpoint": f"{srv.url}/device", "token_endpoint": f"{srv.url}/token", "client_id": "c"})
+        opened: list[str] = []
+
+        async def sleep(seconds: float) -> None:
+            clock.advance(seconds)
+
+        await login_in_terminal(provider, "oauth-device", client, MemoryStore(), no_browser=False, stderr=io.StringIO(),
+                                stdin=io.StringIO(), env={"DISPLAY": ":0"}, open_url=opened.append, clock=clock, sleep=sleep)
+    assert opened == []

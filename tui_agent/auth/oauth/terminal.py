@@ -7,6 +7,7 @@ import threading
 import time
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any, Callable, Mapping, Protocol, TextIO
+from urllib.parse import urlsplit
 
 import httpx
 
@@ -107,8 +108,10 @@ async def _device_login(provider, label, client, stderr, can_open, opener, clock
     _say(stderr, f"\n    {printable(auth.user_code, 64)}\n")
     if auth.verification_uri_complete:
         _say(stderr, f"(Or open {printable(auth.verification_uri_complete, 2000)}, which fills the code in for you.)")
-    if can_open:
-        opener(auth.verification_uri_complete or auth.verification_uri)
+    page = auth.verification_uri_complete or auth.verification_uri
+    # The server chose this URL: only a web address goes to the browser, never file:, javascript: or a handler.
+    if can_open and urlsplit(page).scheme in ("https", "http"):
+        opener(page)
         _say(stderr, "A browser window was opened for you.")
     _say(stderr, f"Waiting for you to finish there; the code is valid for {_minutes(auth.expires_in)}. Press Ctrl-C to cancel.")
 
