@@ -234,14 +234,21 @@ class StatusPanel(Vertical):
     StatusPanel .row-name { width: 1fr; text-style: bold; }
     StatusPanel .row-state { width: auto; text-style: bold; }
     StatusPanel .row-auth, StatusPanel .row-times { color: $text-muted; }
-    StatusPanel ProviderRow.-state-ready .row-state { color: $success; }
-    StatusPanel ProviderRow.-state-expiring .row-state { color: $warning; }
-    StatusPanel ProviderRow.-state-expired .row-state { color: $error; }
-    StatusPanel ProviderRow.-state-refreshing .row-state { color: $accent; }
+    StatusPanel ProviderRow.-state-ready .row-state { color: $text-success; }
+    StatusPanel ProviderRow.-state-expiring .row-state { color: $text-warning; }
+    StatusPanel ProviderRow.-state-expired .row-state { color: $text-error; }
+    StatusPanel ProviderRow.-state-refreshing .row-state { color: $text-primary; }
     StatusPanel ProviderRow.-state-missing .row-state { color: $text-muted; }
-    StatusPanel ProviderRow.-state-unreachable .row-state { color: $warning; }
-    StatusPanel ProviderRow.-state-error .row-state { color: $error; }
+    StatusPanel ProviderRow.-state-unreachable .row-state { color: $text-warning; }
+    StatusPanel ProviderRow.-state-error .row-state { color: $text-error; }
     StatusPanel ProviderRow.-state-unknown .row-state { color: $text-muted; }
+    /* On the cursor row the state colour would fight the cursor's background; symbol and word still read. */
+    StatusPanel ListView > ProviderRow.-highlight .row-state,
+    StatusPanel ListView > ProviderRow.-highlight .row-auth,
+    StatusPanel ListView > ProviderRow.-highlight .row-times { color: $block-cursor-blurred-foreground; }
+    StatusPanel ListView:focus > ProviderRow.-highlight .row-state,
+    StatusPanel ListView:focus > ProviderRow.-highlight .row-auth,
+    StatusPanel ListView:focus > ProviderRow.-highlight .row-times { color: $block-cursor-foreground; }
     StatusPanel > #status-detail {
         height: auto;
         max-height: 50%;

@@ -14,7 +14,7 @@ from textual.widget import Widget
 
 from tui_agent.providers.events import Usage
 
-_BAR_WIDTH = 20
+_BAR_WIDTH = 12
 
 
 def compact(n: int) -> str:
@@ -91,7 +91,7 @@ def usage_text(totals: UsageTotals, context_window: int | None) -> Text:
             used = totals.context_used
             share = min(used / context_window, 1.0)
             filled = round(share * _BAR_WIDTH)
-            text.append(f"{compact(used)} / {compact(context_window)} {share:.0%}\n  ")
+            text.append(f"{compact(used)} / {compact(context_window)} {share:.0%} ")
             text.append("█" * filled)
             text.append("░" * (_BAR_WIDTH - filled), style="dim")
     return text
