@@ -150,3 +150,14 @@ def test_scrolled_up_while_more_arrives(snap_compare, home):
         await pilot.pause()
 
     assert snap_compare(app, terminal_size=SIZE, run_before=run_before)
+
+
+def test_pictures_in_assets_match_the_snapshot_baselines():
+    """screens.md shows assets/; scripts/make_screens.py copies them from the reviewed baselines."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+    result = subprocess.run([sys.executable, str(root / "scripts" / "make_screens.py"), "--check"], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr

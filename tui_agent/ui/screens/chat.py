@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import uuid
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Iterator
 
 from rich.text import Text
 from textual import work
@@ -345,7 +345,7 @@ class ChatScreen(Screen):
         if action == "copy_answer":
             return True if self.last_answer() is not None else None
         if action == "copy_code":
-            return True if self.code_blocks() else None
+            return True if self._last_code_block() is not None else None
         return True
 
     def action_stop(self) -> None:
@@ -376,22 +376,30 @@ class ChatScreen(Screen):
     async def action_help(self) -> None:
         await self.run_command("/help")
 
-    def last_answer(self) -> "AssistantMessage | None":
+    def _answers_latest_first(self) -> Iterator["AssistantMessage"]:
+        # Direct children only: a query would walk every Markdown block of a long conversation.
         from tui_agent.ui.widgets.message import AssistantMessage
 
-        answers = [a for a in self.query(AssistantMessage) if a.text]
-        return answers[-1] if answers else None
+        for child in reversed(self.conversation.children):
+            if isinstance(child, AssistantMessage):
+                yield child
+
+    def last_answer(self) -> "AssistantMessage | None":
+        return next((a for a in self._answers_latest_first() if a.text), None)
 
     def code_blocks(self) -> list["CodeBlock"]:
         """Every code block of the conversation's answers, latest last."""
-        from tui_agent.ui.code_blocks import code_blocks
-        from tui_agent.ui.widgets.message import AssistantMessage
-
         blocks: list["CodeBlock"] = []
-        for answer in self.query(AssistantMessage):
-            if "```" in answer.text or "~~~" in answer.text or "\n    " in answer.text:
-                blocks.extend(code_blocks(answer.text))
+        for answer in self._answers_latest_first():
+            blocks[:0] = answer.code_blocks()
         return blocks
+
+    def _last_code_block(self) -> "CodeBlock | None":
+        for answer in self._answers_latest_first():
+            blocks = answer.code_blocks()
+            if blocks:
+                return blocks[-1]
+        return None
 
     def action_copy_answer(self) -> None:
         answer = self.last_answer()
@@ -401,11 +409,11 @@ class ChatScreen(Screen):
         self.copy(answer.text, "the last answer")
 
     def action_copy_code(self) -> None:
-        blocks = self.code_blocks()
-        if not blocks:
+        block = self._last_code_block()
+        if block is None:
             self.notify("There is no code block to copy yet.", severity="warning")
             return
-        self.copy(blocks[-1].code, "the last code block")
+        self.copy(block.code, "the last code block")
 
     def copy(self, text: str, what: str) -> None:
         """Put source text on the clipboard (OSC 52) and say what was copied."""

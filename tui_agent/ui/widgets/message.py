@@ -6,7 +6,7 @@ per chunk) and reconciled with one full `update()` when it ends, so nothing that
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from rich.text import Text
 from textual.app import ComposeResult
@@ -14,6 +14,9 @@ from textual.containers import Vertical
 from textual.timer import Timer
 from textual.widget import Widget
 from textual.widgets import Collapsible, Markdown, Static
+
+if TYPE_CHECKING:
+    from tui_agent.ui.code_blocks import CodeBlock
 
 AnswerState = Literal["waiting", "streaming", "done", "stopped", "error"]
 
@@ -112,6 +115,8 @@ class AssistantMessage(Vertical):
         self._answer_feed = _Feed(self, self._answer)
         self._thinking: Markdown | None = None
         self._thinking_feed: _Feed | None = None
+        self._blocks: list["CodeBlock"] = []
+        self._blocks_for = -1  # the text length _blocks was parsed from
         self._status = Static("waiting for the answer…  (Escape stops)", classes="answer-status", markup=False)
 
     def compose(self) -> ComposeResult:
@@ -124,6 +129,17 @@ class AssistantMessage(Vertical):
     def text(self) -> str:
         """The answer's Markdown source as received (what copy puts on the clipboard)."""
         return self._answer_feed.text
+
+    def code_blocks(self) -> list["CodeBlock"]:
+        """The answer's code blocks as source text; parsed once per text length, so cheap to ask often."""
+        text = self.text
+        if self._blocks_for != len(text):
+            from tui_agent.ui.code_blocks import code_blocks
+
+            fenced = "```" in text or "~~~" in text or "\n    " in text or text.startswith("    ")
+            self._blocks = code_blocks(text) if fenced else []
+            self._blocks_for = len(text)
+        return self._blocks
 
     @property
     def thinking_text(self) -> str:
