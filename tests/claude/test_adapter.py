@@ -457,3 +457,29 @@ async def test_cancelling_the_task_stops_the_cli_and_the_next_turn_does_not_resu
     second = fake_claude.print_calls()[1]
     assert flag_value(second["argv"], "--resume") is None and "Say hello" in second["stdin"]
     assert isinstance(events[-1], Done)
+
+
+async def test_after_the_cli_login_changes_the_kept_process_is_not_reused(adapter, fake_claude, provider, user_env):
+    from tui_agent.auth.claude_cli import find_claude_cli, run_logout
+
+    fake_claude.scenario(print=[{"recording": recording("success_thinking")}])
+    await collect(adapter, ask("Say hello"))
+    await run_logout(find_claude_cli(provider, user_env), user_env)
+
+    await collect(adapter, ask("Say hello", ANSWER, "Who am I now?"))
+
+    first, second = fake_claude.print_calls()
+    assert second["pid"] != first["pid"] and process_is_gone(first["pid"])
+    assert flag_value(second["argv"], "--resume") == flag_value(first["argv"], "--session-id")
+
+
+async def test_a_new_token_in_the_environment_is_not_served_by_the_kept_process(adapter, fake_claude, user_env):
+    fake_claude.scenario(print=[{"recording": recording("success_thinking")}])
+    await collect(adapter, ask("Say hello"))
+    user_env["CLAUDE_CODE_OAUTH_TOKEN"] = "sk-ant-oat01-a-newer-token"
+
+    await collect(adapter, ask("Say hello", ANSWER, "Again"))
+
+    first, second = fake_claude.print_calls()
+    assert second["pid"] != first["pid"]
+    assert second["env"]["CLAUDE_CODE_OAUTH_TOKEN"] == "sk-ant-oat01-a-newer-token"

@@ -25,6 +25,7 @@ from tui_agent.providers.claude_cli import (  # re-exported: finding the CLI is 
     CliLocation,
     claude_child_env,
     find_claude_cli,
+    note_login_changed,
     prepare_workdir,
     scrub,
 )
@@ -162,6 +163,7 @@ async def _interactive(location: CliLocation, args: list[str], env: Mapping[str,
         raise
     finally:
         invalidate()
+        note_login_changed()
 
 
 async def _run(

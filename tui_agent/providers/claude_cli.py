@@ -144,6 +144,15 @@ def _bundled_cli() -> Path | None:
     return None
 
 
+_login_generation = 0  # bumped whenever the CLI's own login changes
+
+
+def note_login_changed() -> None:
+    """Record that the CLI's login changed (login, logout): CLI processes kept between turns are not reused."""
+    global _login_generation
+    _login_generation += 1
+
+
 def scrub(text: str) -> str:
     """Mask anything that looks like an Anthropic key or token before text reaches a message or a log."""
     return _SECRETISH.sub(lambda m: m.group(0)[:10] + "…", text)
@@ -161,6 +170,8 @@ class _Process:
     stderr_task: asyncio.Task
     model: str
     system: str
+    env_key: int  # which environment it was started with: a new token means a new process
+    login: int  # the login generation it was started in (see note_login_changed)
 
     @property
     def alive(self) -> bool:
@@ -397,7 +408,7 @@ class ClaudeCliAdapter:
 
         system = request.system or DEFAULT_SYSTEM
         child_env = claude_child_env(env)
-        plan = self._plan(request, system)
+        plan = self._plan(request, system, _env_key(child_env))
         while True:
             outcome = _Outcome()
             # aclosing: when our consumer stops early, the CLI is stopped before aclose() returns, not at GC time.
@@ -420,9 +431,10 @@ class ClaudeCliAdapter:
         elif process is not None and process.alive:
             self._close_soon(process)
         yield outcome.terminal
+
     # -- planning -------------------------------------------------------------------------------------------
 
-    def _plan(self, request: ChatRequest, system: str) -> _Plan:
+    def _plan(self, request: ChatRequest, system: str, env_key: int) -> _Plan:
         history, latest = request.messages[:-1], request.messages[-1].content
         # Popped, not read: a turn that fails or is cancelled leaves the conversation without a trusted session.
         session = self._sessions.pop(request.conversation_id, None) if request.conversation_id else None
@@ -435,8 +447,10 @@ class ClaudeCliAdapter:
             if process is not None:
                 self._close_soon(process)
             return self._fresh_plan(request)
-        if process is not None and not (process.alive and process.model == request.model and process.system == system):
-            # Another model or system prompt (or a dead process): the session goes on in a new process.
+        wanted = (request.model, system, env_key, _login_generation)
+        same = process is not None and (process.model, process.system, process.env_key, process.login) == wanted
+        if process is not None and not (process.alive and same):
+            # Another model, system prompt, environment or login (or a dead process): resume in a new process.
             self._close_soon(process)
             process = None
         return _Plan(session.session_id, resume=process is None, prompt=latest, persist=True, process=process)
@@ -557,7 +571,7 @@ class ClaudeCliAdapter:
             return None
         log.info("claude-cli: started pid %s (%s %s)", proc.pid, "resume" if plan.resume else "session", plan.session_id)
         tail: collections.deque[str] = collections.deque(maxlen=_STDERR_LINES)
-        return _Process(proc, tail, asyncio.ensure_future(_collect(proc.stderr, tail)), request.model, system)
+        return _Process(proc, tail, asyncio.ensure_future(_collect(proc.stderr, tail)), request.model, system, _env_key(env), _login_generation)
 
     # -- process lifetime -----------------------------------------------------------------------------------
 
@@ -623,6 +637,11 @@ class ClaudeCliAdapter:
     def _expire(self, conversation: str, session: _Session) -> None:
         if self._sessions.get(conversation) is session:
             self._release(session)
+
+
+def _env_key(env: Mapping[str, str]) -> int:
+    # A hash kept in memory only: it tells environments apart without holding on to a token's value.
+    return hash(tuple(sorted(env.items())))
 
 
 def _session_is_gone(outcome: _Outcome) -> bool:
