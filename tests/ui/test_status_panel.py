@@ -497,3 +497,20 @@ async def test_wide_terminal_shows_the_panel_by_default(isolated_home):
         await pilot.pause()
         assert app.screen.query_one(StatusPanel).display
         assert not app.screen.query_one(StatusSummary).display
+
+
+async def test_a_failed_model_listing_is_shown_as_the_rows_last_error(isolated_home):
+    with FakeOllama() as server:
+        server.script(FakeOllama.error(500, "model store is corrupt"), path="/api/tags")
+        service = make_service(isolated_home, local_servers_at(ollama=server.base_url))
+        app = PanelApp(service, clock=FakeClock(), probe_every=None)
+        async with app.run_test(size=(60, 60)) as pilot:
+            panel = app.query_one(StatusPanel)
+            panel.select("ollama")
+            await panel.list_models("ollama").wait()
+            await pilot.pause()
+            detail = str(panel.detail_text("ollama"))
+            assert "Last error: (just now) listing models failed: Ollama is overloaded or failing (HTTP 500" in detail
+            assert panel.row("ollama").model_count is None
+            assert "listing models" not in panel.row("ollama").texts["times"]
+        await service.aclose()

@@ -7,6 +7,7 @@ runs light probes in workers and lists models only when asked, never on a provid
 from __future__ import annotations
 
 import asyncio
+import logging
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Callable, Hashable, Iterable
 
@@ -28,6 +29,8 @@ if TYPE_CHECKING:
     from tui_agent.config.schema import ProviderConfig
     from tui_agent.providers.events import Usage
     from tui_agent.service.agent import AgentService
+
+log = logging.getLogger("tui_agent.ui.status_panel")
 
 Clock = Callable[[], datetime]
 
@@ -465,15 +468,16 @@ class StatusPanel(Vertical):
             self._in_flight.difference_update(ids)
 
     async def _discover(self, pid: str) -> None:
-        from tui_agent.errors import TuiAgentError
-
         row = self._rows[pid]
         try:
             models = await self.service.discover(pid, refresh=True)
-        except (TuiAgentError, OSError) as exc:
-            message = str(exc) or f"{row.provider.name}: the model list could not be read"
-            self._last_error[pid] = (self.clock(), message)
-            self._note[pid] = f"Listing models failed: {message}"
+        except Exception as exc:  # any failure is shown on its row; it must not take the panel down
+            log.info("listing models failed for %s: %s", pid, exc)
+            from tui_agent.redact import redact_text
+
+            message = redact_text(str(exc)) or f"{row.provider.name}: the model list could not be read ({type(exc).__name__})"
+            self._last_error[pid] = (self.clock(), f"listing models failed: {message}")
+            self._note.pop(pid, None)
         else:
             row.model_count = len(models)
             self._note.pop(pid, None)
