@@ -259,7 +259,7 @@ async def test_search_finds_a_word_from_an_old_message_and_enter_opens_that_conv
         prompt = screen.query_one("#history-list", OptionList).get_option(hit).prompt._visual
         marked = [prompt.plain[span.start:span.end] for span in prompt.spans if "reverse" in str(span.style)]
         assert marked == ["cement"]
-        await pilot.press("enter")  # from the search field to the results
+        await pilot.press("down")  # from the search field to the results
         assert screen.query_one("#history-list").has_focus
         await pilot.press("down", "enter")
         await wait_until(pilot, lambda: app.results, "a result")

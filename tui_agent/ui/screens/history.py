@@ -101,6 +101,12 @@ class _HistoryList(OptionList):
             self.action_cursor_up()
 
 
+class _SearchField(Input):
+    """The search input; Down goes to the results (Input's own Down would only scroll the field)."""
+
+    BINDINGS = [Binding("down", "screen.focus_list", "Results", key_display="↓")]
+
+
 class _RenameDialog(ModalScreen[str | None]):
     """A one-field dialog for a new title; Enter saves, Escape cancels (None)."""
 
@@ -167,7 +173,6 @@ class HistoryScreen(ModalScreen[HistoryResult | None]):
         Binding("r", "rename", "Rename"),
         Binding("d", "delete", "Delete"),
         Binding("e", "export", "Export"),
-        Binding("down", "focus_list", "Results", key_display="↓"),
     ]
 
     def __init__(
@@ -204,7 +209,7 @@ class HistoryScreen(ModalScreen[HistoryResult | None]):
     def compose(self) -> ComposeResult:
         with Vertical(id="history") as box:
             box.border_title = "History"
-            yield Input(placeholder="Search all messages  ( / )", id="history-search")
+            yield _SearchField(placeholder="Search all messages  ( / )", id="history-search")
             yield _HistoryList(id="history-list")
             yield Static("", id="history-empty", markup=False)
             yield Static("Loading conversations…", id="history-status", markup=False)
@@ -414,7 +419,7 @@ class HistoryScreen(ModalScreen[HistoryResult | None]):
         if action == "search":
             return not self._typing()  # "/" is text while typing a search
         if action == "focus_list":
-            return self._typing()  # shown in the footer only as the way out of the search field
+            return True if self.query_one("#history-list", OptionList).option_count else None
         return True
 
     def on_descendant_focus(self) -> None:
