@@ -9,10 +9,9 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-import os
 import re
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Mapping
@@ -98,8 +97,7 @@ async def cli_status(
         return cached[1]
     status_task = _run(location.path, ["auth", "status"], env, timeout=STATUS_TIMEOUT, workdir=workdir)
     version, result = await asyncio.gather(cli_version(location.path, env), status_task)
-    status = _parse_status(result, location.path)
-    status = _replace(status, version=version)
+    status = replace(_parse_status(result), version=version)
     _cache[key] = (_clock(), status)
     return status
 
@@ -189,7 +187,7 @@ async def _run(
     return proc.returncode, out.decode("utf-8", "replace"), err.decode("utf-8", "replace")
 
 
-def _parse_status(result: tuple[int, str, str] | str | None, path: Path) -> ClaudeAuthStatus:
+def _parse_status(result: tuple[int, str, str] | str | None) -> ClaudeAuthStatus:
     if result is None or isinstance(result, str):
         return ClaudeAuthStatus(usable=False, error=result or "it did not answer")
     returncode, out, err = result
@@ -242,12 +240,6 @@ def _when(value: Any) -> datetime | None:
     except (ValueError, OverflowError, OSError):
         pass
     return None
-
-
-def _replace(status: ClaudeAuthStatus, **changes: Any) -> ClaudeAuthStatus:
-    from dataclasses import replace
-
-    return replace(status, **changes)
 
 
 def _found(location: CliLocation) -> str:
