@@ -152,6 +152,13 @@ class AgentService:
         return self._adapters[provider.id]
 
     async def aclose(self) -> None:
+        for adapter in self._adapters.values():
+            close = getattr(adapter, "aclose", None)  # the Claude CLI adapter keeps a process between turns
+            if close is not None:
+                try:
+                    await close()
+                except Exception:
+                    log.exception("closing an adapter failed")
         if self._history is not None:
             await self._history.close()
         if self._client is not None:

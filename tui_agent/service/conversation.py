@@ -119,7 +119,7 @@ class ChatSession:
         status, error = "stopped", None
         text_parts: list[str] = []
         try:
-            async for event in self.service.send(chain, to_send, conversation_id=str(self.conversation_id or "")):
+            async for event in self.service.send(chain, to_send, conversation_id=str(self.conversation_id) if self.conversation_id is not None else None):
                 if isinstance(event, TextDelta):
                     text_parts.append(event.text)
                     if checkpoint.add(event.text) and answer_id is not None:
