@@ -7,6 +7,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 import httpx
 
+from tui_agent.errors import ProviderError
 from tui_agent.providers import _http
 from tui_agent.providers.base import ChatRequest, ModelInfo
 from tui_agent.providers.events import Done, Event, StreamError, TextDelta, ThinkingDelta, Usage
@@ -120,8 +121,6 @@ class OllamaAdapter:
         tags = await _http.get_json(self.client, self.provider, f"{self._base}/api/tags", credential)
         items = tags.get("models") if isinstance(tags, dict) else None
         if not isinstance(items, list):
-            from tui_agent.errors import ProviderError
-
             raise ProviderError(
                 f"{self.provider.name or 'Ollama'} answered {self._base}/api/tags without a model list; "
                 f"check providers.{self.provider.id}.base_url."
@@ -134,7 +133,7 @@ class OllamaAdapter:
                 for m in (ps.get("models") or [] if isinstance(ps, dict) else [])
                 if isinstance(m, dict)
             }
-        except _http.ProviderError:
+        except ProviderError:
             loaded = None  # the list still helps; whether a model is in memory is just unknown
         models = []
         for item in items:

@@ -9,6 +9,7 @@ from urllib.parse import urlsplit
 
 import httpx
 
+from tui_agent.errors import ProviderError
 from tui_agent.providers import _http
 from tui_agent.providers.base import ChatRequest, ModelInfo
 from tui_agent.providers.events import Done, Event, StreamError, TextDelta, ThinkingDelta, Usage
@@ -190,8 +191,6 @@ def _in_band_error(name: str, chunk: dict) -> StreamError:
 
 
 def _unexpected(provider: "ProviderConfig", url: str) -> Exception:
-    from tui_agent.errors import ProviderError
-
     return ProviderError(
         f"{provider.name or 'The server'} answered {url} without a model list; check providers.{provider.id}.base_url."
     )
