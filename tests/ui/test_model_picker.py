@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import socket
 from dataclasses import replace
 from pathlib import Path
@@ -131,11 +132,16 @@ def highlighted(picker: ModelPicker) -> str:
 
 
 def message(picker: ModelPicker) -> str:
-    return str(picker.query_one("#picker-message", Static).render()).strip()
+    return str(picker.query_one("#picker-message", Static).content).strip()
 
 
 def detail(picker: ModelPicker) -> str:
-    return str(picker.query_one("#picker-detail", Static).render())
+    """The detail pane as the plain text a person reads."""
+    from rich.console import Console
+
+    console = Console(width=60, record=True, file=open(os.devnull, "w"))
+    console.print(picker.query_one("#picker-detail", Static).content)
+    return console.export_text()
 
 
 async def type_text(pilot, text: str) -> None:

@@ -28,6 +28,8 @@ from tui_agent.service.agent import usable
 from tui_agent.ui import recents as recents_store
 
 if TYPE_CHECKING:
+    from rich.console import Group
+
     from tui_agent.config.load import Config
     from tui_agent.config.schema import ProfileConfig, ProviderConfig
     from tui_agent.providers.base import ModelInfo
@@ -110,6 +112,12 @@ def _line(text: str = "", style: str = "") -> Text:
     return Text(text, style=style, no_wrap=True, overflow="ellipsis")
 
 
+class _NicknameInput(Input):
+    """The nickname box of the save bar: Enter saves, Escape (on the screen) cancels."""
+
+    BINDINGS = [Binding("enter", "screen.choose", "Save"), Binding("escape", "screen.cancel", "Cancel")]
+
+
 class ModelPicker(ModalScreen[PickerResult]):
     """Choose the model for the conversation; dismisses with a PickerResult."""
 
@@ -162,7 +170,7 @@ class ModelPicker(ModalScreen[PickerResult]):
                 yield Static("", id="picker-detail")
             with Horizontal(id="picker-save"):
                 yield Label("", id="picker-save-label")
-                yield Input(id="picker-nickname")
+                yield _NicknameInput(id="picker-nickname")
             yield Static("", id="picker-message")
         yield Footer()
 
@@ -406,8 +414,9 @@ class ModelPicker(ModalScreen[PickerResult]):
         text = _line()
         text.append(" ★ " if self._recents.is_favourite(entry.key) else "   ", style="yellow")
         key_w, model_w = self._widths
-        if in_group and entry.is_session:
-            text.append(f"{entry.model:<{key_w + model_w + 1}} ", style=dim)  # the group already names the provider
+        if entry.is_session:
+            # In its group the provider is named above; elsewhere the key `provider/model` says it all.
+            text.append(f"{entry.model if in_group else entry.key:<{key_w + model_w + 1}} ", style=dim)
         else:
             text.append(f"{entry.key:<{key_w}} ", style=f"bold {dim}".strip())
             text.append(f"{entry.model:<{model_w}} ", style=dim)
@@ -442,7 +451,10 @@ class ModelPicker(ModalScreen[PickerResult]):
         row = self._highlighted_row()
         self.query_one("#picker-detail", Static).update(self._detail_text(row) if row else Text("Nothing matches.", style="dim"))
 
-    def _detail_text(self, row: _Row) -> Text:
+    def _detail_text(self, row: _Row) -> "Group":
+        from rich.console import Group
+        from rich.table import Table
+
         config = self.service.config
         provider = config.providers[row.provider]
         entry = row.entry
@@ -452,13 +464,16 @@ class ModelPicker(ModalScreen[PickerResult]):
         else:
             text.append(f"{entry.key}\n", style="bold")
             text.append("profile\n" if entry.profile else "discovered model — a session profile until saved\n", style="dim")
+        # A grid, so long values wrap inside their own column.
+        fields = Table.grid(padding=(0, 1))
+        fields.add_column(style="dim", no_wrap=True)
+        fields.add_column()
         profile = config.profiles.get(entry.profile) if entry and entry.profile else None
         status = (self._profile_statuses.get(entry.profile or "") if entry else None) or self._statuses.get(row.provider)
         method = (profile.auth if profile and profile.auth else None) or (status.auth_method if status else provider.default_method)
 
         def field(name: str, value: str, style: str = "") -> None:
-            text.append(f"\n{name:<13}", style="dim")
-            text.append(value, style=style)
+            fields.add_row(name, Text(value, style=style))
 
         field("Provider", f"{provider.name} ({provider.id})")
         if entry is not None:
@@ -468,9 +483,11 @@ class ModelPicker(ModalScreen[PickerResult]):
             ok, _ = usable(status)
             line = f"{STATE_SYMBOL[status.state]} {status.state.value}" + (f" — {_tui_text(status.detail)}" if status.detail else "")
             field("State", line, "" if ok else "italic")
+        available, reason = self._availability(entry) if entry else (self._can_serve(row.provider), "")
         if entry is not None:
             info = self._info(entry)
-            known = entry.provider in self._models
+            # "not known yet" only while a model list may still come
+            known = entry.provider in self._models or entry.provider in self._discovery_errors or available is False
             if info is not None and info.context_window:
                 field("Context", f"{info.context_window:,} tokens")
             else:
@@ -488,15 +505,16 @@ class ModelPicker(ModalScreen[PickerResult]):
                     field("System", profile.system if len(profile.system) <= 60 else profile.system[:59] + "…")
             if entry.key == config.default_profile:
                 field("Default", "yes (default_profile)")
-        available, reason = self._availability(entry) if entry else (self._can_serve(row.provider), "")
-        text.append("\n\n")
+        hint = Text("\n", style="dim")
         if available is False or entry is None:
-            text.append(f"ctrl+l: connect {provider.id}", style="dim")
+            hint.append(f"Enter or ctrl+l: connect {provider.id}" if entry is None else f"ctrl+l: connect {provider.id}")
+        elif self.first_run:
+            hint.append("Enter switches and makes it the default" + (" (saved as a profile first)" if entry.is_session else ""))
         elif entry.is_session:
-            text.append("Enter switches for this session · ctrl+s saves it as a profile", style="dim")
+            hint.append("Enter switches for this session · ctrl+s saves it as a profile")
         else:
-            text.append("Enter switches · ctrl+d makes it the default", style="dim")
-        return text
+            hint.append("Enter switches · ctrl+d makes it the default")
+        return Group(text, fields, hint)
 
     # --- events ------------------------------------------------------------------------------------------------
 
@@ -512,10 +530,6 @@ class ModelPicker(ModalScreen[PickerResult]):
     @on(OptionList.OptionSelected)
     def _selected(self) -> None:
         self.action_choose()
-
-    @on(Input.Submitted, "#picker-nickname")
-    def _nickname_submitted(self, event: Input.Submitted) -> None:
-        self._save_session(event.value.strip())
 
     def _refresh_footer(self) -> None:
         """Redraw the footer only when what it shows changes: redrawing it on every keystroke is slow."""
