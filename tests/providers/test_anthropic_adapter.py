@@ -9,7 +9,7 @@ import pytest
 
 from tests.fakes import FakeAnthropic, Reply, sse_bytes
 from tui_agent.auth.state import Credential
-from tui_agent.errors import AuthError
+from tui_agent.errors import AuthError, ProviderError
 from tui_agent.providers.anthropic import AnthropicAdapter
 from tui_agent.providers.base import ChatMessage, ChatRequest
 from tui_agent.providers.events import Done, StreamError, TextDelta, Usage
@@ -217,7 +217,7 @@ async def test_an_html_502_is_reported_as_html_with_status_and_url(fake_anthropi
     assert f"{fake_anthropic.base_url}/v1/messages" in error.message
 
 
-async def test_an_unreachable_server_is_a_network_error_naming_the_url(client, no_wait_policy):
+async def test_an_unreachable_server_is_a_network_error_naming_the_url(client, no_wait_policy, sleep):
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
@@ -228,6 +228,7 @@ async def test_an_unreachable_server_is_a_network_error_naming_the_url(client, n
     error = events[-1]
     assert isinstance(error, StreamError) and error.kind == "network"
     assert f"http://127.0.0.1:{port}/v1/messages" in error.message and "connection refused" in error.message
+    assert sleep.delays == [0.5, 1.0]  # a remote provider's connection errors are retried with backoff first
 
 
 async def test_closing_the_stream_closes_the_connection_at_once(fake_anthropic, client):
@@ -272,3 +273,10 @@ async def test_discovery_with_a_refused_key_raises_an_auth_error_sentence(client
         with pytest.raises(AuthError) as err:
             await adapter_for(fake, client).list_models(KEY)
         assert "`tui-agent login test`" in str(err.value) and "/v1/models" in str(err.value)
+
+
+async def test_discovery_does_not_follow_a_redirect(fake_anthropic, client):
+    fake_anthropic.script(Reply.redirect("https://sso.example.com/login"), path="/v1/models")
+    with pytest.raises(ProviderError) as err:
+        await adapter_for(fake_anthropic, client).list_models(KEY)
+    assert "sso.example.com" in str(err.value) and len(fake_anthropic.requests) == 1
