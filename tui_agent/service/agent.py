@@ -7,6 +7,7 @@ adapters, and it emits status changes to whoever subscribes. No Textual imports 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
 from dataclasses import dataclass
@@ -281,10 +282,12 @@ class AgentService:
         self._streaming[provider.id] = self._streaming.get(provider.id, 0) + 1
         log.info("send: profile=%s provider=%s method=%s model=%s", chain.profile.nickname, provider.id, chain.method, request.model)
         try:
-            async for event in adapter.stream(request, credential, refresh):
-                yield event
-                if isinstance(event, StreamError) and event.kind == "auth":
-                    self._schedule_status(provider.id)
+            # aclosing: when our caller stops early (Escape), the adapter's connection closes now, not at GC.
+            async with contextlib.aclosing(adapter.stream(request, credential, refresh)) as events:
+                async for event in events:
+                    yield event
+                    if isinstance(event, StreamError) and event.kind == "auth":
+                        self._schedule_status(provider.id)
         finally:
             self._streaming[provider.id] -= 1
 

@@ -7,6 +7,7 @@ the oldest turns when the conversation outgrows the model's context window — a
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, AsyncIterator
@@ -119,21 +120,23 @@ class ChatSession:
         status, error = "stopped", None
         text_parts: list[str] = []
         try:
-            async for event in self.service.send(chain, to_send, conversation_id=str(self.conversation_id) if self.conversation_id is not None else None):
-                if isinstance(event, TextDelta):
-                    text_parts.append(event.text)
-                    if checkpoint.add(event.text) and answer_id is not None:
-                        await self._checkpoint(answer_id, checkpoint)
-                elif isinstance(event, ThinkingDelta):
-                    if checkpoint.add(event.text, thinking=True) and answer_id is not None:
-                        await self._checkpoint(answer_id, checkpoint)
-                elif isinstance(event, Usage):
-                    self.last_usage = event
-                elif isinstance(event, Done):
-                    status = "complete"
-                elif isinstance(event, StreamError):
-                    status, error = ("stopped" if event.kind == "cancelled" else "error"), event.message
-                yield event
+            conversation = str(self.conversation_id) if self.conversation_id is not None else None
+            async with contextlib.aclosing(self.service.send(chain, to_send, conversation_id=conversation)) as events:
+                async for event in events:
+                    if isinstance(event, TextDelta):
+                        text_parts.append(event.text)
+                        if checkpoint.add(event.text) and answer_id is not None:
+                            await self._checkpoint(answer_id, checkpoint)
+                    elif isinstance(event, ThinkingDelta):
+                        if checkpoint.add(event.text, thinking=True) and answer_id is not None:
+                            await self._checkpoint(answer_id, checkpoint)
+                    elif isinstance(event, Usage):
+                        self.last_usage = event
+                    elif isinstance(event, Done):
+                        status = "complete"
+                    elif isinstance(event, StreamError):
+                        status, error = ("stopped" if event.kind == "cancelled" else "error"), event.message
+                    yield event
         finally:
             answer = "".join(text_parts)
             if answer or status == "complete":
