@@ -6,9 +6,7 @@ in the picture). The pictures in assets/model-picker-*.svg are copies of these b
 
 from __future__ import annotations
 
-from pathlib import Path
 
-import pytest
 from textual.app import App
 from textual.widgets import Input
 

@@ -557,7 +557,9 @@ class ModelPicker(ModalScreen[PickerResult]):
     def action_cursor(self, direction: str) -> None:
         if self._saving is None:
             self._auto_highlight = False
-            getattr(self.query_one("#picker-list", OptionList), f"action_cursor_{direction}" if direction in ("up", "down") else f"action_{direction}")()
+            option_list = self.query_one("#picker-list", OptionList)
+            {"up": option_list.action_cursor_up, "down": option_list.action_cursor_down,
+             "page_up": option_list.action_page_up, "page_down": option_list.action_page_down}[direction]()
 
     def action_cancel(self) -> None:
         if self._saving is not None:
@@ -591,8 +593,8 @@ class ModelPicker(ModalScreen[PickerResult]):
             if entry.is_session:
                 self._open_save_bar("first-run", entry)
                 return
-            saved, note = self._write_default(entry.key)
-            self._switch(entry, self._resolve(entry) if saved else chain, saved_default=saved, note=note)
+            saved, note = self._write_default(entry.key)  # the switch happens either way; the note says how it went
+            self._switch(entry, chain, saved_default=saved, note=note)
             return
         self._switch(entry, chain)
 
