@@ -632,3 +632,61 @@ def test_suggested_nicknames_are_bare_keys_and_unused():
     assert suggest_nickname("qwen3:8b", {}) == "qwen3-8b"
     assert suggest_nickname("meta-llama/Llama-3.1-8B-Instruct", {}) == "Llama-3.1-8B-Instruct"
     assert suggest_nickname("gpt-4o", {"gpt-4o": 1, "gpt-4o-2": 1}) == "gpt-4o-3"
+
+
+async def test_a_long_model_list_shows_the_first_few_and_typing_finds_the_rest(isolated_home, ollama):
+    with FakeOpenAI(api_key=OPENAI_KEY, models=[f"vendor/model-{i:02d}" for i in range(40)]) as many:
+        write_config(isolated_home, standard_config(ollama.base_url, many.base_url))
+        service = make_service(OPENAI_API_KEY=OPENAI_KEY)
+        picker = ModelPicker(service)
+        async with PickerHost(picker).run_test(size=(160, 40)) as pilot:
+            await settle(pilot, picker)
+            texts = rows(picker)
+            assert sum(t.startswith("vendor/model-") for t in texts) == 15
+            assert "… and 25 more models: type to filter" in texts
+            await type_text(pilot, "model-37")
+            assert highlighted(picker).startswith("vendor/model-37")
+        await service.aclose()
+
+
+async def test_connect_on_a_stopped_local_server_says_how_to_start_it(isolated_home, openai):
+    down = f"http://127.0.0.1:{closed_port()}"
+    write_config(isolated_home, standard_config(down, openai.base_url))
+    service = make_service(OPENAI_API_KEY=OPENAI_KEY)
+    picker = ModelPicker(service)
+    host = PickerHost(picker)
+    async with host.run_test(size=(160, 40)) as pilot:
+        await settle(pilot, picker)
+        await type_text(pilot, "local")
+        await pilot.press("ctrl+l")
+        await pilot.pause()
+    (result,) = host.results
+    assert result.action == "connect" and result.provider == "ollama"
+    assert f"Ollama not running at {down.removeprefix('http://')}" in result.message and "/login" not in result.message
+    await service.aclose()
+
+
+async def test_first_run_still_switches_when_the_default_cannot_be_written_and_says_why(isolated_home, ollama, openai, monkeypatch):
+    import tui_agent.config.edit as edit
+    from tui_agent.errors import ConfigError
+
+    path = write_config(isolated_home, standard_config(ollama.base_url, openai.base_url, default=None))
+    before = path.read_text(encoding="utf-8")
+
+    def refuse(path, nickname):
+        raise ConfigError(f"{path}: cannot set default_profile to `{nickname}`: cannot write the file (Read-only file system)")
+
+    monkeypatch.setattr(edit, "set_default_profile", refuse)
+    service = make_service(OPENAI_API_KEY=OPENAI_KEY)
+    picker = ModelPicker(service, first_run=True)
+    host = PickerHost(picker)
+    async with host.run_test(size=(160, 40)) as pilot:
+        await settle(pilot, picker)
+        await type_text(pilot, "gpt")
+        await pilot.press("enter")
+        await pilot.pause()
+    (result,) = host.results
+    assert result.action == "switch" and result.nickname == "gpt" and not result.saved_default
+    assert "Could not save gpt as the default" in result.message and "Read-only file system" in result.message
+    assert path.read_text(encoding="utf-8") == before
+    await service.aclose()

@@ -39,6 +39,8 @@ log = logging.getLogger("tui_agent.ui.model_picker")
 
 PickerAction = Literal["switch", "connect", "cancel"]
 
+MAX_DISCOVERED_SHOWN = 15  # per provider, before the user types a filter
+
 
 @dataclass(frozen=True)
 class PickerResult:
@@ -358,8 +360,17 @@ class ModelPicker(ModalScreen[PickerResult]):
 
     def _group_options(self, pid: str, entries: list[_Entry] | None, filtered: bool = False) -> list[Option]:
         options = [self._header_option(f"p:{pid}", self._group_title(pid))]
+        hidden = 0
+        if entries and not filtered:
+            # A gateway may list hundreds of models: show the profiles and the first few, and let typing find the rest.
+            profiles = [e for e in entries if not e.is_session]
+            discovered = [e for e in entries if e.is_session]
+            hidden = max(0, len(discovered) - MAX_DISCOVERED_SHOWN)
+            entries = profiles + discovered[:MAX_DISCOVERED_SHOWN]
         if entries:
             options += [self._entry_option(f"p:{pid}", e) for e in entries]
+        if hidden:
+            options.append(self._note_option(pid, f"… and {hidden} more models: type to filter", suffix="more"))
         if not self._can_serve(pid):
             if not entries:
                 options.append(self._connect_option(pid))
@@ -391,8 +402,8 @@ class ModelPicker(ModalScreen[PickerResult]):
     def _header_option(self, section: str, prompt: Text) -> Option:
         return Option(prompt, id=f"{section}\x1fheader", disabled=True)
 
-    def _note_option(self, pid: str, text: str) -> Option:
-        return Option(_line(f"    {text}", style="dim italic"), id=f"p:{pid}\x1fnote", disabled=True)
+    def _note_option(self, pid: str, text: str, suffix: str = "note") -> Option:
+        return Option(_line(f"    {text}", style="dim italic"), id=f"p:{pid}\x1f{suffix}", disabled=True)
 
     def _connect_option(self, pid: str) -> Option:
         row_id = f"p:{pid}\x1fconnect"
