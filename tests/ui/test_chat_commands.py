@@ -250,3 +250,20 @@ async def test_palette_runs_an_action_chosen_by_typing(home):
         await pilot.press("enter")
         await wait_until(pilot, lambda: getattr(app.screen, "profile", None) == "claude", "the switch")
         assert header(app).startswith("claude · anthropic")
+
+
+async def test_tab_completes_profile_and_provider_arguments(home):
+    app, _ = make_app(home)
+    async with app.run_test(size=SIZE) as pilot:
+        hints = app.screen.query_one("#hints", Static)
+        await type_text(pilot, "/model cl")
+        assert "claude" in str(hints.render()) and "fake" not in str(hints.render()).split("\n")[-1]
+        await pilot.press("tab")
+        assert app.screen.prompt.text == "/model claude"
+        await pilot.press("ctrl+u")
+        await type_text(pilot, "/login ope")
+        await pilot.press("tab")
+        assert app.screen.prompt.text == "/login openai"
+        await pilot.press("enter")
+        await pilot.pause()
+        assert "`tui-agent login openai`" in notes(app)[-1].text

@@ -25,7 +25,7 @@ async def settle(pilot) -> None:
 async def test_view_follows_new_text_while_at_the_bottom_and_stays_put_when_scrolled_up(home):
     first, second, third = Hold(), Hold(), Hold()
     app, _ = make_app(home, scripts=[[
-        TextDelta(lines("a", 40)), first, TextDelta(lines("b", 40)), second, TextDelta(lines("c", 40)), third, Done(),
+        TextDelta(lines("a", 20)), first, TextDelta(lines("b", 20)), second, TextDelta(lines("c", 20)), third, Done(),
     ]])
     async with app.run_test(size=SIZE) as pilot:
         screen = app.screen
@@ -33,14 +33,14 @@ async def test_view_follows_new_text_while_at_the_bottom_and_stays_put_when_scro
         more = screen.query_one("#more", Static)
         screen.prompt.insert("long answer please")
         await pilot.press("enter")
-        await wait_until(pilot, lambda: source(app).endswith("a line 39\n\n"), "the first part")
+        await wait_until(pilot, lambda: source(app).endswith("a line 19\n\n"), "the first part")
         await settle(pilot)
         assert conversation.max_scroll_y > 0
         assert conversation.scroll_y == conversation.max_scroll_y
         assert conversation.following and not more.display
 
         first.release()
-        await wait_until(pilot, lambda: source(app).endswith("b line 39\n\n"), "the second part")
+        await wait_until(pilot, lambda: source(app).endswith("b line 19\n\n"), "the second part")
         await settle(pilot)
         grown = conversation.max_scroll_y
         assert conversation.scroll_y == grown  # followed the new text
@@ -53,7 +53,7 @@ async def test_view_follows_new_text_while_at_the_bottom_and_stays_put_when_scro
         assert not more.display  # nothing new yet
 
         second.release()
-        await wait_until(pilot, lambda: source(app).endswith("c line 39\n\n"), "the third part")
+        await wait_until(pilot, lambda: source(app).endswith("c line 19\n\n"), "the third part")
         await settle(pilot)
         assert conversation.max_scroll_y > grown
         assert conversation.scroll_y == parked  # stayed put
@@ -85,12 +85,12 @@ async def test_end_moves_the_prompt_cursor_when_already_following(home):
 
 async def test_reaching_the_bottom_again_resumes_following(home):
     hold, more_text = Hold(), Hold()
-    app, _ = make_app(home, scripts=[[TextDelta(lines("a", 40)), hold, TextDelta(lines("b", 5)), more_text, Done()]])
+    app, _ = make_app(home, scripts=[[TextDelta(lines("a", 20)), hold, TextDelta(lines("b", 5)), more_text, Done()]])
     async with app.run_test(size=SIZE) as pilot:
         conversation = app.screen.conversation
         app.screen.prompt.insert("go")
         await pilot.press("enter")
-        await wait_until(pilot, lambda: source(app).endswith("a line 39\n\n"), "the first part")
+        await wait_until(pilot, lambda: source(app).endswith("a line 19\n\n"), "the first part")
         await settle(pilot)
         await pilot.press("pageup")
         await settle(pilot)

@@ -17,7 +17,7 @@ from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
-from textual.reactive import reactive
+from textual.reactive import reactive, var
 from textual.screen import Screen
 from textual.widgets import Footer, Static
 
@@ -85,14 +85,16 @@ class ChatScreen(Screen):
 
     is_streaming: reactive[bool] = reactive(False, bindings=True)
     following: reactive[bool] = reactive(True, bindings=True)
+    # Watchable by other widgets (the status side panel): `self.watch(chat_screen, "profile", callback)`.
+    profile: var[str | None] = var(None)  # the active nickname (None: first run, nothing chosen yet)
+    usage: var["Usage | None"] = var(None)  # the last answer's token counts
 
     def __init__(self, profile: str | None) -> None:
         super().__init__()
-        self.profile = profile  # the active nickname (None: first run, nothing chosen yet)
+        self.profile = profile
         self.chain: "Chain | None" = None  # resolved on first use, or by /model
         self.transcript: list["ChatMessage"] = []
         self.conversation_id = uuid.uuid4().hex
-        self.usage: "Usage | None" = None
         self._answer: "AssistantMessage | None" = None  # the answer streaming now
         self._answer_prompt = ""  # the prompt text of that answer, given back if it fails
         self._worker: "Worker | None" = None
@@ -187,18 +189,38 @@ class ChatScreen(Screen):
                 body.append("\n")
             body.append(command.usage.ljust(width + 2), style="bold" if i == 0 else "")
             body.append(command.help, style="dim")
-        if not text[1:].partition(" ")[1]:
+        word, space, arg = text[1:].partition(" ")
+        if not space:
             body.append(f"\nTab completes /{found[0].name}", style="italic dim")
+        else:
+            choices = [c for c in self._argument_choices(found[0]) if c.startswith(arg.strip())]
+            if choices:
+                body.append(f"\n{', '.join(choices)}", style="italic")
+                body.append("  (Tab completes)", style="italic dim")
         hints.update(body)
         hints.display = True
+
+    def _argument_choices(self, command: slash.SlashCommand) -> list[str]:
+        if command.name == "model":
+            return sorted(self.app.config.profiles)
+        if command.name in ("login", "logout"):
+            return sorted(self.app.config.providers)
+        return []
 
     def on_prompt_tab_pressed(self, event: Prompt.TabPressed) -> None:
         text = self.prompt.text
         found = slash.completions(text)
-        if not found or " " in text:
+        if not found:
             return
         command = found[0]
-        completed = f"/{command.name}" + (" " if command.arg else "")
+        word, space, arg = text[1:].partition(" ")
+        if not space:
+            completed = f"/{command.name}" + (" " if command.arg else "")
+        else:
+            matches = [c for c in self._argument_choices(command) if c.startswith(arg.strip())]
+            if not matches:
+                return
+            completed = f"/{command.name} {matches[0]}"
         self.prompt.load_text(completed)
         self.prompt.move_cursor(self.prompt.document.end)
 
@@ -254,7 +276,9 @@ class ChatScreen(Screen):
         self.is_streaming = True
         self._worker = self._stream_answer(answer, self.chain, list(self.transcript))
 
-    @work(exclusive=True, group="chat", exit_on_error=False)
+    # Not exclusive: is_streaming already allows one stream at a time, and an exclusive start would cancel the
+    # previous worker while it renders its stopped answer for the last time.
+    @work(group="chat", exit_on_error=False)
     async def _stream_answer(self, answer: "AssistantMessage", chain: "Chain", messages: list["ChatMessage"]) -> None:
         from tui_agent.errors import TuiAgentError
         from tui_agent.providers.events import Done, StreamError, TextDelta, ThinkingDelta, Usage
