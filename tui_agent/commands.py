@@ -224,10 +224,8 @@ async def login(service: "AgentService", provider_id: str, method: str | None, n
         provider, "oauth-pkce" if pkce_key else chosen, service.client, service.store,
         no_browser=no_browser, stderr=sys.stderr, stdin=sys.stdin,
     )
-    who = cred.identity or mask(cred.secret)
-    until = f", valid until {cred.expires_at.isoformat()}" if cred.expires_at else ""
-    _out(f"Logged in to {provider.id} as {who}{until} (stored in {service.store.description}).")
-    return 0
+    # login_in_terminal has already said who is logged in and until when (on stderr, beside its prompts).
+    return 0 if cred is not None else 1
 
 
 async def logout(service: "AgentService", provider_id: str) -> int:

@@ -133,10 +133,11 @@ class AgentService:
         from tui_agent.auth.oauth.discovery import resolve_endpoints
         from tui_agent.auth.tokens import refresh_token_grant
 
-        endpoints = await resolve_endpoints(provider, self.client)
+        # The token endpoint recorded at login avoids a discovery round-trip on every refresh.
+        token_endpoint = stored.token_endpoint or (await resolve_endpoints(provider, self.client)).token_endpoint
         oauth = provider.oauth
         return await refresh_token_grant(
-            self.client, endpoints.token_endpoint, oauth.client_id if oauth else None, stored,
+            self.client, token_endpoint, oauth.client_id if oauth else None, stored,
             scope=" ".join(oauth.scopes) if oauth and oauth.scopes else None,
         )
 
