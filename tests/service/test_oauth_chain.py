@@ -1,0 +1,106 @@
+"""The whole OAuth chain through the service: device login, a chat with the token, an expiry, a refresh, a dead grant.
+
+The authorization server is authlib's (tests/fakes/authserver.py); it also serves a bearer-protected
+OpenAI-style /v1/chat/completions, so the real openai-chat adapter uses the token it issued.
+"""
+
+from __future__ import annotations
+
+import io
+from dataclasses import replace
+from datetime import datetime, timedelta, timezone
+
+import pytest
+
+from tests.fakes.authserver import AuthlibServer
+from tui_agent.auth.oauth.discovery import clear_discovery_cache
+from tui_agent.auth.oauth.terminal import login_in_terminal
+from tui_agent.config.load import load_config
+from tui_agent.config.paths import Paths
+from tui_agent.providers.base import ChatMessage
+from tui_agent.service.agent import AgentService, collect_text
+from tui_agent.providers.events import Done, StreamError
+
+SCOPES = ["openid", "email", "offline_access", "chat"]
+
+
+@pytest.fixture
+async def service(isolated_home):
+    clear_discovery_cache()
+    with AuthlibServer(scopes=SCOPES) as server:
+        (isolated_home / "config.toml").write_text(
+            f'[providers.work-gateway]\nkind = "openai-chat"\nbase_url = "{server.url}/v1"\nauth = ["oauth-device"]\n'
+            f'[providers.work-gateway.oauth]\nissuer = "{server.issuer}"\nclient_id = "{server.client_id}"\n'
+            f'scopes = {SCOPES!r}\n'.replace("'", '"')
+            + '[profiles.work]\nprovider = "work-gateway"\nmodel = "fake-model"\n'
+        )
+        paths = Paths.resolve()
+        svc = AgentService(load_config(paths.config_file), paths)
+        svc.server = server
+        yield svc
+        await svc.aclose()
+    clear_discovery_cache()
+
+
+async def device_login(service: AgentService):
+    server = service.server
+
+    async def person_approves_then_wait(seconds: float) -> None:
+        server.approve()
+
+    provider = service.config.providers["work-gateway"]
+    return await login_in_terminal(
+        provider, "oauth-device", service.client, service.store, no_browser=True,
+        stderr=io.StringIO(), stdin=io.StringIO(), sleep=person_approves_then_wait,
+    )
+
+
+async def test_status_before_login_is_missing_with_the_command(service):
+    status = await service.credential_status("work-gateway")
+    assert status.state.value == "missing"
+    assert "tui-agent login work-gateway" in status.detail
+
+
+async def test_device_login_then_chat_then_refresh_after_expiry(service):
+    cred = await device_login(service)
+    status = await service.credential_status("work-gateway")
+    assert (status.state.value, status.source, status.identity) == ("ready", "file", "ada@example.com")
+    assert status.expires_at is not None
+
+    text, last = await collect_text(service.send("work", [ChatMessage("user", "hi")]))
+    assert isinstance(last, Done) and text == "Hello, ada@example.com."
+
+    # The token runs out: the server no longer accepts it and the store says it expired a minute ago.
+    service.server.expire_access_tokens()
+    await service.store.put("work-gateway", replace(cred, expires_at=datetime.now(timezone.utc) - timedelta(minutes=1)))
+    text, last = await collect_text(service.send("work", [ChatMessage("user", "again")]))
+    assert isinstance(last, Done) and text == "Hello, ada@example.com."
+    grants = [r.form.get("grant_type") for r in service.server.requests if r.path == "/token"]
+    assert grants.count("refresh_token") == 1
+    refreshed = await service.store.get("work-gateway")
+    assert refreshed.secret != cred.secret and refreshed.expires_at > datetime.now(timezone.utc)
+
+
+async def test_a_401_mid_session_refreshes_once_and_retries(service):
+    await device_login(service)
+    service.server.expire_access_tokens()  # revoked server-side while our record still looks valid
+    text, last = await collect_text(service.send("work", [ChatMessage("user", "hi")]))
+    assert isinstance(last, Done) and text == "Hello, ada@example.com."
+    grants = [r.form.get("grant_type") for r in service.server.requests if r.path == "/token"]
+    assert grants.count("refresh_token") == 1
+
+
+async def test_a_dead_grant_moves_to_expired_and_nothing_else_is_tried(service):
+    cred = await device_login(service)
+    service.server.expire_access_tokens()
+    await service.store.put(
+        "work-gateway",
+        replace(cred, refresh_token="revoked-refresh-token-000000", expires_at=datetime.now(timezone.utc) - timedelta(minutes=1)),
+    )
+    text, last = await collect_text(service.send("work", [ChatMessage("user", "hi")]))
+    assert text == "" and isinstance(last, StreamError) and last.kind == "auth"
+    assert "tui-agent login work-gateway" in last.message
+    status = await service.credential_status("work-gateway")
+    assert status.state.value == "expired"
+    chat_calls = [r for r in service.server.requests if r.path == "/v1/chat/completions"]
+    assert chat_calls == []  # an expired credential is never sent
