@@ -117,3 +117,23 @@ async def test_a_model_list_call_during_a_stream_cuts_it_and_that_reads_as_inter
         pytest.skip(f"the model finished ({events[-1].stop_reason}) before the interrupt reached it")
     assert isinstance(events[-1], StreamError) and events[-1].kind == "interrupted"
     assert any(isinstance(e, TextDelta) for e in events)
+
+
+def test_tui_agent_ask_prints_real_tokens(tmp_path):
+    """The whole path a user takes: config → resolver → stored key → adapter → stdout."""
+    import subprocess
+    import sys
+
+    home = tmp_path / "home"
+    home.mkdir()
+    (home / "config.toml").write_text(
+        f'default_profile = "studio"\n[providers.lmstudio]\nbase_url = "{URL}"\n'
+        f'[profiles.studio]\nprovider = "lmstudio"\nmodel = "{MODEL}"\nmax_tokens = 24\n'
+        + ('auth = "api-key"\n' if KEY else "")
+    )
+    env = {**os.environ, "TUI_AGENT_HOME": str(home), "TUI_AGENT_KEYRING": "file", "LM_API_TOKEN": KEY}
+    proc = subprocess.run([sys.executable, "-m", "tui_agent", "ask", "Tell me about the sea."],
+                          capture_output=True, text=True, env=env, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip(), "no tokens were printed"
+    assert proc.stderr == ""
