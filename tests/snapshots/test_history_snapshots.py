@@ -44,16 +44,21 @@ def _fill(store: HistoryStore, clock: _Clock) -> int:
     """Six conversations over three weeks; returns the id of the one 'open now'."""
     talk = [
         ("Trip to Lisbon", "Three days in Lisbon in March: what should I not miss?",
-         "Alfama at sunset, the tram 28 early in the morning, and pastéis in Belém.", ("claude", "claude-code", "sonnet")),
+         "Alfama at sunset, the tram 28 early in the morning, and pastéis in Belém.",
+         ("claude", "claude-code", "sonnet")),
         ("", "How do ocean tides work?",
-         "The Moon's gravity pulls the ocean toward it; the Sun adds a smaller pull.", ("gpt", "openai", "gpt-4.1")),
+         "The Moon's gravity pulls the ocean toward it; the Sun adds a smaller pull.",
+         ("gpt", "openai", "gpt-4.1")),
         ("Regex for ISO dates", "A regex for ISO 8601 dates?",
-         r"`^\d{4}-\d{2}-\d{2}$` matches the date part; use a parser for the rest.", ("local", "ollama", "llama3.2")),
+         r"`^\d{4}-\d{2}-\d{2}$` matches the date part; use a parser for the rest.",
+         ("local", "ollama", "llama3.2")),
         ("Sourdough schedule", "My starter doubles in 6 hours; when do I mix the dough?",
-         "Mix when it has doubled and domed, then bulk ferment 4–5 hours near the ocean breeze.", ("claude", "claude-code", "sonnet")),
+         "Mix when it has doubled and domed, then bulk ferment 4–5 hours near the ocean breeze.",
+         ("claude", "claude-code", "sonnet")),
         ("Rust lifetimes", "Explain lifetimes with an example.", "", None),
         ("Tide tables for sailing", "Where do I find tide tables for the Solent?",
-         "The UK Hydrographic Office publishes them; tides there have a double high water.", ("gpt", "openai", "gpt-4.1")),
+         "The UK Hydrographic Office publishes them; tides there have a double high water.",
+         ("gpt", "openai", "gpt-4.1")),
     ]
     gaps = [0, 9 * DAY, 4 * DAY, 5 * DAY, 2 * HOUR, 40 * 60]
     current = 0

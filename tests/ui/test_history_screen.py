@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import json
 from datetime import datetime, timedelta, timezone
-from pathlib import Path
 
 import pytest
 from textual.app import App
@@ -129,7 +128,9 @@ async def search(pilot, screen: HistoryScreen, words: str) -> None:
 # --- listing ---------------------------------------------------------------------------------------------------
 
 
-async def test_conversations_are_listed_newest_first_with_date_message_count_and_profile(store, filled, tmp_path, clock):
+async def test_conversations_are_listed_newest_first_with_date_message_count_and_profile(
+    store, filled, tmp_path, clock
+):
     app, screen = make(store, tmp_path, clock)
     async with app.run_test(size=SIZE) as pilot:
         await wait_until(pilot, lambda: screen.loaded, "the list")
@@ -416,6 +417,33 @@ async def test_delete_confirmed_removes_it_from_the_history_and_the_list(store, 
         assert app.results == []  # deleting does not close the screen
 
 
+async def test_closing_while_a_confirmed_delete_finishes_still_deletes_and_tells_the_caller(
+    store, filled, tmp_path, clock
+):
+    may_delete = asyncio.Event()
+
+    class SlowDelete(AsyncHistory):
+        async def delete(self, conversation_id):
+            await may_delete.wait()
+            return await super().delete(conversation_id)
+
+    deleted: list[int] = []
+    now = frozen(clock)
+    screen = HistoryScreen(SlowDelete(store), export_dir=tmp_path, clock=lambda: now, on_delete=deleted.append)
+    app = Host(screen)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_until(pilot, lambda: screen.loaded, "the list")
+        await pilot.press("d")
+        await wait_until(pilot, lambda: isinstance(app.screen, ConfirmScreen), "the confirmation")
+        await pilot.press("y")
+        await wait_until(pilot, lambda: app.screen is screen, "the history screen")
+        await pilot.press("escape")
+        await wait_until(pilot, lambda: app.results == [None], "the screen to close")
+        may_delete.set()
+        await wait_until(pilot, lambda: deleted == [filled["rust"]], "the caller to hear of the delete")
+        assert store.get_conversation(filled["rust"]) is None
+
+
 async def test_delete_from_a_search_hit_removes_the_hits_too(store, filled, tmp_path, clock):
     app, screen = make(store, tmp_path, clock)
     async with app.run_test(size=SIZE) as pilot:
@@ -480,6 +508,8 @@ async def test_commands_are_dimmed_while_typing_a_search(store, filled, tmp_path
         assert screen.query_one("#history-search", Input).value == "d"  # a letter, not a delete
         assert screen.check_action("delete", ()) is None and screen.check_action("search", ()) is False
         assert not isinstance(app.screen, ConfirmScreen)
+        await pilot.press("down", "up")  # to the results and, from their first row, back to the field
+        assert screen.query_one("#history-search", Input).has_focus
 
 
 # --- dates ------------------------------------------------------------------------------------------------------------

@@ -52,6 +52,10 @@ class HistoryResult:
     profile: str | None = None  # open: the profile the conversation last used (None if it has no answer yet)
 
 
+def _count(n: int, singular: str, plural: str = "") -> str:
+    return f"{n} {singular if n == 1 else plural or singular + 's'}"
+
+
 def _local_now() -> datetime:
     return datetime.now().astimezone()
 
@@ -290,13 +294,18 @@ class HistoryScreen(ModalScreen[HistoryResult | None]):
 
     def _show_list(self, keep: str | None = None) -> None:
         now = self.clock()
-        options = [self._conversation_option(c, now) for c in self._conversations]
+        options = [
+            (self._conversation_option(c, now), _Row("conversation", c.id, c.title)) for c in self._conversations
+        ]
         if self._has_more:
-            options.append(Option(Content.styled("… show older conversations", "italic $text-muted"), id="more"))
-        count = len(self._conversations)
-        status = f"{count} conversation{'s' if count != 1 else ''}" + (", older ones below" if self._has_more else "")
-        self._fill(options, keep, empty="" if count else "No conversations yet.\n\nPress n to start one, or Escape to go back.")
-        self._say(status if count else "")
+            more = Option(Content.styled("… show older conversations", "italic $text-muted"), id="more")
+            options.append((more, _Row("more")))
+        if not options:
+            self._fill([], keep, empty="No conversations yet.\n\nPress n to start one, or Escape to go back.")
+            self._say("")
+            return
+        self._fill(options, keep, empty="")
+        self._say(_count(len(self._conversations), "conversation") + (", older ones below" if self._has_more else ""))
 
     def _show_hits(self, keep: str | None = None) -> None:
         hits = self._hits or []
@@ -304,30 +313,35 @@ class HistoryScreen(ModalScreen[HistoryResult | None]):
         groups: dict[int, list["SearchHit"]] = {}
         for hit in hits:  # newest first; a conversation's group sits where its newest hit is
             groups.setdefault(hit.conversation_id, []).append(hit)
-        options: list[Option] = []
+        options: list[tuple[Option, _Row]] = []
         for conversation_id, group in groups.items():
             conversation = self._known.get(conversation_id)
+            title = group[0].conversation_title
             if conversation is not None:
-                options.append(self._conversation_option(conversation, now, matches=len(group)))
-            else:
-                options.append(self._bare_conversation_option(group[0], len(group)))
-            options += [self._hit_option(hit, now) for hit in group]
+                option = self._conversation_option(conversation, now, matches=len(group))
+            else:  # it could not be read just now; its hits still say enough to open it
+                option = self._bare_conversation_option(group[0], len(group))
+            options.append((option, _Row("conversation", conversation_id, title)))
+            options += [
+                (self._hit_option(hit, now), _Row("hit", conversation_id, title, hit.message_id)) for hit in group
+            ]
         total, places = len(hits), len(groups)
         if not hits:
             status = ""
         elif total >= self.hit_limit:
-            status = f"The newest {total} matches, in {places} conversation{'s' if places != 1 else ''}; add words to narrow the search"
+            status = f"The newest {total} matches, in {_count(places, 'conversation')}; add words to narrow the search"
         else:
-            status = f"{total} match{'es' if total != 1 else ''} in {places} conversation{'s' if places != 1 else ''}"
+            status = f"{_count(total, 'match', 'matches')} in {_count(places, 'conversation')}"
         self._fill(options, keep, empty="" if hits else f"No messages match “{self._query}”.")
         self._say(status)
 
-    def _fill(self, options: list[Option], keep: str | None, *, empty: str) -> None:
+    def _fill(self, rows: list[tuple[Option, _Row]], keep: str | None, *, empty: str) -> None:
         option_list = self.query_one("#history-list", OptionList)
         previous = keep or (option_list.highlighted_option.id if option_list.highlighted_option else None)
         index = option_list.highlighted or 0
+        options = [option for option, _ in rows]
         option_list.set_options(options)
-        self._rows = self._rows_from(options)
+        self._rows = {option.id: row for option, row in rows if option.id}
         if options:
             ids = [o.id for o in options]
             option_list.highlighted = ids.index(previous) if previous in ids else min(index, len(options) - 1)
@@ -338,41 +352,25 @@ class HistoryScreen(ModalScreen[HistoryResult | None]):
         option_list.set_class(bool(empty), "-empty")
         self.refresh_bindings()
 
-    def _rows_from(self, options: list[Option]) -> dict[str, _Row]:
-        rows: dict[str, _Row] = {}
-        for option in options:
-            kind, _, rest = (option.id or "").partition(":")
-            if kind == "more":
-                rows["more"] = _Row("more")
-            elif kind == "c":
-                cid = int(rest)
-                known = self._known.get(cid)
-                rows[option.id] = _Row("conversation", cid, known.title if known else "")
-            elif kind == "h":
-                mid, _, cid = rest.partition(":")
-                known = self._known.get(int(cid))
-                rows[option.id] = _Row("hit", int(cid), known.title if known else "", int(mid))
-        return rows
-
     def _conversation_option(self, conversation: "Conversation", now: datetime, matches: int = 0) -> Option:
         title = Content.styled(conversation.title or _UNTITLED, "bold" if conversation.title else "italic")
         if conversation.id == self.current:
             title += Content.styled("  · open now", "$text-accent")
         count = conversation.message_count
-        meta = [when_text(conversation.updated_at, now), f"{count} message{'s' if count != 1 else ''}"]
+        meta = [when_text(conversation.updated_at, now), _count(count, "message")]
         if conversation.profile:
             detail = " · ".join(p for p in (conversation.provider, conversation.model) if p)
             meta.append(f"{conversation.profile} ({detail})" if detail else conversation.profile)
         else:
             meta.append("no answer yet")
         if matches:
-            meta.append(f"{matches} match{'es' if matches != 1 else ''}")
+            meta.append(_count(matches, "match", "matches"))
         line = Content.assemble(title, "\n", Content.styled("  " + " · ".join(meta), "$text-muted"))
         return Option(line, id=f"c:{conversation.id}")
 
     def _bare_conversation_option(self, hit: "SearchHit", matches: int) -> Option:
         title = Content.styled(hit.conversation_title or _UNTITLED, "bold" if hit.conversation_title else "italic")
-        meta = Content.styled(f"  {matches} match{'es' if matches != 1 else ''}", "$text-muted")
+        meta = Content.styled("  " + _count(matches, "match", "matches"), "$text-muted")
         return Option(Content.assemble(title, "\n", meta), id=f"c:{hit.conversation_id}")
 
     def _hit_option(self, hit: "SearchHit", now: datetime) -> Option:
@@ -386,6 +384,10 @@ class HistoryScreen(ModalScreen[HistoryResult | None]):
         return Option(Padding(body, Spacing(0, 0, 0, 4)), id=f"h:{hit.message_id}:{hit.conversation_id}")
 
     def _say(self, message: str, *, error: bool = False) -> None:
+        if not self.is_attached:  # closed while a change finished: only a failure is still worth a word
+            if error:
+                self.app.notify(message, severity="error", timeout=10)
+            return
         status = self.query_one("#history-status", Static)
         status.update(message)
         status.set_class(error, "error")
@@ -475,9 +477,14 @@ class HistoryScreen(ModalScreen[HistoryResult | None]):
 
         def renamed(title: str | None) -> None:
             if title is not None and title != old_title:
-                self.run_worker(self._rename(conversation_id, title), group="history-write", exit_on_error=False)
+                self._write(self._rename(conversation_id, title))
 
         self.app.push_screen(_RenameDialog(old_title), renamed)
+
+    def _write(self, work: Awaitable[None]) -> None:
+        """Run a confirmed change in an app-owned worker: closing the screen meanwhile must not cut it short
+        (a delete would happen without the caller hearing of it). Drawing afterwards is skipped once closed."""
+        self.app.run_worker(work, group="history-write", exit_on_error=False)
 
     async def _rename(self, conversation_id: int, title: str) -> None:
         conversation = await self._guard("rename the conversation", self.history.rename(conversation_id, title))
@@ -498,14 +505,14 @@ class HistoryScreen(ModalScreen[HistoryResult | None]):
         if known is None:
             what = "all its messages"
         else:
-            what = f"its {known.message_count} message{'s' if known.message_count != 1 else ''}"
+            what = f"its {_count(known.message_count, 'message')}"
         question = f"Delete “{title or _UNTITLED}” and {what}? This cannot be undone."
         if conversation_id == self.current:
             question += " It is the conversation open now; the chat starts a new one."
 
         def answered(confirmed: bool | None) -> None:
             if confirmed:
-                self.run_worker(self._delete(conversation_id, title), group="history-write", exit_on_error=False)
+                self._write(self._delete(conversation_id, title))
             else:
                 self._say("Nothing deleted.")
 
@@ -517,14 +524,14 @@ class HistoryScreen(ModalScreen[HistoryResult | None]):
         deleted = await self._guard("delete the conversation", self.history.delete(conversation_id))
         if deleted is None:
             return
+        if self.on_delete is not None:
+            self.on_delete(conversation_id)
         self._known.pop(conversation_id, None)
         self._conversations = [c for c in self._conversations if c.id != conversation_id]
         if self._hits is not None:
             self._hits = [h for h in self._hits if h.conversation_id != conversation_id]
         self._redraw()
         self._say(f"Deleted “{title or _UNTITLED}”." if deleted else "That conversation was already gone.")
-        if self.on_delete is not None:
-            self.on_delete(conversation_id)
 
     def action_export(self) -> None:
         target = self._target()
@@ -532,7 +539,7 @@ class HistoryScreen(ModalScreen[HistoryResult | None]):
             return
         conversation_id, title, _ = target
         self._say("Exporting…")
-        self.run_worker(self._export(conversation_id, title), group="history-write", exit_on_error=False)
+        self._write(self._export(conversation_id, title))
 
     async def _export(self, conversation_id: int, title: str) -> None:
         markdown = await self._guard("export the conversation", self.history.export_markdown(conversation_id))
@@ -540,7 +547,8 @@ class HistoryScreen(ModalScreen[HistoryResult | None]):
         if markdown is None or document is None:
             return
         try:
-            paths = await asyncio.to_thread(_write_export, self.export_dir, _export_stem(title, conversation_id), markdown, document)
+            stem = _export_stem(title, conversation_id)
+            paths = await asyncio.to_thread(_write_export, self.export_dir, stem, markdown, document)
         except OSError as err:
             self._say(
                 f"Could not write the export to {self.export_dir} ({err.strerror or err}); "
@@ -553,6 +561,8 @@ class HistoryScreen(ModalScreen[HistoryResult | None]):
         self.app.notify(f"{md_path}\n{json_path}", title=f"Exported “{title or _UNTITLED}”", timeout=8)
 
     def _redraw(self) -> None:
+        if not self.is_attached:
+            return
         if self._hits is not None:
             self._show_hits()
         else:
