@@ -56,7 +56,8 @@ class FakeClock:
 def make_service(home: Path, toml: str = "", env: dict[str, str] | None = None) -> AgentService:
     """A real AgentService over a config.toml written to the test's TUI_AGENT_HOME."""
     (home / "config.toml").write_text(toml)
-    base_env = {"TUI_AGENT_HOME": str(home), "TUI_AGENT_KEYRING": "file", "PATH": str(home / "no-bin")}
+    # PATH and HOME inside the test home: no real Claude Code CLI is ever found or run.
+    base_env = {"TUI_AGENT_HOME": str(home), "TUI_AGENT_KEYRING": "file", "PATH": str(home / "no-bin"), "HOME": str(home)}
     base_env.update(env or {})
     paths = Paths.resolve(None, base_env)
     return AgentService(load_config(paths.config_file), paths, env=base_env)
