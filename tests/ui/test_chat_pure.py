@@ -48,3 +48,16 @@ def test_importing_the_app_and_chat_screen_loads_no_sdk_network_keyring_or_sqlit
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == ""
+
+
+def test_theme_from_config_is_applied_and_an_unknown_one_is_ignored(tmp_path):
+    from tui_agent.config.load import load_config
+    from tui_agent.config.paths import Paths
+    from tui_agent.ui.app import TuiAgentApp
+
+    env = {"TUI_AGENT_HOME": str(tmp_path)}
+    paths = Paths.resolve(env=env)
+    paths.config_file.write_text('[ui]\ntheme = "nord"\n')
+    assert TuiAgentApp(config=load_config(paths.config_file), paths=paths).theme == "nord"
+    paths.config_file.write_text('[ui]\ntheme = "no-such-theme"\n')
+    assert TuiAgentApp(config=load_config(paths.config_file), paths=paths).theme == "textual-dark"

@@ -31,6 +31,16 @@ class TuiAgentApp(App[int]):
         self.paths = paths
         self.initial_profile = model or config.default_profile
         self._service = service
+        if config.ui.theme:
+            self._apply_theme(config.ui.theme)
+
+    def _apply_theme(self, name: str) -> None:
+        try:
+            self.theme = name
+        except Exception:  # an unknown theme name must not keep the app from starting
+            import logging
+
+            logging.getLogger("tui_agent.ui").warning("unknown theme %r in [ui] theme; using the default", name)
 
     @property
     def service(self) -> "AgentService":
