@@ -402,7 +402,7 @@ async def test_models_are_not_listed_while_the_server_is_streaming(isolated_home
         server.script(FakeOllama.answer("Hel", "lo", pause_after=1))
         service = make_service(isolated_home, local_servers_at(ollama=server.base_url))
         app = PanelApp(service, clock=FakeClock(), probe_every=None)
-        async with app.run_test(size=(60, 60)) as pilot:
+        async with app.run_test(size=(60, 60)):
             panel = app.query_one(StatusPanel)
             provider = service.config.providers["ollama"]
             chain = Chain(session_profile(service.config, "ollama", "llama3.2:latest"), provider, "none")

@@ -62,7 +62,7 @@ def _span(seconds: int) -> str:
 
 
 def format_countdown(expires_at: datetime, now: datetime) -> str:
-    """"expires in 8m 12s", or "expired 3s ago" once the moment has passed."""
+    """The countdown text: "expires in 8m 12s", or "expired 3s ago" once the moment has passed."""
     left = int((expires_at - now).total_seconds())
     if left > 0:
         return f"expires in {_span(left)}"
@@ -164,9 +164,8 @@ class ProviderRow(ListItem):
 
     def show(self, status: CredentialStatus, now: datetime) -> None:
         """Put a new status on the row."""
-        if status.state != self.status.state or not self.has_class(f"-state-{status.state.value}"):
-            for state in CredentialState:
-                self.set_class(state == status.state, f"-state-{state.value}")
+        for state in CredentialState:
+            self.set_class(state == status.state, f"-state-{state.value}")
         self.status = status
         if status.model_count is not None:
             self.model_count = status.model_count
@@ -559,7 +558,7 @@ class StatusPanel(Vertical):
 
 
 class StatusSummary(Static):
-    """"auth: 3✓ 1◔ 2○ 1⊘" for the chat header below WIDE_AT columns; a click asks to expand the panel."""
+    """The one-line "auth: 3✓ 1◔ 2○ 1⊘" for the chat header below WIDE_AT columns; a click asks to expand the panel."""
 
     DEFAULT_CSS = """
     StatusSummary {
