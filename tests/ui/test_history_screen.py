@@ -147,6 +147,37 @@ async def test_conversations_are_listed_newest_first_with_date_message_count_and
         assert screen.query_one("#history-list").has_focus
 
 
+async def test_titles_and_snippets_are_shown_as_typed_never_read_as_markup(store, tmp_path, clock):
+    tricky = store.create_conversation("[bold red]not markup[/]")
+    store.add_message(tricky.id, "user", "a [link=x]bracketed[/link] word")
+    app, screen = make(store, tmp_path, clock)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_until(pilot, lambda: screen.loaded, "the list")
+        assert "[bold red]not markup[/]" in option_text(screen, f"c:{tricky.id}")
+        await search(pilot, screen, "bracketed")
+        hit = next(i for i in option_ids(screen) if i.startswith("h:"))
+        assert "a [link=x]bracketed[/link] word" in option_text(screen, hit)
+
+
+async def test_a_search_with_more_matches_than_shown_says_to_narrow_it(store, filled, tmp_path, clock):
+    app, screen = make(store, tmp_path, clock, hit_limit=1)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_until(pilot, lambda: screen.loaded, "the list")
+        await search(pilot, screen, "barnacles")  # two messages mention barnacles
+        assert status(screen) == "The newest 1 match, in 1 conversation; add words to narrow the search"
+        assert [i for i in option_ids(screen) if i.startswith("h:")] == [f"h:{filled['barnacle']}:{filled['ocean']}"]
+
+
+async def test_a_search_with_exactly_as_many_matches_as_shown_does_not_ask_to_narrow_it(
+    store, filled, tmp_path, clock
+):
+    app, screen = make(store, tmp_path, clock, hit_limit=2)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_until(pilot, lambda: screen.loaded, "the list")
+        await search(pilot, screen, "barnacles")
+        assert status(screen) == "2 matches in 1 conversation"
+
+
 async def test_the_screen_shows_at_once_and_the_list_arrives_from_a_worker(store, filled, tmp_path, clock):
     gate = asyncio.Event()
 

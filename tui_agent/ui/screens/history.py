@@ -206,6 +206,7 @@ class HistoryScreen(ModalScreen[HistoryResult | None]):
         self._loaded = False
         self._query = ""
         self._hits: list["SearchHit"] | None = None  # None: not showing search results
+        self._more_hits = False
         self._rows: dict[str, _Row] = {}
 
     # --- layout ----------------------------------------------------------------------------------------------
@@ -266,9 +267,11 @@ class HistoryScreen(ModalScreen[HistoryResult | None]):
         if self.debounce:
             await _sleep(self.debounce)
         self._say("Searching…")
-        hits = await self._guard("search the history", self.history.search(query, limit=self.hit_limit))
+        # One more than shown: its presence is what says there are more matches than the list holds.
+        hits = await self._guard("search the history", self.history.search(query, limit=self.hit_limit + 1))
         if hits is None:
             return
+        more, hits = len(hits) > self.hit_limit, hits[: self.hit_limit]
         for conversation_id in dict.fromkeys(h.conversation_id for h in hits):
             if conversation_id not in self._known:
                 found = await self._guard("read a conversation", self.history.get_conversation(conversation_id))
@@ -276,7 +279,7 @@ class HistoryScreen(ModalScreen[HistoryResult | None]):
                     self._known[conversation_id] = found
         if query != self._query:
             return  # the field changed while this ran; the newer search (or the list) owns the screen
-        self._hits = hits
+        self._hits, self._more_hits = hits, more
         self._show_hits()
 
     async def _guard(self, what: str, call: Awaitable):
@@ -328,8 +331,11 @@ class HistoryScreen(ModalScreen[HistoryResult | None]):
         total, places = len(hits), len(groups)
         if not hits:
             status = ""
-        elif total >= self.hit_limit:
-            status = f"The newest {total} matches, in {_count(places, 'conversation')}; add words to narrow the search"
+        elif self._more_hits:
+            status = (
+                f"The newest {_count(total, 'match', 'matches')}, in {_count(places, 'conversation')}; "
+                "add words to narrow the search"
+            )
         else:
             status = f"{_count(total, 'match', 'matches')} in {_count(places, 'conversation')}"
         self._fill(options, keep, empty="" if hits else f"No messages match “{self._query}”.")
