@@ -9,10 +9,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from typing import TYPE_CHECKING
+
 from tui_agent.config.load import Config, missing_settings
 from tui_agent.config.problems import ConfigProblem, closest_first
 from tui_agent.config.schema import ProfileConfig, ProviderConfig
 from tui_agent.errors import ResolutionError
+
+if TYPE_CHECKING:
+    from tui_agent.auth.state import CredentialStatus
 
 
 @dataclass(frozen=True)
@@ -94,6 +99,16 @@ def resolve(config: Config, nickname: str) -> Chain:
         )
     steps.append(Step("method", method, method_origin))
     return Chain(profile=profile, provider=provider, method=method, steps=tuple(steps))
+
+
+def credential_step(status: "CredentialStatus") -> Step:
+    """The credential link of a chain, worded the same wherever it is shown (explain, side panel, log)."""
+    found = status.source
+    if status.identity:
+        found += f" {status.identity}"
+    if status.detail:
+        found += f": {status.detail}"
+    return Step("credential", found, f"state {status.state.value}")
 
 
 def session_profile(config: Config, provider_id: str, model: str) -> ProfileConfig:

@@ -13,7 +13,7 @@ import os
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, AsyncIterator, Callable, Mapping
 
-from tui_agent.auth.resolve import Chain, Step, resolve
+from tui_agent.auth.resolve import Chain, Step, credential_step, resolve
 from tui_agent.auth.state import STATE_SYMBOL, CredentialState, CredentialStatus
 from tui_agent.config.load import Config, load_config
 from tui_agent.config.paths import Paths
@@ -180,12 +180,7 @@ class AgentService:
         chain = self.resolve(nickname)
         status = await self.credential_status(chain.provider.id, chain.method, probe=probe)
         steps = list(chain.steps)
-        cred_text = f"{status.source}"
-        if status.identity:
-            cred_text += f" {status.identity}"
-        if status.detail:
-            cred_text += f": {status.detail}"
-        steps.append(Step("credential", cred_text, f"state {status.state.value}"))
+        steps.append(credential_step(status))
         steps.append(Step("adapter", chain.adapter_kind, f"model {chain.profile.model}"))
         for step in steps:
             log.info("chain %s: %s %s (%s)", nickname, step.link, step.found, step.origin)

@@ -105,18 +105,6 @@ def chain_text(steps: "Iterable[Step]") -> Text:
     return text
 
 
-def _credential_step(status: CredentialStatus) -> "Step":
-    # Worded exactly like AgentService.explain's credential step, from the status already on screen.
-    from tui_agent.auth.resolve import Step
-
-    found = status.source
-    if status.identity:
-        found += f" {status.identity}"
-    if status.detail:
-        found += f": {status.detail}"
-    return Step("credential", found, f"state {status.state.value}")
-
-
 def _not_checked(provider: "ProviderConfig") -> CredentialStatus:
     return CredentialStatus(
         provider=provider.id, auth_method=provider.default_method, state=CredentialState.UNKNOWN, detail="not checked yet"
@@ -509,6 +497,7 @@ class StatusPanel(Vertical):
     def detail_text(self, pid: str) -> Text:
         """The selected row's chain (explain's steps) and last error."""
         from tui_agent.auth.resolve import Step
+        from tui_agent.service.agent import credential_step
         from tui_agent.errors import ResolutionError
 
         row = self._rows[pid]
@@ -526,13 +515,13 @@ class StatusPanel(Vertical):
                 text.append(f"The chain is broken: {exc}\n")
             else:
                 steps = list(chain.steps)
-                steps.append(_credential_step(status))
+                steps.append(credential_step(status))
                 steps.append(Step("adapter", chain.adapter_kind, f"model {chain.profile.model}"))
         else:
             steps = [
                 Step("provider", pid, config.origins.get(f"providers.{pid}", "catalog")),
                 Step("method", status.auth_method, "provider default"),
-                _credential_step(status),
+                credential_step(status),
             ]
         if steps:
             text.append_text(chain_text(steps))
