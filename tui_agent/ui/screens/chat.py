@@ -34,6 +34,7 @@ if TYPE_CHECKING:
     from tui_agent.providers.events import Usage
     from tui_agent.ui.code_blocks import CodeBlock
     from tui_agent.ui.widgets.message import AnswerState, AssistantMessage
+    from tui_agent.ui.widgets.welcome import Welcome
 
 log = logging.getLogger("tui_agent.ui.chat")
 
@@ -98,7 +99,7 @@ class ChatScreen(Screen):
         self._answer: "AssistantMessage | None" = None  # the answer streaming now
         self._answer_prompt = ""  # the prompt text of that answer, given back if it fails
         self._worker: "Worker | None" = None
-        self._concluded: set[int] = set()  # ids of answers whose outcome is already recorded
+        self._welcome: "Welcome | None" = None
 
     # --- layout ------------------------------------------------------------------------------------------
 
@@ -111,7 +112,8 @@ class ChatScreen(Screen):
                     if self.profile is None:
                         from tui_agent.ui.widgets.welcome import Welcome
 
-                        yield Welcome(self.app.config)
+                        self._welcome = Welcome(self.app.config)
+                        yield self._welcome
                 yield Static("more arriving ↓  (End jumps to the bottom)", id="more", markup=False)
                 yield Static(id="hints", markup=False)
                 yield Prompt(id="prompt")
@@ -159,16 +161,13 @@ class ChatScreen(Screen):
         except Exception:
             log.exception("first-run scan failed")
             statuses = []
-        from tui_agent.ui.widgets.welcome import Welcome
-
-        for welcome in self.query(Welcome):
-            welcome.show_found(statuses)
+        if self._welcome is not None:
+            self._welcome.show_found(statuses)
 
     def _remove_welcome(self) -> None:
-        from tui_agent.ui.widgets.welcome import Welcome
-
-        for welcome in self.query(Welcome):
-            welcome.remove()
+        if self._welcome is not None:
+            self._welcome.remove()
+            self._welcome = None
 
     # --- prompt ------------------------------------------------------------------------------------------
 
@@ -317,9 +316,9 @@ class ChatScreen(Screen):
         """Record an answer's outcome once: the transcript, the prompt given back, the streaming flag."""
         from tui_agent.providers.base import ChatMessage
 
-        if id(answer) in self._concluded:
+        if answer.outcome_recorded:
             return
-        self._concluded.add(id(answer))
+        answer.outcome_recorded = True
         text = answer.text
         if state == "done" or (state == "stopped" and text):
             self.transcript.append(ChatMessage("assistant", text))

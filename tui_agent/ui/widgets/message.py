@@ -111,6 +111,7 @@ class AssistantMessage(Vertical):
         self.model_label = model_label
         self.state: AnswerState = "waiting"
         self.error: str = ""
+        self.outcome_recorded = False  # set by the screen once the transcript holds this answer's outcome
         self._answer = Markdown(classes="answer")
         self._answer_feed = _Feed(self, self._answer)
         self._thinking: Markdown | None = None
