@@ -188,23 +188,23 @@ class ChatScreen(Screen):
                 body.append("\n")
             body.append(command.usage.ljust(width + 2), style="bold" if i == 0 else "")
             body.append(command.help, style="dim")
-        word, space, arg = text[1:].partition(" ")
-        if not space:
+        if " " not in text:
             body.append(f"\nTab completes /{found[0].name}", style="italic dim")
-        else:
-            choices = [c for c in self._argument_choices(found[0]) if c.startswith(arg.strip())]
-            if choices:
-                body.append(f"\n{', '.join(choices)}", style="italic")
-                body.append("  (Tab completes)", style="italic dim")
+        elif choices := self._argument_matches(text):
+            body.append(f"\n{', '.join(choices)}", style="italic")
+            body.append("  (Tab completes)", style="italic dim")
         hints.update(body)
         hints.display = True
 
-    def _argument_choices(self, command: slash.SlashCommand) -> list[str]:
-        if command.name == "model":
-            return sorted(self.app.config.profiles)
-        if command.name in ("login", "logout"):
-            return sorted(self.app.config.providers)
-        return []
+    def _argument_matches(self, text: str) -> list[str]:
+        """Profiles (for /model) or providers (for /login, /logout) that the argument typed so far could become."""
+        found = slash.completions(text)
+        _word, space, arg = text[1:].partition(" ")
+        if not found or not space:
+            return []
+        name = found[0].name
+        choices = self.app.config.profiles if name == "model" else self.app.config.providers if name in ("login", "logout") else ()
+        return sorted(c for c in choices if c.startswith(arg.strip()))
 
     def on_prompt_tab_pressed(self, event: Prompt.TabPressed) -> None:
         text = self.prompt.text
@@ -212,14 +212,12 @@ class ChatScreen(Screen):
         if not found:
             return
         command = found[0]
-        word, space, arg = text[1:].partition(" ")
-        if not space:
+        if " " not in text:
             completed = f"/{command.name}" + (" " if command.arg else "")
-        else:
-            matches = [c for c in self._argument_choices(command) if c.startswith(arg.strip())]
-            if not matches:
-                return
+        elif matches := self._argument_matches(text):
             completed = f"/{command.name} {matches[0]}"
+        else:
+            return
         self.prompt.load_text(completed)
         self.prompt.move_cursor(self.prompt.document.end)
 
