@@ -1,7 +1,6 @@
-"""The model picker: a modal of every profile and discovered model, grouped by provider, that switches transactionally.
+"""The model picker: a modal of every profile and discovered model, grouped by provider state, filled in by workers.
 
-Provider states and model lists arrive from workers after the modal is shown. Enter resolves the chain first and
-only then dismisses with a PickerResult; a broken chain keeps the modal open with the reason.
+Enter resolves the chain first and only then dismisses with a PickerResult; a broken chain keeps it open with the reason.
 """
 
 from __future__ import annotations
@@ -689,8 +688,9 @@ class ModelPicker(ModalScreen[PickerResult]):
 
         self.service.config = load_config(self.service.config.file)
         self._changed_config = self.service.config
-        if self.service.config.default_profile is not None:
+        if self.first_run and self.service.config.default_profile is not None:
             self.first_run = False
+            self.query_one("#picker-title", Label).update("Choose a model")
 
     def _open_save_bar(self, purpose: Literal["save", "default", "first-run"], entry: _Entry) -> None:
         self._saving = (purpose, entry)
