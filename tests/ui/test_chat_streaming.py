@@ -195,3 +195,17 @@ async def test_the_user_can_type_while_an_answer_streams_and_enter_does_not_inte
         await pilot.press("enter")
         await wait_until(pilot, lambda: len(app.screen.transcript) == 4, "the second answer")
         assert adapter.requests[1].messages[-1].content == "next one"
+
+
+async def test_an_empty_answer_is_said_and_left_out_of_the_transcript(home):
+    app, adapter = make_app(home, scripts=[[Done("end_turn")], [TextDelta("ok"), Done()]])
+    async with app.run_test(size=SIZE) as pilot:
+        await type_text(pilot, "anything?")
+        await pilot.press("enter")
+        await wait_until(pilot, lambda: answers(app) and answers(app)[0].state == "done", "the empty answer")
+        assert "empty answer" in str(answers(app)[0].query_one(".answer-status").render())
+        assert app.screen.transcript == []
+        assert app.screen.prompt.text == "anything?"
+        await pilot.press("enter")
+        await wait_until(pilot, lambda: len(app.screen.transcript) == 2, "the second answer")
+        assert [m.content for m in adapter.requests[1].messages] == ["anything?"]

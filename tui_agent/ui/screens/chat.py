@@ -264,7 +264,7 @@ class ChatScreen(Screen):
         assert self.chain is not None
         self._remove_welcome()
         self.transcript.append(ChatMessage("user", text))
-        answer = AssistantMessage(f"{self.profile} · {self.chain.profile.model}")
+        answer = AssistantMessage()
         # Awaited: a Markdown's on_mount resets its source, so nothing may be written to it before then.
         await self.conversation.mount_all([UserMessage(text), answer])
         self.conversation.jump_to_bottom()
@@ -318,10 +318,10 @@ class ChatScreen(Screen):
             return
         answer.outcome_recorded = True
         text = answer.text
-        if state == "done" or (state == "stopped" and text):
+        if text and state in ("done", "stopped"):
             self.transcript.append(ChatMessage("assistant", text))
         else:
-            # Failed, or stopped before any text: the turn leaves the transcript and its text goes back to the
+            # Failed, empty, or stopped before any text: the turn leaves the transcript and its text goes back to the
             # prompt so it can be sent again (unless the user has typed something new meanwhile).
             if self.transcript and self.transcript[-1].role == "user":
                 self.transcript.pop()

@@ -106,9 +106,8 @@ class Note(Static):
 class AssistantMessage(Vertical):
     """One answer: optional thinking (collapsed), the Markdown answer, and a status line when it did not finish."""
 
-    def __init__(self, model_label: str) -> None:
+    def __init__(self) -> None:
         super().__init__(classes="assistant-message -waiting")
-        self.model_label = model_label
         self.state: AnswerState = "waiting"
         self.error: str = ""
         self.outcome_recorded = False  # set by the screen once the transcript holds this answer's outcome
@@ -185,6 +184,8 @@ class AssistantMessage(Vertical):
             self._status.update("■ stopped" + ("" if self.text else " before any text arrived"))
         elif state == "error":
             self._status.update(f"✗ {self.error}")
+        elif state == "done" and not self.text:
+            self._status.update("the model sent an empty answer")
         else:
             self._status.update("")
-        self._status.display = state != "done"
+        self._status.display = state != "done" or not self.text
