@@ -177,7 +177,7 @@ async def test_shift_enter_and_ctrl_j_insert_newlines_and_enter_sends_all_lines(
 
 
 async def test_up_and_down_recall_earlier_prompts_on_the_first_and_last_line(home):
-    app, _ = make_app(home, scripts=[[Done()], [Done()]])
+    app, _ = make_app(home, scripts=[[TextDelta("one"), Done()], [TextDelta("two"), Done()]])
     async with app.run_test(size=SIZE) as pilot:
         prompt = app.screen.prompt
         await run(pilot, "first")
@@ -197,7 +197,7 @@ async def test_up_and_down_recall_earlier_prompts_on_the_first_and_last_line(hom
 
 
 async def test_up_moves_the_cursor_inside_a_multi_line_prompt_before_recalling(home):
-    app, _ = make_app(home, scripts=[[Done()]])
+    app, _ = make_app(home, scripts=[[TextDelta("one"), Done()]])
     async with app.run_test(size=SIZE) as pilot:
         prompt = app.screen.prompt
         await run(pilot, "old")

@@ -41,7 +41,9 @@ class _Feed:
 
     @property
     def text(self) -> str:
-        return "".join(self._parts)
+        if len(self._parts) > 1:  # joined once and kept joined: asked often (copy, footer checks), grows rarely
+            self._parts[:] = ["".join(self._parts)]
+        return self._parts[0] if self._parts else ""
 
     def add(self, text: str) -> None:
         if self._closed or not text:
@@ -98,8 +100,8 @@ class UserMessage(Static):
 class Note(Static):
     """A line from the app itself: a model switch, help, a command's answer or a command's error."""
 
-    def __init__(self, text: str, *, error: bool = False, markup: bool = False) -> None:
-        super().__init__(text if markup else Text(text), classes="note -error" if error else "note", markup=markup)
+    def __init__(self, text: str, *, error: bool = False) -> None:
+        super().__init__(Text(text), classes="note -error" if error else "note", markup=False)
         self.text = text
 
 
