@@ -100,6 +100,7 @@ class ChatScreen(Screen):
         self._answer_prompt = ""  # the prompt text of that answer, given back if it fails
         self._worker: "Worker | None" = None
         self._welcome: "Welcome | None" = None
+        self._more_text = ""
 
     # --- layout ------------------------------------------------------------------------------------------
 
@@ -348,6 +349,9 @@ class ChatScreen(Screen):
 
     def _set_more(self, text: str) -> None:
         more = self.query_one("#more", Static)
+        if more.display and self._more_text == text:
+            return  # called for every delta while scrolled up: only a change is worth a repaint
+        self._more_text = text
         more.update(text)
         more.display = True
 
