@@ -91,10 +91,14 @@ async def test_many_small_deltas_are_written_in_a_few_coalesced_appends(home, mo
 async def test_thinking_is_shown_collapsed_above_the_answer(home):
     from textual.widgets import Collapsible
 
-    app, _ = make_app(home, scripts=[[ThinkingDelta("Let me "), ThinkingDelta("think."), TextDelta("Answer."), Done()]])
+    hold = Hold()
+    app, _ = make_app(home, scripts=[[ThinkingDelta("Let me "), ThinkingDelta("think."), hold, TextDelta("Answer."), Done()]])
     async with app.run_test(size=SIZE) as pilot:
         await type_text(pilot, "q")
         await pilot.press("enter")
+        await wait_until(pilot, lambda: answers(app) and answers(app)[0].thinking_text == "Let me think.", "the thinking")
+        assert str(answers(app)[0].query_one(".answer-status").render()).startswith("thinking…")
+        hold.release()
         await wait_until(pilot, lambda: not app.screen.is_streaming, "the answer to end")
         answer = answers(app)[0]
         await wait_until(pilot, lambda: answer.query_one(".thinking-text", Markdown).source == "Let me think.", "thinking rendered")
@@ -209,3 +213,16 @@ async def test_an_empty_answer_is_said_and_left_out_of_the_transcript(home):
         await pilot.press("enter")
         await wait_until(pilot, lambda: len(app.screen.transcript) == 2, "the second answer")
         assert [m.content for m in adapter.requests[1].messages] == ["anything?"]
+
+
+async def test_quitting_while_an_answer_streams_closes_the_stream_and_exits(home):
+    never = Hold()
+    app, adapter = make_app(home, scripts=[[TextDelta("partial"), never, Done()]])
+    async with app.run_test(size=SIZE) as pilot:
+        await type_text(pilot, "go")
+        await pilot.press("enter")
+        await wait_until(pilot, lambda: answers(app) and answers(app)[0].text == "partial", "the first delta")
+        await pilot.press("ctrl+q")
+        await pilot.pause()
+    assert adapter.cancelled == 1
+    assert app.return_code in (0, None)

@@ -160,6 +160,8 @@ class AssistantMessage(Vertical):
                 self.mount(Collapsible(self._thinking, title="Thinking", collapsed=True, classes="thinking"), before=self._answer)
             )
         assert self._thinking_feed is not None
+        if self.state == "waiting":
+            self._status.update("thinking…  (Escape stops)")
         self._thinking_feed.add(text)
 
     def mark_stopped(self) -> None:
