@@ -1,0 +1,154 @@
+"""Shared by the UI benchmarks: a temporary home and config, the 100 KB test answer, medians, RSS and the table.
+
+Benchmarks measure ratios against a baseline taken in the same run; they print and never fail.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import statistics
+import sys
+import tempfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+os.environ.setdefault("TEXTUAL_ANIMATIONS", "none")  # read by Textual at import: no animation timing in the figures
+
+SIZE = (100, 40)  # the headless screen of every in-process benchmark (chat and baselines alike)
+NICK = "benchnick"  # the profile nickname: the chat header shows it, the pty start-up detects it
+
+
+def temp_home(prefix: str = "tui-agent-bench-") -> Path:
+    """A fresh TUI_AGENT_HOME (removed by the OS's tmp cleaning; benchmarks leave nothing in the user's home)."""
+    return Path(tempfile.mkdtemp(prefix=prefix))
+
+
+def bench_env(home: Path) -> dict[str, str]:
+    """The environment of a benchmarked app: its own home, the file secret store, no provider keys, no real CLI."""
+    env = {k: v for k, v in os.environ.items() if not k.endswith("_API_KEY") and not k.startswith("TUI_AGENT_")}
+    env.update({"TUI_AGENT_HOME": str(home), "TUI_AGENT_KEYRING": "file", "HOME": str(home),
+                "TUI_AGENT_CLAUDE_PATH": str(home / "no-claude"), "NO_PROXY": "127.0.0.1,localhost"})
+    return env
+
+
+def write_config(home: Path, base_url: str = "http://127.0.0.1:9/v1", *, default: bool = True) -> None:
+    """A config whose default profile (or none: first run) is an openai-chat provider at `base_url`, no auth."""
+    head = f'default_profile = "{NICK}"\n' if default else ""
+    (home / "config.toml").write_text(
+        head + f'[profiles.{NICK}]\nprovider = "loopback"\nmodel = "bench-1"\n\n'
+        f'[providers.loopback]\ndisplay_name = "Loopback"\nkind = "openai-chat"\nbase_url = "{base_url}"\nauth = ["none"]\n'
+        # local servers probed by the first-run scan point at a closed port, so they fail at once
+        '[providers.ollama]\nbase_url = "http://127.0.0.1:9"\n[providers.lmstudio]\nbase_url = "http://127.0.0.1:9/v1"\n',
+        encoding="utf-8",
+    )
+
+
+def make_app(home: Path, base_url: str = "http://127.0.0.1:9/v1", *, default: bool = True):
+    """The real app over the real AgentService, on a temp home whose default profile talks to `base_url`."""
+    from tui_agent.config.load import load_config
+    from tui_agent.config.paths import Paths
+    from tui_agent.service.agent import AgentService
+    from tui_agent.ui.app import TuiAgentApp
+
+    write_config(home, base_url, default=default)
+    env = bench_env(home)
+    paths = Paths.resolve(env=env)
+    config = load_config(paths.config_file)
+    return TuiAgentApp(config=config, paths=paths, service=AgentService(config, paths, env=env))
+
+
+_WORDS = ("the", "model", "streams", "tokens", "quickly", "and", "renders", "markdown", "while", "you", "read",
+          "**bold**", "*soft*", "`code`", "terminal", "widget", "frame", "answer", "über", "naïve", "résumé", "42")
+
+
+def _sentence(rng: random.Random) -> str:
+    words = [rng.choice(_WORDS) for _ in range(rng.randint(6, 16))]
+    return words[0].capitalize() + " " + " ".join(words[1:]) + "."
+
+
+def _paragraph(rng: random.Random) -> str:
+    return " ".join(_sentence(rng) for _ in range(rng.randint(3, 6)))
+
+
+def _code_line(rng: random.Random, i: int) -> str:
+    indent = "    " * rng.randint(0, 2)
+    return f"{indent}value_{i} = compute({rng.randint(0, 999)}, name=\"item-{i}\")  # step {i}"
+
+
+def answer_text(size: int = 94_000, seed: int = 12) -> str:
+    """About `size` characters of Markdown: headings, prose, bullet and numbered lists, a table, and a
+    300-line Python code fence in the middle (the case that costs most while streaming)."""
+    rng = random.Random(seed)
+    parts: list[str] = []
+    code_done = False
+    section = 0
+    while sum(len(p) + 2 for p in parts) < size:
+        section += 1
+        parts.append(f"## Section {section}")
+        parts.append(_paragraph(rng))
+        parts.append("\n".join(f"- {_sentence(rng)}" for _ in range(rng.randint(3, 6))))
+        parts.append(_paragraph(rng))
+        parts.append("\n".join(f"{n}. {_sentence(rng)}" for n in range(1, rng.randint(3, 5) + 1)))
+        if section % 5 == 0:
+            parts.append("| name | value |\n|---|---|\n" + "\n".join(f"| row {n} | {rng.randint(0, 99)} |" for n in range(4)))
+        if not code_done and sum(len(p) + 2 for p in parts) >= size * 0.45:
+            parts.append("```python\n" + "\n".join(_code_line(rng, i) for i in range(300)) + "\n```")
+            code_done = True
+    return "\n\n".join(parts) + "\n"
+
+
+def chunks_of(text: str, size: int = 20) -> list[str]:
+    return [text[i:i + size] for i in range(0, len(text), size)]
+
+
+def median(values) -> float:
+    return statistics.median(values)
+
+
+def rss_mb() -> float:
+    """This process's resident memory now (VmRSS), in MB."""
+    return _status_kb("VmRSS") / 1024
+
+
+def peak_rss_mb() -> float:
+    """This process's peak resident memory (VmHWM), in MB."""
+    return _status_kb("VmHWM") / 1024
+
+
+def _status_kb(field: str) -> int:
+    with open("/proc/self/status", encoding="ascii") as status:
+        for line in status:
+            if line.startswith(field + ":"):
+                return int(line.split()[1])
+    raise RuntimeError(f"/proc/self/status has no {field} line (this benchmark reads Linux's /proc)")
+
+
+def table(headers: list[str], rows: list[list[object]]) -> str:
+    """A small aligned text table: first column left-aligned, the rest right-aligned."""
+    cells = [[str(h) for h in headers]] + [[_cell(v) for v in row] for row in rows]
+    widths = [max(len(r[i]) for r in cells) for i in range(len(headers))]
+    lines = []
+    for n, row in enumerate(cells):
+        lines.append("  ".join(c.ljust(w) if i == 0 else c.rjust(w) for i, (c, w) in enumerate(zip(row, widths))))
+        if n == 0:
+            lines.append("  ".join("-" * w for w in widths))
+    return "\n".join(lines)
+
+
+def _cell(value: object) -> str:
+    if isinstance(value, float):
+        return f"{value:,.2f}" if abs(value) < 100 else f"{value:,.0f}"
+    return str(value)
+
+
+def machine() -> str:
+    import platform
+
+    import textual
+
+    return (f"{platform.system()} {platform.machine()}, {os.cpu_count()} cores, "
+            f"Python {platform.python_version()}, Textual {textual.__version__}")
