@@ -267,3 +267,20 @@ async def test_tab_completes_profile_and_provider_arguments(home):
         await pilot.press("enter")
         await pilot.pause()
         assert "`tui-agent login openai`" in notes(app)[-1].text
+
+
+async def test_switch_to_a_session_chain_not_in_the_config_shows_it_in_the_header(home):
+    from tui_agent.auth.resolve import Chain
+    from tui_agent.config.schema import ProfileConfig
+
+    app, adapter = make_app(home, scripts=[[TextDelta("hi"), Done()]])
+    async with app.run_test(size=SIZE) as pilot:
+        base = app.service.resolve("fake")
+        session = Chain(ProfileConfig(nickname="scripted/other", provider="scripted", model="other-model"), base.provider, base.method)
+        app.screen.switch_to("scripted/other", session, "Model: scripted/other (session profile).")
+        await pilot.pause()
+        assert header(app).startswith("scripted/other · scripted · other-model")
+        assert notes(app)[-1].text == "Model: scripted/other (session profile)."
+        await run(pilot, "hello")
+        await wait_until(pilot, lambda: len(adapter.requests) == 1, "the request")
+        assert adapter.requests[0].model == "other-model"

@@ -134,10 +134,13 @@ class ChatScreen(Screen):
             text.append("tui-agent", style="bold")
             text.append(" · no model chosen — type /model NICK")
             return text
-        profile = self.app.config.profiles[self.profile]
-        provider = self.app.config.canonical_provider_id(profile.provider) or profile.provider
+        if self.chain is not None:  # also covers a session profile that is not in config.toml
+            provider, model = self.chain.provider.id, self.chain.profile.model
+        else:
+            profile = self.app.config.profiles[self.profile]
+            provider, model = self.app.config.canonical_provider_id(profile.provider) or profile.provider, profile.model
         text.append(self.profile, style="bold")
-        text.append(f" · {provider} · {profile.model}")
+        text.append(f" · {provider} · {model}")
         return text
 
     def _refresh_header(self) -> None:
@@ -477,11 +480,15 @@ class ChatScreen(Screen):
             current = f"; still on {self.profile}" if self.profile else ""
             self._note(f"{exc}{current}", error=True)
             return
-        self.profile = nick
+        self.switch_to(nick, chain)
+
+    def switch_to(self, nickname: str, chain: "Chain", message: str = "") -> None:
+        """Make an already resolved chain the active model (for /model, and for the picker once it lands)."""
+        self.profile = nickname
         self.chain = chain
         self._remove_welcome()
         self._refresh_header()
-        self._note(f"Model: {nick} ({chain.provider.id} · {chain.profile.model}).")
+        self._note(message or f"Model: {nickname} ({chain.provider.id} · {chain.profile.model}).")
 
     def _list_profiles(self) -> None:
         config = self.app.config
