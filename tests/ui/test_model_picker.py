@@ -690,3 +690,16 @@ async def test_first_run_still_switches_when_the_default_cannot_be_written_and_s
     assert "Could not save gpt as the default" in result.message and "Read-only file system" in result.message
     assert path.read_text(encoding="utf-8") == before
     await service.aclose()
+
+
+async def test_the_picker_can_open_filtered_to_a_provider(isolated_home, ollama, openai):
+    write_config(isolated_home, standard_config(ollama.base_url, openai.base_url))
+    service = make_service(OPENAI_API_KEY=OPENAI_KEY)
+    picker = ModelPicker(service, query="ollama")
+    async with PickerHost(picker).run_test(size=(160, 40)) as pilot:
+        await settle(pilot, picker)
+        texts = rows(picker)
+        assert texts[0].startswith("✓ Ollama")
+        assert sorted(t.split()[0] for t in texts[1:]) == ["local", "qwen3:8b"]  # best match first
+        assert picker.query_one("#picker-filter", Input).value == "ollama"
+    await service.aclose()

@@ -135,10 +135,15 @@ class ModelPicker(ModalScreen[PickerResult]):
         Binding("ctrl+r", "refresh", "Refresh"),
     ]
 
-    def __init__(self, service: "AgentService", *, current: str | None = None, first_run: bool = False) -> None:
+    def __init__(
+        self, service: "AgentService", *, current: str | None = None, first_run: bool = False, query: str = ""
+    ) -> None:
+        """`current` is marked and highlighted; `first_run` saves the first choice as default_profile when there is
+        none; `query` starts the filter (e.g. a provider id, after logging in to it)."""
         super().__init__()
         self.service = service
         self.current = current
+        self.query_text = query
         # First run only counts while there is no default to keep: a default written meanwhile ends it.
         self.first_run = first_run and service.config.default_profile is None
         self._statuses: dict[str, CredentialStatus] = {}
@@ -163,7 +168,7 @@ class ModelPicker(ModalScreen[PickerResult]):
         with Vertical(id="picker"):
             title = "Choose a model — your first choice becomes the default" if self.first_run else "Choose a model"
             yield Label(title, id="picker-title")
-            yield _FilterInput(placeholder="Type to filter (fuzzy): profile, model or provider", id="picker-filter")
+            yield _FilterInput(self.query_text, placeholder="Type to filter (fuzzy): profile, model or provider", id="picker-filter")
             with Horizontal(id="picker-body"):
                 options = OptionList(id="picker-list")
                 options.can_focus = False  # typing always filters; the list follows the arrow keys
