@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import socket
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Mapping
 from urllib.parse import urlsplit
@@ -46,18 +47,21 @@ def host_port(base_url: str) -> tuple[str, int]:
 
 
 async def tcp_reachable(base_url: str, timeout: float = CONNECT_TIMEOUT) -> bool:
-    """Whether something accepts a TCP connection at the base URL's host and port."""
+    """Whether something accepts a TCP connection at the base URL's host and port.
+
+    The connect runs in a thread with a socket timeout: a busy event loop (a long answer rendering) must not
+    make a running server look stopped, as a timer on the loop would.
+    """
     host, port = host_port(base_url)
+    return await asyncio.to_thread(_connects, host, port, timeout)
+
+
+def _connects(host: str, port: int, timeout: float) -> bool:
     try:
-        _reader, writer = await asyncio.wait_for(asyncio.open_connection(host, port), timeout)
-    except (OSError, asyncio.TimeoutError):
-        return False
-    writer.close()
-    try:
-        await writer.wait_closed()
+        with socket.create_connection((host, port), timeout=timeout):
+            return True
     except OSError:
-        pass
-    return True
+        return False
 
 
 async def api_key_source(

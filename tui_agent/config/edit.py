@@ -14,7 +14,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any, Callable
 
-from tui_agent.config.load import _SECRET_KEYS, _find_literal_secrets, check_config
+from tui_agent.config.load import SECRET_KEYS, find_literal_secrets, check_config
 from tui_agent.config.problems import ConfigProblem
 from tui_agent.errors import ConfigError
 
@@ -67,7 +67,7 @@ def set_provider_field(path: Path, provider_id: str, key: str, value: Any) -> No
     import tomlkit
 
     parts = key.split(".")
-    if any(part.lower() in _SECRET_KEYS for part in parts):
+    if any(part.lower() in SECRET_KEYS for part in parts):
         raise ConfigError(
             f"{path}: providers.{provider_id}.{key}: secrets are never written to config.toml; "
             f"store it with `tui-agent login {provider_id}` or name an environment variable in providers.{provider_id}.api_key_env"
@@ -115,7 +115,7 @@ def _edit(path: Path, mutate: Callable[[Any], None], what: str) -> None:
         raise ConfigError(f"{path}: cannot {what}: {exc}") from None
     new_text = tomlkit.dumps(doc)
     try:
-        secrets = _find_literal_secrets(str(path), tomllib.loads(new_text))
+        secrets = find_literal_secrets(str(path), tomllib.loads(new_text))
     except tomllib.TOMLDecodeError:  # e.g. a table added inside an inline table the user wrote
         raise ConfigError(f"{path}: cannot {what}: the edit would not be valid TOML; make the change by hand") from None
     if secrets:  # refused before anything touches the disk

@@ -19,7 +19,7 @@ TOP_LEVEL_KEYS = ("default_profile", "profiles", "providers", "ui")
 CATALOG = "catalog"
 
 # Keys whose value would be a secret: never allowed in config.toml.
-_SECRET_KEYS = {
+SECRET_KEYS = {
     "api_key", "apikey", "api-key", "key", "token", "access_token", "refresh_token",
     "secret", "client_secret", "password", "auth_token", "bearer",
 }
@@ -82,7 +82,7 @@ def check_config(config_file: Path) -> tuple[Config | None, list[ConfigProblem]]
             problems.append(
                 ConfigProblem(fname, key, "unknown setting", key, closest_first(key, TOP_LEVEL_KEYS))
             )
-    problems += _find_literal_secrets(fname, user)
+    problems += find_literal_secrets(fname, user)
 
     catalog = _read_catalog()
     providers, aliases, origins = _merge_providers(fname, catalog.get("providers", {}), _table(fname, user, "providers", problems), problems)
@@ -296,14 +296,14 @@ def _known_fields(prefix: str, loc: tuple) -> list[str]:
     return [name for name in getattr(model, "model_fields", {}) if name not in hidden]
 
 
-def _find_literal_secrets(fname: str, data: dict[str, Any], prefix: str = "") -> list[ConfigProblem]:
+def find_literal_secrets(fname: str, data: dict[str, Any], prefix: str = "") -> list[ConfigProblem]:
     problems = []
     for key, value in data.items():
         path = f"{prefix}.{key}" if prefix else str(key)
         if isinstance(value, dict):
-            problems += _find_literal_secrets(fname, value, path)
+            problems += find_literal_secrets(fname, value, path)
         elif isinstance(value, str) and value and (
-            str(key).lower() in _SECRET_KEYS or _SECRET_VALUE.match(value.strip())
+            str(key).lower() in SECRET_KEYS or _SECRET_VALUE.match(value.strip())
         ):
             provider = path.split(".")[1] if path.startswith("providers.") and path.count(".") >= 2 else "PROVIDER"
             problems.append(
