@@ -10,10 +10,6 @@ import pytest
 
 
 @pytest.fixture
-def home(tmp_path, monkeypatch):
-    """An isolated TUI_AGENT_HOME with no provider keys in the environment (tests/conftest.py does the rest)."""
-    for name in ("ANTHROPIC_API_KEY", "OPENAI_API_KEY", "OPENROUTER_API_KEY", "AZURE_OPENAI_API_KEY", "LM_API_TOKEN"):
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("TUI_AGENT_HOME", str(tmp_path))
-    monkeypatch.setenv("TUI_AGENT_KEYRING", "file")
-    return tmp_path
+def home(isolated_home):
+    """This test's TUI_AGENT_HOME: tests/conftest.py made it, removed provider keys and chose the file secret store."""
+    return isolated_home
