@@ -277,6 +277,21 @@ class ChatScreen(Screen):
         self.is_streaming = True
         self._worker = self._stream_answer(answer, self.chain, list(self.transcript))
 
+    async def load_conversation(self, messages: list["ChatMessage"], conversation_id: str | None = None) -> None:
+        """Show a saved conversation (e.g. from history) and continue it; answers render at once, no streams."""
+        from tui_agent.ui.widgets.message import AssistantMessage, UserMessage
+
+        self.action_stop()
+        self._remove_welcome()
+        widgets = [UserMessage(m.content) if m.role == "user" else AssistantMessage(m.content) for m in messages if m.content]
+        with self.app.batch_update():
+            await self.conversation.remove_children()
+            await self.conversation.mount_all(widgets)
+        self.transcript = [m for m in messages if m.content]
+        self.conversation_id = conversation_id or uuid.uuid4().hex
+        self.usage = None
+        self.conversation.jump_to_bottom()
+
     # Not exclusive: is_streaming already allows one stream at a time, and an exclusive start would cancel the
     # previous worker while it renders its stopped answer for the last time.
     @work(group="chat", exit_on_error=False)

@@ -66,6 +66,11 @@ class _Feed:
             self._stream = Markdown.get_stream(self._markdown)
         await self._stream.write(chunk)
 
+    def close_with(self, text: str) -> None:
+        """Hold `text` as the whole, final content (already given to the widget): nothing more is fed."""
+        self._parts = [text] if text else []
+        self._closed = True
+
     def mounting(self, awaitable) -> None:
         self._mounting = awaitable
 
@@ -108,18 +113,23 @@ class Note(Static):
 class AssistantMessage(Vertical):
     """One answer: optional thinking (collapsed), the Markdown answer, and a status line when it did not finish."""
 
-    def __init__(self) -> None:
-        super().__init__(classes="assistant-message -waiting")
-        self.state: AnswerState = "waiting"
+    def __init__(self, text: str | None = None) -> None:
+        """An empty answer about to stream, or (with `text`) a finished one from history, rendered at mount."""
+        super().__init__(classes="assistant-message -waiting" if text is None else "assistant-message -done")
+        self.state: AnswerState = "waiting" if text is None else "done"
         self.error: str = ""
-        self.outcome_recorded = False  # set by the screen once the transcript holds this answer's outcome
-        self._answer = Markdown(classes="answer")
+        self.outcome_recorded = text is not None  # set by the screen once the transcript holds this answer's outcome
+        # Text known up front goes straight to the Markdown (one update at mount), never through a stream.
+        self._answer = Markdown(text, classes="answer")
         self._answer_feed = _Feed(self, self._answer)
+        if text is not None:
+            self._answer_feed.close_with(text)
         self._thinking: Markdown | None = None
         self._thinking_feed: _Feed | None = None
         self._blocks: list["CodeBlock"] = []
         self._blocks_for = -1  # the text length _blocks was parsed from
         self._status = Static("waiting for the answer…  (Escape stops)", classes="answer-status", markup=False)
+        self._status.display = text is None
 
     def compose(self) -> ComposeResult:
         yield self._answer
