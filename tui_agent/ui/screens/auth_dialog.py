@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from pathlib import Path
 from datetime import timezone
 from typing import TYPE_CHECKING, Callable, Literal
 
@@ -93,6 +94,12 @@ class AuthProviderRow(ListItem):
         self.query_one(".col-expires", Label).update(_expiry(status))
 
 
+class _ProviderList(ListView):
+    """The provider rows; Enter logs in (shown in the footer, where ListView's own "select" would hide it)."""
+
+    BINDINGS = [Binding("enter", "screen.login", "Log in")]
+
+
 class _UrlInput(Input):
     BINDINGS = [Binding("enter", "screen.save_url", "Save and test"), Binding("escape", "screen.close_url", "Cancel")]
 
@@ -100,7 +107,7 @@ class _UrlInput(Input):
 class AuthDialog(ModalScreen[AuthResult]):
     """Every provider's login state; dismisses with an AuthResult."""
 
-    CSS_PATH = "auth_dialog.tcss"
+    CSS_PATH = str(Path(__file__).with_name("auth_dialog.tcss"))  # absolute: subclasses elsewhere find it too
     BINDINGS = [
         Binding("enter", "login", "Log in"),
         Binding("k", "set_key", "API key"),
@@ -148,7 +155,7 @@ class AuthDialog(ModalScreen[AuthResult]):
                 ):
                     yield Label(text, classes=cls)
             rows = [AuthProviderRow(p, self.service.last_status(pid)) for pid, p in self.service.config.providers.items()]
-            yield ListView(*rows, id="auth-list")
+            yield _ProviderList(*rows, id="auth-list")
             yield Static("", id="auth-detail", markup=False)
             with Horizontal(id="auth-url-bar"):
                 yield Label("Base URL:", id="auth-url-label")
@@ -229,7 +236,7 @@ class AuthDialog(ModalScreen[AuthResult]):
         self.refresh_bindings()
 
     def on_list_view_selected(self, _event: ListView.Selected) -> None:
-        self.action_login()
+        self.action_login()  # a mouse click on a row
 
     def _show_detail(self) -> None:
         provider = self._current()
@@ -417,7 +424,7 @@ class AuthDialog(ModalScreen[AuthResult]):
         field.value = provider.base_url or ""
         self.query_one("#auth-url-bar").display = True
         field.focus()
-        self.say(f"Enter saves to {self.service.config.file} (your comments are kept) and tests it · Escape cancels.")
+        self.say(f"Enter saves it to {self.service.config.file.name} (your comments are kept) and tests it · Escape cancels.")
         self.refresh_bindings()
 
     def action_close_url(self) -> None:

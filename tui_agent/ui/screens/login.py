@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 import time
 from dataclasses import dataclass
+from pathlib import Path
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any, Callable, Mapping
 from urllib.parse import urlsplit
@@ -134,14 +136,18 @@ def _no_suspend_sentence(exc: Exception, command: str) -> str:
     return f"This terminal cannot be handed over to another program ({type(exc).__name__}); run `{command}` in a shell."
 
 
+_CLI_COMMAND = re.compile(r"`tui-agent (login|logout) ([^`]+)`")
+
+
 def state_line(status: CredentialStatus | None) -> str:
-    """`✓ ready — detail` for a status, `? not checked yet` without one."""
+    """`✓ ready — detail` for a status, `? not checked yet` without one; shell commands become slash commands."""
     if status is None:
         return f"{STATE_SYMBOL[CredentialState.UNKNOWN]} not checked yet"
     line = f"{STATE_SYMBOL[status.state]} {status.state.value}"
     if status.identity:
         line += f" as {status.identity}"
-    return line + (f" — {status.detail}" if status.detail else "")
+    detail = _CLI_COMMAND.sub(r"/\1 \2", status.detail)
+    return line + (f" — {detail}" if detail else "")
 
 
 def _success_sentence(label: str, credential: "StoredCredential", where: str) -> str:
@@ -161,8 +167,8 @@ def _success_sentence(label: str, credential: "StoredCredential", where: str) ->
 class _LoginScreen(ModalScreen[LoginResult]):
     """A bordered box with a title, a body, a one-line message and the footer; Escape cancels."""
 
-    CSS_PATH = "login.tcss"
-    BINDINGS = [Binding("escape", "cancel", "Cancel")]
+    CSS_PATH = str(Path(__file__).with_name("login.tcss"))  # absolute: subclasses elsewhere find it too
+    BINDINGS: list[Binding] = []  # each screen lists Escape last, so its own keys lead the footer
 
     def __init__(self, service: "AgentService", provider: "ProviderConfig") -> None:
         super().__init__()
@@ -223,6 +229,8 @@ class _KeyInput(Input):
 
 class ApiKeyScreen(_LoginScreen):
     """Paste a key (masked); it is checked with a cheap authenticated request and saved only when accepted."""
+
+    BINDINGS = [Binding("escape", "cancel", "Cancel")]
 
     def title_text(self) -> str:
         return f"API key for {self.label}"
