@@ -5,12 +5,16 @@ Benchmarks measure ratios against a baseline taken in the same run; they print a
 
 from __future__ import annotations
 
+import contextlib
+import json
 import os
 import random
 import statistics
+import subprocess
 import sys
 import tempfile
 from pathlib import Path
+from typing import Iterator
 
 ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
@@ -89,11 +93,13 @@ def answer_text(size: int = 94_000, seed: int = 12) -> str:
     while sum(len(p) + 2 for p in parts) < size:
         section += 1
         parts.append(f"## Section {section}")
+        parts += [_paragraph(rng) for _ in range(rng.randint(2, 4))]
+        if section % 2:
+            parts.append("\n".join(f"- {_sentence(rng)}" for _ in range(rng.randint(3, 5))))
+        else:
+            parts.append("\n".join(f"{n}. {_sentence(rng)}" for n in range(1, rng.randint(3, 5) + 1)))
         parts.append(_paragraph(rng))
-        parts.append("\n".join(f"- {_sentence(rng)}" for _ in range(rng.randint(3, 6))))
-        parts.append(_paragraph(rng))
-        parts.append("\n".join(f"{n}. {_sentence(rng)}" for n in range(1, rng.randint(3, 5) + 1)))
-        if section % 5 == 0:
+        if section % 6 == 0:
             parts.append("| name | value |\n|---|---|\n" + "\n".join(f"| row {n} | {rng.randint(0, 99)} |" for n in range(4)))
         if not code_done and sum(len(p) + 2 for p in parts) >= size * 0.45:
             parts.append("```python\n" + "\n".join(_code_line(rng, i) for i in range(300)) + "\n```")
@@ -103,6 +109,31 @@ def answer_text(size: int = 94_000, seed: int = 12) -> str:
 
 def chunks_of(text: str, size: int = 20) -> list[str]:
     return [text[i:i + size] for i in range(0, len(text), size)]
+
+
+@contextlib.contextmanager
+def loopback_answer(chunks: list[str], delay: float = 0.0, repeat: int = 1) -> Iterator[str]:
+    """A loopback OpenAI-compatible server in a child process that streams `chunks` (one SSE event each,
+    `delay` s apart) to each of the next `repeat` chat requests; yields its base URL."""
+    spec = Path(tempfile.mkstemp(prefix="tui-agent-bench-", suffix=".json")[1])
+    spec.write_text(json.dumps({"chunks": chunks, "delay": delay, "repeat": repeat}), encoding="utf-8")
+    proc = subprocess.Popen([sys.executable, str(ROOT / "bench" / "_loopback.py"), str(spec)],
+                            stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, cwd=ROOT)
+    try:
+        assert proc.stdout is not None
+        base_url = proc.stdout.readline().strip()
+        if not base_url:
+            raise RuntimeError("the loopback server did not start (see its error output above)")
+        yield base_url
+    finally:
+        assert proc.stdin is not None
+        proc.stdin.close()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+        spec.unlink(missing_ok=True)
 
 
 def median(values) -> float:

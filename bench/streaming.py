@@ -1,0 +1,213 @@
+"""Benchmark: a ~94 KB Markdown answer streamed in 20-character chunks into the chat screen, against a one-shot
+`Markdown.update()` of the same text in the same run.
+
+The answer (prose, lists, a table, a 300-line code fence in the middle) comes from the loopback FakeOpenAI
+over the real OpenAI-chat adapter and service, at full speed and at 500 chunks/s (a 2 ms gap per chunk on the
+server, which runs in its own process so it does not share the app's GIL). Both sides run headless
+(`App.run_test`, 100×40). "Final on screen" means: the answer's worker has finished its final render and a
+screen refresh has run after that. While the 500 chunks/s stream
+runs, a key is sent the way the terminal driver sends it every 250 ms and the time until the prompt's
+TextArea holds it is the echo latency. After each stream the answer's blocks are compared, rendered line by
+line, with a one-shot render of the same text mounted in the same conversation (it must be identical).
+
+Run from the repository root:  .venv/bin/python bench/streaming.py [--runs 3] [--size 94000]
+Targets (issue 12): full speed ≤ 3× one-shot; at 500 chunks/s final ≤ 0.5 s after the last chunk; echo < 100 ms.
+Not a test: it prints a table and never fails.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import time
+
+from _common import SIZE, answer_text, chunks_of, loopback_answer, machine, make_app, median, rss_mb, table, temp_home
+
+from textual import events
+from textual.app import App, ComposeResult
+from textual.containers import VerticalScroll
+from textual.geometry import Region
+from textual.widgets import Markdown
+
+from tui_agent.ui.widgets.message import AssistantMessage
+
+
+def rendered_lines(markdown: Markdown) -> list[str]:
+    """Every leaf widget under `markdown`, rendered at its laid-out size, as plain text lines (type-tagged)."""
+    lines: list[str] = []
+    for widget in markdown.walk_children(with_self=False):
+        if widget.children or not widget.display:
+            continue
+        width, height = widget.size
+        lines.append(f"<{type(widget).__name__} {width}×{height}>")
+        for strip in widget.render_lines(Region(0, 0, width, height)):
+            lines.append(strip.text.rstrip())
+    return lines
+
+
+class _OneShot(App[None]):
+    """The baseline: one Markdown in a scroll view, filled by a single update()."""
+
+    def compose(self) -> ComposeResult:
+        with VerticalScroll():
+            yield Markdown()
+
+
+async def one_shot(text: str) -> float:
+    app = _OneShot()
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        markdown = app.query_one(Markdown)
+        start = time.perf_counter()
+        await markdown.update(text)
+        await pilot.pause()
+        return time.perf_counter() - start
+
+
+class _Arrivals:
+    """Records when the chat screen receives the first and last text delta (wraps AssistantMessage.add_text)."""
+
+    def __init__(self) -> None:
+        self.first = self.last = 0.0
+        self.count = 0
+        original = AssistantMessage.add_text
+        arrivals = self
+
+        def add_text(message: AssistantMessage, text: str) -> None:
+            now = time.perf_counter()
+            if not arrivals.count:
+                arrivals.first = now
+            arrivals.last = now
+            arrivals.count += 1
+            original(message, text)
+
+        AssistantMessage.add_text = add_text  # type: ignore[method-assign]
+        self._original = original
+
+    def close(self) -> None:
+        AssistantMessage.add_text = self._original  # type: ignore[method-assign]
+
+
+async def _echo_probe(app, until: asyncio.Event, latencies: list[float]) -> None:
+    """Every 250 ms, send 'x' as the terminal driver would and time until the prompt's text holds it."""
+    prompt = app.screen.prompt
+    while not until.is_set():
+        await asyncio.sleep(0.25)
+        if until.is_set():
+            return
+        before = prompt.text.count("x")
+        key = events.Key("x", "x")
+        key.set_sender(app)
+        start = time.perf_counter()
+        app._driver.send_message(key)
+        while prompt.text.count("x") == before:
+            await asyncio.sleep(0.001)
+        latencies.append(time.perf_counter() - start)
+
+
+async def stream_into_chat(text: str, delay: float, *, echo: bool = False, check: bool = True) -> dict:
+    """Stream `text` (20-char chunks, `delay` s apart on the server) into the chat screen; times and checks it."""
+    chunks = chunks_of(text)
+    arrivals = _Arrivals()
+    latencies: list[float] = []
+    result: dict = {}
+    try:
+        with loopback_answer(chunks, delay) as base_url:
+            app = make_app(temp_home(), base_url)
+            async with app.run_test(size=SIZE) as pilot:
+                await pilot.pause()
+                screen = app.screen
+                screen.prompt.insert("go")
+                done = asyncio.Event()
+                start = time.perf_counter()
+                await pilot.press("enter")
+                probe = asyncio.create_task(_echo_probe(app, done, latencies)) if echo else None
+                answer = None
+                while answer is None:  # the conversation's direct children: a query would walk every Markdown block
+                    answer = next((w for w in screen.conversation.children if isinstance(w, AssistantMessage)), None)
+                    await asyncio.sleep(0.002)
+                # The answer's worker ends after the final render (the reconcile) has been awaited.
+                while not (screen._worker is not None and screen._worker.is_finished):
+                    await asyncio.sleep(0.002)
+                assert answer.state == "done", answer.state
+                done.set()
+                await pilot.pause()
+                final = time.perf_counter()
+                if probe is not None:
+                    await probe
+                result = {
+                    "total": final - start,
+                    "after_last": final - arrivals.last,
+                    "arrival_span": arrivals.last - arrivals.first,
+                    "chunks": arrivals.count,
+                    "echo": latencies,
+                    "rss_mb": rss_mb(),
+                    "dom": len(list(screen.walk_children())),
+                }
+                if check:
+                    result["same_as_one_shot"] = await _same_as_one_shot(pilot, screen, answer, text)
+    finally:
+        arrivals.close()
+    return result
+
+
+async def _same_as_one_shot(pilot, screen, streamed: AssistantMessage, text: str) -> bool:
+    """Mount a second answer in the same conversation, render `text` into it in one update, compare line by line."""
+    reference = AssistantMessage()
+    await screen.conversation.mount(reference)
+    reference.add_text(text)
+    await reference.finish("done")
+    await pilot.pause()
+    streamed_md = streamed.query_one(".answer", Markdown)
+    reference_md = reference.query_one(".answer", Markdown)
+    return streamed_md.source == reference_md.source == text and rendered_lines(streamed_md) == rendered_lines(reference_md)
+
+
+async def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--size", type=int, default=94_000)
+    args = parser.parse_args()
+    text = answer_text(args.size)
+    chunks = len(chunks_of(text))
+    await one_shot(text)  # warm-up: imports, CSS, caches
+    shots, fast, paced = [], [], []
+    for _ in range(args.runs):  # interleaved so machine noise hits all alike
+        shots.append(await one_shot(text))
+        fast.append(await stream_into_chat(text, 0.0))
+        paced.append(await stream_into_chat(text, 0.002, echo=True))
+    base = median(shots)
+
+    def med(runs: list[dict], key: str) -> float:
+        return median(r[key] for r in runs)
+
+    echoes = sorted(e for r in paced for e in r["echo"])
+    rows = [
+        ["one-shot Markdown.update() (baseline)", base * 1000, "", "", 1.0],
+        ["chat, full speed: enter → final on screen", med(fast, "total") * 1000, med(fast, "arrival_span") * 1000,
+         med(fast, "after_last") * 1000, med(fast, "total") / base],
+        ["chat, 500 chunks/s: enter → final on screen", med(paced, "total") * 1000, med(paced, "arrival_span") * 1000,
+         med(paced, "after_last") * 1000, med(paced, "total") / base],
+    ]
+    print(f"{machine()}; answer {len(text):,} chars in {chunks:,} chunks of 20; headless {SIZE[0]}×{SIZE[1]}; "
+          f"median of {args.runs} interleaved runs\n")
+    print(table(["what", "ms", "chunks arrive ms", "last chunk → final ms", "× one-shot"], rows))
+    rate = chunks / med(paced, "arrival_span")
+    print(f"\npaced stream: {rate:,.0f} chunks/s arrived at the screen")
+    if echoes:
+        p50, p95 = echoes[len(echoes) // 2], echoes[int(len(echoes) * 0.95)]
+        print(f"key echo while streaming at 500 chunks/s: median {p50 * 1000:.1f} ms, p95 {p95 * 1000:.1f} ms, "
+              f"max {echoes[-1] * 1000:.1f} ms over {len(echoes)} keys")
+    else:
+        p50 = p95 = float("nan")
+    same = all(r["same_as_one_shot"] for r in fast + paced)
+    print(f"final render equals the one-shot render (source and rendered lines), every run: {same}")
+    full_ratio = med(fast, "total") / base
+    lag = med(paced, "after_last")
+    print(f"\ntargets: full speed {full_ratio:.2f}× one-shot (≤ 3: {'met' if full_ratio <= 3 else 'NOT met'}); "
+          f"500/s final {lag * 1000:.0f} ms after the last chunk (≤ 500: {'met' if lag <= 0.5 else 'NOT met'}); "
+          f"echo p95 {p95 * 1000:.0f} ms (< 100: {'met' if p95 < 0.1 else 'NOT met'})")
+
+
+if __name__ == "__main__":
+    asyncio.run(main())
