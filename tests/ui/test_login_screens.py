@@ -16,10 +16,10 @@ import pytest
 from textual.app import App
 from textual.widgets import Input
 
-from tests.fakes.authserver import AuthlibServer, FakeClock
+from tests.fakes.authserver import AuthlibServer, FakeClock, Reply, ScriptedServer, authorize_url_params
 from tests.fakes.fake_claude import install_fake_claude
 from tests.fakes.fake_openai import FakeOpenAI
-from tests.ui.support import wait_until
+from tests.ui.support import closed_port, wait_until
 from tui_agent.auth.oauth.discovery import clear_discovery_cache
 from tui_agent.config.load import load_config
 from tui_agent.config.paths import Paths
@@ -204,6 +204,42 @@ async def test_device_login_declined_says_so_and_offers_another_try(home, server
     assert app.results[0].ok
 
 
+async def test_device_login_against_an_unreachable_issuer_is_one_sentence(home, clock):
+    port = closed_port()
+    service = make_service(
+        home,
+        '[providers.work-gateway]\ndisplay_name = "Work gateway"\nkind = "openai-chat"\nbase_url = "https://llm.example.com/v1"\n'
+        f'auth = ["oauth-device"]\n[providers.work-gateway.oauth]\nissuer = "http://127.0.0.1:{port}"\nclient_id = "tui-agent"\n',
+    )
+    provider = service.config.providers["work-gateway"]
+    app = Host(lambda: DeviceLoginScreen(service, provider, clock=clock, sleep=lambda s: asyncio.sleep(0)))
+    async with app.run_test(size=SIZE) as pilot:
+        screen = app.screen
+        await wait_until(pilot, lambda: screen.failed, "the failure")
+        message, code_shown = screen.message, screen.query_one("#device-code").display
+    await _close(service)
+    assert message.startswith(f"Could not reach the OAuth issuer at http://127.0.0.1:{port}/")
+    assert message.endswith("check the network and oauth.issuer.")
+    assert not code_shown and app.results == []
+
+
+async def test_a_bug_in_a_flow_is_reported_not_left_waiting(home, server, clock):
+    service = make_service(home, gateway_config(server, "oauth-device"))
+
+    async def broken(seconds: float) -> None:
+        raise RuntimeError("boom")
+
+    provider = service.config.providers["work-gateway"]
+    app = Host(lambda: DeviceLoginScreen(service, provider, clock=clock, sleep=broken))
+    async with app.run_test(size=SIZE) as pilot:
+        screen = app.screen
+        await wait_until(pilot, lambda: screen.failed, "the failure")
+        message, retry = screen.message, screen.check_action("retry", ())
+    await _close(service)
+    assert message == "The login to Work gateway stopped on an unexpected RuntimeError; the log file has the details."
+    assert retry
+
+
 # --- browser (PKCE) ------------------------------------------------------------------------------------------------------
 
 
@@ -291,6 +327,34 @@ async def test_cancelling_a_browser_login_closes_the_listener(home, server):
     with pytest.raises(httpx.TransportError):
         async with httpx.AsyncClient() as browser:
             await browser.get(redirect_uri, params={"code": "late"})
+
+
+async def test_openrouter_style_browser_login_stores_the_issued_key(home):
+    with ScriptedServer() as keys:
+        keys.script("POST", "/api/v1/auth/keys", Reply.json({"key": "sk-or-v1-0123456789abcdef0123", "user_id": "user_7"}))
+        service = make_service(
+            home,
+            f'[providers.openrouter]\nbase_url = "{keys.url}/api/v1"\n[providers.openrouter.oauth]\n'
+            f'authorization_endpoint = "{keys.url}/auth"\nkeys_endpoint = "{keys.url}/api/v1/auth/keys"\n',
+        )
+        screen_or_reason = login_screen_for(service, "openrouter")
+        assert isinstance(screen_or_reason, BrowserLoginScreen)
+        app = Host(lambda: screen_or_reason)
+        async with app.run_test(size=SIZE) as pilot:
+            screen = app.screen
+            await wait_until(pilot, lambda: screen.url, "the sign-in address")
+            callback = authorize_url_params(screen.url)["callback_url"]
+            async with httpx.AsyncClient() as browser:  # OpenRouter's page sends the browser to callback_url?code=…
+                await browser.get(callback, params={"code": "auth_code_abc123"})
+            await wait_until(pilot, lambda: app.results, "the login to finish")
+        await _close(service)
+        sent = keys.seen("/api/v1/auth/keys")[0].json
+    result = app.results[0]
+    assert result.ok and result.message.startswith("Logged in to OpenRouter as user_7: the API key it issued is stored in ")
+    assert "sk-or-v1-0123456789abcdef0123" not in result.message
+    stored = await service.store.get("openrouter")
+    assert (stored.kind, stored.obtained_by, stored.secret) == ("api-key", "PKCE", "sk-or-v1-0123456789abcdef0123")
+    assert sent["code"] == "auth_code_abc123"
 
 
 # --- Claude Code ---------------------------------------------------------------------------------------------------------

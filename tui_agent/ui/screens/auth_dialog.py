@@ -20,6 +20,7 @@ from textual.containers import Horizontal, Vertical
 from textual.message import Message
 from textual.screen import ModalScreen
 from textual.widgets import Footer, Input, Label, ListItem, ListView, Static
+from textual.worker import Worker, WorkerState
 
 from tui_agent.auth.state import STATE_SYMBOL, CredentialState, CredentialStatus
 from tui_agent.errors import ConfigError, ProviderError
@@ -467,6 +468,15 @@ class AuthDialog(ModalScreen[AuthResult]):
         self._changed_config = new
         for row in self.query(AuthProviderRow):
             row.provider = new.providers.get(row.provider.id, row.provider)
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        # One sentence instead of a silent stop; the traceback goes to the log file.
+        if event.state == WorkerState.ERROR:
+            error = event.worker.error
+            log.error("auth dialog worker %s failed", event.worker.group, exc_info=error)
+            if event.worker.group == "auth-load":
+                self.checking = False
+            self.say(f"That stopped on an unexpected {type(error).__name__}; the log file has the details.", error=True)
 
     # --- helpers -------------------------------------------------------------------------------------------------------
 

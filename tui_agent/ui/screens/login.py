@@ -17,11 +17,11 @@ from typing import TYPE_CHECKING, Any, Callable, Mapping
 from urllib.parse import urlsplit
 
 from rich.text import Text
-from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
 from textual.screen import ModalScreen
+from textual.worker import Worker, WorkerState
 from textual.widgets import Footer, Input, Label, Static
 
 from tui_agent.auth.state import STATE_SYMBOL, CredentialState, CredentialStatus
@@ -211,6 +211,16 @@ class _LoginScreen(ModalScreen[LoginResult]):
             except Exception:  # the login itself is what we report; a failed re-check must not hide it
                 log.exception("status check after login failed for %s", self.provider.id)
         self.dismiss(LoginResult(self.provider.id, ok, message, status, cancelled))
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        # A bug must not leave the screen waiting forever: say so in one sentence; the log has the traceback.
+        if event.state == WorkerState.ERROR and not self.done:
+            error = event.worker.error
+            log.error("login worker failed for %s", self.provider.id, exc_info=error)
+            self.failed_unexpectedly(f"The login to {self.label} stopped on an unexpected {type(error).__name__}; the log file has the details.")
+
+    def failed_unexpectedly(self, sentence: str) -> None:
+        self.say(sentence, error=True)
 
     def action_cancel(self) -> None:
         if self.done:
@@ -463,6 +473,9 @@ class DeviceLoginScreen(_LoginScreen):
         if self.failed:
             self._start()
 
+    def failed_unexpectedly(self, sentence: str) -> None:
+        self._fail(sentence)
+
     def action_cancel(self) -> None:
         if self._flow is not None:
             self._flow.cancel()
@@ -653,6 +666,9 @@ class BrowserLoginScreen(_LoginScreen):
     def action_retry(self) -> None:
         if self.failed:
             self._start()
+
+    def failed_unexpectedly(self, sentence: str) -> None:
+        self._fail(sentence)
 
 
 # --- Claude Code -------------------------------------------------------------------------------------------------------
