@@ -1,0 +1,93 @@
+"""Benchmark: resident memory of the chat app after a 94 KB streamed answer and after opening a 2,000-message
+conversation, against a bare Textual app (header, static line, footer), each in a fresh headless process.
+
+Each case runs in its own interpreter so nothing is shared; RSS is read from /proc/self/status (VmRSS now,
+VmHWM the peak) after the work and a screen refresh. The answer and the conversation are the ones of
+bench/streaming.py and bench/long_history.py.
+
+Run from the repository root:  .venv/bin/python bench/memory.py [--runs 3]
+No target in the issue beyond reporting it against the bare app. Not a test: it prints a table.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import gc
+import json
+import subprocess
+import sys
+
+from _common import ROOT, SIZE, machine, median, peak_rss_mb, rss_mb, table, temp_home
+
+CASES = {
+    "bare": "bare Textual app (header, static, footer)",
+    "empty": "chat screen, empty",
+    "answer": "chat after the 94 KB streamed answer",
+    "history": "chat after opening 2,000 messages (latest 10)",
+    "session": "chat after ChatSession.open of 2,000 (latest 10)",
+}
+
+
+async def _child(case: str) -> dict:
+    if case == "bare":
+        sys.path.insert(0, str(ROOT / "bench"))
+        from _bare_app import BareApp
+
+        async with BareApp().run_test(size=SIZE) as pilot:
+            await pilot.pause()
+            gc.collect()
+            return {"rss": rss_mb(), "peak": peak_rss_mb()}
+    if case == "answer":
+        from _common import answer_text
+        from streaming import stream_into_chat
+
+        result = await stream_into_chat(answer_text(), 0.0, check=False)
+        return {"rss": result["rss_mb"], "peak": peak_rss_mb()}
+    from _common import make_app
+
+    if case == "empty":
+        app = make_app(temp_home())
+        async with app.run_test(size=SIZE) as pilot:
+            await pilot.pause()
+            gc.collect()
+            return {"rss": rss_mb(), "peak": peak_rss_mb()}
+    from long_history import build_history, open_in_chat
+
+    path = temp_home() / "history.sqlite3"
+    ids, _ = build_history(path, (2000,))
+    before = rss_mb()  # building the history (writes only) is not what is measured; its memory is reported apart
+    result = await open_in_chat(path, ids[2000], 10, via_session=case == "session")
+    return {"rss": result["rss_mb"], "peak": peak_rss_mb(), "after_build": before}
+
+
+def run_case(case: str) -> dict:
+    proc = subprocess.run([sys.executable, __file__, "--child", case], capture_output=True, text=True, cwd=ROOT, timeout=600)
+    if proc.returncode != 0:
+        raise RuntimeError(f"memory case {case!r} failed:\n{proc.stderr[-2000:]}")
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--child", choices=sorted(CASES), help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child:
+        print(json.dumps(asyncio.run(_child(args.child))))
+        return
+    results: dict[str, list[dict]] = {case: [] for case in CASES}
+    for _ in range(args.runs):
+        for case in CASES:
+            results[case].append(run_case(case))
+    base = median(r["rss"] for r in results["bare"])
+    rows = []
+    for case, runs in results.items():
+        rss = median(r["rss"] for r in runs)
+        rows.append([CASES[case], rss, median(r["peak"] for r in runs), rss - base, rss / base])
+    print(f"{machine()}; headless {SIZE[0]}×{SIZE[1]}; one fresh process per case; median of {args.runs} runs\n")
+    print(table(["resident memory", "RSS MB", "peak MB", "+ bare MB", "× bare"], rows))
+
+
+if __name__ == "__main__":
+    main()
