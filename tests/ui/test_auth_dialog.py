@@ -122,7 +122,8 @@ async def test_setting_a_refused_key_saves_nothing_and_says_so(home):
     assert await service.store.get("openai") is None
 
 
-async def test_an_accepted_key_is_stored_and_the_model_picker_is_offered(home):
+async def test_an_accepted_key_is_stored_and_the_model_picker_is_offered(home, caplog):
+    caplog.set_level("DEBUG")
     with FakeOpenAI(api_key=GOOD_KEY) as fake:
         service = make_service(home, local_config(f"http://127.0.0.1:{closed_port()}", fake.base_url))
         app = Host(lambda: AuthDialog(service, provider="openai"))
@@ -143,6 +144,7 @@ async def test_an_accepted_key_is_stored_and_the_model_picker_is_offered(home):
     assert (state.state, state.source, state.identity) == (CredentialState.READY, "file", "sk-tes…cdef")
     assert app.results[0].action == "pick-model" and app.results[0].provider == "openai"
     assert (await service.store.get("openai")).secret == GOOD_KEY
+    assert GOOD_KEY not in caplog.text  # nothing logged the key on its way to the store
 
 
 async def test_login_opens_the_screen_for_the_providers_method_or_says_why_not(home):
@@ -261,11 +263,12 @@ async def test_base_url_is_editable_only_for_local_and_custom_providers(home):
     async with app.run_test(size=SIZE) as pilot:
         screen = await loaded(pilot)
         editable = {}
-        for pid in ("ollama", "lmstudio", "corp", "openai", "claude-code"):
+        for pid in ("ollama", "lmstudio", "corp", "azure-openai", "openai", "claude-code"):
             await highlight(pilot, screen, pid)
             editable[pid] = screen.check_action("edit_url", ())
     await service.aclose()
-    assert editable == {"ollama": True, "lmstudio": True, "corp": True, "openai": False, "claude-code": False}
+    # Azure's preset has no address until the user gives their resource's; OpenAI's is fixed; Claude Code has none.
+    assert editable == {"ollama": True, "lmstudio": True, "corp": True, "azure-openai": True, "openai": False, "claude-code": False}
 
 
 async def test_testing_a_stopped_server_says_it_did_not_answer(home):

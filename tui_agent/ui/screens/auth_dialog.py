@@ -292,10 +292,10 @@ class AuthDialog(ModalScreen[AuthResult]):
         return True
 
     def _url_editable(self, provider: "ProviderConfig") -> bool:
-        """Local servers and the user's own providers: the ones whose address is theirs to choose."""
-        origin = self.service.config.origins.get(f"providers.{provider.id}", "")
-        custom = bool(origin) and not origin.startswith("catalog")
-        return provider.kind != "claude-cli" and (provider.local or custom)
+        """Local servers, the user's own providers (or ones they overrode) and presets still missing their address."""
+        origin = self.service.config.origins.get(f"providers.{provider.id}", "catalog")
+        custom = origin != "catalog"
+        return provider.kind != "claude-cli" and (provider.local or custom or not provider.base_url)
 
     # --- actions ---------------------------------------------------------------------------------------------------
 
