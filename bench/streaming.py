@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import sys
 import time
 
 from _common import SIZE, answer_text, chunks_of, loopback_answer, machine, make_app, median, rss_mb, table, temp_home
@@ -33,15 +34,16 @@ from tui_agent.ui.widgets.message import AssistantMessage
 
 
 def rendered_lines(markdown: Markdown) -> list[str]:
-    """Every leaf widget under `markdown`, rendered at its laid-out size, as plain text lines (type-tagged)."""
+    """What `markdown` puts on screen: every leaf widget under it, rendered at its laid-out size, line by line,
+    each line as its text and the style of every segment (so a colour or bold difference counts too)."""
     lines: list[str] = []
     for widget in markdown.walk_children(with_self=False):
         if widget.children or not widget.display:
             continue
         width, height = widget.size
-        lines.append(f"<{type(widget).__name__} {width}×{height}>")
+        lines.append(f"<{width}×{height} at {widget.region.x - markdown.region.x},{widget.region.y - markdown.region.y}>")
         for strip in widget.render_lines(Region(0, 0, width, height)):
-            lines.append(strip.text.rstrip())
+            lines.append(strip.text.rstrip() + "  " + " ".join(str(seg.style) for seg in strip if seg.text.strip()))
     return lines
 
 
@@ -160,7 +162,15 @@ async def _same_as_one_shot(pilot, screen, streamed: AssistantMessage, text: str
     await pilot.pause()
     streamed_md = streamed.query_one(".answer", Markdown)
     reference_md = reference.query_one(".answer", Markdown)
-    return streamed_md.source == reference_md.source == text and rendered_lines(streamed_md) == rendered_lines(reference_md)
+    if streamed_md.source == reference_md.source == text:
+        ours, theirs = rendered_lines(streamed_md), rendered_lines(reference_md)
+        if ours == theirs:
+            return True
+        import difflib
+
+        diff = list(difflib.unified_diff(theirs, ours, "one-shot", "streamed", n=1, lineterm=""))
+        print("\n".join(diff[:40]), file=sys.stderr)
+    return False
 
 
 async def main() -> None:
