@@ -108,6 +108,7 @@ def make_app(
     env: dict[str, str] | None = None,
     model: str | None = None,
     ollama_url: str | None = None,
+    probe: bool = False,
 ) -> tuple[TuiAgentApp, ScriptedAdapter]:
     """The real app over the real AgentService, whose `scripted` provider answers from `scripts`."""
     (home / "config.toml").write_text(config_text(default=default, extra=extra, ollama_url=ollama_url), encoding="utf-8")
@@ -120,7 +121,8 @@ def make_app(
     service = AgentService(config, paths, env={**base_env, **(env or {})})
     adapter = ScriptedAdapter(*scripts)
     service._adapters["scripted"] = adapter
-    app = TuiAgentApp(config=config, paths=paths, model=model, service=service)
+    # The side panel's periodic probes are off unless a test asks: pictures and waits stay deterministic.
+    app = TuiAgentApp(config=config, paths=paths, model=model, service=service, status_probes=probe)
     return app, adapter
 
 

@@ -53,13 +53,17 @@ async def test_model_with_an_unknown_nickname_keeps_the_current_model_and_says_w
         assert "\n" not in note.text
 
 
-async def test_model_without_a_nickname_lists_the_profiles(home):
+async def test_model_without_a_nickname_opens_the_picker(home):
+    from tui_agent.ui.screens.model_picker import ModelPicker
+
     app, _ = make_app(home)
     async with app.run_test(size=SIZE) as pilot:
         await run(pilot, "/model")
-        text = notes(app)[-1].text
-        assert "● fake — scripted · scripted-1" in text
-        assert "claude — anthropic · claude-test-1" in text
+        await pilot.pause()
+        assert isinstance(app.screen, ModelPicker)
+        await pilot.press("escape")
+        await pilot.pause()
+        assert not isinstance(app.screen, ModelPicker)
 
 
 async def test_new_clears_the_conversation_and_starts_a_new_transcript(home):
@@ -102,16 +106,74 @@ async def test_quit_exits_the_app(home):
         assert app._exit or not app.is_running
 
 
-async def test_commands_from_later_issues_say_what_to_use_meanwhile(home):
+async def test_login_goes_straight_to_the_providers_login_screen(home):
+    from tui_agent.ui.screens.auth_dialog import AuthDialog
+    from tui_agent.ui.screens.login import ApiKeyScreen
+
     app, _ = make_app(home)
     async with app.run_test(size=SIZE) as pilot:
         await run(pilot, "/login anthropic")
-        assert "not available yet" in notes(app)[-1].text and "`tui-agent login anthropic`" in notes(app)[-1].text
+        await pilot.pause()
+        assert isinstance(app.screen, ApiKeyScreen)  # over the auth dialog, which Escape returns to
+        await pilot.press("escape")
+        await pilot.pause()
+        assert isinstance(app.screen, AuthDialog)
+
+
+async def test_login_to_an_unknown_provider_suggests_the_closest(home):
+    app, _ = make_app(home)
+    async with app.run_test(size=SIZE) as pilot:
+        await run(pilot, "/login anthropik")
+        assert "did you mean `anthropic`?" in notes(app)[-1].text
+
+
+async def test_auth_opens_the_dialog(home):
+    from tui_agent.ui.screens.auth_dialog import AuthDialog
+
+    app, _ = make_app(home)
+    async with app.run_test(size=SIZE) as pilot:
+        await run(pilot, "/auth")
+        await pilot.pause()
+        assert isinstance(app.screen, AuthDialog)
+        await pilot.press("escape")
+        await pilot.pause()
+        assert not isinstance(app.screen, AuthDialog)
+
+
+async def test_logout_forgets_a_stored_key(home):
+    from tui_agent.auth.state import StoredCredential
+
+    app, _ = make_app(home)
+    async with app.run_test(size=SIZE) as pilot:
+        await app.service.store.put("openai", StoredCredential(kind="api-key", secret="sk-test-0123456789abcdef", host="api.openai.com"))
         await run(pilot, "/logout openai")
-        assert "`tui-agent logout openai`" in notes(app)[-1].text
-        for name in ("auth", "status", "history"):
-            await run(pilot, f"/{name}")
-            assert notes(app)[-1].text.startswith(f"/{name} is not available yet — ")
+        await pilot.pause()
+        assert await app.service.store.get("openai") is None
+        assert notes(app)[-1].text == "Forgot the stored credential for OpenAI."
+
+
+async def test_history_opens_the_history_screen(home):
+    from tui_agent.ui.screens.history import HistoryScreen
+
+    app, _ = make_app(home)
+    async with app.run_test(size=SIZE) as pilot:
+        await run(pilot, "/history")
+        await pilot.pause()
+        assert isinstance(app.screen, HistoryScreen)
+        await pilot.press("escape")
+        await pilot.pause()
+        assert not isinstance(app.screen, HistoryScreen)
+
+
+async def test_status_toggles_the_side_panel(home):
+    app, _ = make_app(home)
+    async with app.run_test(size=(130, 30)) as pilot:  # wide: the panel shows by default
+        panel = app.screen.status_panel
+        assert panel.display
+        await run(pilot, "/status")
+        assert not panel.display
+        await pilot.press("f2")
+        assert panel.display
 
 
 async def test_login_without_a_provider_shows_usage_with_the_choices(home):
@@ -266,7 +328,9 @@ async def test_tab_completes_profile_and_provider_arguments(home):
         assert app.screen.prompt.text == "/login openai"
         await pilot.press("enter")
         await pilot.pause()
-        assert "`tui-agent login openai`" in notes(app)[-1].text
+        from tui_agent.ui.screens.login import ApiKeyScreen
+
+        assert isinstance(app.screen, ApiKeyScreen)
 
 
 async def test_switch_to_a_session_chain_not_in_the_config_shows_it_in_the_header(home):

@@ -229,21 +229,26 @@ async def test_quitting_while_an_answer_streams_closes_the_stream_and_exits(home
 
 
 async def test_a_saved_conversation_is_shown_rendered_and_continued(home):
-    from tui_agent.providers.base import ChatMessage
+    from tui_agent.service.history import HistoryStore
 
-    saved = [ChatMessage("user", "what is 2+2?"), ChatMessage("assistant", "It is **4**.\n\n```\n2+2\n```\n")]
+    answer_text = "It is **4**.\n\n```\n2+2\n```\n"
     app, adapter = make_app(home, scripts=[[TextDelta("5 is wrong"), Done()]])
+    store = HistoryStore(app.paths.history_db)
+    conv = store.create_conversation(profile="fake", provider="scripted", model="scripted-1")
+    store.add_message(conv.id, "user", "what is 2+2?")
+    store.add_message(conv.id, "assistant", answer_text, profile="fake", provider="scripted", model="scripted-1")
+    store.close()
     async with app.run_test(size=SIZE) as pilot:
-        await app.screen.load_conversation(saved, conversation_id="c-1")
+        await app.screen.open_conversation(conv.id)
         await pilot.pause()
         loaded = answers(app)[0]
-        assert loaded.state == "done" and loaded.text == saved[1].content
-        assert loaded.query_one(".answer", Markdown).source == saved[1].content
+        assert loaded.state == "done" and loaded.text == answer_text
+        assert loaded.query_one(".answer", Markdown).source == answer_text
         assert not loaded.query_one(".answer-status").display
         await pilot.press("ctrl+b")
         assert app.clipboard == "2+2\n"
         await type_text(pilot, "and 2+3?")
         await pilot.press("enter")
         await wait_until(pilot, lambda: len(app.screen.transcript) == 4, "the next answer")
-        assert [m.content for m in adapter.requests[0].messages] == ["what is 2+2?", saved[1].content, "and 2+3?"]
-        assert adapter.requests[0].conversation_id == "c-1"
+        assert [m.content for m in adapter.requests[0].messages] == ["what is 2+2?", answer_text, "and 2+3?"]
+        assert adapter.requests[0].conversation_id == str(conv.id)

@@ -67,18 +67,37 @@ class AgentService:
         store: "SecretStore | None" = None,
         client: "httpx.AsyncClient | None" = None,
     ) -> None:
-        self.config = config
+        self._adapters: dict[str, "Adapter"] = {}
+        self._models_cache: dict[str, list[ModelInfo]] = {}
+        self._config = config
         self.paths = paths
         self.env = os.environ if env is None else env
         self._store = store
         self._client = client
         self._tokens: "TokenManager | None" = None
         self._history: "AsyncHistory | None" = None
-        self._adapters: dict[str, "Adapter"] = {}
         self._statuses: dict[str, CredentialStatus] = {}
         self._listeners: list[StatusListener] = []
-        self._models_cache: dict[str, list[ModelInfo]] = {}
         self._streaming: dict[str, int] = {}  # provider id -> streams running (never discover on a busy local server)
+
+    @property
+    def config(self) -> Config:
+        return self._config
+
+    @config.setter
+    def config(self, config: Config) -> None:
+        """Swap in a re-loaded configuration (after an edit); adapters of changed providers are rebuilt."""
+        old, self._config = self._config, config
+        for pid in list(self._adapters):
+            if config.providers.get(pid) != old.providers.get(pid):
+                adapter = self._adapters.pop(pid)
+                self._models_cache.pop(pid, None)
+                close = getattr(adapter, "aclose", None)
+                if close is not None:
+                    try:
+                        asyncio.get_running_loop().create_task(close())
+                    except RuntimeError:
+                        pass
 
     @classmethod
     def load(cls, config_flag: str | None = None, env: Mapping[str, str] | None = None) -> "AgentService":

@@ -79,15 +79,17 @@ class ChatSession:
                 log.info("conversation %s: profile %s no longer resolves: %s", conversation_id, last_profile, exc)
         return stored
 
-    def _context_window(self) -> int | None:
-        assert self.chain is not None
+    def context_window(self) -> int | None:
+        """The active model's context window in tokens, when discovery has told us."""
+        if self.chain is None:
+            return None
         for info in self.service.cached_models(self.chain.provider.id):
             if info.id == self.chain.profile.model and info.context_window:
                 return info.context_window
         return None
 
     def _fit(self, messages: list[ChatMessage]) -> list[ChatMessage]:
-        window = self._context_window()
+        window = self.context_window()
         self.last_trim = None
         if not window:
             return messages
@@ -139,8 +141,12 @@ class ChatSession:
                     yield event
         finally:
             answer = "".join(text_parts)
-            if answer or status == "complete":
+            if answer and status in ("complete", "stopped"):
                 self.messages.append(ChatMessage("assistant", answer))
+            elif self.messages and self.messages[-1].role == "user":
+                # Failed or empty: the turn leaves what is sent next time (the UI offers the prompt again);
+                # history keeps it, with the error, for the record.
+                self.messages.pop()
             if answer_id is not None and self.history is not None:
                 usage = self.last_usage
                 try:

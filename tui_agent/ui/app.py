@@ -25,11 +25,15 @@ class TuiAgentApp(App[int]):
         paths: "Paths",
         model: str | None = None,
         service: "AgentService | None" = None,
+        status_probes: bool = True,
     ) -> None:
         super().__init__()
-        self.config = config
+        # Whether the side panel re-checks providers periodically (off: only what the service publishes; tests).
+        self.status_probes = status_probes
+        self._config = config
         self.paths = paths
         self.initial_profile = model or config.default_profile
+        self.explicit_model = model is not None  # `--model NICK`: resuming a conversation keeps this profile
         self._service = service
         if config.ui.theme:
             self._apply_theme(config.ui.theme)
@@ -43,12 +47,23 @@ class TuiAgentApp(App[int]):
             logging.getLogger("tui_agent.ui").warning("unknown theme %r in [ui] theme; using the default", name)
 
     @property
+    def config(self) -> "Config":
+        """The configuration in force: the service's once it exists, so an edit made through it is seen here."""
+        return self._service.config if self._service is not None else self._config
+
+    @config.setter
+    def config(self, config: "Config") -> None:
+        self._config = config
+        if self._service is not None:
+            self._service.config = config
+
+    @property
     def service(self) -> "AgentService":
         """The service is built on first use, after the first frame."""
         if self._service is None:
             from tui_agent.service.agent import AgentService
 
-            self._service = AgentService(self.config, self.paths)
+            self._service = AgentService(self._config, self.paths)
         return self._service
 
     def on_mount(self) -> None:

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import uuid
 from typing import TYPE_CHECKING, Iterator
 
 from rich.text import Text
@@ -32,6 +31,8 @@ if TYPE_CHECKING:
     from tui_agent.auth.resolve import Chain
     from tui_agent.providers.base import ChatMessage
     from tui_agent.providers.events import Usage
+    from tui_agent.service.conversation import ChatSession
+    from tui_agent.service.history import Message as StoredMessage
     from tui_agent.ui.code_blocks import CodeBlock
     from tui_agent.ui.widgets.message import AnswerState, AssistantMessage
     from tui_agent.ui.widgets.welcome import Welcome
@@ -45,10 +46,13 @@ KEYS_HELP: tuple[tuple[str, str], ...] = (
     ("up / down", "earlier prompts (on the first / last line of the prompt)"),
     ("Tab", "complete a slash command"),
     ("Escape", "stop the answer that is streaming (keeps what arrived)"),
-    ("PageUp / PageDown", "scroll the conversation"),
+    ("PageUp / PageDown", "scroll the conversation (PageUp at the top: older messages of a reopened one)"),
     ("End", "jump to the bottom and follow new text (when scrolled up)"),
     ("ctrl+n", "new conversation"),
-    ("ctrl+t", "choose a model"),
+    ("ctrl+t", "choose a model (the model picker)"),
+    ("ctrl+r", "history: past conversations, search"),
+    ("f2", "show or hide the auth status panel"),
+    ("f3", "logins: every provider's state, log in or out"),
     ("ctrl+o", "copy the last answer (its Markdown)"),
     ("ctrl+b", "copy the last code block (palette: any code block)"),
     ("ctrl+p", "command palette: every action"),
@@ -56,8 +60,7 @@ KEYS_HELP: tuple[tuple[str, str], ...] = (
     ("ctrl+q", "quit"),
 )
 
-# The commands whose features land in later issues: one line each, replaced when they do.
-NOT_YET = "not available yet"
+OPEN_PAGE = 40  # messages mounted at once when a stored conversation opens, and per page scrolled up
 
 
 def _chat_commands() -> "type[Provider]":
@@ -70,6 +73,8 @@ class ChatScreen(Screen):
     """Where the conversation happens."""
 
     CSS_PATH = "chat.tcss"
+    # The side panel shows by default from 120 columns; below, a one-line summary sits in the header.
+    HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (120, "-wide")]
     COMMANDS = {_chat_commands}
     BINDINGS = [
         Binding("ctrl+q", "app.quit", "Quit", priority=True),
@@ -79,8 +84,11 @@ class ChatScreen(Screen):
         Binding("pagedown", "page_down", "Page down", show=False, priority=True),
         Binding("ctrl+n", "new", "New"),
         Binding("ctrl+t", "models", "Model"),
-        Binding("ctrl+o", "copy_answer", "Copy answer"),
-        Binding("ctrl+b", "copy_code", "Copy code"),
+        Binding("ctrl+o", "copy_answer", "Copy answer", show=False),
+        Binding("ctrl+b", "copy_code", "Copy code", show=False),
+        Binding("ctrl+r", "history", "History"),
+        Binding("f2", "toggle_status", "Status"),
+        Binding("f3", "auth", "Logins"),
         Binding("f1", "help", "Help"),
     ]
 
@@ -94,8 +102,9 @@ class ChatScreen(Screen):
         super().__init__()
         self.profile = profile
         self.chain: "Chain | None" = None  # resolved on first use, or by /model
-        self.transcript: list["ChatMessage"] = []
-        self.conversation_id = uuid.uuid4().hex
+        # The conversation's messages and persistence live in the service's ChatSession, built on first use.
+        self.session: "ChatSession | None" = None
+        self._older: list["StoredMessage"] = []  # a reopened conversation's messages not mounted yet (oldest first)
         self._answer: "AssistantMessage | None" = None  # the answer streaming now
         self._answer_prompt = ""  # the prompt text of that answer, given back if it fails
         self._worker: "Worker | None" = None
@@ -105,7 +114,11 @@ class ChatScreen(Screen):
     # --- layout ------------------------------------------------------------------------------------------
 
     def compose(self) -> ComposeResult:
-        yield Static(self._header_text(), id="chat-header", markup=False)
+        from tui_agent.ui.widgets.status_panel import StatusSummary
+
+        with Horizontal(id="chat-header-row"):
+            yield Static(self._header_text(), id="chat-header", markup=False)
+            yield StatusSummary(self.app.service)
         # #body holds the conversation column; the status side panel (its own issue) mounts beside #main.
         with Horizontal(id="body"):
             with Vertical(id="main"):
@@ -118,21 +131,46 @@ class ChatScreen(Screen):
                 yield Static("more arriving ↓  (End jumps to the bottom)", id="more", markup=False)
                 yield Static(id="hints", markup=False)
                 yield Prompt(id="prompt")
+            from tui_agent.ui.widgets.status_panel import StatusPanel
+
+            from tui_agent.ui.widgets.status_panel import PROBE_EVERY
+
+            yield StatusPanel(
+                self.app.service, profile=self.profile, id="status-panel",
+                probe_every=PROBE_EVERY if self.app.status_probes else None,
+            )
         yield Footer()
 
     def on_mount(self) -> None:
         for name in ("#more", "#hints"):
             self.query_one(name).display = False
+        setting = self.app.config.ui.side_panel
+        if setting != "auto":
+            self.add_class("-status-open" if setting == "show" else "-status-closed")
         self.prompt.focus()
         if self.profile is None:
             # The scan probes local servers and the CLI: never before the first frame is on screen.
             self.call_after_refresh(self._scan_machine)
+        if self.app.config.ui.resume_last:
+            # Reading history is disk work: after the first frame too.
+            self.call_after_refresh(lambda: self.run_worker(self._resume_last(), group="resume", exit_on_error=False))
+
+    async def _resume_last(self) -> None:
+        """Open on the last conversation ([ui] resume_last = true); `--model` keeps the profile it named."""
+        try:
+            last = await self.app.service.history.last_conversation()
+        except Exception:
+            log.exception("could not read the last conversation")
+            return
+        if last is None or not last.message_count or self.session is not None and self.session.messages:
+            return  # nothing to resume, or the user has already started talking
+        await self.open_conversation(last.id, keep_profile=self.app.explicit_model)
 
     def _header_text(self) -> Text:
         text = Text()
         if self.profile is None:
             text.append("tui-agent", style="bold")
-            text.append(" · no model chosen — type /model NICK")
+            text.append(" · no model chosen — press ctrl+t to choose one")
             return text
         if self.chain is not None:  # also covers a session profile that is not in config.toml
             provider, model = self.chain.provider.id, self.chain.profile.model
@@ -145,6 +183,21 @@ class ChatScreen(Screen):
 
     def _refresh_header(self) -> None:
         self.query_one("#chat-header", Static).update(self._header_text())
+
+    @property
+    def transcript(self) -> list["ChatMessage"]:
+        """What the next request sends (the session's messages)."""
+        return self.session.messages if self.session is not None else []
+
+    @property
+    def conversation_id(self) -> int | None:
+        """The stored conversation's id (None until its first message is sent)."""
+        return self.session.conversation_id if self.session is not None else None
+
+    def _ensure_session(self) -> "ChatSession":
+        if self.session is None:
+            self.session = self.app.service.chat_session(None)
+        return self.session
 
     @property
     def conversation(self) -> Conversation:
@@ -262,12 +315,10 @@ class ChatScreen(Screen):
 
     async def send(self, text: str) -> None:
         """Show the user's turn and an empty answer, then stream the answer in a worker."""
-        from tui_agent.providers.base import ChatMessage
         from tui_agent.ui.widgets.message import AssistantMessage, UserMessage
 
         assert self.chain is not None
         self._remove_welcome()
-        self.transcript.append(ChatMessage("user", text))
         answer = AssistantMessage()
         # Awaited: a Markdown's on_mount resets its source, so nothing may be written to it before then.
         await self.conversation.mount_all([UserMessage(text), answer])
@@ -275,46 +326,114 @@ class ChatScreen(Screen):
         self._answer = answer
         self._answer_prompt = text
         self.is_streaming = True
-        self._worker = self._stream_answer(answer, self.chain, list(self.transcript))
+        self._worker = self._stream_answer(answer, self.chain, text)
 
-    async def load_conversation(self, messages: list["ChatMessage"], conversation_id: str | None = None) -> None:
-        """Show a saved conversation (e.g. from history) and continue it; answers render at once, no streams."""
-        from tui_agent.ui.widgets.message import AssistantMessage, UserMessage
+    async def open_conversation(self, conversation_id: int, *, keep_profile: bool = False) -> None:
+        """Reopen a stored conversation: its latest messages render at once, older ones load on scroll-up.
 
+        The profile of its last answer becomes active (unless `keep_profile`, e.g. `--model` was given), but only
+        when that profile still resolves; otherwise the current one stays and the screen says why.
+        """
         self.action_stop()
+        session = self._ensure_session()
+        current = self.chain
+        stored = await session.open(conversation_id)
+        last_profile = next((m.profile for m in reversed(stored) if m.role == "assistant" and m.profile), None)
+        if keep_profile or session.chain is None:
+            session.chain = current
+        if session.chain is not None and session.chain is not current:
+            self.profile = session.chain.profile.nickname
+            self.chain = session.chain
+            self._refresh_header()
         self._remove_welcome()
-        widgets = [UserMessage(m.content) if m.role == "user" else AssistantMessage(m.content) for m in messages if m.content]
+        tail, self._older = stored[-OPEN_PAGE:], stored[:-OPEN_PAGE]
         with self.app.batch_update():
             await self.conversation.remove_children()
-            await self.conversation.mount_all(widgets)
-        self.transcript = [m for m in messages if m.content]
-        self.conversation_id = conversation_id or uuid.uuid4().hex
+            await self.conversation.mount_all(self._message_widgets(tail))
+            if self._older:
+                await self.conversation.mount(self._older_marker(), before=0)
+        if last_profile and (self.chain is None or last_profile != self.chain.profile.nickname) and not keep_profile:
+            self._note(f"This conversation was last answered by `{last_profile}`, which no longer resolves; "
+                       f"continuing with {self.profile or 'no model (type /model NICK)'}.", error=True)
         self.usage = None
         self.conversation.jump_to_bottom()
+
+    def _message_widgets(self, stored: list["StoredMessage"]) -> list:
+        from tui_agent.ui.widgets.message import AssistantMessage, Note, UserMessage
+
+        widgets = []
+        for message in stored:
+            if message.role == "user":
+                widgets.append(UserMessage(message.content))
+            elif message.content or message.error:
+                answer = AssistantMessage(message.content)
+                widgets.append(answer)
+                if message.status != "complete":
+                    what = {"stopped": "stopped", "interrupted": "interrupted (the app ended while it streamed)"}.get(message.status, "failed")
+                    widgets.append(Note(f"The answer above {what}." + (f" {message.error}" if message.error else ""), error=message.status == "error"))
+        return widgets
+
+    def _older_marker(self):
+        from tui_agent.ui.widgets.message import Note
+
+        marker = Note(f"↑ {len(self._older)} older messages — scroll up (PageUp at the top) to show them")
+        marker.add_class("older-marker")
+        return marker
+
+    async def action_load_older(self) -> None:
+        """Mount the next page of older messages above what is shown (a reopened long conversation)."""
+        if not self._older:
+            return
+        page, self._older = self._older[-OPEN_PAGE:], self._older[:-OPEN_PAGE]
+        markers = self.conversation.query_children(".older-marker")
+        await markers.remove()
+        reading = self.conversation.children[0] if self.conversation.children else None
+        with self.app.batch_update():
+            await self.conversation.mount_all(self._message_widgets(page), before=0)
+            if self._older:
+                await self.conversation.mount(self._older_marker(), before=0)
+        if reading is not None:  # keep the message the user was reading where it was, not jump to the new top
+            self.conversation.scroll_to_widget(reading, top=True, animate=False)
+
+    def on_conversation_reached_top(self, _event) -> None:
+        if self._older:
+            self.run_worker(self.action_load_older(), group="older", exclusive=True)
 
     # Not exclusive: is_streaming already allows one stream at a time, and an exclusive start would cancel the
     # previous worker while it renders its stopped answer for the last time.
     @work(group="chat", exit_on_error=False)
-    async def _stream_answer(self, answer: "AssistantMessage", chain: "Chain", messages: list["ChatMessage"]) -> None:
+    async def _stream_answer(self, answer: "AssistantMessage", chain: "Chain", text: str) -> None:
+        import contextlib
+
         from tui_agent.errors import TuiAgentError
         from tui_agent.providers.events import Done, StreamError, TextDelta, ThinkingDelta, Usage
 
         state: "AnswerState" = "done"
         error = ""
+        session = self._ensure_session()
+        session.switch_to_chain(chain)
+        first = True
         try:
-            async for event in self.app.service.send(chain, messages, conversation_id=self.conversation_id):
-                if isinstance(event, TextDelta):
-                    answer.add_text(event.text)
-                    self._more_arriving()
-                elif isinstance(event, ThinkingDelta):
-                    answer.add_thinking(event.text)
-                    self._more_arriving()
-                elif isinstance(event, Usage):
-                    self.usage = event
-                elif isinstance(event, StreamError):
-                    state, error = ("stopped", "") if event.kind == "cancelled" else ("error", _error_text(event, chain))
-                elif isinstance(event, Done):
-                    state = "done"
+            async with contextlib.aclosing(session.send(text)) as events:
+                async for event in events:
+                    if first:
+                        first = False
+                        self.status_panel.set_context_window(session.context_window())
+                        if session.last_trim is not None:
+                            self._trim_note(answer, session.last_trim)
+                    if isinstance(event, TextDelta):
+                        answer.add_text(event.text)
+                        self._more_arriving()
+                    elif isinstance(event, ThinkingDelta):
+                        answer.add_thinking(event.text)
+                        self._more_arriving()
+                    elif isinstance(event, Usage):
+                        self.usage = event
+                        self.status_panel.record_usage(event, answer_id=id(answer))
+                    elif isinstance(event, StreamError):
+                        state, error = ("stopped", "") if event.kind == "cancelled" else ("error", _error_text(event, chain))
+                    elif isinstance(event, Done):
+                        state = "done"
         except asyncio.CancelledError:
             # Escape (or /new, or leaving) cancelled us: the adapter has closed the connection; the outcome was
             # recorded by whoever cancelled; render what arrived, then let the cancellation finish.
@@ -330,20 +449,17 @@ class ChatScreen(Screen):
         await self._render_end(answer, state, error)
 
     def _conclude(self, answer: "AssistantMessage", state: "AnswerState") -> None:
-        """Record an answer's outcome once: the transcript, the prompt given back, the streaming flag."""
-        from tui_agent.providers.base import ChatMessage
+        """Record an answer's outcome once on screen: the prompt given back, the streaming flag.
 
+        What is sent next time (the transcript) and what is stored are the session's business.
+        """
         if answer.outcome_recorded:
             return
         answer.outcome_recorded = True
         text = answer.text
-        if text and state in ("done", "stopped"):
-            self.transcript.append(ChatMessage("assistant", text))
-        else:
-            # Failed, empty, or stopped before any text: the turn leaves the transcript and its text goes back to the
-            # prompt so it can be sent again (unless the user has typed something new meanwhile).
-            if self.transcript and self.transcript[-1].role == "user":
-                self.transcript.pop()
+        if not (text and state in ("done", "stopped")):
+            # Failed, empty, or stopped before any text: its text goes back to the prompt so it can be sent again
+            # (unless the user has typed something new meanwhile).
             if self._answer is answer and not self.prompt.text.strip():
                 self.prompt.load_text(self._answer_prompt)
                 self.prompt.move_cursor(self.prompt.document.end)
@@ -360,6 +476,16 @@ class ChatScreen(Screen):
             await answer.finish(state, error)
         except Exception:  # the widget went away mid-render (/new, quit): nothing left to show
             log.debug("final render skipped", exc_info=True)
+
+    def _trim_note(self, answer: "AssistantMessage", trim) -> None:
+        from tui_agent.ui.widgets.message import Note
+
+        turns = "turn was" if trim.turns_cut == 1 else "turns were"
+        note = Note(
+            f"This conversation is longer than the model's context window ({trim.context_window:,} tokens): "
+            f"the oldest {trim.turns_cut} {turns} left out of this request."
+        )
+        self.conversation.mount(note, before=answer)
 
     def _more_arriving(self) -> None:
         if not self.following:
@@ -405,6 +531,9 @@ class ChatScreen(Screen):
         self.conversation.jump_to_bottom()
 
     def action_page_up(self) -> None:
+        if self._older and self.conversation.scroll_y <= 0:
+            self.run_worker(self.action_load_older(), group="older", exclusive=True)
+            return
         self.conversation.action_page_up()
 
     def action_page_down(self) -> None:
@@ -418,6 +547,37 @@ class ChatScreen(Screen):
 
     async def action_help(self) -> None:
         await self.run_command("/help")
+
+    async def action_history(self) -> None:
+        await self.run_command("/history")
+
+    async def action_auth(self) -> None:
+        await self.run_command("/auth")
+
+    @property
+    def status_panel(self):
+        from tui_agent.ui.widgets.status_panel import StatusPanel
+
+        return self.query_one(StatusPanel)
+
+    def action_toggle_status(self) -> None:
+        """Show or hide the side panel (F2, /status, a click on the header summary)."""
+        panel = self.status_panel
+        shown = panel.display
+        self.set_class(shown, "-status-closed")
+        self.set_class(not shown, "-status-open")
+        if not shown:
+            panel.focus_rows()
+        else:
+            self.prompt.focus()
+
+    def on_status_summary_clicked(self, _message) -> None:
+        self.action_toggle_status()
+
+    def watch_profile(self, profile: str | None) -> None:
+        if self.is_mounted:
+            self.status_panel.set_profile(profile)
+
 
     def _answers_latest_first(self) -> Iterator["AssistantMessage"]:
         # Direct children only: a query would walk every Markdown block of a long conversation.
@@ -485,7 +645,7 @@ class ChatScreen(Screen):
 
     def _cmd_model(self, nick: str) -> None:
         if not nick:
-            self._list_profiles()
+            self.open_model_picker()
             return
         from tui_agent.errors import ConfigError
 
@@ -505,23 +665,13 @@ class ChatScreen(Screen):
         self._refresh_header()
         self._note(message or f"Model: {nickname} ({chain.provider.id} · {chain.profile.model}).")
 
-    def _list_profiles(self) -> None:
-        config = self.app.config
-        if not config.profiles:
-            self._note(f"There are no profiles yet: add one under [profiles.NAME] in {config.file}.", error=True)
-            return
-        lines = ["Profiles (type /model NICK to switch):"]
-        for nick in sorted(config.profiles):
-            profile = config.profiles[nick]
-            mark = "●" if nick == self.profile else " "
-            lines.append(f" {mark} {nick} — {config.canonical_provider_id(profile.provider) or profile.provider} · {profile.model}")
-        self._note("\n".join(lines))
-
     async def _cmd_new(self, _arg: str) -> None:
         self.action_stop()  # the cancelled worker renders nothing once its widgets are gone
-        self.transcript.clear()
+        if self.session is not None:
+            self.session.new()
+        self._older = []
         self.usage = None
-        self.conversation_id = uuid.uuid4().hex
+        self.status_panel.reset_usage()
         await self.conversation.remove_children()
         self.conversation.jump_to_bottom()
         self.prompt.focus()
@@ -541,20 +691,104 @@ class ChatScreen(Screen):
         self.app.exit(0)
 
     # One line each until their issues land; each names what to use meanwhile.
+    def open_auth(self, provider: str | None = None, *, login: bool = False) -> None:
+        """The auth dialog (F3, /auth, the palette), optionally on one provider and going straight to its login."""
+        from tui_agent.ui.screens.auth_dialog import AuthDialog
+
+        self.app.push_screen(AuthDialog(self.app.service, provider=provider, login=login), self._auth_closed)
+
+    def _auth_closed(self, result) -> None:
+        if result is None:
+            return
+        if result.config is not None:
+            self._config_changed(result.config)
+        if result.message:
+            self._note(result.message)
+        if result.action == "pick-model":
+            self.open_model_picker(query=result.provider or "")
+
+    def _config_changed(self, config) -> None:
+        """config.toml was edited (base URL, default, a saved profile): use it, and re-resolve the active chain."""
+        from tui_agent.errors import ConfigError
+
+        self.app.config = config
+        if self.chain is not None and self.profile in config.profiles:
+            try:
+                self.chain = self.app.service.resolve(self.profile)
+            except ConfigError as exc:
+                self._note(f"{exc}; the current model keeps its old settings until you switch.", error=True)
+        self._refresh_header()
+
     def _cmd_auth(self, _arg: str) -> None:
-        self._note(f"/auth is {NOT_YET} — run `tui-agent status` in a shell to see every provider's login state.")
+        self.open_auth()
 
     def _cmd_login(self, provider: str) -> None:
-        self._note(f"/login is {NOT_YET} — run `tui-agent login {provider}` in a shell, then send again.")
+        pid = self.app.config.canonical_provider_id(provider)
+        if pid is None:
+            from tui_agent.config.problems import closest_first
 
-    def _cmd_logout(self, provider: str) -> None:
-        self._note(f"/logout is {NOT_YET} — run `tui-agent logout {provider}` in a shell.")
+            choices = closest_first(provider, self.app.config.provider_choices())
+            self._note(f"Unknown provider `{provider}`; did you mean `{choices[0]}`? Type /auth to see them all.", error=True)
+            return
+        self.open_auth(pid, login=True)
+
+    async def _cmd_logout(self, provider: str) -> None:
+        pid = self.app.config.canonical_provider_id(provider)
+        if pid is None:
+            self._note(f"Unknown provider `{provider}`; type /auth to see them all.", error=True)
+            return
+        from tui_agent.ui.screens.login import log_out
+
+        self._note(await log_out(self.app, self.app.service, pid))
 
     def _cmd_history(self, _arg: str) -> None:
-        self._note(f"/history is {NOT_YET} — earlier conversations are not listed in the TUI yet; copy answers with ctrl+o.")
+        from tui_agent.ui.screens.history import HistoryScreen
+
+        self.app.push_screen(
+            HistoryScreen(
+                self.app.service.history, export_dir=self.app.paths.data_dir / "exports",
+                current=self.conversation_id, on_delete=self._conversation_deleted,
+            ),
+            self._history_closed,
+        )
+
+    def _history_closed(self, result) -> None:
+        if result is None:
+            return
+        if result.action == "new":
+            self.run_worker(self._cmd_new(""), group="history")
+        elif result.conversation_id is not None:
+            self.run_worker(self.open_conversation(result.conversation_id), group="history", exit_on_error=False)
+
+    def _conversation_deleted(self, conversation_id: int) -> None:
+        if conversation_id == self.conversation_id:
+            # Its rows are gone: carrying on would write into a conversation that no longer exists.
+            self.run_worker(self._cmd_new(""), group="history")
 
     def _cmd_status(self, _arg: str) -> None:
-        self._note(f"/status is {NOT_YET} — run `tui-agent status` in a shell.")
+        self.action_toggle_status()
+
+    # --- the model picker ------------------------------------------------------------------------------
+
+    def open_model_picker(self, query: str = "") -> None:
+        from tui_agent.ui.screens.model_picker import ModelPicker
+
+        first_run = self.app.config.default_profile is None
+        self.app.push_screen(
+            ModelPicker(self.app.service, current=self.profile, first_run=first_run, query=query), self._model_picked
+        )
+
+    def _model_picked(self, result) -> None:
+        if result is None:
+            return
+        if result.config is not None:
+            self._config_changed(result.config)  # config.toml was written (a default, a saved profile)
+        if result.action == "switch":
+            self.switch_to(result.nickname, result.chain, result.message or "")
+        elif result.action == "connect":
+            self.open_auth(result.provider, login=True)
+        elif result.message:
+            self._note(result.message)
 
     # --- notes -------------------------------------------------------------------------------------------
 

@@ -17,6 +17,9 @@ class Conversation(VerticalScroll):
 
         following: bool
 
+    class ReachedTop(Message):
+        """The user scrolled to the very top (the screen loads older messages of a reopened conversation)."""
+
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id)
         self._was_following = True
@@ -58,6 +61,8 @@ class Conversation(VerticalScroll):
     def watch_scroll_y(self, old_value: float, new_value: float) -> None:
         super().watch_scroll_y(old_value, new_value)
         self._report()
+        if new_value <= 0 < old_value:
+            self.post_message(self.ReachedTop())
 
     def release_anchor(self) -> None:
         super().release_anchor()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Iterable
 
+from rich.style import Style
 from rich.text import Text
 from textual.widgets import Static
 
@@ -64,8 +65,12 @@ def welcome_text(config: "Config", statuses: list["CredentialStatus"] | None) ->
         ready = ready_providers(statuses)
 
     profiles = sorted(config.profiles)
+    # A clickable action as well as a key: the picker lists profiles and the models found, and the first
+    # choice becomes default_profile.
+    text.append("▶ Choose a model", style=Style(bold=True, underline=True, meta={"@click": "screen.models"}))
+    text.append(" — press ctrl+t (or type /model): your first choice is saved as default_profile.\n\n")
     if profiles:
-        text.append("Choose a model: ", style="bold")
+        text.append("Or switch directly: ", style="bold")
         text.append("type /model NICK and press Enter.\n")
         usable = [p for p in profiles if config.canonical_provider_id(config.profiles[p].provider) in ready]
         others = [p for p in profiles if p not in usable]
@@ -77,10 +82,9 @@ def welcome_text(config: "Config", statuses: list["CredentialStatus"] | None) ->
     else:
         example = next((pid for pid in sorted(ready) if config.providers[pid].default_model), "ollama")
         model = config.providers[example].default_model if example in config.providers else "llama3.2"
-        text.append("No profiles yet. ", style="bold")
-        text.append(f"Add one to {config.file}, for example:\n\n")
-        text.append(f'  [profiles.{_nick_for(example)}]\n  provider = "{example}"\n  model = "{model}"\n\n')
-        text.append("then start tui-agent again and type /model NICK.\n")
+        text.append("No profiles yet: ", style="bold")
+        text.append(f"the picker can save a found model as one, or add one to {config.file}, for example:\n\n")
+        text.append(f'  [profiles.{_nick_for(example)}]\n  provider = "{example}"\n  model = "{model}"\n')
     text.append("\nType /help for every command and key.", style="dim")
     return text
 

@@ -1,0 +1,106 @@
+"""The chat screen and history together: every turn stored, the last conversation resumed, long ones paged."""
+
+from __future__ import annotations
+
+from tests.ui.support import make_app, wait_until
+from tui_agent.providers.events import Done, TextDelta
+from tui_agent.service.history import HistoryStore
+from tui_agent.ui.screens.chat import OPEN_PAGE
+from tui_agent.ui.widgets.message import AssistantMessage, Note, UserMessage
+
+SIZE = (100, 30)
+
+
+def stored_conversation(app, pairs: int, *, profile: str = "fake") -> int:
+    store = HistoryStore(app.paths.history_db)
+    conv = store.create_conversation(profile=profile, provider="scripted", model="scripted-1")
+    for n in range(pairs):
+        store.add_message(conv.id, "user", f"question {n}")
+        store.add_message(conv.id, "assistant", f"answer {n}", profile=profile, provider="scripted", model="scripted-1")
+    store.close()
+    return conv.id
+
+
+def shown(app, cls) -> list:
+    return [w for w in app.screen.conversation.children if isinstance(w, cls)]
+
+
+async def test_every_turn_is_stored_as_it_completes(home):
+    app, _ = make_app(home, scripts=[[TextDelta("stored "), TextDelta("answer"), Done()]])
+    async with app.run_test(size=SIZE) as pilot:
+        app.screen.prompt.insert("remember me")
+        await pilot.press("enter")
+        await wait_until(pilot, lambda: len(app.screen.transcript) == 2, "the answer")
+        cid = app.screen.conversation_id
+    store = HistoryStore(app.paths.history_db)
+    messages = store.messages(cid)
+    assert [(m.role, m.content, m.status) for m in messages] == [
+        ("user", "remember me", "complete"), ("assistant", "stored answer", "complete"),
+    ]
+    assert messages[1].profile == "fake"
+
+
+async def test_the_app_opens_on_the_last_conversation_with_its_profile(home):
+    app, _ = make_app(home, default="claude")
+    cid = stored_conversation(app, 2, profile="fake")
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_until(pilot, lambda: app.screen.conversation_id == cid, "the last conversation to open")
+        await wait_until(pilot, lambda: len(shown(app, AssistantMessage)) == 2, "its answers")
+        assert app.screen.profile == "fake"
+        assert [m.content for m in app.screen.transcript] == ["question 0", "answer 0", "question 1", "answer 1"]
+
+
+async def test_model_given_on_the_command_line_is_kept_when_resuming(home):
+    app, _ = make_app(home, default="claude", model="claude")
+    cid = stored_conversation(app, 1, profile="fake")
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_until(pilot, lambda: app.screen.conversation_id == cid, "the last conversation to open")
+        assert app.screen.profile == "claude"
+
+
+async def test_resume_can_be_switched_off(home):
+    app, _ = make_app(home, extra="[ui]\nresume_last = false\n")
+    stored_conversation(app, 1)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause(0.2)
+        assert app.screen.conversation_id is None
+        assert shown(app, AssistantMessage) == []
+
+
+async def test_a_long_conversation_mounts_only_its_latest_messages_and_pages_older_ones(home):
+    app, _ = make_app(home, extra="[ui]\nresume_last = false\n")
+    cid = stored_conversation(app, 1000)  # 2,000 messages
+    async with app.run_test(size=SIZE) as pilot:
+        await app.screen.open_conversation(cid)
+        await pilot.pause()
+        mounted = shown(app, UserMessage) + shown(app, AssistantMessage)
+        assert len(mounted) == OPEN_PAGE
+        assert shown(app, AssistantMessage)[-1].text == "answer 999"
+        marker = app.screen.conversation.children[0]
+        assert isinstance(marker, Note) and f"{2000 - OPEN_PAGE} older messages" in marker.text
+        assert len(app.screen.transcript) == 2000  # the whole conversation is still what gets sent (trimmed to fit)
+        app.screen.conversation.scroll_home(animate=False)  # reaching the top loads the next page
+        await wait_until(pilot, lambda: len(shown(app, UserMessage) + shown(app, AssistantMessage)) > OPEN_PAGE, "older messages")
+        assert len(shown(app, UserMessage) + shown(app, AssistantMessage)) == 2 * OPEN_PAGE
+        assert shown(app, UserMessage)[0].text == f"question {1000 - OPEN_PAGE}"
+
+
+async def test_opening_from_the_history_screen(home):
+    app, _ = make_app(home, extra="[ui]\nresume_last = false\n")
+    cid = stored_conversation(app, 1)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("ctrl+r")
+        await wait_until(pilot, lambda: getattr(app.screen, "loaded", False), "the history list")
+        await pilot.press("down", "enter")
+        await wait_until(pilot, lambda: getattr(app.screen, "conversation_id", None) == cid, "the conversation to open")
+        assert shown(app, AssistantMessage)[-1].text == "answer 0"
+
+
+async def test_the_welcome_action_opens_the_model_picker(home):
+    from tui_agent.ui.screens.model_picker import ModelPicker
+
+    app, _ = make_app(home, default=None)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("ctrl+t")
+        await pilot.pause()
+        assert isinstance(app.screen, ModelPicker)
