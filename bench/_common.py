@@ -39,9 +39,12 @@ def bench_env(home: Path) -> dict[str, str]:
     return env
 
 
-def write_config(home: Path, base_url: str = "http://127.0.0.1:9/v1", *, default: bool = True) -> None:
-    """A config whose default profile (or none: first run) is an openai-chat provider at `base_url`, no auth."""
+def write_config(home: Path, base_url: str = "http://127.0.0.1:9/v1", *, default: bool = True, resume: bool = True) -> None:
+    """A config whose default profile (or none: first run) is an openai-chat provider at `base_url`, no auth;
+    `resume=False` keeps the app from reopening the last stored conversation at start."""
     head = f'default_profile = "{NICK}"\n' if default else ""
+    if not resume:
+        head += "[ui]\nresume_last = false\n"
     (home / "config.toml").write_text(
         head + f'[profiles.{NICK}]\nprovider = "loopback"\nmodel = "bench-1"\n\n'
         f'[providers.loopback]\ndisplay_name = "Loopback"\nkind = "openai-chat"\nbase_url = "{base_url}"\nauth = ["none"]\n'
@@ -52,13 +55,14 @@ def write_config(home: Path, base_url: str = "http://127.0.0.1:9/v1", *, default
 
 
 def make_app(home: Path, base_url: str = "http://127.0.0.1:9/v1", *, default: bool = True):
-    """The real app over the real AgentService, on a temp home whose default profile talks to `base_url`."""
+    """The real app over the real AgentService, on a temp home whose default profile talks to `base_url`
+    (the last conversation is not reopened at start: each benchmark opens what it measures)."""
     from tui_agent.config.load import load_config
     from tui_agent.config.paths import Paths
     from tui_agent.service.agent import AgentService
     from tui_agent.ui.app import TuiAgentApp
 
-    write_config(home, base_url, default=default)
+    write_config(home, base_url, default=default, resume=False)
     env = bench_env(home)
     paths = Paths.resolve(env=env)
     config = load_config(paths.config_file)
