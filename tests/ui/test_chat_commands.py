@@ -296,7 +296,7 @@ async def test_palette_lists_every_command_and_each_code_block_to_copy(home):
         await wait_until(pilot, lambda: not app.screen.is_streaming, "the answer")
         entries = {title: callback for title, _help, callback in palette_entries(app.screen)}
         assert "New conversation" in entries and "Model: claude" in entries and "Copy the last answer" in entries
-        assert {"Help", "Auth", "History", "Status", "Quit", "Log in: anthropic", "Log out: anthropic"} <= set(entries)
+        assert {"Help", "Providers and logins", "History", "Auth status panel", "Choose a model", "Quit", "Log in: anthropic", "Log out: anthropic"} <= set(entries)
         first = next(t for t in entries if t.startswith("Copy code block 1: python"))
         entries[first]()
         assert app.clipboard == "print('hi')\n"

@@ -18,7 +18,7 @@ def palette_entries(screen: "ChatScreen") -> Iterator[tuple[str, str, Callable[[
     if screen.is_streaming:
         yield "Stop the answer", "Escape: stop streaming and keep what arrived", screen.action_stop
     yield "New conversation", "/new · ctrl+n", partial(run, "/new")
-    yield "List models", "/model · ctrl+t", partial(run, "/model")
+    yield "Choose a model", "/model · ctrl+t: the model picker", partial(run, "/model")
     for nick in sorted(config.profiles):
         profile = config.profiles[nick]
         provider = config.canonical_provider_id(profile.provider) or profile.provider
@@ -31,12 +31,12 @@ def palette_entries(screen: "ChatScreen") -> Iterator[tuple[str, str, Callable[[
     if not screen.following:
         yield "Jump to the bottom", "End: follow new text again", screen.action_bottom
     yield "Help", "/help · f1: every command and key", partial(run, "/help")
-    yield "Auth", "/auth", partial(run, "/auth")
+    yield "Providers and logins", "/auth · f3", partial(run, "/auth")
     for provider_id in sorted(config.providers):
         yield f"Log in: {provider_id}", f"/login {provider_id}", partial(run, f"/login {provider_id}")
         yield f"Log out: {provider_id}", f"/logout {provider_id}", partial(run, f"/logout {provider_id}")
-    yield "History", "/history", partial(run, "/history")
-    yield "Status", "/status", partial(run, "/status")
+    yield "History", "/history · ctrl+r: past conversations, search", partial(run, "/history")
+    yield "Auth status panel", "/status · f2: show or hide", partial(run, "/status")
     yield "Quit", "/quit · ctrl+q", partial(run, "/quit")
 
 
