@@ -137,8 +137,8 @@ async def main() -> None:
     for name, cid, tail, via in cases:  # warm-up: imports, page cache, CSS
         await open_in_chat(home, cid, tail, via=via)
     results: dict[str, list[dict]] = {name: [] for name, *_ in cases}
-    for _ in range(args.runs):  # interleaved so machine noise hits all alike
-        for name, cid, tail, via in cases:
+    for run in range(args.runs):  # interleaved, alternately forwards and backwards, so noise hits all alike
+        for name, cid, tail, via in cases if run % 2 == 0 else cases[::-1]:
             results[name].append(await open_in_chat(home, cid, tail, via=via))
     rows = []
     for name, runs in results.items():
