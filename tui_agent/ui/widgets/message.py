@@ -1,11 +1,13 @@
 """One widget per conversation entry: the user's turn, a streamed assistant answer, and notes from the app.
 
 An answer streams through Textual's MarkdownStream, fed by time-coalesced writes (a few per frame, never one
-per chunk) and reconciled with one full `update()` when it ends, so nothing that arrived is ever lost.
+per chunk; fewer while the event loop is busy) and reconciled when it ends, so nothing that arrived is ever lost.
 """
 
 from __future__ import annotations
 
+import asyncio
+import time
 from typing import TYPE_CHECKING, Literal
 
 from rich.text import Text
@@ -23,6 +25,9 @@ AnswerState = Literal["waiting", "streaming", "done", "stopped", "error"]
 # How long deltas are buffered before one write to the stream: short enough to look live (two or three
 # frames), long enough that a fast stream costs tens of appends a second instead of thousands.
 FLUSH_INTERVAL = 0.04
+# While the event loop runs late (each append of a long answer re-lays out every block of it), writes are spaced
+# out to twice the lateness, up to this, so keys and scrolling still get most of the loop (bench/streaming.py).
+MAX_FLUSH_INTERVAL = 0.5
 
 
 class _Feed:
@@ -32,7 +37,8 @@ class _Feed:
         self._owner = owner
         self._mounting = None  # the AwaitMount of a Markdown mounted mid-stream: its on_mount resets the source
         self._markdown = markdown
-        self._interval = interval
+        self._base_interval = self._interval = interval
+        self._due = 0.0
         self._parts: list[str] = []
         self._pending: list[str] = []
         self._stream = None
@@ -51,10 +57,13 @@ class _Feed:
         self._parts.append(text)
         self._pending.append(text)
         if self._timer is None:
+            self._due = time.perf_counter() + self._interval
             self._timer = self._owner.set_timer(self._interval, self._flush, name="markdown-feed")
 
     async def _flush(self) -> None:
         self._timer = None
+        late = time.perf_counter() - self._due
+        self._interval = min(MAX_FLUSH_INTERVAL, max(self._base_interval, 2 * late))
         if self._closed or not self._pending:
             return
         await self._until_mounted()
@@ -80,18 +89,43 @@ class _Feed:
             await mounting
 
     async def finish(self) -> None:
-        """Stop the stream and render the whole text once (the reconcile: what is shown equals what arrived)."""
+        """Stop the stream with everything written to it, then reconcile: what is shown equals what arrived.
+
+        The reconcile is one full `update()` only when the widget's source differs from the text (nothing was
+        streamed yet, or a write went missing): re-rendering a long answer that the stream already holds costs as
+        much as rendering it once (seconds for 100 KB), and the appends render exactly what `update()` would
+        (tests/perf/test_streamed_render.py checks that, line by line and style by style).
+        """
         if self._closed:
             return
         self._closed = True
         if self._timer is not None:
             self._timer.stop()
             self._timer = None
+        pending = "".join(self._pending)
         self._pending.clear()
         await self._until_mounted()
         if self._stream is not None:
+            if pending:
+                await self._stream.write(pending)
+            await self._stream_idle()
             await self._stream.stop()
-        await self._markdown.update(self.text)
+        if self._markdown.source != self.text:
+            await self._markdown.update(self.text)
+
+    async def _stream_idle(self) -> None:
+        """Wait until the stream has handed every character to `append` and that append has finished.
+
+        `MarkdownStream.stop()` cancels an append in flight and appends the rest beside it; two appends started
+        together can misplace blocks (Textual 8.2.8 computes what to re-parse before taking the widget's lock).
+        Stopped when idle, it appends nothing. Bounded: a stream that died leaves the rest to the reconcile.
+        """
+        for _ in range(10_000):
+            if self._markdown.source == self.text:
+                break
+            await asyncio.sleep(0)
+        async with self._markdown.lock:  # the last append holds it until its blocks are mounted
+            pass
 
 
 class UserMessage(Static):
@@ -115,7 +149,7 @@ class AssistantMessage(Vertical):
 
     def __init__(self, text: str | None = None) -> None:
         """An empty answer about to stream, or (with `text`) a finished one from history, rendered at mount."""
-        super().__init__(classes="assistant-message -waiting" if text is None else "assistant-message -done")
+        super().__init__(classes="assistant-message")
         self.state: AnswerState = "waiting" if text is None else "done"
         self.error: str = ""
         self.outcome_recorded = text is not None  # set by the screen once the transcript holds this answer's outcome
@@ -188,7 +222,9 @@ class AssistantMessage(Vertical):
 
     def _set_state(self, state: AnswerState) -> None:
         self.state = state
-        for name in ("waiting", "streaming", "done", "stopped", "error"):
+        # Only the states that are styled get a class: a class change restyles every widget inside the answer
+        # (a thousand Markdown blocks in a long one), so the common waiting → streaming → done path changes none.
+        for name in ("stopped", "error"):
             self.set_class(name == state, f"-{name}")
         if state == "waiting":
             self._status.update("waiting for the answer…  (Escape stops)")
