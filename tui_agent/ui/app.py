@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Callable
 
+from textual import events, on
 from textual.app import App
 
 if TYPE_CHECKING:
@@ -35,6 +36,8 @@ class TuiAgentApp(App[int]):
         self.initial_profile = model or config.default_profile
         self.explicit_model = model is not None  # `--model NICK`: resuming a conversation keeps this profile
         self._service = service
+        self.first_frame_shown = False
+        self._after_first_frame: list[Callable[[], object]] = []
         if config.ui.theme:
             self._apply_theme(config.ui.theme)
 
@@ -65,6 +68,23 @@ class TuiAgentApp(App[int]):
 
             self._service = AgentService(self._config, self.paths)
         return self._service
+
+    def after_first_frame(self, callback: Callable[[], object]) -> None:
+        """Run `callback` once the first frame is on screen (at once if it already is).
+
+        For work that must never delay start-up: probes, scans, history reads. `call_after_refresh` is not
+        enough: the first refresh's callbacks run before Textual reports the first frame (Ready)."""
+        if self.first_frame_shown:
+            self.call_later(callback)
+        else:
+            self._after_first_frame.append(callback)
+
+    @on(events.Ready)
+    def _first_frame_is_shown(self) -> None:
+        self.first_frame_shown = True
+        callbacks, self._after_first_frame = self._after_first_frame, []
+        for callback in callbacks:
+            self.call_later(callback)
 
     def on_mount(self) -> None:
         from tui_agent.ui.screens.chat import ChatScreen

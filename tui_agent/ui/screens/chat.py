@@ -60,7 +60,7 @@ KEYS_HELP: tuple[tuple[str, str], ...] = (
     ("ctrl+q", "quit"),
 )
 
-OPEN_PAGE = 40  # messages mounted at once when a stored conversation opens, and per page scrolled up
+OPEN_PAGE = 10  # messages mounted when a stored conversation opens (a screenful or more), and per page scrolled up
 
 
 def _chat_commands() -> "type[Provider]":
@@ -150,10 +150,10 @@ class ChatScreen(Screen):
         self.prompt.focus()
         if self.profile is None:
             # The scan probes local servers and the CLI: never before the first frame is on screen.
-            self.call_after_refresh(self._scan_machine)
+            self.app.after_first_frame(self._scan_machine)
         if self.app.config.ui.resume_last:
             # Reading history is disk work: after the first frame too.
-            self.call_after_refresh(lambda: self.run_worker(self._resume_last(), group="resume", exit_on_error=False))
+            self.app.after_first_frame(lambda: self.run_worker(self._resume_last(), group="resume", exit_on_error=False))
 
     async def _resume_last(self) -> None:
         """Open on the last conversation ([ui] resume_last = true); `--model` keeps the profile it named."""

@@ -303,7 +303,8 @@ class StatusPanel(Vertical):
         self._sync_countdown()
         self.set_interval(AGE_REFRESH_EVERY, self.refresh_times, name="status-ages")
         if self.probe_every is not None:
-            self.recheck()
+            # Probes open the secret store (keyring) and may start the Claude Code CLI: after the first frame.
+            getattr(self.app, "after_first_frame", self.call_after_refresh)(self.recheck)
             self.set_interval(self.probe_every, lambda: self._probe_round(slow=False), name="status-probe")
         if self.slow_probe_every is not None and self.probe_every is not None:
             self.set_interval(self.slow_probe_every, lambda: self._probe_round(slow=True), name="status-probe-slow")
