@@ -135,10 +135,13 @@ class ChatScreen(Screen):
 
             from tui_agent.ui.widgets.status_panel import PROBE_EVERY
 
-            yield StatusPanel(
+            from textual.lazy import Lazy
+
+            # Mounted after the first frame: its rows, timers and the service behind them are not needed for it.
+            yield Lazy(StatusPanel(
                 self.app.service, profile=self.profile, id="status-panel",
                 probe_every=PROBE_EVERY if self.app.status_probes else None,
-            )
+            ))
         yield Footer()
 
     def on_mount(self) -> None:
