@@ -24,8 +24,8 @@ CASES = {
     "bare": "bare Textual app (header, static, footer)",
     "empty": "chat screen, empty",
     "answer": "chat after the 94 KB streamed answer",
-    "history": "chat after opening 2,000 messages (latest 10)",
-    "session": "chat after ChatSession.open of 2,000 (latest 10)",
+    "history": "chat after open_conversation of 2,000 messages",
+    "session": "chat after ChatSession.open of 2,000 (10 mounted)",
 }
 
 
@@ -54,11 +54,14 @@ async def _child(case: str) -> dict:
             return {"rss": rss_mb(), "peak": peak_rss_mb()}
     from long_history import build_history, open_in_chat
 
-    path = temp_home() / "history.sqlite3"
-    ids, _ = build_history(path, (2000,))
-    before = rss_mb()  # building the history (writes only) is not what is measured; its memory is reported apart
-    result = await open_in_chat(path, ids[2000], 10, via_session=case == "session")
-    return {"rss": result["rss_mb"], "peak": peak_rss_mb(), "after_build": before}
+    from _common import bench_env
+    from tui_agent.config.paths import Paths
+
+    home = temp_home()
+    make_app(home)  # writes the config; the history goes where the app's service looks for it
+    ids, _ = build_history(Paths.resolve(env=bench_env(home)).history_db, (2000,))
+    result = await open_in_chat(home, ids[2000], 10, via="screen" if case == "history" else "session")
+    return {"rss": result["rss_mb"], "peak": peak_rss_mb()}
 
 
 def run_case(case: str) -> dict:
