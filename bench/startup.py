@@ -27,13 +27,13 @@ from _common import NICK, ROOT, bench_env, machine, median, table, temp_home, wr
 _ESCAPES = re.compile(rb"\x1b(\[[0-9;?<>=$ ]*[@-~]|\][^\x07\x1b]*(\x07|\x1b\\)|P[^\x1b]*\x1b\\|[@-Z\\-_])")
 
 
-def time_to_text(argv: list[str], env: dict[str, str], needle: str, timeout: float = 30.0) -> float:
+def time_to_text(argv: list[str], env: dict[str, str], needle: str, timeout: float = 30.0, cwd=ROOT) -> float:
     """Seconds from starting `argv` on a new pty until `needle` is drawn; the process is killed afterwards."""
     master, slave = os.openpty()
     fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 40, 100, 0, 0))
     env = {**env, "TERM": "xterm-256color", "COLUMNS": "100", "LINES": "40"}
     start = time.perf_counter()
-    proc = subprocess.Popen(argv, stdin=slave, stdout=slave, stderr=slave, env=env, cwd=ROOT, start_new_session=True)
+    proc = subprocess.Popen(argv, stdin=slave, stdout=slave, stderr=slave, env=env, cwd=cwd, start_new_session=True)
     os.close(slave)
     seen = b""
     want = needle.encode()
@@ -61,6 +61,8 @@ def time_to_text(argv: list[str], env: dict[str, str], needle: str, timeout: flo
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=7)
+    parser.add_argument("--compare-tree", metavar="DIR", help="also time `python -m tui_agent` run from another checkout "
+                        "(e.g. `git archive OLD tui_agent | tar -x -C DIR`): before/after in one run")
     args = parser.parse_args()
     python = sys.executable
     home, first_home = temp_home(), temp_home()
@@ -73,12 +75,18 @@ def main() -> None:
         ("python -c pass (interpreter alone)", [python, "-c", "import time; print('interp' 'reter'); time.sleep(5)"],
          bench_env(home), "interpreter"),
     ]
+    cases = [(*case, ROOT) for case in cases]
+    if args.compare_tree:
+        cases.append((f"tui-agent at {args.compare_tree}, default profile", [python, "-m", "tui_agent"], bench_env(home), NICK,
+                      args.compare_tree))
+        cases.append((f"tui-agent at {args.compare_tree}, first run", [python, "-m", "tui_agent"], bench_env(first_home),
+                      "no model chosen", args.compare_tree))
     times: dict[str, list[float]] = {name: [] for name, *_ in cases}
-    for name, argv, env, needle in cases:  # warm-up: page cache, .pyc files
-        time_to_text(argv, env, needle)
+    for name, argv, env, needle, cwd in cases:  # warm-up: page cache, .pyc files
+        time_to_text(argv, env, needle, cwd=cwd)
     for _ in range(args.runs):
-        for name, argv, env, needle in cases:
-            times[name].append(time_to_text(argv, env, needle))
+        for name, argv, env, needle, cwd in cases:
+            times[name].append(time_to_text(argv, env, needle, cwd=cwd))
     base = median(times[cases[0][0]])
     rows = [[name, median(t) * 1000, min(t) * 1000, max(t) * 1000, median(t) / base] for name, t in times.items()]
     print(f"{machine()}; pty 100×40; median of {args.runs} interleaved runs\n")
