@@ -81,7 +81,7 @@ async def login_in_terminal(
         _say(stderr, f"Login to {label} cancelled; nothing was stored.")
         raise
     await store.put(provider.id, credential)
-    _say(stderr, _success_line(label, credential))
+    _say(stderr, success_sentence(label, credential))
     return credential
 
 
@@ -243,15 +243,17 @@ def _open_in_background(url: str) -> None:
     threading.Thread(target=webbrowser.open, args=(url,), name="tui-agent-browser", daemon=True).start()
 
 
-def _success_line(label: str, credential: StoredCredential) -> str:
+def success_sentence(label: str, credential: StoredCredential, where: str | None = None) -> str:
+    """The one sentence that reports a finished login, in the terminal and on the TUI's login screens alike."""
     who = f" as {credential.identity}" if credential.identity else ""
+    stored = f"stored in {where}" if where else "stored"
     if credential.kind == "api-key":
-        return f"Logged in to {label}{who}: the API key it issued is stored."
+        return f"Logged in to {label}{who}: the API key it issued is {stored}."
     until = ""
     if credential.expires_at:
         until = f", valid until {credential.expires_at.astimezone(timezone.utc).strftime('%Y-%m-%d %H:%M UTC')}"
         until += " and renewed automatically" if credential.refresh_token else "; log in again after that"
-    return f"Logged in to {label}{who}: the token is stored{until}."
+    return f"Logged in to {label}{who}: the token is {stored}{until}."
 
 
 def _minutes(seconds: int) -> str:

@@ -150,17 +150,6 @@ def state_line(status: CredentialStatus | None) -> str:
     return line + (f" — {detail}" if detail else "")
 
 
-def _success_sentence(label: str, credential: "StoredCredential", where: str) -> str:
-    who = f" as {credential.identity}" if credential.identity else ""
-    if credential.kind == "api-key":
-        return f"Logged in to {label}{who}: the API key it issued is stored in {where}."
-    until = ""
-    if credential.expires_at:
-        until = f", valid until {credential.expires_at.astimezone(timezone.utc).strftime('%Y-%m-%d %H:%M UTC')}"
-        until += " and renewed automatically" if credential.refresh_token else "; log in again after that"
-    return f"Logged in to {label}{who}: the token is stored in {where}{until}."
-
-
 # --- the shared frame -----------------------------------------------------------------------------------------------
 
 
@@ -394,7 +383,9 @@ class DeviceLoginScreen(_LoginScreen):
         except (TuiAgentError, OSError) as exc:
             self._fail(str(exc))
             return
-        await self.finish(True, _success_sentence(self.label, credential, self.service.store.description))
+        from tui_agent.auth.oauth.terminal import success_sentence
+
+        await self.finish(True, success_sentence(self.label, credential, self.service.store.description))
 
     def _show_authorization(self, auth: "DeviceAuthorization") -> None:
         from tui_agent.auth.oauth._common import printable
@@ -615,7 +606,9 @@ class BrowserLoginScreen(_LoginScreen):
         except (TuiAgentError, OSError) as exc:
             self._fail(str(exc))
             return
-        await self.finish(True, _success_sentence(self.label, credential, self.service.store.description))
+        from tui_agent.auth.oauth.terminal import success_sentence
+
+        await self.finish(True, success_sentence(self.label, credential, self.service.store.description))
 
     def _show_url(self) -> None:
         self._step("Open this address in a browser and sign in; tui-agent is listening for the browser to come back:")
