@@ -201,8 +201,7 @@ async def login(service: "AgentService", provider_id: str, method: str | None, n
         location = claude_cli.find_claude_cli(provider, service.env)
         if location is None:
             raise AuthError("the Claude Code CLI was not found; install it (https://claude.com/claude-code) or set providers.claude-code.cli_path")
-        code = await claude_cli.run_login(location)
-        claude_cli.invalidate()
+        code = await claude_cli.run_login(location, service.env)  # it also drops the cached CLI status
         st = await service.credential_status(provider.id)
         _out(f"{provider.id}: {STATE_SYMBOL[st.state]} {st.state.value} — {st.detail}")
         return 0 if code == 0 and st.state.value == "ready" else 1
@@ -236,14 +235,9 @@ async def logout(service: "AgentService", provider_id: str) -> int:
         location = claude_cli.find_claude_cli(provider, service.env)
         if location is None:
             raise AuthError("the Claude Code CLI was not found, so there is no login to remove")
-        code = await claude_cli.run_logout(location)
-        claude_cli.invalidate()
+        code = await claude_cli.run_logout(location, service.env)
         return 0 if code == 0 else 1
-    removed = await service.store.delete(provider.id)
-    _out(f"Forgot the stored credential for {provider.id}." if removed else f"Nothing was stored for {provider.id}.")
-    name = provider.api_key_env
-    if name and service.env.get(name):
-        _out(f"Note: {name} is still set in the environment, so {provider.id} will keep using it.")
+    _out(await service.forget(provider.id))
     return 0
 
 

@@ -281,6 +281,16 @@ def should_retry(status: int, headers: httpx.Headers, body: str) -> bool:
     return status in (408, 409, 429) or status >= 500
 
 
+async def _read_and_close(response: httpx.Response) -> str:
+    """The start of an error body (what a person needs to read), then the connection is released."""
+    try:
+        return await _read_capped(response)
+    except httpx.TransportError:
+        return ""
+    finally:
+        await response.aclose()
+
+
 async def _read_capped(response: httpx.Response) -> str:
     data = bytearray()
     async for chunk in response.aiter_bytes():
@@ -339,12 +349,7 @@ async def stream_events(
             return
 
         if not 200 <= response.status_code < 300:
-            try:
-                text = await _read_capped(response)
-            except httpx.TransportError:
-                text = ""
-            finally:
-                await response.aclose()
+            text = await _read_and_close(response)
             status = response.status_code
             if status == 401 and refresh is not None and not refreshed:
                 refreshed = True
@@ -374,12 +379,7 @@ async def stream_events(
             return
 
         if "html" in response.headers.get("content-type", "").lower():
-            try:
-                text = await _read_capped(response)
-            except httpx.TransportError:
-                text = ""
-            finally:
-                await response.aclose()
+            text = await _read_and_close(response)
             yield describe_status(provider, url, response.status_code, response.headers, text, credential.secret)
             return
 

@@ -229,6 +229,17 @@ class AgentService:
         ids = list(self.config.providers)
         return list(await asyncio.gather(*(self.credential_status(pid, probe=probe) for pid in ids)))
 
+    async def forget(self, provider_id: str) -> str:
+        """Delete a provider's stored credential; one sentence on what happened (and on a key still in the env)."""
+        provider = self.config.providers[provider_id]
+        removed = await self.store.delete(provider_id)
+        await self.credential_status(provider_id)
+        sentence = f"Forgot the stored credential for {provider.name}." if removed else f"Nothing was stored for {provider.name}."
+        name = provider.api_key_env
+        if name and self.env.get(name):
+            sentence += f" {name} is still set in the environment, so {provider.name} keeps using it."
+        return sentence
+
     def last_status(self, provider_id: str) -> CredentialStatus | None:
         return self._statuses.get(provider_id)
 

@@ -117,18 +117,11 @@ async def log_out(app: "App", service: "AgentService", provider_id: str) -> str:
             return str(exc)
         except Exception as exc:  # SuspendNotSupported and friends: the terminal cannot be handed over
             return _no_suspend_sentence(exc, f"tui-agent logout {provider.id}")
-        claude_cli.invalidate()
-        await service.credential_status(provider.id)
+        await service.credential_status(provider.id)  # run_logout has dropped the cached CLI status
         if code != 0:
             return f"claude auth logout ended with status {code}; the Claude Code login may still be there."
         return "Logged out of Claude Code (claude auth logout)."
-    removed = await service.store.delete(provider.id)
-    await service.credential_status(provider.id)
-    sentence = f"Forgot the stored credential for {provider.name}." if removed else f"Nothing was stored for {provider.name}."
-    name = provider.api_key_env
-    if name and service.env.get(name):
-        sentence += f" {name} is still set in the environment, so {provider.name} keeps using it."
-    return sentence
+    return await service.forget(provider.id)
 
 
 def _no_suspend_sentence(exc: Exception, command: str) -> str:
