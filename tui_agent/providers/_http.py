@@ -385,12 +385,7 @@ async def stream_events(
 
         if sse and response.headers.get("content-type", "").lower().startswith("application/json"):
             # A gateway that answers a streaming request with one JSON document: usually an error under 200.
-            try:
-                text = await _read_capped(response)
-            except httpx.TransportError:
-                text = ""
-            finally:
-                await response.aclose()
+            text = await _read_and_close(response)
             yield _json_instead_of_stream(provider, url, text, credential.secret)
             return
 
