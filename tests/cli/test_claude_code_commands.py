@@ -50,3 +50,27 @@ def test_ask_through_the_cli_streams_and_never_passes_an_exported_key(capsys, tm
     chat = [c for c in calls if "-p" in c["argv"]][0]
     assert "ANTHROPIC_API_KEY" not in chat["env"]
     assert "--model=sonnet" in chat["argv"] or "sonnet" in chat["argv"]
+
+
+async def test_status_shows_which_credential_the_cli_really_used(tmp_path, monkeypatch, isolated_home):
+    from tui_agent.config.load import load_config
+    from tui_agent.config.paths import Paths
+    from tui_agent.providers.base import ChatMessage
+    from tui_agent.service.agent import AgentService, collect_text
+
+    recording = sorted(RECORDINGS.glob("*success*"))[0]
+    launcher = install_fake_claude(
+        tmp_path, {"auth_status": {"stdout": json.dumps(LOGGED_IN), "exit": 0}, "print": [{"recording": str(recording), "exit": 0}]}
+    )
+    monkeypatch.setenv("TUI_AGENT_CLAUDE_PATH", str(launcher))
+    (isolated_home / "config.toml").write_text('[profiles.claude]\nprovider = "claude-code"\nmodel = "sonnet"\n')
+    paths = Paths.resolve()
+    service = AgentService(load_config(paths.config_file), paths)
+    try:
+        before = await service.credential_status("claude-code")
+        assert "apiKeySource" not in before.detail
+        _text, _last = await collect_text(service.send("claude", [ChatMessage("user", "hi")]))
+        after = await service.credential_status("claude-code")
+        assert "last answer's apiKeySource: none" in after.detail
+    finally:
+        await service.aclose()

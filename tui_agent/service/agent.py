@@ -220,6 +220,10 @@ class AgentService:
         except Exception as exc:  # a state, not a crash: one broken provider must not hide the others
             log.exception("status check failed for %s", provider_id)
             status = CredentialStatus(provider=provider_id, auth_method=method, state=CredentialState.ERROR, detail=str(exc))
+        used = getattr(self._adapters.get(provider_id), "last_api_key_source", None)
+        if method == "claude-cli" and used:
+            # What the CLI itself reported using for the last answer (its `init` line), beside what status says.
+            status = status.with_(detail=f"{status.detail} · last answer's apiKeySource: {used}")
         if method == provider.default_method:
             self._publish(status)
         return status
