@@ -114,9 +114,13 @@ async def check_status(
             name = env_key_name(provider)
             how = f"run `tui-agent login {provider.id}`" + (f" or set {name}" if name else "")
             return base.with_(state=CredentialState.MISSING, detail=f"no API key — {how}")
-        detail = f"stored in {source}" if stored is None or not stored.obtained_by else f"{stored.obtained_by}"
-        if source == "file":
-            detail += " (stored in file — no system keyring)"
+        if stored is None:
+            detail = f"from the environment ({env_key_name(provider)})"
+        elif source == "file":
+            why = "no system keyring" if "no system keyring" in store.description else "TUI_AGENT_KEYRING=file"
+            detail = f"{stored.obtained_by}; stored in file — {why}"
+        else:
+            detail = f"{stored.obtained_by}; stored in the OS keyring"
         status = base.with_(state=CredentialState.READY, source=source, identity=mask(secret), detail=detail)
         return await _with_reachability(provider, status, probe)
 
