@@ -104,3 +104,27 @@ async def test_the_welcome_action_opens_the_model_picker(home):
         await pilot.press("ctrl+t")
         await pilot.pause()
         assert isinstance(app.screen, ModelPicker)
+
+
+async def test_a_long_live_conversation_keeps_the_dom_bounded(home, monkeypatch):
+    import tui_agent.ui.screens.chat as chat
+
+    monkeypatch.setattr(chat, "MAX_MOUNTED", 6)
+    turns = 6
+    app, _ = make_app(home, scripts=[[TextDelta(f"answer {n}"), Done()] for n in range(turns)], extra="[ui]\nresume_last = false\n")
+    async with app.run_test(size=SIZE) as pilot:
+        for n in range(turns):
+            app.screen.prompt.insert(f"question {n}")
+            await pilot.press("enter")
+            await wait_until(pilot, lambda: len(app.screen.transcript) == 2 * (n + 1), f"answer {n}")
+            await wait_until(pilot, lambda: not app.screen.is_streaming, "the end of the answer")
+        await pilot.pause()
+        mounted = shown(app, UserMessage) + shown(app, AssistantMessage)
+        assert len(mounted) == 6
+        assert shown(app, AssistantMessage)[-1].text == f"answer {turns - 1}"
+        marker = app.screen.conversation.children[0]
+        assert isinstance(marker, Note) and "6 older messages" in marker.text
+        assert len(app.screen.transcript) == 2 * turns  # what is sent is untouched by what is drawn
+        await pilot.press("pageup")  # everything fits on screen here, so PageUp at the top asks for more
+        await wait_until(pilot, lambda: len(shown(app, UserMessage)) > 3, "older messages back")
+        assert shown(app, UserMessage)[0].text.startswith("question ")

@@ -60,6 +60,7 @@ KEYS_HELP: tuple[tuple[str, str], ...] = (
     ("ctrl+q", "quit"),
 )
 
+MAX_MOUNTED = 200  # message widgets kept in a live conversation; older ones page back in from history
 OPEN_PAGE = 10  # messages mounted when a stored conversation opens (a screenful or more), and per page scrolled up
 
 
@@ -450,6 +451,44 @@ class ChatScreen(Screen):
             state, error = "error", f"the answer failed unexpectedly ({type(exc).__name__}); details are in {self.app.paths.log_file}"
         self._conclude(answer, state)
         await self._render_end(answer, state, error)
+        await self._prune()
+
+    async def _prune(self) -> None:
+        """Keep the DOM bounded in a long live conversation: the oldest messages go back to history.
+
+        They come back as pages when the user scrolls to the top, exactly as for a reopened conversation. Never
+        while an answer streams, and never under a reader who is scrolled up.
+        """
+        from tui_agent.ui.widgets.message import AssistantMessage, UserMessage
+
+        session = self.session
+        if session is None or session.history is None or session.conversation_id is None:
+            return
+        if self._answer is not None or not self.following:
+            return
+        shown = [w for w in self.conversation.children if isinstance(w, (UserMessage, AssistantMessage))]
+        excess = len(shown) - MAX_MOUNTED
+        if excess <= 0:
+            return
+        first_kept = shown[excess]
+        doomed = []
+        for child in self.conversation.children:
+            if child is first_kept:
+                break
+            doomed.append(child)
+        try:
+            stored = await session.history.messages(session.conversation_id)
+        except Exception:
+            log.exception("could not read the conversation back for pruning")
+            return
+        drawable = [m for m in stored if m.role == "user" or m.content or m.error]  # what _message_widgets draws
+        kept = len(shown) - excess
+        self._older = drawable[: max(0, len(drawable) - kept)]
+        with self.app.batch_update():
+            await self.conversation.remove_children(doomed)
+            if self._older:
+                await self.conversation.mount(self._older_marker(), before=0)
+        self.conversation.jump_to_bottom()
 
     def _conclude(self, answer: "AssistantMessage", state: "AnswerState") -> None:
         """Record an answer's outcome once on screen: the prompt given back, the streaming flag.
