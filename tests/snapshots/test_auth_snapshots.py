@@ -61,7 +61,7 @@ client_id = "tui-agent"
 [providers.lab-box]
 display_name = "Lab llama.cpp"
 kind = "openai-chat"
-base_url = "http://10.0.0.7:8080/v1"
+base_url = "http://lab-box.invalid:8080/v1"
 local = true
 """
 
@@ -76,7 +76,7 @@ STATUSES = {
     "ollama": (S.READY, "none", "", None, "Ollama running at 127.0.0.1:11434"),
     "lmstudio": (S.UNREACHABLE, "none", "", None, "LM Studio not running at 127.0.0.1:1234 — start it, or set providers.lmstudio.base_url"),
     "work-gateway": (S.EXPIRING, "file", "ada@example.com", datetime(2026, 11, 27, 21, 42, tzinfo=UTC), "device flow; no refresh token"),
-    "lab-box": (S.UNKNOWN, "none", "", None, "Lab llama.cpp at 10.0.0.7:8080 not probed"),
+    "lab-box": (S.UNKNOWN, "none", "", None, "Lab llama.cpp at lab-box.invalid:8080 not probed"),
     "corp-sso": (S.REFRESHING, "file", "ada@example.com", datetime(2026, 11, 27, 22, 0, tzinfo=UTC), "PKCE; renewing"),
 }
 

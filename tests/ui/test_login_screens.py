@@ -267,7 +267,7 @@ async def test_browser_login_completes_when_the_browser_comes_back(home, server)
 
 
 async def test_browser_login_takes_a_pasted_address_over_ssh(home, server):
-    service = make_service(home, gateway_config(server, "oauth-pkce"), env={"DISPLAY": ":0", "SSH_CONNECTION": "10.0.0.2 5 10.0.0.1 22"})
+    service = make_service(home, gateway_config(server, "oauth-pkce"), env={"DISPLAY": ":0", "SSH_CONNECTION": "203.0.113.2 5 203.0.113.1 22"})
     provider = service.config.providers["work-gateway"]
     app = Host(lambda: BrowserLoginScreen(service, provider))
     async with app.run_test(size=SIZE) as pilot:
