@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from tui_agent.config.problems import ConfigProblem
+
 
 class TuiAgentError(Exception):
     """Base of every error tui-agent raises on purpose; `str(err)` is the sentence shown to the user."""
@@ -49,7 +54,3 @@ class Interrupted(TuiAgentError):
     """The user interrupted the operation."""
 
     exit_code = 130
-
-
-if False:  # pragma: no cover - for type checkers only
-    from tui_agent.config.problems import ConfigProblem

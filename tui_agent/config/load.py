@@ -12,7 +12,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from tui_agent.config.problems import ConfigProblem, closest_first
-from tui_agent.config.schema import OAuthSettings, ProfileConfig, ProviderConfig, UISettings
+from tui_agent.config.schema import OAuthSettings, ProfileConfig, ProviderConfig, Timeouts, UISettings
 from tui_agent.errors import ConfigError
 
 TOP_LEVEL_KEYS = ("default_profile", "profiles", "providers", "ui")
@@ -279,21 +279,16 @@ def _pydantic_problems(fname: str, prefix: str, exc: ValidationError) -> list[Co
     return out
 
 
+# Sub-tables that have a model of their own, for naming the valid fields of a typo inside them.
+_NESTED_MODELS: dict[str, Any] = {"oauth": OAuthSettings, "timeouts": Timeouts}
+
+
 def _known_fields(prefix: str, loc: tuple) -> list[str]:
     model: Any = ProfileConfig if prefix.startswith("profiles") else ProviderConfig
-    if prefix.startswith("ui"):
-        model = UISettings
     for part in loc[:-1]:
-        sub = getattr(model, "model_fields", {}).get(part)
-        if sub is None:
-            break
-        model = {"oauth": OAuthSettings}.get(str(part), model)
-        if str(part) == "timeouts":
-            from tui_agent.config.schema import Timeouts
-
-            model = Timeouts
+        model = _NESTED_MODELS.get(str(part), model)
     hidden = {"id", "nickname"}
-    return [name for name in getattr(model, "model_fields", {}) if name not in hidden]
+    return [name for name in model.model_fields if name not in hidden]
 
 
 def find_literal_secrets(fname: str, data: dict[str, Any], prefix: str = "") -> list[ConfigProblem]:
