@@ -34,6 +34,10 @@ def temp_home(prefix: str = "tui-agent-bench-") -> Path:
 def bench_env(home: Path) -> dict[str, str]:
     """The environment of a benchmarked app: its own home, the file secret store, no provider keys, no real CLI."""
     env = {k: v for k, v in os.environ.items() if not k.endswith("_API_KEY") and not k.startswith("TUI_AGENT_")}
+    # An installed app runs from bytecode (pip compiles it at install; an editable checkout writes it on the
+    # first run). Some sandboxes export PYTHONDONTWRITEBYTECODE, which would make every run recompile our
+    # modules from source while Textual's came precompiled: an unfair comparison, so the warm-up writes .pyc.
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
     env.update({"TUI_AGENT_HOME": str(home), "TUI_AGENT_KEYRING": "file", "HOME": str(home),
                 "TUI_AGENT_CLAUDE_PATH": str(home / "no-claude"), "NO_PROXY": "127.0.0.1,localhost"})
     return env

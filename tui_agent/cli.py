@@ -138,7 +138,7 @@ def _run_tui(config_flag: str | None, model: str | None, verbose: bool) -> int:
     from tui_agent.config.paths import Paths
 
     paths = Paths.resolve(config_flag)
-    config = load_config(paths.config_file)  # ConfigError → exit 2 before any screen is drawn
+    config = load_config(paths.config_file, cache=paths.config_cache)  # ConfigError → exit 2 before any screen is drawn
     if model is not None and model not in config.profiles:
         from tui_agent.auth.resolve import resolve
 

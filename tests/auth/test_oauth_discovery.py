@@ -7,7 +7,7 @@ import pytest
 
 from tests.fakes.authserver import Reply, ScriptedServer
 from tui_agent.auth.oauth.discovery import clear_discovery_cache, resolve_endpoints, well_known_urls
-from tui_agent.config.schema import ProviderConfig
+from tui_agent.config.schema import OAuthSettings, ProviderConfig
 from tui_agent.errors import AuthError
 
 
@@ -31,7 +31,7 @@ async def client():
 
 
 def provider(**oauth) -> ProviderConfig:
-    return ProviderConfig(id="gw", kind="openai-chat", base_url="https://llm.example.com/v1", auth=["oauth-device"], oauth=oauth)
+    return ProviderConfig(id="gw", kind="openai-chat", base_url="https://llm.example.com/v1", auth=["oauth-device"], oauth=OAuthSettings(**oauth))
 
 
 def metadata(base: str, issuer: str | None = None, **extra) -> dict:
@@ -56,7 +56,7 @@ async def test_explicit_endpoints_are_used_without_any_request(client):
 async def test_azure_tenant_gives_the_entra_device_and_token_endpoints(client):
     p = ProviderConfig(
         id="azure-openai", kind="openai-chat", base_url="https://res.openai.azure.com/openai/v1",
-        auth=["oauth-device"], oauth={"tenant": "contoso.onmicrosoft.com", "client_id": "abc"},
+        auth=["oauth-device"], oauth=OAuthSettings(tenant="contoso.onmicrosoft.com", client_id="abc"),
     )
     endpoints = await resolve_endpoints(p, client)
     assert endpoints.device_authorization_endpoint == "https://login.microsoftonline.com/contoso.onmicrosoft.com/oauth2/v2.0/devicecode"

@@ -22,7 +22,7 @@ from tui_agent.auth.oauth.pkce import s256_challenge
 from tui_agent.auth.oauth.pkce_flow import PkceFlow
 from tui_agent.auth.oauth.terminal import login_in_terminal
 from tui_agent.auth.state import StoredCredential
-from tui_agent.config.schema import ProviderConfig
+from tui_agent.config.schema import OAuthSettings, ProviderConfig
 from tui_agent.errors import AuthError
 
 SCOPES = ["openid", "email", "offline_access", "chat"]
@@ -93,7 +93,7 @@ async def client():
 def gateway(server: AuthlibServer, method: str) -> ProviderConfig:
     return ProviderConfig(
         id="work-gateway", display_name="Work gateway", kind="openai-chat", base_url=f"{server.url}/v1", auth=[method],
-        oauth={"issuer": server.issuer, "client_id": server.client_id, "scopes": SCOPES},
+        oauth=OAuthSettings(issuer=server.issuer, client_id=server.client_id, scopes=SCOPES),
     )
 
 
@@ -270,7 +270,7 @@ async def test_openrouter_style_login_stores_the_issued_key_as_an_api_key(client
         keys.script("POST", "/api/v1/auth/keys", Reply.json({"key": "sk-or-v1-0123456789abcdef0123", "user_id": "user_7"}))
         provider = ProviderConfig(
             id="openrouter", display_name="OpenRouter", kind="openai-chat", base_url=f"{keys.url}/api/v1", auth=["api-key"],
-            oauth={"authorization_endpoint": f"{keys.url}/auth", "keys_endpoint": f"{keys.url}/api/v1/auth/keys", "pkce": True},
+            oauth=OAuthSettings(authorization_endpoint=f"{keys.url}/auth", keys_endpoint=f"{keys.url}/api/v1/auth/keys", pkce=True),
         )
         tasks: list[asyncio.Task] = []
         seen_urls: list[str] = []
@@ -319,7 +319,7 @@ async def test_catalog_openrouter_preset_sends_the_browser_to_openrouter_auth(cl
 async def test_azure_without_tenant_or_client_id_names_the_key_and_how_to_register_an_app(client, oauth, key):
     provider = ProviderConfig(
         id="azure-openai", display_name="Azure OpenAI", kind="openai-chat", base_url="https://res.openai.azure.com/openai/v1",
-        auth=["oauth-device", "api-key"], oauth={"scopes": ["https://cognitiveservices.azure.com/.default", "offline_access"], **oauth},
+        auth=["oauth-device", "api-key"], oauth=OAuthSettings(**{"scopes": ["https://cognitiveservices.azure.com/.default", "offline_access"], **oauth}),
     )
     with pytest.raises(AuthError) as info:
         await login_in_terminal(provider, "oauth-device", client, MemoryStore(), no_browser=True, stderr=io.StringIO(), stdin=io.StringIO())
@@ -329,7 +329,7 @@ async def test_azure_without_tenant_or_client_id_names_the_key_and_how_to_regist
 
 
 async def test_a_provider_without_base_url_cannot_bind_a_token(client):
-    provider = ProviderConfig(id="azure-openai", kind="openai-chat", auth=["oauth-device"], oauth={"tenant": "t", "client_id": "c"})
+    provider = ProviderConfig(id="azure-openai", kind="openai-chat", auth=["oauth-device"], oauth=OAuthSettings(tenant="t", client_id="c"))
     with pytest.raises(AuthError, match="set providers.azure-openai.base_url"):
         await login_in_terminal(provider, "oauth-device", client, MemoryStore(), no_browser=True, stderr=io.StringIO(), stdin=io.StringIO())
 
@@ -403,7 +403,7 @@ async def test_device_instructions_from_the_server_are_printed_without_control_c
         }))
         srv.script("POST", "/token", Reply.json({"access_token": "at-1", "token_type": "bearer", "expires_in": 60}))
         provider = ProviderConfig(id="gw", kind="openai-chat", base_url="https://llm.example.com/v1", auth=["oauth-device"],
-                                  oauth={"device_endpoint": f"{srv.url}/device", "token_endpoint": f"{srv.url}/token", "client_id": "c"})
+                                  oauth=OAuthSettings(device_endpoint=f"{srv.url}/device", token_endpoint=f"{srv.url}/token", client_id="c"))
 
         async def sleep(seconds: float) -> None:
             clock.advance(seconds)
@@ -424,7 +424,7 @@ async def test_a_verification_uri_that_is_not_a_web_address_is_never_opened(clie
         }))
         srv.script("POST", "/token", Reply.json({"access_token": "at-1", "token_type": "Bearer"}))
         provider = ProviderConfig(id="gw", kind="openai-chat", base_url="https://llm.example.com/v1", auth=["oauth-device"],
-                                  oauth={"device_endpoint": f"{srv.url}/device", "token_endpoint": f"{srv.url}/token", "client_id": "c"})
+                                  oauth=OAuthSettings(device_endpoint=f"{srv.url}/device", token_endpoint=f"{srv.url}/token", client_id="c"))
         opened: list[str] = []
 
         async def sleep(seconds: float) -> None:

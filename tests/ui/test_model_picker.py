@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import asyncio
 import os
 import socket
@@ -609,7 +610,7 @@ async def test_first_run_with_a_config_file_that_does_not_exist_yet(isolated_hom
     # No config.toml at all: the only way in is a discovered model, saved as the first profile.
     service = make_service()
     service.config = replace(service.config, providers={**service.config.providers,
-                             "ollama": service.config.providers["ollama"].model_copy(update={"base_url": ollama.base_url})})
+                             "ollama": dataclasses.replace(service.config.providers["ollama"], base_url=ollama.base_url)})
     picker = ModelPicker(service, first_run=True)
     host = PickerHost(picker)
     async with host.run_test(size=(160, 40)) as pilot:

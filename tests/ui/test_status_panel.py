@@ -24,14 +24,8 @@ from tui_agent.config.paths import Paths
 from tui_agent.providers.base import ChatMessage
 from tui_agent.providers.events import TextDelta, Usage
 from tui_agent.service.agent import AgentService
-from tui_agent.ui.widgets.status_panel import (
-    StatusPanel,
-    StatusSummary,
-    chain_text,
-    format_age,
-    format_countdown,
-    summary_text,
-)
+from tui_agent.ui.widgets.status_panel import StatusPanel, chain_text, format_age, format_countdown
+from tui_agent.ui.widgets.status_summary import StatusSummary, summary_text
 
 FROZEN = datetime(2026, 11, 27, 20, 0, 0, tzinfo=timezone.utc)
 OPENAI_KEY = "sk-test-0123456789abcdefWXYZ"
@@ -119,7 +113,7 @@ class ChatLikeScreen(Screen):
     def compose(self) -> ComposeResult:
         with Horizontal(id="header"):
             yield Static("gpt · openai · gpt-4o", id="header-title")
-            yield StatusSummary(self.service)
+            yield StatusSummary(self.service.config.providers, lambda: self.service)
         with Horizontal(id="body"):
             with Vertical(id="conversation"):
                 yield Static("The conversation goes here.")

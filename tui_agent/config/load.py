@@ -4,16 +4,19 @@ from __future__ import annotations
 
 import re
 import tomllib
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from importlib import resources
 from pathlib import Path
-from typing import Any
-
-from pydantic import ValidationError
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from tui_agent.config.problems import ConfigProblem, closest_first
-from tui_agent.config.schema import OAuthSettings, ProfileConfig, ProviderConfig, Timeouts, UISettings
+from tui_agent.config.schema import NESTED, OAuthSettings, ProfileConfig, ProviderConfig, UISettings
 from tui_agent.errors import ConfigError
+
+if TYPE_CHECKING:
+    from pydantic import TypeAdapter, ValidationError
+
+_T = TypeVar("_T")
 
 TOP_LEVEL_KEYS = ("default_profile", "profiles", "providers", "ui")
 CATALOG = "catalog"
@@ -52,12 +55,24 @@ class Config:
         return sorted(self.providers) + sorted(self.aliases)
 
 
-def load_config(config_file: Path) -> Config:
-    """Load and validate; raise ConfigError listing every problem found."""
+def load_config(config_file: Path, cache: Path | None = None) -> Config:
+    """Load and validate; raise ConfigError listing every problem found.
+
+    With `cache` (the start-up cache file, `Paths.config_cache`), a config validated before from exactly the
+    same text, catalog and code is rebuilt from there without importing pydantic; a newly validated one is
+    written there."""
+    if cache is not None:
+        from tui_agent.config import cache as start_cache
+
+        cached = start_cache.read(cache, config_file)
+        if cached is not None:
+            return cached
     config, problems = check_config(config_file)
     if problems:
         raise ConfigError(problems)
     assert config is not None
+    if cache is not None:
+        start_cache.write(cache, config)
     return config
 
 
@@ -90,10 +105,7 @@ def check_config(config_file: Path) -> tuple[Config | None, list[ConfigProblem]]
 
     ui = UISettings()
     if "ui" in user:
-        try:
-            ui = UISettings.model_validate(user["ui"])
-        except ValidationError as exc:
-            problems += _pydantic_problems(fname, "ui", exc)
+        ui = _validated(UISettings, user["ui"], fname, "ui", problems) or ui
 
     default_profile = user.get("default_profile")
     if default_profile is not None and not isinstance(default_profile, str):
@@ -139,9 +151,12 @@ def missing_settings(provider: ProviderConfig, method: str) -> list[tuple[str, s
 # --- internals -------------------------------------------------------------------------------------------------
 
 
+def read_catalog_text() -> str:
+    return resources.files("tui_agent.config").joinpath("catalog.toml").read_text(encoding="utf-8")
+
+
 def _read_catalog() -> dict[str, Any]:
-    text = resources.files("tui_agent.config").joinpath("catalog.toml").read_text(encoding="utf-8")
-    return tomllib.loads(text)
+    return tomllib.loads(read_catalog_text())
 
 
 def _table(fname: str, data: dict[str, Any], key: str, problems: list[ConfigProblem]) -> dict[str, Any]:
@@ -185,10 +200,9 @@ def _merge_providers(
             origins[f"providers.{target}"] = f"{Path(fname).name}: {key}"
     providers: dict[str, ProviderConfig] = {}
     for pid, body in raw.items():
-        try:
-            providers[pid] = ProviderConfig.model_validate({**body, "id": pid})
-        except ValidationError as exc:
-            problems += _pydantic_problems(fname, f"providers.{pid}", exc)
+        provider = _validated(ProviderConfig, {**body, "id": pid}, fname, f"providers.{pid}", problems)
+        if provider is not None:
+            providers[pid] = provider
     return providers, aliases, origins
 
 
@@ -201,11 +215,10 @@ def _build_profiles(
         if not isinstance(body, dict):
             problems.append(ConfigProblem(fname, key, "must be a table with provider and model", body))
             continue
-        try:
-            profiles[nick] = ProfileConfig.model_validate({**body, "nickname": nick})
+        profile = _validated(ProfileConfig, {**body, "nickname": nick}, fname, key, problems)
+        if profile is not None:
+            profiles[nick] = profile
             origins[key] = f"{Path(fname).name}: {key}"
-        except ValidationError as exc:
-            problems += _pydantic_problems(fname, key, exc)
     return profiles
 
 
@@ -257,7 +270,25 @@ def _check_references(fname: str, config: Config, broken_providers: set[str]) ->
     return list(unique.values())
 
 
-def _pydantic_problems(fname: str, prefix: str, exc: ValidationError) -> list[ConfigProblem]:
+_ADAPTERS: dict[type, "TypeAdapter[Any]"] = {}
+
+
+def _validated(cls: type[_T], data: Any, fname: str, key: str, problems: list[ConfigProblem]) -> _T | None:
+    """`data` validated by pydantic into `cls`, or None with its problems added (pydantic is imported here, on
+    the first validation: a config rebuilt from the start-up cache never needs it)."""
+    from pydantic import TypeAdapter, ValidationError
+
+    adapter = _ADAPTERS.get(cls)
+    if adapter is None:
+        adapter = _ADAPTERS[cls] = TypeAdapter(cls)
+    try:
+        return adapter.validate_python(data)
+    except ValidationError as exc:
+        problems += _pydantic_problems(fname, key, exc)
+        return None
+
+
+def _pydantic_problems(fname: str, prefix: str, exc: "ValidationError") -> list[ConfigProblem]:
     out = []
     for err in exc.errors():
         loc = ".".join(str(p) for p in err["loc"] if not isinstance(p, int))
@@ -265,7 +296,7 @@ def _pydantic_problems(fname: str, prefix: str, exc: ValidationError) -> list[Co
         value = err.get("input")
         if err["type"] == "missing":
             out.append(ConfigProblem(fname, key, "missing required field"))
-        elif err["type"] == "extra_forbidden":
+        elif err["type"] in ("extra_forbidden", "unexpected_keyword_argument"):
             field_name = str(err["loc"][-1])
             known = _known_fields(prefix, err["loc"])
             out.append(ConfigProblem(fname, key, f"unknown field `{field_name}`", field_name, closest_first(field_name, known)))
@@ -279,16 +310,14 @@ def _pydantic_problems(fname: str, prefix: str, exc: ValidationError) -> list[Co
     return out
 
 
-# Sub-tables that have a model of their own, for naming the valid fields of a typo inside them.
-_NESTED_MODELS: dict[str, Any] = {"oauth": OAuthSettings, "timeouts": Timeouts}
 
 
 def _known_fields(prefix: str, loc: tuple) -> list[str]:
     model: Any = ProfileConfig if prefix.startswith("profiles") else ProviderConfig
     for part in loc[:-1]:
-        model = _NESTED_MODELS.get(str(part), model)
+        model = NESTED.get(model, {}).get(str(part), model)  # a typo inside a sub-table: that table's fields
     hidden = {"id", "nickname"}
-    return [name for name in model.model_fields if name not in hidden]
+    return [f.name for f in fields(model) if f.name not in hidden]
 
 
 def find_literal_secrets(fname: str, data: dict[str, Any], prefix: str = "") -> list[ConfigProblem]:

@@ -31,6 +31,11 @@ class Paths:
         return self.state_dir / "tui-agent.log"
 
     @property
+    def config_cache(self) -> Path:
+        """The last validated config with what it was validated from (`config/cache.py`): start-up speed only."""
+        return self.state_dir / "config-cache.json"
+
+    @property
     def recents_file(self) -> Path:
         return self.state_dir / "recents.toml"
 

@@ -99,11 +99,16 @@ class AgentService:
                     except RuntimeError:
                         pass
 
+    def reload_config(self) -> Config:
+        """Take config.toml as it is now (after an edit) as the configuration in force; raises ConfigError."""
+        self.config = load_config(self._config.file, cache=self.paths.config_cache)
+        return self._config
+
     @classmethod
     def load(cls, config_flag: str | None = None, env: Mapping[str, str] | None = None) -> "AgentService":
         """Resolve paths, load and validate the configuration (raises ConfigError) and build the service."""
         paths = Paths.resolve(config_flag, env)
-        return cls(load_config(paths.config_file), paths, env=env)
+        return cls(load_config(paths.config_file, cache=paths.config_cache), paths, env=env)
 
     # --- shared resources, created on first use (never before the TUI's first frame) -----------------------
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Callable
 
-from textual import events, on
 from textual.app import App
 
 if TYPE_CHECKING:
@@ -72,15 +71,19 @@ class TuiAgentApp(App[int]):
     def after_first_frame(self, callback: Callable[[], object]) -> None:
         """Run `callback` once the first frame is on screen (at once if it already is).
 
-        For work that must never delay start-up: probes, scans, history reads. `call_after_refresh` is not
-        enough: the first refresh's callbacks run before Textual reports the first frame (Ready)."""
+        For work that must never delay start-up: probes, scans, history reads, the side panel."""
         if self.first_frame_shown:
             self.call_later(callback)
         else:
             self._after_first_frame.append(callback)
 
-    @on(events.Ready)
-    def _first_frame_is_shown(self) -> None:
+    def first_frame_drawn(self) -> None:
+        """Called by the chat screen once its first frame has been written (its first after-refresh callback).
+
+        Not Textual's Ready event: Ready is posted after the first layout of whatever screen is current, before
+        the chat screen has painted, so work started on Ready delayed the very frame it was meant to follow."""
+        if self.first_frame_shown:
+            return
         self.first_frame_shown = True
         callbacks, self._after_first_frame = self._after_first_frame, []
         for callback in callbacks:

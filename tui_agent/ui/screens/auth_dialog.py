@@ -443,7 +443,7 @@ class AuthDialog(ModalScreen[AuthResult]):
 
         try:
             set_provider_field(self.service.config.file, provider.id, "base_url", value)
-            self._reload(provider.id)
+            self._reload()
         except ConfigError as exc:
             self.say(f"Not saved — {exc}", error=True)
             return
@@ -452,19 +452,10 @@ class AuthDialog(ModalScreen[AuthResult]):
         self._show_detail()
         self._run_busy(self._test(provider.id))
 
-    def _reload(self, provider_id: str) -> None:
-        """Take the configuration just written as the service's own; the provider's old adapter and models are dropped."""
-        from tui_agent.config.load import load_config
-
-        new = load_config(self.service.config.file)
-        self.service.config = new
-        # The adapter caches the provider's base URL; the next request must build a new one.
-        # (Until AgentService has a public way to swap its configuration, see the integration note.)
-        getattr(self.service, "_models_cache", {}).pop(provider_id, None)
-        adapter = getattr(self.service, "_adapters", {}).pop(provider_id, None)
-        close = getattr(adapter, "aclose", None)
-        if close is not None:
-            self.run_worker(close(), group="auth-close", exit_on_error=False)
+    def _reload(self) -> None:
+        """Take the configuration just written as the service's own; the service drops the provider's old
+        adapter (it holds the old base URL) and its discovered models."""
+        new = self.service.reload_config()
         self._changed_config = new
         for row in self.query(AuthProviderRow):
             row.provider = new.providers.get(row.provider.id, row.provider)

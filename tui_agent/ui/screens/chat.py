@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import sys
 from typing import TYPE_CHECKING, Iterator
 
 from rich.text import Text
@@ -115,12 +116,12 @@ class ChatScreen(Screen):
     # --- layout ------------------------------------------------------------------------------------------
 
     def compose(self) -> ComposeResult:
-        from tui_agent.ui.widgets.status_panel import StatusSummary
+        from tui_agent.ui.widgets.status_summary import StatusSummary
 
         with Horizontal(id="chat-header-row"):
             yield Static(self._header_text(), id="chat-header", markup=False)
-            yield StatusSummary(self.app.service)
-        # #body holds the conversation column; the status side panel (its own issue) mounts beside #main.
+            yield StatusSummary(self.app.config.providers, lambda: self.app.service)
+        # #body holds the conversation column; the status side panel mounts beside #main after the first frame.
         with Horizontal(id="body"):
             with Vertical(id="main"):
                 with Conversation(id="conversation"):
@@ -132,17 +133,6 @@ class ChatScreen(Screen):
                 yield Static("more arriving ↓  (End jumps to the bottom)", id="more", markup=False)
                 yield Static(id="hints", markup=False)
                 yield Prompt(id="prompt")
-            from tui_agent.ui.widgets.status_panel import StatusPanel
-
-            from tui_agent.ui.widgets.status_panel import PROBE_EVERY
-
-            from textual.lazy import Lazy
-
-            # Mounted after the first frame: its rows, timers and the service behind them are not needed for it.
-            yield Lazy(StatusPanel(
-                self.app.service, profile=self.profile, id="status-panel",
-                probe_every=PROBE_EVERY if self.app.status_probes else None,
-            ))
         yield Footer()
 
     def on_mount(self) -> None:
@@ -152,12 +142,24 @@ class ChatScreen(Screen):
         if setting != "auto":
             self.add_class("-status-open" if setting == "show" else "-status-closed")
         self.prompt.focus()
+        # The screen's callbacks run once it is painted and idle: its first frame is on the terminal then.
+        self.call_after_refresh(self.app.first_frame_drawn)
+        # The side panel's rows, timers and the service behind them are not needed for the first frame.
+        self.app.after_first_frame(self._mount_status_panel)
         if self.profile is None:
             # The scan probes local servers and the CLI: never before the first frame is on screen.
             self.app.after_first_frame(self._scan_machine)
         if self.app.config.ui.resume_last:
             # Reading history is disk work: after the first frame too.
             self.app.after_first_frame(lambda: self.run_worker(self._resume_last(), group="resume", exit_on_error=False))
+
+    def _mount_status_panel(self) -> None:
+        from tui_agent.ui.widgets.status_panel import PROBE_EVERY, StatusPanel
+
+        self.query_one("#body").mount(StatusPanel(
+            self.app.service, profile=self.profile, id="status-panel",
+            probe_every=PROBE_EVERY if self.app.status_probes else None,
+        ))
 
     async def _resume_last(self) -> None:
         """Open on the last conversation ([ui] resume_last = true); `--model` keeps the profile it named."""
@@ -622,11 +624,14 @@ class ChatScreen(Screen):
 
 
     def _answers_latest_first(self) -> Iterator["AssistantMessage"]:
+        # No answer exists before its module is loaded, and loading it (Markdown) is not for the first frame:
+        # the footer asks check_action("copy_answer") while it composes.
+        message = sys.modules.get("tui_agent.ui.widgets.message")
+        if message is None:
+            return
         # Direct children only: a query would walk every Markdown block of a long conversation.
-        from tui_agent.ui.widgets.message import AssistantMessage
-
         for child in reversed(self.conversation.children):
-            if isinstance(child, AssistantMessage):
+            if isinstance(child, message.AssistantMessage):
                 yield child
 
     def last_answer(self) -> "AssistantMessage | None":

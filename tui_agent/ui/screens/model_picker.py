@@ -689,9 +689,7 @@ class ModelPicker(ModalScreen[PickerResult]):
 
     def _reload(self) -> None:
         """Take the configuration just written as the service's own (raises ConfigError if it does not load)."""
-        from tui_agent.config.load import load_config
-
-        self.service.config = load_config(self.service.config.file)
+        self.service.reload_config()
         self._changed_config = self.service.config
         if self.first_run and self.service.config.default_profile is not None:
             self.first_run = False

@@ -19,6 +19,7 @@ from textual.message import Message
 from textual.widgets import ListItem, ListView, Static
 
 from tui_agent.auth.state import STATE_SYMBOL, CredentialState, CredentialStatus
+from tui_agent.ui.widgets.status_summary import StatusPublished
 from tui_agent.ui.widgets.usage import UsageMeter
 
 if TYPE_CHECKING:
@@ -83,15 +84,6 @@ def format_age(when: datetime, now: datetime) -> str:
     return f"{seconds // 86400}d ago"
 
 
-def summary_text(states: Iterable[CredentialState]) -> str:
-    """The one-line summary for narrow headers: "auth: 3✓ 1◔ 2○ 1⊘" (states in enum order, zeros left out)."""
-    counts = {state: 0 for state in CredentialState}
-    for state in states:
-        counts[state] += 1
-    parts = [f"{n}{STATE_SYMBOL[state]}" for state, n in counts.items() if n]
-    return "auth: " + (" ".join(parts) if parts else "no providers")
-
-
 def chain_text(steps: "Iterable[Step]") -> Text:
     """The steps of a resolution chain, numbered as `tui-agent explain` numbers them, origins dimmed below."""
     text = Text()
@@ -112,14 +104,6 @@ def _not_checked(provider: "ProviderConfig") -> CredentialStatus:
 
 
 # --- messages --------------------------------------------------------------------------------------------
-
-
-class StatusPublished(Message, bubble=False):
-    """The service published a new status (posted from the service's listener, which may run on any thread)."""
-
-    def __init__(self, status: CredentialStatus) -> None:
-        super().__init__()
-        self.status = status
 
 
 # --- one row ---------------------------------------------------------------------------------------------
@@ -547,49 +531,3 @@ class StatusPanel(Vertical):
 # --- the narrow summary ----------------------------------------------------------------------------------
 
 
-class StatusSummary(Static):
-    """The one-line "auth: 3✓ 1◔ 2○ 1⊘" for the chat header below WIDE_AT columns; a click asks to expand the panel."""
-
-    DEFAULT_CSS = """
-    StatusSummary {
-        width: auto;
-        height: 1;
-        padding: 0 1;
-    }
-    StatusSummary:hover {
-        text-style: underline;
-    }
-    """
-
-    class Clicked(Message):
-        """The user clicked the summary: the screen should show the full panel."""
-
-    def __init__(self, service: "AgentService", *, id: str | None = None, classes: str | None = None) -> None:
-        super().__init__("", id=id, classes=classes, markup=False)
-        self.service = service
-        self._states: dict[str, CredentialState] = {}
-        for pid in service.config.providers:
-            last = service.last_status(pid)
-            self._states[pid] = last.state if last is not None else CredentialState.UNKNOWN
-        self._unsubscribe: Callable[[], None] | None = None
-
-    @property
-    def text(self) -> str:
-        return summary_text(self._states.values())
-
-    def on_mount(self) -> None:
-        self._unsubscribe = self.service.subscribe(lambda status: self.post_message(StatusPublished(status)))
-        self.update(self.text)
-
-    def on_unmount(self) -> None:
-        if self._unsubscribe is not None:
-            self._unsubscribe()
-            self._unsubscribe = None
-
-    def on_status_published(self, message: StatusPublished) -> None:
-        if message.status.provider in self._states:
-            self._states[message.status.provider] = message.status.state
-            self.update(self.text)
-
-    def on_click(self) -> None:
-        self.post_message(self.Clicked())
