@@ -134,22 +134,31 @@ async def _dispatch(args: argparse.Namespace, config_flag: str | None) -> int:
 
 
 def _run_tui(config_flag: str | None, model: str | None, verbose: bool) -> int:
-    from tui_agent.config.load import load_config
-    from tui_agent.config.paths import Paths
+    import gc
 
-    paths = Paths.resolve(config_flag)
-    config = load_config(paths.config_file, cache=paths.config_cache)  # ConfigError → exit 2 before any screen is drawn
-    if model is not None and model not in config.profiles:
-        from tui_agent.auth.resolve import resolve
+    # Start-up allocates much and frees little (modules, classes, styles): cyclic GC passes over it are wasted
+    # before the first frame. The app freezes what start-up made and turns collection back on once the frame
+    # is drawn (TuiAgentApp.first_frame_drawn); `finally` restores it whatever happens before.
+    gc.disable()
+    try:
+        from tui_agent.config.load import load_config
+        from tui_agent.config.paths import Paths
 
-        resolve(config, model)  # raises the located "no profile is called" error
-    from tui_agent.logs import setup_tui_logging
+        paths = Paths.resolve(config_flag)
+        config = load_config(paths.config_file, cache=paths.config_cache)  # ConfigError → exit 2 before any screen
+        if model is not None and model not in config.profiles:
+            from tui_agent.auth.resolve import resolve
 
-    setup_tui_logging(paths, verbose)
-    from tui_agent.ui.app import TuiAgentApp
+            resolve(config, model)  # raises the located "no profile is called" error
+        from tui_agent.logs import setup_tui_logging
 
-    app = TuiAgentApp(config=config, paths=paths, model=model)
-    app.run()
+        setup_tui_logging(paths, verbose)
+        from tui_agent.ui.app import TuiAgentApp
+
+        app = TuiAgentApp(config=config, paths=paths, model=model)
+        app.run()
+    finally:
+        gc.enable()
     return app.return_code or 0
 
 

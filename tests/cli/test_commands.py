@@ -306,3 +306,13 @@ def test_import_never_rewrites_a_config_it_cannot_parse(capsys, config_file, qwe
     code, _out, _err = run(capsys, "import", "qwen-profiles", str(qwen_file))
     assert code == 2
     assert config_file.read_text() == "[profiles.a\n"
+
+
+def test_the_tui_restores_garbage_collection_when_it_stops_before_a_frame(capsys, config_file):
+    import gc
+
+    config_file.write_text('default_profile = "nope"\n', encoding="utf-8")
+    assert gc.isenabled()
+    assert main(["--config", str(config_file)]) == 2
+    assert "no profile is called `nope`" in capsys.readouterr().err
+    assert gc.isenabled()

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tests.ui.support import make_app, wait_until
+from tests.ui.support import Hold, make_app, wait_until
 from tui_agent.providers.events import Done, TextDelta
 from tui_agent.service.history import HistoryStore
 from tui_agent.ui.screens.chat import OPEN_PAGE
@@ -56,6 +56,24 @@ async def test_model_given_on_the_command_line_is_kept_when_resuming(home):
     async with app.run_test(size=SIZE) as pilot:
         await wait_until(pilot, lambda: app.screen.conversation_id == cid, "the last conversation to open")
         assert app.screen.profile == "claude"
+
+
+async def test_a_prompt_sent_before_the_resume_runs_is_not_replaced_by_it(home):
+    hold = Hold()
+    app, _ = make_app(home, scripts=[[TextDelta("fresh "), hold, TextDelta("answer"), Done()]])
+    old = stored_conversation(app, 1)
+    async with app.run_test(size=SIZE) as pilot:
+        assert not app.first_frame_shown or app._after_first_frame is not None  # the resume has not run yet
+        app.screen.prompt.insert("a new question")
+        await pilot.press("enter")
+        await wait_until(pilot, lambda: [w.text for w in shown(app, AssistantMessage)] == ["fresh "], "the answer to start")
+        await wait_until(pilot, lambda: app._after_first_frame is None, "the deferred start-up work")
+        await pilot.pause(0.1)  # the resume's history read, had it gone on
+        hold.release()
+        await wait_until(pilot, lambda: len(app.screen.transcript) == 2, "the answer")
+        assert app.screen.conversation_id != old
+        assert [m.content for m in app.screen.transcript] == ["a new question", "fresh answer"]
+        assert [w.text for w in shown(app, AssistantMessage)] == ["fresh answer"]
 
 
 async def test_resume_can_be_switched_off(home):

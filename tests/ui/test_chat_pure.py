@@ -61,3 +61,20 @@ def test_theme_from_config_is_applied_and_an_unknown_one_is_ignored(tmp_path):
     assert TuiAgentApp(config=load_config(paths.config_file), paths=paths).theme == "nord"
     paths.config_file.write_text('[ui]\ntheme = "no-such-theme"\n')
     assert TuiAgentApp(config=load_config(paths.config_file), paths=paths).theme == "textual-dark"
+
+
+async def test_collection_paused_for_start_up_resumes_once_the_chat_screen_has_painted(home):
+    import gc
+
+    from tests.ui.support import make_app, wait_until
+
+    app, _ = make_app(home)
+    gc.disable()  # as `tui-agent` does before loading anything (cli._run_tui)
+    try:
+        async with app.run_test(size=(100, 30)) as pilot:
+            await wait_until(pilot, lambda: app.first_frame_shown, "the first frame")
+            assert gc.isenabled()
+            assert gc.get_freeze_count() > 0  # start-up's objects left out of later collections
+    finally:
+        gc.unfreeze()
+        gc.enable()

@@ -81,7 +81,10 @@ def write(cache_file: Path, config: Config) -> None:
         os.replace(tmp, cache_file)
     except OSError as exc:
         log.debug("could not write the config cache %s: %s", cache_file, exc)
-        tmp.unlink(missing_ok=True)
+        try:
+            tmp.unlink(missing_ok=True)
+        except OSError:
+            pass
 
 
 def _config(data: dict[str, Any], config_file: Path) -> Config:

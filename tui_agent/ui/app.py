@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 from typing import TYPE_CHECKING, Callable
 
 from textual.app import App
@@ -12,11 +13,16 @@ if TYPE_CHECKING:
     from tui_agent.service.agent import AgentService
 
 
+FRAME_FLUSH_GRACE = 0.03  # seconds between the first frame and the work deferred until after it
+
+
 class TuiAgentApp(App[int]):
     """tui-agent's full-screen app."""
 
     TITLE = "tui-agent"
-    CSS_PATH = "app.tcss"
+    # The chat screen's styles load with the app's: a screen's own CSS_PATH makes Textual re-parse the whole
+    # stylesheet when the screen is pushed, which for the first screen delayed the first frame.
+    CSS_PATH = ["app.tcss", "screens/chat.tcss"]
 
     def __init__(
         self,
@@ -36,7 +42,7 @@ class TuiAgentApp(App[int]):
         self.explicit_model = model is not None  # `--model NICK`: resuming a conversation keeps this profile
         self._service = service
         self.first_frame_shown = False
-        self._after_first_frame: list[Callable[[], object]] = []
+        self._after_first_frame: list[Callable[[], object]] | None = []  # None: they have run
         if config.ui.theme:
             self._apply_theme(config.ui.theme)
 
@@ -72,7 +78,7 @@ class TuiAgentApp(App[int]):
         """Run `callback` once the first frame is on screen (at once if it already is).
 
         For work that must never delay start-up: probes, scans, history reads, the side panel."""
-        if self.first_frame_shown:
+        if self._after_first_frame is None:
             self.call_later(callback)
         else:
             self._after_first_frame.append(callback)
@@ -85,7 +91,15 @@ class TuiAgentApp(App[int]):
         if self.first_frame_shown:
             return
         self.first_frame_shown = True
-        callbacks, self._after_first_frame = self._after_first_frame, []
+        if not gc.isenabled():  # `tui-agent` paused collection for start-up (cli._run_tui)
+            gc.freeze()  # what start-up made lives as long as the app: later collections need not scan it
+            gc.enable()
+        # Textual's writer thread puts the frame on the terminal and needs the interpreter for it: a moment of
+        # idle lets it finish before the deferred start-up work takes the interpreter (it took ~25 ms otherwise).
+        self.set_timer(FRAME_FLUSH_GRACE, self._run_after_first_frame, name="after-first-frame")
+
+    def _run_after_first_frame(self) -> None:
+        callbacks, self._after_first_frame = self._after_first_frame or [], None
         for callback in callbacks:
             self.call_later(callback)
 

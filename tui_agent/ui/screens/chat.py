@@ -36,6 +36,7 @@ if TYPE_CHECKING:
     from tui_agent.service.history import Message as StoredMessage
     from tui_agent.ui.code_blocks import CodeBlock
     from tui_agent.ui.widgets.message import AnswerState, AssistantMessage
+    from tui_agent.ui.widgets.status_panel import StatusPanel
     from tui_agent.ui.widgets.welcome import Welcome
 
 log = logging.getLogger("tui_agent.ui.chat")
@@ -74,7 +75,7 @@ def _chat_commands() -> "type[Provider]":
 class ChatScreen(Screen):
     """Where the conversation happens."""
 
-    CSS_PATH = "chat.tcss"
+    # chat.tcss is loaded with the app's CSS (ui/app.py): the first screen costs no stylesheet re-parse.
     # The side panel shows by default from 120 columns; below, a one-line summary sits in the header.
     HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (120, "-wide")]
     COMMANDS = {_chat_commands}
@@ -112,6 +113,8 @@ class ChatScreen(Screen):
         self._worker: "Worker | None" = None
         self._welcome: "Welcome | None" = None
         self._more_text = ""
+        # A prompt sent or a conversation opened: the resume at start (after the first frame) must not replace it.
+        self._user_acted = False
 
     # --- layout ------------------------------------------------------------------------------------------
 
@@ -145,7 +148,7 @@ class ChatScreen(Screen):
         # The screen's callbacks run once it is painted and idle: its first frame is on the terminal then.
         self.call_after_refresh(self.app.first_frame_drawn)
         # The side panel's rows, timers and the service behind them are not needed for the first frame.
-        self.app.after_first_frame(self._mount_status_panel)
+        self.app.after_first_frame(lambda: self.status_panel)  # mounts it
         if self.profile is None:
             # The scan probes local servers and the CLI: never before the first frame is on screen.
             self.app.after_first_frame(self._scan_machine)
@@ -153,13 +156,15 @@ class ChatScreen(Screen):
             # Reading history is disk work: after the first frame too.
             self.app.after_first_frame(lambda: self.run_worker(self._resume_last(), group="resume", exit_on_error=False))
 
-    def _mount_status_panel(self) -> None:
+    def _mount_status_panel(self) -> "StatusPanel":
         from tui_agent.ui.widgets.status_panel import PROBE_EVERY, StatusPanel
 
-        self.query_one("#body").mount(StatusPanel(
+        panel = StatusPanel(
             self.app.service, profile=self.profile, id="status-panel",
             probe_every=PROBE_EVERY if self.app.status_probes else None,
-        ))
+        )
+        self.query_one("#body").mount(panel)
+        return panel
 
     async def _resume_last(self) -> None:
         """Open on the last conversation ([ui] resume_last = true); `--model` keeps the profile it named."""
@@ -168,8 +173,8 @@ class ChatScreen(Screen):
         except Exception:
             log.exception("could not read the last conversation")
             return
-        if last is None or not last.message_count or self.session is not None and self.session.messages:
-            return  # nothing to resume, or the user has already started talking
+        if last is None or not last.message_count or self._user_acted:
+            return  # nothing to resume, or the user has already sent a prompt or opened a conversation
         await self.open_conversation(last.id, keep_profile=self.app.explicit_model)
 
     def _header_text(self) -> Text:
@@ -324,6 +329,7 @@ class ChatScreen(Screen):
         from tui_agent.ui.widgets.message import AssistantMessage, UserMessage
 
         assert self.chain is not None
+        self._user_acted = True
         self._remove_welcome()
         answer = AssistantMessage()
         # Awaited: a Markdown's on_mount resets its source, so nothing may be written to it before then.
@@ -340,6 +346,7 @@ class ChatScreen(Screen):
         The profile of its last answer becomes active (unless `keep_profile`, e.g. `--model` was given), but only
         when that profile still resolves; otherwise the current one stays and the screen says why.
         """
+        self._user_acted = True
         self.action_stop()
         session = self._ensure_session()
         current = self.chain
@@ -599,10 +606,11 @@ class ChatScreen(Screen):
         await self.run_command("/auth")
 
     @property
-    def status_panel(self):
-        from tui_agent.ui.widgets.status_panel import StatusPanel
-
-        return self.query_one(StatusPanel)
+    def status_panel(self) -> "StatusPanel":
+        """The side panel; mounted now if something needs it in the moment between the first frame and its
+        planned mount (a prompt sent at once)."""
+        found = self.query_one("#body").query_children("#status-panel")
+        return found.first() if found else self._mount_status_panel()
 
     def action_toggle_status(self) -> None:
         """Show or hide the side panel (F2, /status, a click on the header summary)."""
