@@ -19,7 +19,7 @@ import asyncio
 import random
 import time
 
-from _common import SIZE, machine, make_app, median, rss_mb, table, temp_home
+from _common import SIZE, machine, make_app, median, rss_mb, started, table, temp_home
 
 from textual.widgets import Markdown
 
@@ -80,7 +80,7 @@ async def open_in_chat(home, conversation_id: int, tail: int, *, via: str = "scr
     "session": ChatSession.open (every message read) and the latest `tail` mounted."""
     app = make_app(home)
     async with app.run_test(size=SIZE) as pilot:
-        await pilot.pause()
+        await started(app, pilot)
         screen = app.screen
         start = time.perf_counter()
         if via == "screen":

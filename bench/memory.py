@@ -18,7 +18,7 @@ import json
 import subprocess
 import sys
 
-from _common import ROOT, SIZE, machine, median, peak_rss_mb, rss_mb, table, temp_home
+from _common import ROOT, SIZE, machine, median, peak_rss_mb, rss_mb, started, table, temp_home
 
 CASES = {
     "bare": "bare Textual app (header, static, footer)",
@@ -49,7 +49,7 @@ async def _child(case: str) -> dict:
     if case == "empty":
         app = make_app(temp_home())
         async with app.run_test(size=SIZE) as pilot:
-            await pilot.pause()
+            await started(app, pilot)
             gc.collect()
             return {"rss": rss_mb(), "peak": peak_rss_mb()}
     from long_history import build_history, open_in_chat

@@ -22,7 +22,7 @@ import asyncio
 import sys
 import time
 
-from _common import SIZE, answer_text, chunks_of, loopback_answer, machine, make_app, median, rss_mb, table, temp_home
+from _common import SIZE, answer_text, chunks_of, loopback_answer, machine, make_app, median, rss_mb, started, table, temp_home
 
 from textual import events
 from textual.app import App, ComposeResult
@@ -65,7 +65,7 @@ class _OneShot(App[None]):
 async def one_shot(text: str) -> float:
     app = _OneShot()
     async with app.run_test(size=SIZE) as pilot:
-        await pilot.pause()
+        await started(app, pilot)
         markdown = app.query_one(Markdown)
         start = time.perf_counter()
         await markdown.update(text)
@@ -124,7 +124,7 @@ async def stream_into_chat(text: str, delay: float, *, echo: bool = False, check
         with loopback_answer(chunks, delay) as base_url:
             app = make_app(temp_home(), base_url)
             async with app.run_test(size=SIZE) as pilot:
-                await pilot.pause()
+                await started(app, pilot)
                 screen = app.screen
                 screen.prompt.insert("go")
                 done = asyncio.Event()

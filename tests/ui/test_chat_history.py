@@ -63,11 +63,11 @@ async def test_a_prompt_sent_before_the_resume_runs_is_not_replaced_by_it(home):
     app, _ = make_app(home, scripts=[[TextDelta("fresh "), hold, TextDelta("answer"), Done()]])
     old = stored_conversation(app, 1)
     async with app.run_test(size=SIZE) as pilot:
-        assert not app.first_frame_shown or app._after_first_frame is not None  # the resume has not run yet
+        assert not app.startup_settled  # the resume has not started yet
         app.screen.prompt.insert("a new question")
         await pilot.press("enter")
         await wait_until(pilot, lambda: [w.text for w in shown(app, AssistantMessage)] == ["fresh "], "the answer to start")
-        await wait_until(pilot, lambda: app._after_first_frame is None, "the deferred start-up work")
+        await wait_until(pilot, lambda: app.startup_settled, "the deferred start-up work")
         await pilot.pause(0.1)  # the resume's history read, had it gone on
         hold.release()
         await wait_until(pilot, lambda: len(app.screen.transcript) == 2, "the answer")

@@ -83,6 +83,11 @@ class TuiAgentApp(App[int]):
         else:
             self._after_first_frame.append(callback)
 
+    @property
+    def startup_settled(self) -> bool:
+        """True once the first frame is drawn and the work deferred until after it has been started."""
+        return self._after_first_frame is None
+
     def first_frame_drawn(self) -> None:
         """Called by the chat screen once its first frame has been written (its first after-refresh callback).
 
