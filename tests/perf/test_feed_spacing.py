@@ -9,7 +9,7 @@ from __future__ import annotations
 import pytest
 
 from tui_agent.ui.widgets import message
-from tui_agent.ui.widgets.message import FLUSH_INTERVAL, MAX_FLUSH_INTERVAL, _Feed
+from tui_agent.ui.widgets.message import FLUSH_INTERVAL, MAX_FLUSH_INTERVAL, TYPING_GRACE, _Feed
 
 
 class _Owner:
@@ -17,6 +17,7 @@ class _Owner:
 
     def __init__(self) -> None:
         self.delays: list[float] = []
+        self.app = type("App", (), {"last_input_at": 0.0})()
 
     def set_timer(self, delay, callback, name=None):
         self.delays.append(delay)
@@ -59,3 +60,37 @@ async def test_a_late_loop_spaces_writes_out_and_a_caught_up_one_brings_them_bac
     await _fire_late(feed, clock, 0.0)  # on time again: back to the normal interval
     feed.add("d")
     assert owner.delays[-1] == FLUSH_INTERVAL
+
+
+class _Stream:
+    def __init__(self) -> None:
+        self.written: list[str] = []
+
+    async def write(self, text: str) -> None:
+        self.written.append(text)
+
+
+async def test_a_write_waits_for_a_pause_in_typing_but_never_longer_than_the_cap(clock):
+    owner = _Owner()
+    feed = _Feed(owner, _Markdown())
+    feed._stream = stream = _Stream()
+    feed.add("a")
+    clock[0] += FLUSH_INTERVAL
+    owner.app.last_input_at = clock[0] - 0.03  # a key 30 ms ago
+    await feed._flush()
+    assert stream.written == [] and owner.delays[-1] == pytest.approx(TYPING_GRACE - 0.03)
+
+    clock[0] += TYPING_GRACE  # the user paused: written now
+    await feed._flush()
+    assert stream.written == ["a"]
+
+    feed.add("b")
+    added_at = clock[0]
+    while clock[0] - added_at < 2 * MAX_FLUSH_INTERVAL:  # typing on and on: held at most MAX_FLUSH_INTERVAL
+        clock[0] += 0.05
+        owner.app.last_input_at = clock[0]
+        await feed._flush()
+        if stream.written[-1] == "b":
+            break
+    assert stream.written == ["a", "b"]
+    assert MAX_FLUSH_INTERVAL <= clock[0] - added_at <= MAX_FLUSH_INTERVAL + 0.05

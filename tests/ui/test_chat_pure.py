@@ -78,3 +78,14 @@ async def test_collection_paused_for_start_up_resumes_once_the_chat_screen_has_p
     finally:
         gc.unfreeze()
         gc.enable()
+
+
+async def test_the_app_notes_when_the_user_last_typed(home):
+    from tests.ui.support import make_app
+
+    app, _ = make_app(home)
+    async with app.run_test(size=(100, 30)) as pilot:
+        assert app.last_input_at == 0.0
+        await pilot.press("x")
+        typed = app.last_input_at
+        assert typed > 0.0 and app.screen.prompt.text == "x"

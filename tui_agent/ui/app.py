@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import gc
+import time
 from typing import TYPE_CHECKING, Callable
 
+from textual import events
 from textual.app import App
 
 if TYPE_CHECKING:
@@ -42,6 +44,8 @@ class TuiAgentApp(App[int]):
         self.explicit_model = model is not None  # `--model NICK`: resuming a conversation keeps this profile
         self._service = service
         self.first_frame_shown = False
+        # When the user last typed or scrolled (perf_counter): a streaming answer's writes wait for a pause in it.
+        self.last_input_at = 0.0
         self._after_first_frame: list[Callable[[], object]] | None = []  # None: they have run
         if config.ui.theme:
             self._apply_theme(config.ui.theme)
@@ -82,6 +86,11 @@ class TuiAgentApp(App[int]):
             self.call_later(callback)
         else:
             self._after_first_frame.append(callback)
+
+    async def on_event(self, event: events.Event) -> None:
+        if isinstance(event, (events.Key, events.MouseScrollDown, events.MouseScrollUp)) and not event.is_forwarded:
+            self.last_input_at = time.perf_counter()
+        await super().on_event(event)
 
     @property
     def startup_settled(self) -> bool:

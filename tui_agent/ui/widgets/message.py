@@ -28,6 +28,10 @@ FLUSH_INTERVAL = 0.04
 # While the event loop runs late (each append of a long answer re-lays out every block of it), writes are spaced
 # out to twice the lateness, up to this, so keys and scrolling still get most of the loop (bench/streaming.py).
 MAX_FLUSH_INTERVAL = 0.5
+# After a key (or a scroll) a write waits until the user has paused this long, but never holds text back for
+# more than MAX_FLUSH_INTERVAL: a write to a long answer takes the loop for a layout of all its blocks, and a
+# key arriving then waits for it; written in the pause after a key, it is done before a typist's next one.
+TYPING_GRACE = 0.1
 
 
 class _Feed:
@@ -39,6 +43,7 @@ class _Feed:
         self._markdown = markdown
         self._base_interval = self._interval = interval
         self._due = 0.0
+        self._held_since = 0.0  # when the oldest text not yet written arrived
         self._parts: list[str] = []
         self._pending: list[str] = []
         self._stream = None
@@ -55,6 +60,8 @@ class _Feed:
         if self._closed or not text:
             return
         self._parts.append(text)
+        if not self._pending:
+            self._held_since = time.perf_counter()
         self._pending.append(text)
         if self._timer is None:
             self._due = time.perf_counter() + self._interval
@@ -62,9 +69,16 @@ class _Feed:
 
     async def _flush(self) -> None:
         self._timer = None
-        late = time.perf_counter() - self._due
+        now = time.perf_counter()
+        late = now - self._due
         self._interval = min(MAX_FLUSH_INTERVAL, max(self._base_interval, 2 * late))
         if self._closed or not self._pending:
+            return
+        typing = now - getattr(getattr(self._owner, "app", None), "last_input_at", 0.0)
+        if typing < TYPING_GRACE and now - self._held_since < MAX_FLUSH_INTERVAL:
+            wait = TYPING_GRACE - typing
+            self._due = now + wait
+            self._timer = self._owner.set_timer(wait, self._flush, name="markdown-feed")
             return
         await self._until_mounted()
         if self._closed or not self._pending:
