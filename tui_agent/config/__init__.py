@@ -1,1 +1,2 @@
-"""Configuration: pydantic schema, the built-in catalog, file locations, loading and validation."""
+"""Configuration: the schema (dataclasses pydantic validates), the built-in catalog, file locations, loading,
+validation and the start-up cache of a validated config."""
