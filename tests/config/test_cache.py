@@ -146,3 +146,18 @@ def test_a_cached_start_does_not_import_pydantic(files):
     )
     out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=60, check=True).stdout
     assert out.split() == ["work", "False"]
+
+
+def test_a_file_edited_while_it_is_validated_is_validated_again_next_time(files, monkeypatch):
+    config_file, cache_file = files
+    real_check = load.check_config
+
+    def check_then_edit(path):
+        result = real_check(path)
+        path.write_text(CONFIG.replace("temperature = 0.5", "temperature = 0.7"), encoding="utf-8")  # saved meanwhile
+        return result
+
+    monkeypatch.setattr(load, "check_config", check_then_edit)
+    assert load_config(config_file, cache=cache_file).profiles["work"].temperature == 0.5
+    monkeypatch.setattr(load, "check_config", real_check)
+    assert load_config(config_file, cache=cache_file).profiles["work"].temperature == 0.7

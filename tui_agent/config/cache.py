@@ -43,24 +43,26 @@ def inputs(config_file: Path) -> dict[str, Any] | None:
     return {"config_file": str(config_file), "config_text": text, "catalog_text": read_catalog_text(), "code": code}
 
 
-def read(cache_file: Path, config_file: Path) -> Config | None:
-    """The cached config when it was validated from exactly what is there now; None otherwise."""
+def read(cache_file: Path, config_file: Path) -> tuple[Config | None, dict[str, Any] | None]:
+    """The cached config when it was validated from exactly what is there now (else None), and the inputs now
+    — taken before any validation, so that a file edited during one is never paired with the older result."""
+    key = inputs(config_file)
     try:
         saved = json.loads(cache_file.read_bytes())
     except (OSError, ValueError):
-        return None
-    if not isinstance(saved, dict) or saved.get("inputs") != inputs(config_file):
-        return None
+        return None, key
+    if key is None or not isinstance(saved, dict) or saved.get("inputs") != key:
+        return None, key
     try:
-        return _config(saved["config"], config_file)
+        return _config(saved["config"], config_file), key
     except (KeyError, TypeError, AttributeError):  # written by another version in the same inputs: revalidate
         log.debug("config cache unusable; validating again", exc_info=True)
-        return None
+        return None, key
 
 
-def write(cache_file: Path, config: Config) -> None:
-    """Keep `config` (just validated from `config.file`) for the next start; a failure only costs speed."""
-    key = inputs(config.file)
+def write(cache_file: Path, key: dict[str, Any] | None, config: Config) -> None:
+    """Keep `config`, validated from the inputs `key` (as `read` gave them), for the next start; a failure
+    only costs speed."""
     if key is None:
         return
     data = {

@@ -64,7 +64,7 @@ def load_config(config_file: Path, cache: Path | None = None) -> Config:
     if cache is not None:
         from tui_agent.config import cache as start_cache
 
-        cached = start_cache.read(cache, config_file)
+        cached, inputs = start_cache.read(cache, config_file)
         if cached is not None:
             return cached
     config, problems = check_config(config_file)
@@ -72,7 +72,7 @@ def load_config(config_file: Path, cache: Path | None = None) -> Config:
         raise ConfigError(problems)
     assert config is not None
     if cache is not None:
-        start_cache.write(cache, config)
+        start_cache.write(cache, inputs, config)
     return config
 
 
@@ -308,8 +308,6 @@ def _pydantic_problems(fname: str, prefix: str, exc: "ValidationError") -> list[
             msg = err["msg"].removeprefix("Value error, ")
             out.append(ConfigProblem(fname, key, f"{msg} (got {value!r})" if not isinstance(value, dict) else msg, value))
     return out
-
-
 
 
 def _known_fields(prefix: str, loc: tuple) -> list[str]:

@@ -148,7 +148,7 @@ class ChatScreen(Screen):
         # The screen's callbacks run once it is painted and idle: its first frame is on the terminal then.
         self.call_after_refresh(self.app.first_frame_drawn)
         # The side panel's rows, timers and the service behind them are not needed for the first frame.
-        self.app.after_first_frame(lambda: self.status_panel)  # mounts it
+        self.app.after_first_frame(self._ensure_status_panel)
         if self.profile is None:
             # The scan probes local servers and the CLI: never before the first frame is on screen.
             self.app.after_first_frame(self._scan_machine)
@@ -156,7 +156,11 @@ class ChatScreen(Screen):
             # Reading history is disk work: after the first frame too.
             self.app.after_first_frame(lambda: self.run_worker(self._resume_last(), group="resume", exit_on_error=False))
 
-    def _mount_status_panel(self) -> "StatusPanel":
+    def _ensure_status_panel(self) -> "StatusPanel":
+        """The side panel, mounted now unless it is already (planned after the first frame, or on first use)."""
+        found = self.query_one("#body").query_children("#status-panel")
+        if found:
+            return found.first()
         from tui_agent.ui.widgets.status_panel import PROBE_EVERY, StatusPanel
 
         panel = StatusPanel(
@@ -607,10 +611,8 @@ class ChatScreen(Screen):
 
     @property
     def status_panel(self) -> "StatusPanel":
-        """The side panel; mounted now if something needs it in the moment between the first frame and its
-        planned mount (a prompt sent at once)."""
-        found = self.query_one("#body").query_children("#status-panel")
-        return found.first() if found else self._mount_status_panel()
+        """The side panel (mounted at once if asked for before its planned mount, e.g. by a prompt sent at once)."""
+        return self._ensure_status_panel()
 
     def action_toggle_status(self) -> None:
         """Show or hide the side panel (F2, /status, a click on the header summary)."""
