@@ -558,6 +558,8 @@ class ChatScreen(Screen):
         self.following = event.following
         if event.following:
             self.query_one("#more", Static).display = False
+        elif self._answer is not None:
+            self._answer.unfold()  # the user scrolls up: the folded part of the streaming answer is shown again
 
     # --- actions (keys, palette, slash commands) -----------------------------------------------------------
 

@@ -18,6 +18,8 @@ from textual.widget import Widget
 from textual.widgets import Collapsible, Markdown, Static
 
 if TYPE_CHECKING:
+    from textual.events import Resize
+
     from tui_agent.ui.code_blocks import CodeBlock
 
 AnswerState = Literal["waiting", "streaming", "done", "stopped", "error"]
@@ -32,6 +34,13 @@ MAX_FLUSH_INTERVAL = 0.5
 # more than MAX_FLUSH_INTERVAL: a write to a long answer takes the loop for a layout of all its blocks, and a
 # key arriving then waits for it; written in the pause after a key, it is done before a typist's next one.
 TYPING_GRACE = 0.1
+# Textual re-arranges every widget of the screen on each layout, so a write to a long answer costs more the
+# longer it is (≈ 300 ms at 290 blocks). While the view follows the bottom of a streaming answer, its blocks
+# that can no longer change and lie far above the view are hidden behind one spacer of their height: a write
+# then re-arranges a bounded number of widgets. They come back (one layout) when the answer ends, the user
+# scrolls up, or the width changes.
+FOLD_AFTER = 60  # shown top-level blocks of a streaming answer before the oldest are folded
+FOLD_KEEP = 20  # the latest blocks always shown (more when they do not fill twice the view)
 
 
 class _Feed:
@@ -170,6 +179,11 @@ class AssistantMessage(Vertical):
         # Text known up front goes straight to the Markdown (one update at mount), never through a stream.
         self._answer = Markdown(text, classes="answer")
         self._answer_feed = _Feed(self, self._answer)
+        self._fold: Static | None = None  # the spacer standing in for folded blocks
+        self._fold_height = 0
+        self._folded: list[Widget] = []
+        self._width = 0
+        self._fold_retry = False
         if text is not None:
             self._answer_feed.close_with(text)
         self._thinking: Markdown | None = None
@@ -229,10 +243,80 @@ class AssistantMessage(Vertical):
     async def finish(self, state: AnswerState, error: str = "") -> None:
         """End the answer: render everything that arrived, and say why it ended when it did not finish."""
         self.error = error
+        self.unfold()
         self._set_state(state)
         if self._thinking_feed is not None:
             await self._thinking_feed.finish()
         await self._answer_feed.finish()
+
+    # --- folding (see FOLD_AFTER) -----------------------------------------------------------------------------
+
+    @property
+    def folded(self) -> int:
+        """How many of the answer's blocks are folded away now."""
+        return len(self._folded)
+
+    def _fold_old_blocks(self) -> None:
+        if self.state != "streaming" or not getattr(self.parent, "following", False):
+            return
+        blocks = [b for b in self._answer.children if b.display and b is not self._fold]
+        if len(blocks) <= FOLD_AFTER:
+            return
+        cut = len(blocks) - FOLD_KEEP
+        if not (blocks[0].size.width and blocks[cut].size.width):
+            self._fold_later()  # not laid out yet: their height is unknown
+            return
+        # What stays shown covers twice the view, so the spacer is never on screen while the view follows.
+        view = getattr(self.parent, "scrollable_content_region", None)
+        keep_height = 2 * (view.height if view is not None else 50)
+        total = self._answer.size.height
+        while cut > 0 and total - blocks[cut].virtual_region.y < keep_height:
+            cut -= 1
+        if cut <= 0:
+            return
+        fold, first_kept = blocks[:cut], blocks[cut]
+        height = first_kept.virtual_region.y - fold[0].virtual_region.y
+        if height <= 0:
+            return
+        with self.app.batch_update():
+            if self._fold is None:
+                self._fold, self._fold_height = Static("", classes="answer-fold", markup=False), 0
+                self._answer.mount(self._fold, before=fold[0])
+            self._fold_height += height
+            self._fold.styles.height = self._fold_height
+            for block in fold:
+                block.display = False
+        self._folded += fold
+
+    def _fold_later(self) -> None:
+        """Try again after the next refresh (once)."""
+        if not self._fold_retry:
+            self._fold_retry = True
+            self.call_after_refresh(self._fold_retried)
+
+    def _fold_retried(self) -> None:
+        self._fold_retry = False
+        self._fold_old_blocks()
+
+    def unfold(self) -> None:
+        """Show every folded block again (the answer ended, the user scrolled up, or the width changed)."""
+        if self._fold is None:
+            return
+        fold, folded, self._fold, self._folded = self._fold, self._folded, None, []
+        with self.app.batch_update():
+            for block in folded:
+                block.display = True
+            fold.remove()
+
+    def on_resize(self, event: "Resize") -> None:
+        """The answer was laid out at a new size: it grew (new blocks, now measured), or the width changed."""
+        if event.size.width != self._width:
+            self._width = event.size.width
+            if self._fold is not None:
+                self.unfold()  # the folded blocks' height at the old width no longer holds
+                self._fold_later()  # fold again once they are laid out at the new width
+                return
+        self._fold_old_blocks()
 
     def _set_state(self, state: AnswerState) -> None:
         self.state = state

@@ -1,0 +1,147 @@
+"""A long streaming answer folds its old blocks while the view follows the bottom, and shows them again when it
+ends, when the user scrolls up, or when the width changes (the layout cost of a write stays bounded)."""
+
+from __future__ import annotations
+
+from textual.widgets import Markdown
+
+from tests.ui.support import SIZE, Hold, make_app, wait_until
+from tui_agent.providers.events import Done, TextDelta
+from tui_agent.ui.widgets.message import FOLD_AFTER, FOLD_KEEP, AssistantMessage
+
+PARAGRAPHS = FOLD_AFTER + 40
+
+
+def paragraphs(tag: str, count: int) -> str:
+    return "".join(f"{tag} paragraph {i} with a few words in it.\n\n" for i in range(count))
+
+
+def answer(app) -> AssistantMessage:
+    return app.screen.query_one(AssistantMessage)
+
+
+def markdown(app) -> Markdown:
+    return answer(app).query_one(".answer", Markdown)
+
+
+def shown_blocks(app) -> list:
+    return [b for b in markdown(app).children if b.display and "answer-fold" not in b.classes]
+
+
+async def stream_until_folded(app, pilot, hold: Hold) -> None:
+    app.screen.prompt.insert("a long answer")
+    await pilot.press("enter")
+    # written in pieces, so that later writes find the earlier blocks laid out
+    await wait_until(pilot, lambda: markdown(app).source.endswith(f"z paragraph {PARAGRAPHS - 1} with a few words in it.\n\n"), "the text")
+    await wait_until(pilot, lambda: answer(app).folded > 0, "a fold")
+
+
+def script(hold: Hold) -> list:
+    pieces = [TextDelta(paragraphs(f"p{n}", 10)) for n in range(PARAGRAPHS // 10)]
+    return [*pieces, TextDelta(paragraphs("z", PARAGRAPHS)), hold, TextDelta("The end.\n"), Done()]
+
+
+async def test_old_blocks_fold_while_following_and_come_back_when_the_answer_ends(home):
+    hold = Hold()
+    app, _ = make_app(home, scripts=[script(hold)])
+    async with app.run_test(size=SIZE) as pilot:
+        await stream_until_folded(app, pilot, hold)
+        conversation = app.screen.conversation
+        assert len(shown_blocks(app)) >= FOLD_KEEP
+        assert len(shown_blocks(app)) <= FOLD_AFTER + 1
+        assert conversation.following and conversation.scroll_y == conversation.max_scroll_y
+
+        hold.release()
+        await wait_until(pilot, lambda: answer(app).state == "done", "the end")
+        await pilot.pause()
+        assert answer(app).folded == 0
+        assert not markdown(app).query(".answer-fold")
+        assert all(b.display for b in markdown(app).children)
+        assert markdown(app).source.endswith("The end.\n")
+
+
+async def test_the_folded_part_keeps_its_height_so_the_view_does_not_jump(home):
+    hold = Hold()
+    app, _ = make_app(home, scripts=[script(hold)])
+    async with app.run_test(size=SIZE) as pilot:
+        await stream_until_folded(app, pilot, hold)
+        await pilot.pause()
+        folded_height = markdown(app).virtual_size.height
+        answer(app).unfold()
+        await pilot.pause()
+        await pilot.pause()
+        assert abs(markdown(app).virtual_size.height - folded_height) <= 2
+        hold.release()
+        await wait_until(pilot, lambda: answer(app).state == "done", "the end")
+
+
+async def test_scrolling_up_shows_the_folded_blocks_again(home):
+    hold = Hold()
+    app, _ = make_app(home, scripts=[script(hold)])
+    async with app.run_test(size=SIZE) as pilot:
+        await stream_until_folded(app, pilot, hold)
+        await pilot.press("pageup")
+        await wait_until(pilot, lambda: answer(app).folded == 0, "the unfold")
+        assert not app.screen.conversation.following
+        assert all(b.display for b in markdown(app).children)
+        hold.release()
+        await wait_until(pilot, lambda: answer(app).state == "done", "the end")
+        assert answer(app).folded == 0  # not following: nothing folds again
+
+
+async def test_a_new_width_unfolds_and_folds_again_at_the_new_width(home, monkeypatch):
+    unfolds = []
+    real_unfold = AssistantMessage.unfold
+    monkeypatch.setattr(AssistantMessage, "unfold", lambda self: (unfolds.append(self.folded), real_unfold(self))[1])
+    hold = Hold()
+    app, _ = make_app(home, scripts=[script(hold)])
+    async with app.run_test(size=SIZE) as pilot:
+        await stream_until_folded(app, pilot, hold)
+        unfolds.clear()
+        await pilot.resize_terminal(SIZE[0] - 20, SIZE[1])
+        await wait_until(pilot, lambda: unfolds and unfolds[0] > 0, "the unfold")
+        await wait_until(pilot, lambda: answer(app).folded > 0, "the fold at the new width")
+        await pilot.pause()
+        folded_height = markdown(app).virtual_size.height
+        real_unfold(answer(app))
+        await pilot.pause()
+        await pilot.pause()
+        assert abs(markdown(app).virtual_size.height - folded_height) <= 2
+        hold.release()
+        await wait_until(pilot, lambda: answer(app).state == "done", "the end")
+
+
+async def test_an_answer_that_folded_ends_exactly_as_a_one_shot_render(home):
+    from tests.perf.test_streamed_render import ANSWER, rendered_lines
+
+    text = paragraphs("p", PARAGRAPHS) + ANSWER * 3
+    hold = Hold()
+    app, _ = make_app(home, scripts=[[TextDelta(text[: len(text) // 2]), hold, TextDelta(text[len(text) // 2:]), Done()]])
+    async with app.run_test(size=SIZE) as pilot:
+        app.screen.prompt.insert("a long answer")
+        await pilot.press("enter")
+        await wait_until(pilot, lambda: answer(app).folded > 0, "a fold")
+        hold.release()
+        await wait_until(pilot, lambda: answer(app).state == "done" and not app.screen.is_streaming, "the end")
+        await pilot.pause()
+        reference = AssistantMessage()
+        await app.screen.conversation.mount(reference)
+        await reference.query_one(".answer", Markdown).update(text)
+        await pilot.pause()
+        assert markdown(app).source == text
+        assert rendered_lines(markdown(app)) == rendered_lines(reference.query_one(".answer", Markdown))
+
+
+async def test_what_stays_shown_fills_the_view_so_the_spacer_is_never_seen(home):
+    hold = Hold()
+    app, _ = make_app(home, scripts=[script(hold)])
+    async with app.run_test(size=SIZE) as pilot:
+        await stream_until_folded(app, pilot, hold)
+        await pilot.pause()
+        conversation = app.screen.conversation
+        spacer = markdown(app).query_one(".answer-fold")
+        assert spacer.region.bottom <= conversation.region.y  # above the visible part of the conversation
+        first_shown = shown_blocks(app)[0]
+        assert markdown(app).size.height - first_shown.virtual_region.y >= conversation.scrollable_content_region.height
+        hold.release()
+        await wait_until(pilot, lambda: answer(app).state == "done", "the end")
