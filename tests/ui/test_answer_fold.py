@@ -36,6 +36,16 @@ async def stream_until_folded(app, pilot, hold: Hold) -> None:
     await wait_until(pilot, lambda: answer(app).folded > 0, "a fold")
 
 
+async def assert_unfolding_keeps_the_height(app, pilot, unfold) -> None:
+    """The spacer stood for the folded blocks' height: showing them again moves nothing (±2 lines of margins)."""
+    await pilot.pause()
+    folded_height = markdown(app).virtual_size.height
+    unfold(answer(app))
+    await pilot.pause()
+    await pilot.pause()
+    assert abs(markdown(app).virtual_size.height - folded_height) <= 2
+
+
 def script(hold: Hold) -> list:
     pieces = [TextDelta(paragraphs(f"p{n}", 10)) for n in range(PARAGRAPHS // 10)]
     return [*pieces, TextDelta(paragraphs("z", PARAGRAPHS)), hold, TextDelta("The end.\n"), Done()]
@@ -65,12 +75,7 @@ async def test_the_folded_part_keeps_its_height_so_the_view_does_not_jump(home):
     app, _ = make_app(home, scripts=[script(hold)])
     async with app.run_test(size=SIZE) as pilot:
         await stream_until_folded(app, pilot, hold)
-        await pilot.pause()
-        folded_height = markdown(app).virtual_size.height
-        answer(app).unfold()
-        await pilot.pause()
-        await pilot.pause()
-        assert abs(markdown(app).virtual_size.height - folded_height) <= 2
+        await assert_unfolding_keeps_the_height(app, pilot, AssistantMessage.unfold)
         hold.release()
         await wait_until(pilot, lambda: answer(app).state == "done", "the end")
 
@@ -101,12 +106,7 @@ async def test_a_new_width_unfolds_and_folds_again_at_the_new_width(home, monkey
         await pilot.resize_terminal(SIZE[0] - 20, SIZE[1])
         await wait_until(pilot, lambda: unfolds and unfolds[0] > 0, "the unfold")
         await wait_until(pilot, lambda: answer(app).folded > 0, "the fold at the new width")
-        await pilot.pause()
-        folded_height = markdown(app).virtual_size.height
-        real_unfold(answer(app))
-        await pilot.pause()
-        await pilot.pause()
-        assert abs(markdown(app).virtual_size.height - folded_height) <= 2
+        await assert_unfolding_keeps_the_height(app, pilot, real_unfold)
         hold.release()
         await wait_until(pilot, lambda: answer(app).state == "done", "the end")
 
