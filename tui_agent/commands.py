@@ -11,7 +11,7 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from tui_agent.auth.state import STATE_SYMBOL
+from tui_agent.auth.state import state_label, state_line
 from tui_agent.errors import AuthError, ConfigError, ProviderError, UsageError
 
 if TYPE_CHECKING:
@@ -52,7 +52,7 @@ async def status(service: "AgentService", *, as_json: bool, probe: bool) -> int:
     rows = []
     for st in statuses:
         rows.append(
-            [st.provider, st.auth_method, f"{STATE_SYMBOL[st.state]} {st.state.value}", st.source, st.identity or "-",
+            [st.provider, st.auth_method, state_label(st.state), st.source, st.identity or "-",
              st.expires_iso() or "-", st.detail]
         )
     _out(_table(rows, ["provider", "method", "state", "source", "identity", "expires", "detail"]))
@@ -139,42 +139,6 @@ async def ask(service: "AgentService", nick: str | None, system: str | None, pro
 # --- login / logout -------------------------------------------------------------------------------------------
 
 
-def _provider_and_method(service: "AgentService", provider_id: str, method: str | None):
-    from tui_agent.config.problems import closest_first
-
-    pid = service.config.canonical_provider_id(provider_id)
-    if pid is None:
-        choices = closest_first(provider_id, service.config.provider_choices())
-        raise UsageError(f"unknown provider `{provider_id}`; did you mean `{choices[0]}`? valid choices: {', '.join(choices[:8])}")
-    provider = service.config.providers[pid]
-    chosen = method or provider.default_method
-    if chosen not in provider.auth:
-        raise UsageError(f"provider `{pid}` does not allow auth method `{chosen}`; valid choices: {', '.join(provider.auth)}")
-    from tui_agent.config.load import missing_settings
-
-    missing = missing_settings(provider, chosen)
-    if missing:
-        keys = ", ".join(f"providers.{pid}.{k}" for k, _ in missing)
-        raise ConfigError(f"{service.config.file}: {keys}: missing required field(s) for `{chosen}` on `{pid}`; {provider.setup_hint or 'set them in config.toml'}")
-    return provider, chosen
-
-
-async def validate_api_key(service: "AgentService", provider, key: str) -> None:
-    """A cheap authenticated request (the models endpoint); raises AuthError when the key is refused."""
-    from tui_agent.auth.state import Credential
-
-    await service.adapter(provider).list_models(Credential("api-key", key))
-
-
-async def store_api_key(service: "AgentService", provider, key: str, obtained_by: str = "entered"):
-    from tui_agent.auth.state import StoredCredential
-    from tui_agent.auth.store import bound_host
-
-    cred = StoredCredential(kind="api-key", secret=key, host=bound_host(provider), obtained_by=obtained_by)
-    await service.store.put(provider.id, cred)
-    return cred
-
-
 def _read_key(provider_id: str) -> str:
     if sys.stdin.isatty():
         import getpass
@@ -189,55 +153,36 @@ def _read_key(provider_id: str) -> str:
 
 
 async def login(service: "AgentService", provider_id: str, method: str | None, no_browser: bool) -> int:
-    from tui_agent.redact import mask
-
-    provider, chosen = _provider_and_method(service, provider_id, method)
-    if chosen == "none":
-        _out(f"{provider.id} needs no login (auth method `none`).")
+    plan = service.plan_login(provider_id, method, interactive=sys.stdin.isatty())
+    if plan.flow == "none":
+        _out(f"{plan.provider.id} needs no login (auth method `none`).")
         return 0
-    if chosen == "claude-cli":
-        from tui_agent.auth import claude_cli
-
-        location = claude_cli.find_claude_cli(provider, service.env)
-        if location is None:
-            raise AuthError("the Claude Code CLI was not found; install it (https://claude.com/claude-code) or set providers.claude-code.cli_path")
-        code = await claude_cli.run_login(location, service.env)  # it also drops the cached CLI status
-        st = await service.credential_status(provider.id)
-        _out(f"{provider.id}: {STATE_SYMBOL[st.state]} {st.state.value} — {st.detail}")
+    if plan.flow == "claude-cli":
+        code, st = await service.claude_login(plan.provider.id)
+        _out(f"{plan.provider.id}: {state_line(st)}")
         return 0 if code == 0 and st.state.value == "ready" else 1
-    pkce_key = provider.id == "openrouter" and method is None and sys.stdin.isatty()
-    if chosen == "api-key" and not pkce_key:
-        key = _read_key(provider.id)
+    if plan.flow == "api-key":
+        key = _read_key(plan.provider.id)
         try:
-            await validate_api_key(service, provider, key)
+            await service.check_api_key(plan.provider.id, key)
         except AuthError as exc:
-            raise AuthError(f"{provider.id} refused the key ({exc}); it was not stored") from None
+            raise AuthError(f"{plan.provider.id} refused the key ({exc}); it was not stored") from None
         except ProviderError as exc:
-            raise ProviderError(f"could not check the key with {provider.id} ({exc}); it was not stored") from None
-        await store_api_key(service, provider, key)
-        _out(f"Logged in to {provider.id} with key {mask(key)} (stored in {service.store.description}).")
+            raise ProviderError(f"could not check the key with {plan.provider.id} ({exc}); it was not stored") from None
+        _out(await service.save_api_key(plan.provider.id, key))
         return 0
-    from tui_agent.auth.oauth.terminal import login_in_terminal
+    import asyncio
 
-    cred = await login_in_terminal(
-        provider, "oauth-pkce" if pkce_key else chosen, service.client, service.store,
-        no_browser=no_browser, stderr=sys.stderr, stdin=sys.stdin,
-    )
-    # login_in_terminal has already said who is logged in and until when (on stderr, beside its prompts).
-    return 0 if cred is not None else 1
+    from tui_agent.auth.oauth.terminal import render_in_terminal
+
+    pasted: asyncio.Queue[str] = asyncio.Queue()
+    # render_in_terminal says who is logged in and until when (on stderr, beside its prompts), or raises.
+    await render_in_terminal(plan, service.login(plan, pasted=pasted), pasted, no_browser=no_browser, stderr=sys.stderr, stdin=sys.stdin)
+    return 0
 
 
 async def logout(service: "AgentService", provider_id: str) -> int:
-    provider, chosen = _provider_and_method(service, provider_id, None)
-    if chosen == "claude-cli":
-        from tui_agent.auth import claude_cli
-
-        location = claude_cli.find_claude_cli(provider, service.env)
-        if location is None:
-            raise AuthError("the Claude Code CLI was not found, so there is no login to remove")
-        code = await claude_cli.run_logout(location, service.env)
-        return 0 if code == 0 else 1
-    _out(await service.forget(provider.id))
+    _out(await service.logout(provider_id))
     return 0
 
 
