@@ -6,9 +6,7 @@ Each returns its exit code; errors are raised as TuiAgentError and printed by cl
 from __future__ import annotations
 
 import json
-import os
 import sys
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 from tui_agent.auth.state import state_label, state_line
@@ -82,18 +80,9 @@ async def models(service: "AgentService", *, as_json: bool, provider: str | None
 # --- explain --------------------------------------------------------------------------------------------------
 
 
-def format_steps(steps) -> list[str]:
-    """Steps in the interfaces.md layout: `N. link  found  origin`."""
-    lines = []
-    for n, step in enumerate(steps, 1):
-        if step.link == "credential":
-            lines.append(f"{n}. credential  {step.found}   {step.origin}")
-        else:
-            lines.append(f"{n}. {step.link.ljust(8)} {step.found.ljust(13)} {step.origin}")
-    return lines
-
-
 async def explain(service: "AgentService", nick: str) -> int:
+    from tui_agent.core.chain import format_steps
+
     steps, _status = await service.explain(nick)
     for line in format_steps(steps):
         _out(line)
@@ -190,11 +179,9 @@ async def logout(service: "AgentService", provider_id: str) -> int:
 
 
 def config_check(config_flag: str | None) -> int:
-    from tui_agent.config.load import check_config
-    from tui_agent.config.paths import Paths
+    from tui_agent.service.startup import check_config_file
 
-    paths = Paths.resolve(config_flag)
-    config, problems = check_config(paths.config_file)
+    paths, config, problems = check_config_file(config_flag)
     if problems:
         for problem in problems:
             _out(problem.sentence())
@@ -209,12 +196,9 @@ def config_check(config_flag: str | None) -> int:
 
 
 def config_path(config_flag: str | None) -> int:
-    from tui_agent.auth.store import open_store
-    from tui_agent.config.load import check_config
-    from tui_agent.config.paths import Paths
+    from tui_agent.service.startup import check_config_file, secret_store_description
 
-    paths = Paths.resolve(config_flag)
-    store = open_store(paths)
+    paths, _config, problems = check_config_file(config_flag)
     exists = "" if paths.config_file.is_file() else " (not created yet)"
     rows = [
         ["config", f"{paths.config_file}{exists}"],
@@ -222,12 +206,11 @@ def config_path(config_flag: str | None) -> int:
         ["history", str(paths.history_db)],
         ["state", str(paths.state_dir)],
         ["log", str(paths.log_file)],
-        ["secrets", store.description],
+        ["secrets", secret_store_description(paths)],
     ]
     width = max(len(r[0]) for r in rows)
     for name, value in rows:
         _out(f"{name.ljust(width)}  {value}")
-    _config, problems = check_config(paths.config_file)
     if problems:
         raise ConfigError(problems)
     return 0
@@ -235,82 +218,15 @@ def config_path(config_flag: str | None) -> int:
 
 # --- import ---------------------------------------------------------------------------------------------------
 
-QWEN_DEFAULT = Path("~/.qwen/model-profiles.json")
-# authType in the old client → what it means here (None: the provider's default method)
-_QWEN_AUTH = {"oauth-personal": "claude-cli", "openai": None, "api-key": None, "USE_OPENAI": None, "anthropic": None}
-
-
 def import_qwen(config_flag: str | None, file: str | None, force: bool) -> int:
-    import tomlkit
+    from tui_agent.service.imports import import_qwen_profiles
 
-    from tui_agent.config.load import check_config
-    from tui_agent.config.paths import Paths
-    from tui_agent.config.problems import closest_first
-
-    paths = Paths.resolve(config_flag)
-    source = Path(file).expanduser() if file else QWEN_DEFAULT.expanduser()
-    try:
-        entries = json.loads(source.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise UsageError(f"{source}: no such file (pass the path: `tui-agent import qwen-profiles FILE`)") from None
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise UsageError(f"{source}: not a readable JSON file ({exc})") from None
-    if not isinstance(entries, list):
-        raise UsageError(f"{source}: expected a JSON list of {{nickname, provider, authType}} objects")
-
-    config, problems = check_config(paths.config_file)
-    if config is None:  # a syntax error: never rewrite a file we cannot read
-        raise ConfigError(problems)
-    doc = tomlkit.parse(paths.config_file.read_text(encoding="utf-8")) if paths.config_file.is_file() else tomlkit.document()
-    if "profiles" not in doc:
-        doc["profiles"] = tomlkit.table(is_super_table=True)
-    profiles_table = doc["profiles"]
-
-    imported, skipped, failed = [], [], []
-    for index, entry in enumerate(entries):
-        where = f"{source.name}[{index}]"
-        if not isinstance(entry, dict) or not isinstance(entry.get("nickname"), str) or not isinstance(entry.get("provider"), str):
-            failed.append(f"{where}: needs string fields nickname and provider")
-            continue
-        nick, provider_name, auth_type = entry["nickname"], entry["provider"], entry.get("authType")
-        pid = config.canonical_provider_id(provider_name)
-        if pid is None:
-            choices = closest_first(provider_name, config.provider_choices())
-            failed.append(f"{where} `{nick}`: unknown provider `{provider_name}` (closest: {', '.join(choices[:3])})")
-            continue
-        provider = config.providers[pid]
-        if auth_type is not None and auth_type not in _QWEN_AUTH:
-            failed.append(f"{where} `{nick}`: unknown authType `{auth_type}` (known: {', '.join(_QWEN_AUTH)})")
-            continue
-        wanted = _QWEN_AUTH.get(auth_type) if auth_type else None
-        if wanted is not None and wanted not in provider.auth:
-            failed.append(f"{where} `{nick}`: authType `{auth_type}` needs auth method `{wanted}`, which `{pid}` does not allow ({', '.join(provider.auth)})")
-            continue
-        if not provider.default_model:
-            failed.append(f"{where} `{nick}`: provider `{pid}` has no default model; add [profiles.{nick}] with a model by hand")
-            continue
-        if nick in profiles_table and not force:
-            skipped.append(f"{nick}: a profile with this name exists (use --force to replace it)")
-            continue
-        table = tomlkit.table()
-        table["provider"] = pid
-        table["model"] = provider.default_model
-        if wanted is not None and wanted != provider.default_method:
-            table["auth"] = wanted
-        profiles_table[nick] = table
-        alias = f" (`{provider_name}` is now `{pid}`)" if provider_name != pid else ""
-        imported.append(f"{nick} → {pid}, model {provider.default_model}{alias}")
-
-    if imported:
-        paths.config_file.parent.mkdir(parents=True, exist_ok=True)
-        tmp = paths.config_file.with_name(paths.config_file.name + ".tmp")
-        tmp.write_text(tomlkit.dumps(doc), encoding="utf-8")
-        os.replace(tmp, paths.config_file)
-    for line in imported:
+    report = import_qwen_profiles(config_flag, file, force)
+    for line in report.imported:
         _out(f"imported {line}")
-    for line in skipped:
+    for line in report.skipped:
         _out(f"skipped {line}")
-    for line in failed:
+    for line in report.failed:
         print(f"tui-agent: cannot import {line}", file=sys.stderr)
-    _out(f"{len(imported)} imported, {len(skipped)} skipped, {len(failed)} not importable → {paths.config_file}")
+    _out(f"{len(report.imported)} imported, {len(report.skipped)} skipped, {len(report.failed)} not importable → {report.config_file}")
     return 0

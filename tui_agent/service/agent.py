@@ -197,6 +197,40 @@ class AgentService:
     def resolve(self, nickname: str) -> Chain:
         return resolve(self.config, nickname)
 
+    def session_chain(self, provider_id: str, model: str) -> Chain:
+        """The chain of a discovered model that has no profile yet (a session profile; raises ResolutionError)."""
+        from dataclasses import replace
+
+        from tui_agent.auth.resolve import session_profile
+
+        profile = session_profile(self.config, provider_id, model)
+        return resolve(replace(self.config, profiles={**self.config.profiles, profile.nickname: profile}), profile.nickname)
+
+    # --- edits of config.toml (config/edit.py writes: validated, atomic, comments kept) ---------------------
+
+    def set_default_profile(self, nickname: str) -> Config:
+        """Write default_profile and take the result as the configuration in force; raises ConfigError."""
+        from tui_agent.config.edit import set_default_profile
+
+        set_default_profile(self.config.file, nickname)
+        return self.reload_config()
+
+    def add_profile(self, nickname: str, provider_id: str, model: str, *, make_default: bool = False) -> Config:
+        """Write `[profiles.NICK]` (and default_profile when asked), then reload; raises ConfigError."""
+        from tui_agent.config.edit import add_profile, set_default_profile
+
+        add_profile(self.config.file, nickname, provider_id, model)
+        if make_default:
+            set_default_profile(self.config.file, nickname)
+        return self.reload_config()
+
+    def set_provider_field(self, provider_id: str, key: str, value) -> Config:
+        """Write `providers.ID.KEY` (never a secret), then reload; raises ConfigError."""
+        from tui_agent.config.edit import set_provider_field
+
+        set_provider_field(self.config.file, provider_id, key, value)
+        return self.reload_config()
+
     def default_profile(self) -> str | None:
         return self.config.default_profile
 

@@ -388,7 +388,7 @@ class AuthDialog(ModalScreen[AuthResult]):
             self.run_worker(self._explain(provider.id), group="auth-explain", exclusive=True, exit_on_error=False)
 
     async def _explain(self, provider_id: str) -> None:
-        from tui_agent.commands import format_steps
+        from tui_agent.core.chain import format_steps
 
         config = self.service.config
         nicks = [n for n, p in sorted(config.profiles.items()) if config.canonical_provider_id(p.provider) == provider_id]
@@ -439,10 +439,8 @@ class AuthDialog(ModalScreen[AuthResult]):
         if provider is None:
             return
         value = self.query_one("#auth-url", Input).value.strip().rstrip("/")
-        from tui_agent.config.edit import set_provider_field
-
         try:
-            set_provider_field(self.service.config.file, provider.id, "base_url", value)
+            self.service.set_provider_field(provider.id, "base_url", value)
             self._reload()
         except ConfigError as exc:
             self.say(f"Not saved — {exc}", error=True)
@@ -455,7 +453,7 @@ class AuthDialog(ModalScreen[AuthResult]):
     def _reload(self) -> None:
         """Take the configuration just written as the service's own; the service drops the provider's old
         adapter (it holds the old base URL) and its discovered models."""
-        new = self.service.reload_config()
+        new = self.service.config
         self._changed_config = new
         for row in self.query(AuthProviderRow):
             row.provider = new.providers.get(row.provider.id, row.provider)
