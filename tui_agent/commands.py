@@ -166,7 +166,10 @@ async def login(service: "AgentService", provider_id: str, method: str | None, n
 
     pasted: asyncio.Queue[str] = asyncio.Queue()
     # render_in_terminal says who is logged in and until when (on stderr, beside its prompts), or raises.
-    await render_in_terminal(plan, service.login(plan, pasted=pasted), pasted, no_browser=no_browser, stderr=sys.stderr, stdin=sys.stdin)
+    await render_in_terminal(
+        plan, service.login(plan, pasted=pasted), pasted,
+        can_open=service.browser_available(no_browser), stderr=sys.stderr, stdin=sys.stdin,
+    )
     return 0
 
 

@@ -323,11 +323,11 @@ class AgentService:
         await self.store.put(provider.id, credential)
         return f"Logged in to {provider.name} with key {mask(key)} (stored in {self.store.description})."
 
-    def browser_available(self) -> bool:
-        """Whether a browser can be opened here (never over SSH; on Linux only with a display)."""
+    def browser_available(self, no_browser: bool = False) -> bool:
+        """Whether a browser can be opened here (never with --no-browser or over SSH; on Linux only with a display)."""
         from tui_agent.auth.oauth.pkce_flow import browser_available
 
-        return browser_available(env=self.env)
+        return browser_available(no_browser, self.env)
 
     def claude_cli(self, provider_id: str):
         """Where the Claude Code CLI is for this provider (a CliLocation, whose `problem` may say why it cannot run), or None."""

@@ -1,50 +1,20 @@
-"""`tui-agent login` for OAuth providers: renders the login driver's steps as prompts on stderr (auth/login.py decides and drives)."""
+"""`tui-agent login` for OAuth providers: renders a login's steps as prompts on stderr; it decides nothing.
+
+auth/login.py plans and drives the login and AgentService.login stores the result. This is a front-end (it
+imports only the vocabulary); rename-17.sh moves it beside the CLI.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import threading
-import time
-from typing import TYPE_CHECKING, Any, AsyncIterator, Callable, Mapping, TextIO
+from typing import TYPE_CHECKING, Any, AsyncIterator, Callable, TextIO
 
-import httpx
-
-from tui_agent.auth.login import REDIRECT_TIMEOUT, _Store, key_comes_from_browser, plan_for, run_login
-from tui_agent.auth.oauth.device import Clock, Sleep
-from tui_agent.auth.oauth.pkce_flow import browser_available
 from tui_agent.core.login import Failed, LoginPlan, LoginStep, Obtained, OpenUrl, Progress, ShowCode, Tick
+from tui_agent.errors import AuthError
 
 if TYPE_CHECKING:
     from tui_agent.auth.state import StoredCredential
-    from tui_agent.config.schema import ProviderConfig
-
-
-async def login_in_terminal(
-    provider: "ProviderConfig",
-    method: str,
-    client: httpx.AsyncClient,
-    store: _Store,
-    *,
-    no_browser: bool,
-    stderr: TextIO,
-    stdin: TextIO,
-    env: Mapping[str, str] | None = None,
-    open_url: Callable[[str], Any] | None = None,
-    clock: Clock = time.monotonic,
-    sleep: Sleep = asyncio.sleep,
-    redirect_timeout: float = REDIRECT_TIMEOUT,
-) -> "StoredCredential":
-    """Log in to `provider` with an OAuth `method`, store the result and return it (raises the located error).
-
-    OpenRouter-style providers run their browser flow for "oauth-pkce" and "api-key" alike. `env`, `open_url`,
-    `clock` and `sleep` exist for tests.
-    """
-    plan = plan_for(provider, method)
-    if plan.flow == "api-key" and key_comes_from_browser(provider):
-        plan = LoginPlan(provider, method, "browser")  # this provider issues its API key through a browser flow
-    pasted: asyncio.Queue[str] = asyncio.Queue()
-    steps = run_login(plan, client, store, pasted=pasted, clock=clock, sleep=sleep, redirect_timeout=redirect_timeout)
-    return await render_in_terminal(plan, steps, pasted, no_browser=no_browser, stderr=stderr, stdin=stdin, env=env, open_url=open_url)
 
 
 async def render_in_terminal(
@@ -52,16 +22,17 @@ async def render_in_terminal(
     steps: AsyncIterator[LoginStep],
     pasted: "asyncio.Queue[str]",
     *,
-    no_browser: bool,
+    can_open: bool,
     stderr: TextIO,
     stdin: TextIO,
-    env: Mapping[str, str] | None = None,
     open_url: Callable[[str], Any] | None = None,
 ) -> "StoredCredential":
-    """Print each step of a login on stderr, feed pasted lines from stdin to the driver; the credential, or raise."""
+    """Print each step of a login on stderr, feed pasted lines from stdin to the driver; the credential, or raise.
+
+    `can_open`: a browser may be opened here (AgentService.browser_available).
+    """
     label = plan.label
     opener = open_url or _open_in_background
-    can_open = browser_available(no_browser, env)
     noted: set[str] = set()
     try:
         async for step in steps:
@@ -100,8 +71,6 @@ async def render_in_terminal(
     except asyncio.CancelledError:
         _say(stderr, f"Login to {label} cancelled; nothing was stored.")
         raise
-    from tui_agent.errors import AuthError
-
     raise AuthError(f"Login to {label} was cancelled; nothing was stored.")
 
 

@@ -29,7 +29,7 @@ if TYPE_CHECKING:
     from textual.command import Provider
     from textual.worker import Worker
 
-    from tui_agent.auth.resolve import Chain
+    from tui_agent.core.chain import Chain
     from tui_agent.providers.base import ChatMessage
     from tui_agent.providers.events import Usage
     from tui_agent.service.conversation import ChatSession

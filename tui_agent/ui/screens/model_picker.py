@@ -26,7 +26,7 @@ from tui_agent.service.agent import usable
 from tui_agent.ui import recents as recents_store
 
 if TYPE_CHECKING:
-    from tui_agent.auth.resolve import Chain
+    from tui_agent.core.chain import Chain
     from rich.console import Group
 
     from tui_agent.config.load import Config

@@ -26,7 +26,7 @@ if TYPE_CHECKING:
     from textual.timer import Timer
     from textual.worker import Worker
 
-    from tui_agent.auth.resolve import Step
+    from tui_agent.core.chain import Step
     from tui_agent.config.schema import ProviderConfig
     from tui_agent.providers.events import Usage
     from tui_agent.service.agent import AgentService
@@ -481,7 +481,7 @@ class StatusPanel(Vertical):
 
     def detail_text(self, pid: str) -> Text:
         """The selected row's chain (explain's steps) and last error."""
-        from tui_agent.auth.resolve import Step
+        from tui_agent.core.chain import Step
         from tui_agent.service.agent import credential_step
         from tui_agent.errors import ResolutionError
 
