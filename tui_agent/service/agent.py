@@ -35,6 +35,8 @@ if TYPE_CHECKING:
 log = logging.getLogger("tui_agent.service")
 
 StatusListener = Callable[[CredentialStatus], None]
+# Builds the adapter for a provider on the shared client; None means "the wire kind's own" (providers.make_adapter).
+AdapterFactory = Callable[["ProviderConfig", "httpx.AsyncClient"], "Adapter | None"]
 
 
 @dataclass(frozen=True)
@@ -67,7 +69,10 @@ class AgentService:
         env: Mapping[str, str] | None = None,
         store: "SecretStore | None" = None,
         client: "httpx.AsyncClient | None" = None,
+        adapter_factory: AdapterFactory | None = None,
     ) -> None:
+        """`adapter_factory` may supply a provider's adapter (tests script answers with it); None: the built-in ones."""
+        self._adapter_factory = adapter_factory
         self._adapters: dict[str, "Adapter"] = {}
         self._models_cache: dict[str, list[ModelInfo]] = {}
         self._config = config
@@ -170,7 +175,10 @@ class AgentService:
         if provider.id not in self._adapters:
             from tui_agent.providers import make_adapter
 
-            if provider.kind == "claude-cli":
+            supplied = self._adapter_factory(provider, self.client) if self._adapter_factory is not None else None
+            if supplied is not None:
+                self._adapters[provider.id] = supplied
+            elif provider.kind == "claude-cli":
                 from tui_agent.providers.claude_cli import ClaudeCliAdapter
 
                 self._adapters[provider.id] = ClaudeCliAdapter(provider, self.client, workdir=self.paths.claude_workdir)
