@@ -18,6 +18,7 @@ import httpx
 
 from tui_agent.errors import AuthError, ProviderError, TuiAgentError
 from tui_agent.providers.events import Done, ErrorKind, Event, StreamError
+from tui_agent.providers.lines import StreamTooLarge
 from tui_agent.redact import mask
 
 if TYPE_CHECKING:
@@ -400,6 +401,13 @@ async def stream_events(
         except httpx.TransportError as exc:
             ended = True
             yield describe_transport(provider, url, exc, during_stream=True)
+        except StreamTooLarge as exc:
+            ended = True
+            yield StreamError(
+                f"{_label(provider)} sent {exc} at {url}, past tui-agent's limit; reading stopped there and what "
+                "arrived is kept",
+                kind="bad_response",
+            )
         except (ValueError, TypeError, AttributeError, KeyError, IndexError) as exc:
             # A payload of an unexpected shape must end the answer with a sentence, not crash the caller.
             ended = True
