@@ -199,11 +199,54 @@ async def test_malformed_entry_names_the_provider_and_login_replaces_it(paths):
     paths.data_dir.mkdir(parents=True)
     paths.credentials_file.write_text(json.dumps({"openai": {"kind": "api-key"}, "work": _token().to_json()}))
     store = FileStore(paths.credentials_file)
-    with pytest.raises(StoreError, match="malformed entry for `openai`.*tui-agent login openai"):
+    with pytest.raises(StoreError, match="entry for `openai` that tui-agent cannot read.*tui-agent login openai"):
         await store.get("openai")
     await store.put("openai", _key())
     assert (await store.get("openai")).secret == _key().secret
     assert (await store.get("work")).to_json() == _token().to_json()
+
+
+@pytest.mark.parametrize(
+    "entry, why",
+    [
+        (42, "it is a JSON number, not an object"),
+        (["sk-x"], "it is a JSON list, not an object"),
+        ("sk-x", "it is a JSON string, not an object"),
+        ({"kind": "api-key", "secret": 123456789}, "its `secret` is missing or not text"),
+        ({"kind": "password", "secret": "sk-x"}, "its `kind` is neither"),
+        ({"kind": "api-key", "secret": "sk-x", "host": ["a"]}, "its `host` is not text"),
+        ({"kind": "oauth", "secret": "t", "expires_at": 17}, "its `expires_at` is not text"),
+        ({"kind": "oauth", "secret": "t", "expires_at": "tomorrow"}, "its `expires_at` is not a date"),
+        ({"kind": "oauth", "secret": "t", "refresh_token": {"a": 1}}, "its `refresh_token` is not text"),
+    ],
+)
+async def test_a_wrong_typed_entry_is_one_sentence_the_file_untouched_and_the_others_readable(paths, entry, why):
+    paths.data_dir.mkdir(parents=True)
+    paths.credentials_file.write_text(json.dumps({"openai": entry, "work": _token().to_json()}))
+    before = paths.credentials_file.read_bytes()
+    store = FileStore(paths.credentials_file)
+    with pytest.raises(StoreError) as err:
+        await store.get("openai")
+    sentence = str(err.value)
+    assert sentence == (
+        f"the credentials file {paths.credentials_file} has an entry for `openai` that tui-agent cannot read "
+        f"({why}" + sentence.split(why, 1)[1]
+    )
+    assert sentence.endswith("it was left untouched — run `tui-agent login openai` to replace it")
+    assert "\n" not in sentence and "sk-x" not in sentence
+    assert paths.credentials_file.read_bytes() == before
+    assert (await store.get("work")).to_json() == _token().to_json()
+
+
+async def test_a_keyring_entry_that_is_not_json_is_one_sentence():
+    backend = MemoryKeyring()
+    backend.set_password("tui-agent", "openai", "not json at all")
+    with pytest.raises(StoreError, match=r"keyring entry tui-agent/openai is not a credential tui-agent wrote \(it is not JSON\)"):
+        await KeyringStore(backend).get("openai")
+    backend.set_password("tui-agent", "openai", "[1, 2]")
+    with pytest.raises(StoreError, match=r"\(it is a JSON list, not an object\); it was left untouched"):
+        await KeyringStore(backend).get("openai")
+    assert backend.items[("tui-agent", "openai")] == "[1, 2]"
 
 
 _WRITER = r"""

@@ -94,8 +94,12 @@ class FileStore(SecretStore):
 
     async def get(self, provider_id: str) -> StoredCredential | None:
         data = await asyncio.to_thread(self._read)
-        entry = data.get(provider_id)
-        return None if entry is None else self._decode(provider_id, entry)
+        if provider_id not in data:
+            return None
+        return _decode(
+            data[provider_id], f"the credentials file {self.path} has an entry for `{provider_id}` that tui-agent cannot read",
+            provider_id,
+        )
 
     async def put(self, provider_id: str, cred: StoredCredential) -> None:
         _register(cred)
@@ -118,17 +122,6 @@ class FileStore(SecretStore):
         return sorted(self._read())
 
     # -- private -----------------------------------------------------------------------------------
-
-    def _decode(self, provider_id: str, entry: Any) -> StoredCredential:
-        try:
-            cred = StoredCredential.from_json(entry)
-        except (KeyError, TypeError, ValueError, AttributeError):
-            raise StoreError(
-                f"the credentials file {self.path} has a malformed entry for `{provider_id}`; "
-                f"run `tui-agent login {provider_id}` to replace it"
-            ) from None
-        _register(cred)
-        return cred
 
     def _read(self) -> dict[str, Any]:
         try:
@@ -246,15 +239,12 @@ class KeyringStore(SecretStore):
         raw = await self._call("read", provider_id, "get_password", self.service, provider_id)
         if raw is None:
             return None
+        unreadable = f"the keyring entry {self.service}/{provider_id} is not a credential tui-agent wrote"
         try:
-            cred = StoredCredential.from_json(json.loads(raw))
-        except (KeyError, TypeError, ValueError, AttributeError):
-            raise StoreError(
-                f"the keyring entry {self.service}/{provider_id} is not a credential tui-agent wrote; "
-                f"run `tui-agent login {provider_id}` to replace it"
-            ) from None
-        _register(cred)
-        return cred
+            entry = json.loads(raw)
+        except ValueError:
+            raise StoreError(f"{unreadable} (it is not JSON); {_REPLACE_IT.format(provider_id)}") from None
+        return _decode(entry, unreadable, provider_id)
 
     async def put(self, provider_id: str, cred: StoredCredential) -> None:
         _register(cred)
@@ -447,6 +437,22 @@ def _priority(backend: Any) -> float:
 
 def _class_name(obj: Any) -> str:
     return f"{type(obj).__module__}.{type(obj).__qualname__}"
+
+
+_REPLACE_IT = "it was left untouched — run `tui-agent login {0}` to replace it"
+
+
+def _decode(entry: Any, unreadable: str, provider_id: str) -> StoredCredential:
+    """A stored record as a credential, or StoreError: `unreadable` (which store, which entry), why, what to do.
+
+    The store itself is never changed here: the person decides whether to log in again or repair it by hand.
+    """
+    try:
+        cred = StoredCredential.from_json(entry)
+    except ValueError as exc:
+        raise StoreError(f"{unreadable} ({exc}); {_REPLACE_IT.format(provider_id)}") from None
+    _register(cred)
+    return cred
 
 
 def _register(cred: StoredCredential) -> None:
