@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 from tests.fakes import FakeOpenAI
+from tests.fakes.silent import SilentListener
 from tui_agent.cli import main
 
 KEY = "sk-test-0123456789abcdefghijKLMN"
@@ -35,3 +36,26 @@ def test_a_wrong_typed_store_entry_is_one_sentence_exit_1_and_the_file_untouched
     assert "Traceback" not in err
     assert credentials.read_bytes() == before
     assert fake.chat_requests == []
+
+
+def test_ask_against_a_server_that_never_answers_exits_1_naming_the_limit_and_its_key(capsys, isolated_home, monkeypatch):
+    monkeypatch.setenv("GW_KEY", KEY)
+    with SilentListener() as hung:
+        write_gateway_config(isolated_home, hung.base_url + "/v1", "api_key_env = \"GW_KEY\"\ntimeouts = { headers = 0.3 }\n")
+        code = main(["ask", "hello"])
+        out, err = capsys.readouterr()
+        connections = hung.connections
+    assert (code, out) == (1, "")
+    assert err.strip() == (
+        f"tui-agent: gw (g): gw accepted the request but sent no answer within 0.3 s at {hung.base_url}/v1/chat/completions; "
+        "it was not sent again — try later, or raise providers.gw.timeouts.headers if the server needs longer"
+    )
+    assert connections == 1
+
+
+def test_a_time_limit_of_zero_is_a_located_config_error(capsys, isolated_home):
+    write_gateway_config(isolated_home, "https://gw.example.com/v1", "timeouts = { idle = 0 }\n")
+    code = main(["ask", "hello"])
+    _out, err = capsys.readouterr()
+    assert code == 2
+    assert "providers.gw.timeouts.idle" in err and "Traceback" not in err
