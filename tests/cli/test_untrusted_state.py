@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 from pathlib import Path
 
@@ -59,3 +60,41 @@ def test_a_time_limit_of_zero_is_a_located_config_error(capsys, isolated_home):
     _out, err = capsys.readouterr()
     assert code == 2
     assert "providers.gw.timeouts.idle" in err and "Traceback" not in err
+
+
+def test_a_key_stored_for_one_origin_is_never_sent_to_another_port_and_login_there_works(capsys, isolated_home, monkeypatch):
+    with FakeOpenAI(api_key=KEY) as first, FakeOpenAI(api_key=KEY) as second:
+        write_gateway_config(isolated_home, first.base_url)
+        monkeypatch.setattr("sys.stdin", io.StringIO(KEY + "\n"))
+        assert main(["login", "gw"]) == 0
+        write_gateway_config(isolated_home, second.base_url)  # same host, another port: another origin
+        capsys.readouterr()
+        code = main(["ask", "hello"])
+        out, err = capsys.readouterr()
+        assert (code, out) == (1, "")
+        assert f"stored for {first.root_url}, and the provider now points at {second.root_url}" in err
+        assert "nothing was sent — log in again for the new address (`tui-agent login gw`)" in err
+        assert second.requests == []  # not the key, not anything
+        assert all(KEY not in str(r.headers) for r in second.requests)
+
+        monkeypatch.setattr("sys.stdin", io.StringIO(KEY + "\n"))
+        assert main(["login", "gw"]) == 0  # log in again for the new address
+        second.script(FakeOpenAI.answer("hi"))
+        capsys.readouterr()
+        assert main(["ask", "hello"]) == 0
+        assert capsys.readouterr().out == "hi\n"
+        assert second.chat_requests[0].headers["authorization"] == f"Bearer {KEY}"
+        assert not any(r.path.endswith("/chat/completions") for r in first.requests)
+
+
+def test_a_legacy_host_only_entry_is_bound_to_the_origin_at_first_use(capsys, isolated_home):
+    with FakeOpenAI(api_key=KEY) as fake:
+        write_gateway_config(isolated_home, fake.base_url)
+        credentials = isolated_home / "data" / "credentials.json"
+        credentials.parent.mkdir(parents=True)
+        credentials.write_text(json.dumps({"gw": {"kind": "api-key", "secret": KEY, "host": f"127.0.0.1:{fake.port}"}}))
+        fake.script(FakeOpenAI.answer("ok"))
+        assert main(["ask", "hello"]) == 0
+        assert capsys.readouterr().out == "ok\n"
+        assert fake.chat_requests[0].headers["authorization"] == f"Bearer {KEY}"
+    assert json.loads(credentials.read_text())["gw"]["host"] == f"http://127.0.0.1:{fake.port}"

@@ -56,11 +56,13 @@ NO_CREDENTIAL = Credential(kind="none")
 
 @dataclass(frozen=True)
 class StoredCredential:
-    """What the secret store keeps for one provider: an API key or an OAuth token set, bound to a host."""
+    """What the secret store keeps for one provider: an API key or an OAuth token set, bound to an origin."""
 
     kind: Literal["api-key", "oauth"]
     secret: str = field(repr=False)
-    host: str = ""  # the host the secret was stored for; it is never sent anywhere else
+    # The origin (scheme://host[:port]) the secret was stored for; it is never sent anywhere else. Entries
+    # written before origins were bound hold host[:port] only (see auth/store.py, `upgraded_binding`).
+    host: str = ""
     refresh_token: str | None = field(default=None, repr=False)
     expires_at: datetime | None = None
     obtained_by: str = "entered"  # entered | device flow | PKCE | imported
