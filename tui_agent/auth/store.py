@@ -469,14 +469,11 @@ _DEFAULT_PORTS = {"https": 443, "http": 80}
 def origin_of(url: str) -> str:
     """The origin of a URL as stored and shown: `scheme://host[:port]`, lower-case, the scheme's default port
     left out (`https://h` and `https://h:443` are one origin; `http://h` and `https://h` are two)."""
-    parts = urlsplit(url.strip())
-    scheme = parts.scheme.lower()
-    try:
-        host, port = parts.hostname or "", parts.port
-    except ValueError:
+    scheme = urlsplit(url.strip()).scheme.lower()
+    address = _host_and_port(url.strip())
+    if address is None:
         return url.strip().lower()
-    if ":" in host:
-        host = f"[{host}]"
+    host, port = address
     if port is None or port == _DEFAULT_PORTS.get(scheme):
         return f"{scheme}://{host}"
     return f"{scheme}://{host}:{port}"
@@ -530,13 +527,20 @@ def binding_problem(cred: StoredCredential, provider: "ProviderConfig") -> str |
 
 def _legacy_host(value: str) -> str:
     """Host[:port] as the earlier binding compared it: lower case, without user info or a port of 80 or 443."""
-    parts = urlsplit(value if "://" in value else f"//{value}")
-    try:
-        host, port = parts.hostname or "", parts.port
-    except ValueError:
+    address = _host_and_port(value if "://" in value else f"//{value}")
+    if address is None:
         return value.strip().lower()
-    if ":" in host:
-        host = f"[{host}]"
+    host, port = address
     if port is None or port in (80, 443):
         return host
     return f"{host}:{port}"
+
+
+def _host_and_port(url: str) -> tuple[str, int | None] | None:
+    """(lower-case host, IPv6 in brackets; the explicit port or None), or None when the port is not a number."""
+    parts = urlsplit(url)
+    try:
+        host, port = parts.hostname or "", parts.port
+    except ValueError:
+        return None
+    return (f"[{host}]" if ":" in host else host), port
