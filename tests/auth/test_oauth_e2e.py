@@ -128,7 +128,7 @@ async def test_device_login_stores_a_working_token_that_refreshes(server, client
     assert store.items["work-gateway"] == cred
     assert cred.kind == "oauth" and cred.obtained_by == "device flow"
     assert cred.identity == "ada@example.com"  # from the id_token, for display
-    assert cred.host == f"127.0.0.1:{server.port}"
+    assert cred.host == f"http://127.0.0.1:{server.port}"
     assert cred.token_endpoint == f"{server.url}/token"
     assert cred.refresh_token and cred.scope == " ".join(SCOPES)
     assert timedelta(minutes=59) < cred.expires_at - datetime.now(timezone.utc) <= timedelta(hours=1)
@@ -287,7 +287,7 @@ async def test_openrouter_style_login_stores_the_issued_key_as_an_api_key(client
         )
         await asyncio.gather(*tasks)
     assert cred.kind == "api-key" and cred.obtained_by == "PKCE" and cred.secret == "sk-or-v1-0123456789abcdef0123"
-    assert cred.identity == "user_7" and cred.host == f"127.0.0.1:{keys.port}"
+    assert cred.identity == "user_7" and cred.host == f"http://127.0.0.1:{keys.port}"
     assert store.items["openrouter"] == cred
     sent = keys.seen("/api/v1/auth/keys")[0].json
     assert sent["code"] == "auth_code_abc123"
@@ -414,7 +414,7 @@ async def test_device_instructions_from_the_server_are_printed_without_control_c
     out = err.getvalue()
     assert "\x1b" not in out and "\x07" not in out
     assert "AB [31mCD" in out
-    assert cred.host == "llm.example.com" and cred.identity == "" and cred.expires_at is not None
+    assert cred.host == "https://llm.example.com" and cred.identity == "" and cred.expires_at is not None
 
 
 async def test_a_verification_uri_that_is_not_a_web_address_is_never_opened(client, clock):

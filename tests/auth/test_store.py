@@ -10,6 +10,7 @@ import stat
 import subprocess
 import sys
 import threading
+from dataclasses import replace
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -26,8 +27,11 @@ from tui_agent.auth.store import (
     KeyringStore,
     StoreError,
     binding_problem,
-    bound_host,
+    bound_origin,
+    is_legacy_binding,
     open_store,
+    origin_of,
+    upgraded_binding,
 )
 from tui_agent.config.paths import Paths
 from tui_agent.config.schema import ProviderConfig
@@ -199,11 +203,54 @@ async def test_malformed_entry_names_the_provider_and_login_replaces_it(paths):
     paths.data_dir.mkdir(parents=True)
     paths.credentials_file.write_text(json.dumps({"openai": {"kind": "api-key"}, "work": _token().to_json()}))
     store = FileStore(paths.credentials_file)
-    with pytest.raises(StoreError, match="malformed entry for `openai`.*tui-agent login openai"):
+    with pytest.raises(StoreError, match="entry for `openai` that tui-agent cannot read.*tui-agent login openai"):
         await store.get("openai")
     await store.put("openai", _key())
     assert (await store.get("openai")).secret == _key().secret
     assert (await store.get("work")).to_json() == _token().to_json()
+
+
+@pytest.mark.parametrize(
+    "entry, why",
+    [
+        (42, "it is a JSON number, not an object"),
+        (["sk-x"], "it is a JSON list, not an object"),
+        ("sk-x", "it is a JSON string, not an object"),
+        ({"kind": "api-key", "secret": 123456789}, "its `secret` is missing or not text"),
+        ({"kind": "password", "secret": "sk-x"}, "its `kind` is neither"),
+        ({"kind": "api-key", "secret": "sk-x", "host": ["a"]}, "its `host` is not text"),
+        ({"kind": "oauth", "secret": "t", "expires_at": 17}, "its `expires_at` is not text"),
+        ({"kind": "oauth", "secret": "t", "expires_at": "tomorrow"}, "its `expires_at` is not a date"),
+        ({"kind": "oauth", "secret": "t", "refresh_token": {"a": 1}}, "its `refresh_token` is not text"),
+    ],
+)
+async def test_a_wrong_typed_entry_is_one_sentence_the_file_untouched_and_the_others_readable(paths, entry, why):
+    paths.data_dir.mkdir(parents=True)
+    paths.credentials_file.write_text(json.dumps({"openai": entry, "work": _token().to_json()}))
+    before = paths.credentials_file.read_bytes()
+    store = FileStore(paths.credentials_file)
+    with pytest.raises(StoreError) as err:
+        await store.get("openai")
+    sentence = str(err.value)
+    assert sentence == (
+        f"the credentials file {paths.credentials_file} has an entry for `openai` that tui-agent cannot read "
+        f"({why}" + sentence.split(why, 1)[1]
+    )
+    assert sentence.endswith("it was left untouched — run `tui-agent login openai` to replace it")
+    assert "\n" not in sentence and "sk-x" not in sentence
+    assert paths.credentials_file.read_bytes() == before
+    assert (await store.get("work")).to_json() == _token().to_json()
+
+
+async def test_a_keyring_entry_that_is_not_json_is_one_sentence():
+    backend = MemoryKeyring()
+    backend.set_password("tui-agent", "openai", "not json at all")
+    with pytest.raises(StoreError, match=r"keyring entry tui-agent/openai is not a credential tui-agent wrote \(it is not JSON\)"):
+        await KeyringStore(backend).get("openai")
+    backend.set_password("tui-agent", "openai", "[1, 2]")
+    with pytest.raises(StoreError, match=r"\(it is a JSON list, not an object\); it was left untouched"):
+        await KeyringStore(backend).get("openai")
+    assert backend.items[("tui-agent", "openai")] == "[1, 2]"
 
 
 _WRITER = r"""
@@ -473,47 +520,111 @@ async def test_store_registers_what_it_reads_for_log_redaction(paths):
     redact._forget_all_for_tests()
 
 
-# ------------------------------------------------------------------------------------- host binding
+# ----------------------------------------------------------------------------------- origin binding
 
 
 def _provider(base_url: str | None, kind: str = "openai-chat", auth: str = "api-key") -> ProviderConfig:
     return ProviderConfig(id="openai", kind=kind, base_url=base_url, auth=[auth])
 
 
-def test_key_for_another_host_is_refused_with_the_reason():
-    cred = _key(host=bound_host(_provider("https://api.openai.com/v1")))
-    assert binding_problem(cred, _provider("https://llm.example.com/v1")) == (
-        "stored key is for api.openai.com; the base URL is now llm.example.com — log in again"
+@pytest.mark.parametrize(
+    "url, origin",
+    [
+        ("https://api.openai.com/v1", "https://api.openai.com"),
+        ("https://API.OpenAI.com:443/v1", "https://api.openai.com"),
+        ("http://h", "http://h"),
+        ("http://h:80/x", "http://h"),
+        ("http://h:443", "http://h:443"),  # 443 is https's default, not http's
+        ("https://h:80", "https://h:80"),
+        ("http://127.0.0.1:1234/v1", "http://127.0.0.1:1234"),
+        ("http://[::1]:11434", "http://[::1]:11434"),
+    ],
+)
+def test_an_origin_is_scheme_host_and_effective_port(url, origin):
+    assert origin_of(url) == origin
+    assert bound_origin(_provider(url)) == origin
+
+
+@pytest.mark.parametrize(
+    "stored_for, now",
+    [
+        ("https://h", "http://h"),  # the cleartext case: same host, default ports
+        ("https://h", "https://h:8443"),
+        ("http://h:8080", "http://h:8081"),
+        ("https://h", "https://other.example"),
+        ("http://h:443", "https://h"),
+    ],
+)
+def test_a_credential_is_refused_by_every_other_origin(stored_for, now):
+    cred = _key(host=bound_origin(_provider(stored_for)))
+    assert binding_problem(cred, _provider(now)) == (
+        f"the stored key was stored for {origin_of(stored_for)}, and the provider now points at {origin_of(now)}; "
+        "nothing was sent — log in again for the new address (`tui-agent login openai`)"
     )
 
 
 @pytest.mark.parametrize(
-    "stored,base_url",
+    "stored_for, now",
     [
-        ("api.openai.com", "https://api.openai.com/v1"),
-        ("API.OpenAI.com", "https://api.openai.com/v1"),
-        ("api.openai.com:443", "https://api.openai.com/v1"),
-        ("127.0.0.1:1234", "http://127.0.0.1:1234/v1"),
+        ("https://api.openai.com/v1", "https://api.openai.com/v2"),
+        ("https://api.openai.com", "https://API.openai.com:443/v1"),
+        ("http://127.0.0.1:1234/v1", "http://127.0.0.1:1234/api"),
     ],
 )
-def test_key_for_the_same_host_is_allowed(stored, base_url):
-    assert binding_problem(_key(host=stored), _provider(base_url)) is None
-
-
-def test_same_host_on_another_port_is_another_host():
-    problem = binding_problem(_key(host="127.0.0.1:1234"), _provider("http://127.0.0.1:4321/v1"))
-    assert problem == "stored key is for 127.0.0.1:1234; the base URL is now 127.0.0.1:4321 — log in again"
+def test_a_credential_is_sent_to_its_own_origin(stored_for, now):
+    assert binding_problem(_key(host=bound_origin(_provider(stored_for))), _provider(now)) is None
 
 
 def test_token_and_unbound_key_are_refused_too():
-    assert binding_problem(_token(), _provider("https://other.example.com")) == (
-        "stored token is for llm.example.com; the base URL is now other.example.com — log in again"
+    token = replace(_token(), host="https://llm.example.com")
+    assert binding_problem(token, _provider("https://other.example.com")) == (
+        "the stored token was stored for https://llm.example.com, and the provider now points at "
+        "https://other.example.com; nothing was sent — log in again for the new address (`tui-agent login openai`)"
     )
     assert binding_problem(_key(host=""), _provider("https://api.openai.com/v1")) == (
-        "stored key is not bound to a host; the base URL is now api.openai.com — log in again"
+        "the stored key is not bound to an address and the provider points at https://api.openai.com; "
+        "nothing was sent — log in again for the new address (`tui-agent login openai`)"
     )
+
+
+@pytest.mark.parametrize(
+    "legacy, base_url, origin",
+    [
+        ("api.openai.com", "https://api.openai.com/v1", "https://api.openai.com"),
+        ("API.OpenAI.com:443", "https://api.openai.com/v1", "https://api.openai.com"),
+        ("127.0.0.1:1234", "http://127.0.0.1:1234/v1", "http://127.0.0.1:1234"),
+        ("h", "http://h/v1", "http://h"),  # the earlier rule did not record the scheme: the base URL's is taken
+    ],
+)
+def test_a_legacy_host_entry_is_bound_to_the_current_origin_when_its_host_matches(legacy, base_url, origin):
+    cred = _key(host=legacy)
+    assert is_legacy_binding(cred) and binding_problem(cred, _provider(base_url)) is None
+    upgraded = upgraded_binding(cred, _provider(base_url))
+    assert upgraded is not None and upgraded.host == origin and upgraded.secret == cred.secret
+    assert not is_legacy_binding(upgraded)
+
+
+def test_a_legacy_host_entry_for_another_host_or_port_is_refused_and_not_upgraded():
+    for legacy, base_url in (("127.0.0.1:1234", "http://127.0.0.1:4321/v1"), ("api.openai.com", "https://llm.example.com")):
+        cred = _key(host=legacy)
+        assert upgraded_binding(cred, _provider(base_url)) is None
+        assert "nothing was sent" in binding_problem(cred, _provider(base_url))
+
+
+async def test_first_use_rewrites_a_legacy_entry_with_the_origin_and_then_compares_origins(paths):
+    from tui_agent.auth.credentials import ready_credential
+
+    store = FileStore(paths.credentials_file)
+    await store.put("openai", _key(host="api.openai.com"))
+    https = _provider("https://api.openai.com/v1")
+    credential, why = await ready_credential(https, "api-key", store=store, env={})
+    assert why == "" and credential is not None and credential.secret == _key().secret
+    assert json.loads(paths.credentials_file.read_text())["openai"]["host"] == "https://api.openai.com"
+    # Bound now: the same host over plain http is another origin.
+    credential, why = await ready_credential(_provider("http://api.openai.com/v1"), "api-key", store=store, env={})
+    assert credential is None and "was stored for https://api.openai.com" in why
 
 
 def test_provider_without_base_url_has_no_binding():
     claude = ProviderConfig(id="claude-code", kind="claude-cli", auth=["claude-cli"])
-    assert binding_problem(_key(host="api.anthropic.com"), claude) is None
+    assert binding_problem(_key(host="https://api.anthropic.com"), claude) is None

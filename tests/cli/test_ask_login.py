@@ -99,7 +99,7 @@ def test_login_validates_stores_and_status_reports_the_store(capsys, monkeypatch
     assert any(r.path == "/v1/models" for r in openai_gateway.requests)  # validated with a cheap request
     stored = json.loads((isolated_home / "data" / "credentials.json").read_text())
     assert (isolated_home / "data" / "credentials.json").stat().st_mode & 0o777 == 0o600
-    assert stored["gw"]["host"] == openai_gateway.base_url.split("//")[1].split("/")[0]
+    assert stored["gw"]["host"] == openai_gateway.root_url  # the origin: scheme, host and port
     code, out, _err = run(capsys, "status", "--json", "--no-probe")
     row = {r["provider"]: r for r in json.loads(out)}["gw"]
     assert (row["state"], row["source"], row["identity"]) == ("ready", "file", "sk-tes…KLMN")

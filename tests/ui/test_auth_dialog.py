@@ -315,3 +315,22 @@ async def test_keyboard_alone_reaches_every_action_in_the_footer(home):
         await asyncio.sleep(0)
     await service.aclose()
     assert {"k", "x", "u", "t", "e", "escape"} <= keys and "enter" not in keys  # LM Studio needs no login by default
+
+
+async def test_a_key_stored_for_another_origin_shows_why_and_how_to_log_in_again(home):
+    plain = f"http://127.0.0.1:{closed_port()}/v1"
+    service = make_service(home, local_config(f"http://127.0.0.1:{closed_port()}", openai_url=plain))
+    await service.store.put("openai", StoredCredential(kind="api-key", secret=GOOD_KEY, host="https://api.openai.com"))
+    app = Host(lambda: AuthDialog(service, provider="openai"))
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await loaded(pilot)
+        await highlight(pilot, screen, "openai")
+        state = rows(screen)["openai"].status.state
+        detail = str(screen.query_one("#auth-detail").render())
+    await service.aclose()
+    assert state is CredentialState.ERROR
+    origin = plain.removesuffix("/v1")
+    assert (
+        f"! error — the stored key was stored for https://api.openai.com, and the provider now points at {origin}; "
+        "nothing was sent — log in again for the new address (/login openai)"
+    ) in " ".join(detail.split())

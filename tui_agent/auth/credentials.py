@@ -7,6 +7,7 @@ provider's environment variable — and the winning source is recorded; nothing 
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 import socket
 from datetime import datetime, timezone
@@ -27,6 +28,8 @@ if TYPE_CHECKING:
     from tui_agent.auth.store import SecretStore
     from tui_agent.auth.tokens import TokenManager
     from tui_agent.config.schema import ProviderConfig
+
+log = logging.getLogger(__name__)
 
 CONNECT_TIMEOUT = 0.3  # local servers answer a TCP connect at once, or are not running
 
@@ -64,15 +67,31 @@ def _connects(host: str, port: int, timeout: float) -> bool:
         return False
 
 
+async def bound_to_provider(
+    stored: StoredCredential, provider: "ProviderConfig", store: "SecretStore"
+) -> tuple[StoredCredential, str]:
+    """(the credential, why it must not be sent to the provider's base URL, "" when it may).
+
+    A legacy entry (host only) whose host matches is bound to the base URL's full origin here, at its first
+    use, and rewritten so; every later use compares origins.
+    """
+    from tui_agent.auth.store import binding_problem, upgraded_binding
+
+    upgraded = upgraded_binding(stored, provider)
+    if upgraded is not None:
+        await store.put(provider.id, upgraded)
+        log.info("credential for %s bound to %s (stored before origins were bound)", provider.id, upgraded.host)
+        stored = upgraded
+    return stored, binding_problem(stored, provider) or ""
+
+
 async def api_key_source(
     provider: "ProviderConfig", store: "SecretStore", env: Mapping[str, str]
 ) -> tuple[str, str, StoredCredential | None, str]:
     """Find the API key: (secret, source, stored record or None, problem sentence). Secret is "" when none."""
-    from tui_agent.auth.store import binding_problem
-
     stored = await store.get(provider.id)
     if stored is not None and stored.kind == "api-key":
-        problem = binding_problem(stored, provider)
+        stored, problem = await bound_to_provider(stored, provider, store)
         if problem:
             return "", store.backend, stored, problem
         return stored.secret, store.backend, stored, ""
@@ -129,9 +148,7 @@ async def check_status(
         stored = await store.get(provider.id)
         if stored is None:
             return base.with_(state=CredentialState.MISSING, detail=f"not logged in — run `tui-agent login {provider.id}`")
-        from tui_agent.auth.store import binding_problem
-
-        problem = binding_problem(stored, provider)
+        stored, problem = await bound_to_provider(stored, provider, store)
         if problem:
             return base.with_(state=CredentialState.ERROR, source=store.backend, detail=problem)
         state, detail = tokens.state_of(provider.id, stored)
@@ -191,9 +208,7 @@ async def ready_credential(
     stored = await tokens.fresh(provider)
     if stored is None:
         return None, f"not logged in to {provider.id} — run `tui-agent login {provider.id}`"
-    from tui_agent.auth.store import binding_problem
-
-    problem = binding_problem(stored, provider)
+    stored, problem = await bound_to_provider(stored, provider, store)
     if problem:
         return None, problem
     state, detail = tokens.state_of(provider.id, stored)

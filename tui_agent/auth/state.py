@@ -56,11 +56,13 @@ NO_CREDENTIAL = Credential(kind="none")
 
 @dataclass(frozen=True)
 class StoredCredential:
-    """What the secret store keeps for one provider: an API key or an OAuth token set, bound to a host."""
+    """What the secret store keeps for one provider: an API key or an OAuth token set, bound to an origin."""
 
     kind: Literal["api-key", "oauth"]
     secret: str = field(repr=False)
-    host: str = ""  # the host the secret was stored for; it is never sent anywhere else
+    # The origin (scheme://host[:port]) the secret was stored for; it is never sent anywhere else. Entries
+    # written before origins were bound hold host[:port] only (see auth/store.py, `upgraded_binding`).
+    host: str = ""
     refresh_token: str | None = field(default=None, repr=False)
     expires_at: datetime | None = None
     obtained_by: str = "entered"  # entered | device flow | PKCE | imported
@@ -82,14 +84,33 @@ class StoredCredential:
         }
 
     @classmethod
-    def from_json(cls, data: dict) -> "StoredCredential":
+    def from_json(cls, data: object) -> "StoredCredential":
+        """Read a stored record; ValueError names the first field that is missing or of the wrong type."""
+        if not isinstance(data, dict):
+            raise ValueError(f"it is a JSON {_json_type(data)}, not an object")
+        kind = data.get("kind", "api-key")
+        if kind not in ("api-key", "oauth"):
+            raise ValueError("its `kind` is neither \"api-key\" nor \"oauth\"")
+        secret = data.get("secret")
+        if not isinstance(secret, str) or not secret:
+            raise ValueError("its `secret` is missing or not text")
+        for name in ("host", "obtained_by", "identity"):
+            if not isinstance(data.get(name, ""), str):
+                raise ValueError(f"its `{name}` is not text")
+        for name in ("refresh_token", "expires_at", "token_endpoint", "scope"):
+            if not isinstance(data.get(name), (str, type(None))):
+                raise ValueError(f"its `{name}` is not text")
         expires = data.get("expires_at")
+        try:
+            expires_at = datetime.fromisoformat(expires) if expires else None
+        except ValueError:
+            raise ValueError("its `expires_at` is not a date") from None
         return cls(
-            kind=data.get("kind", "api-key"),
-            secret=data["secret"],
+            kind=kind,
+            secret=secret,
             host=data.get("host", ""),
             refresh_token=data.get("refresh_token"),
-            expires_at=datetime.fromisoformat(expires) if expires else None,
+            expires_at=expires_at,
             obtained_by=data.get("obtained_by", "entered"),
             identity=data.get("identity", ""),
             token_endpoint=data.get("token_endpoint"),
@@ -98,6 +119,11 @@ class StoredCredential:
 
     def __repr__(self) -> str:
         return f"StoredCredential(kind={self.kind!r}, host={self.host!r}, expires_at={self.expires_at!r})"
+
+
+def _json_type(value: object) -> str:
+    names = {list: "list", str: "string", bool: "boolean", int: "number", float: "number", type(None): "null"}
+    return names.get(type(value), type(value).__name__)
 
 
 @dataclass(frozen=True)

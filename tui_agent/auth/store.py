@@ -1,6 +1,6 @@
 """The secret store: the OS keyring (service `tui-agent`) when a real system backend works, else a 0600 JSON file.
 
-Also the host binding rule: a stored secret is only ever sent to the host it was stored for.
+Also the origin binding rule: a stored secret is only ever sent to the origin (scheme, host, port) it was stored for.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ import stat
 import tempfile
 import threading
 from abc import ABC, abstractmethod
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Literal, Mapping
 from urllib.parse import urlsplit
@@ -94,8 +95,12 @@ class FileStore(SecretStore):
 
     async def get(self, provider_id: str) -> StoredCredential | None:
         data = await asyncio.to_thread(self._read)
-        entry = data.get(provider_id)
-        return None if entry is None else self._decode(provider_id, entry)
+        if provider_id not in data:
+            return None
+        return _decode(
+            data[provider_id], f"the credentials file {self.path} has an entry for `{provider_id}` that tui-agent cannot read",
+            provider_id,
+        )
 
     async def put(self, provider_id: str, cred: StoredCredential) -> None:
         _register(cred)
@@ -118,17 +123,6 @@ class FileStore(SecretStore):
         return sorted(self._read())
 
     # -- private -----------------------------------------------------------------------------------
-
-    def _decode(self, provider_id: str, entry: Any) -> StoredCredential:
-        try:
-            cred = StoredCredential.from_json(entry)
-        except (KeyError, TypeError, ValueError, AttributeError):
-            raise StoreError(
-                f"the credentials file {self.path} has a malformed entry for `{provider_id}`; "
-                f"run `tui-agent login {provider_id}` to replace it"
-            ) from None
-        _register(cred)
-        return cred
 
     def _read(self) -> dict[str, Any]:
         try:
@@ -246,15 +240,12 @@ class KeyringStore(SecretStore):
         raw = await self._call("read", provider_id, "get_password", self.service, provider_id)
         if raw is None:
             return None
+        unreadable = f"the keyring entry {self.service}/{provider_id} is not a credential tui-agent wrote"
         try:
-            cred = StoredCredential.from_json(json.loads(raw))
-        except (KeyError, TypeError, ValueError, AttributeError):
-            raise StoreError(
-                f"the keyring entry {self.service}/{provider_id} is not a credential tui-agent wrote; "
-                f"run `tui-agent login {provider_id}` to replace it"
-            ) from None
-        _register(cred)
-        return cred
+            entry = json.loads(raw)
+        except ValueError:
+            raise StoreError(f"{unreadable} (it is not JSON); {_REPLACE_IT.format(provider_id)}") from None
+        return _decode(entry, unreadable, provider_id)
 
     async def put(self, provider_id: str, cred: StoredCredential) -> None:
         _register(cred)
@@ -449,42 +440,107 @@ def _class_name(obj: Any) -> str:
     return f"{type(obj).__module__}.{type(obj).__qualname__}"
 
 
+_REPLACE_IT = "it was left untouched — run `tui-agent login {0}` to replace it"
+
+
+def _decode(entry: Any, unreadable: str, provider_id: str) -> StoredCredential:
+    """A stored record as a credential, or StoreError: `unreadable` (which store, which entry), why, what to do.
+
+    The store itself is never changed here: the person decides whether to log in again or repair it by hand.
+    """
+    try:
+        cred = StoredCredential.from_json(entry)
+    except ValueError as exc:
+        raise StoreError(f"{unreadable} ({exc}); {_REPLACE_IT.format(provider_id)}") from None
+    _register(cred)
+    return cred
+
+
 def _register(cred: StoredCredential) -> None:
     register_secret(cred.secret)
     register_secret(cred.refresh_token)
 
 
-# ------------------------------------------------------------------------------------- host binding
+# ----------------------------------------------------------------------------------- origin binding
+
+_DEFAULT_PORTS = {"https": 443, "http": 80}
 
 
-def bound_host(provider: "ProviderConfig") -> str:
-    """The host a credential for this provider is bound to (store it in `StoredCredential.host`)."""
-    return _normal_host(provider.base_url or "")
+def origin_of(url: str) -> str:
+    """The origin of a URL as stored and shown: `scheme://host[:port]`, lower-case, the scheme's default port
+    left out (`https://h` and `https://h:443` are one origin; `http://h` and `https://h` are two)."""
+    scheme = urlsplit(url.strip()).scheme.lower()
+    address = _host_and_port(url.strip())
+    if address is None:
+        return url.strip().lower()
+    host, port = address
+    if port is None or port == _DEFAULT_PORTS.get(scheme):
+        return f"{scheme}://{host}"
+    return f"{scheme}://{host}:{port}"
+
+
+def bound_origin(provider: "ProviderConfig") -> str:
+    """The origin a credential for this provider is bound to (stored in `StoredCredential.host`)."""
+    return origin_of(provider.base_url or "")
+
+
+# The earlier name: login call sites being moved by the login refactor still import it.
+bound_host = bound_origin
+
+
+def is_legacy_binding(cred: StoredCredential) -> bool:
+    """Stored before credentials were bound to an origin: `host` holds only host[:port], no scheme."""
+    return bool(cred.host) and "://" not in cred.host
+
+
+def upgraded_binding(cred: StoredCredential, provider: "ProviderConfig") -> StoredCredential | None:
+    """A legacy credential bound to the full origin of the provider's base URL when its host matches that URL's
+    (the rule it was stored under: host and port, default ports 80 and 443 alike); None otherwise."""
+    if not provider.base_url or not is_legacy_binding(cred):
+        return None
+    if _legacy_host(cred.host) != _legacy_host(provider.base_url):
+        return None
+    return replace(cred, host=bound_origin(provider))
 
 
 def binding_problem(cred: StoredCredential, provider: "ProviderConfig") -> str | None:
-    """Why this stored credential must not be sent to the provider's current base URL, or None when it may."""
+    """Why this stored credential must not be sent to the provider's current base URL, or None when it may.
+
+    A credential goes only to the origin it was stored for: same scheme, host and effective port.
+    """
     if not provider.base_url:
         return None  # nothing is sent over HTTP (claude-cli): no binding
     noun = "token" if cred.kind == "oauth" else "key"
-    now = bound_host(provider)
+    now = bound_origin(provider)
+    again = f"nothing was sent — log in again for the new address (`tui-agent login {provider.id}`)"
     if not cred.host:
-        return f"stored {noun} is not bound to a host; the base URL is now {now} — log in again"
-    stored = _normal_host(cred.host)
+        return f"the stored {noun} is not bound to an address and the provider points at {now}; {again}"
+    if is_legacy_binding(cred):
+        if upgraded_binding(cred, provider) is None:
+            return f"the stored {noun} was stored for {_legacy_host(cred.host)}, and the provider now points at {now}; {again}"
+        return None
+    stored = origin_of(cred.host)
     if stored != now:
-        return f"stored {noun} is for {stored}; the base URL is now {now} — log in again"
+        return f"the stored {noun} was stored for {stored}, and the provider now points at {now}; {again}"
     return None
 
 
-def _normal_host(value: str) -> str:
-    """Lower-case host[:port] without user info and without a default port (80, 443)."""
-    parts = urlsplit(value if "://" in value else f"//{value}")
-    try:
-        host, port = parts.hostname or "", parts.port
-    except ValueError:
+def _legacy_host(value: str) -> str:
+    """Host[:port] as the earlier binding compared it: lower case, without user info or a port of 80 or 443."""
+    address = _host_and_port(value if "://" in value else f"//{value}")
+    if address is None:
         return value.strip().lower()
-    if ":" in host:
-        host = f"[{host}]"
+    host, port = address
     if port is None or port in (80, 443):
         return host
     return f"{host}:{port}"
+
+
+def _host_and_port(url: str) -> tuple[str, int | None] | None:
+    """(lower-case host, IPv6 in brackets; the explicit port or None), or None when the port is not a number."""
+    parts = urlsplit(url)
+    try:
+        host, port = parts.hostname or "", parts.port
+    except ValueError:
+        return None
+    return (f"[{host}]" if ":" in host else host), port

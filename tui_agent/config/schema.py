@@ -89,12 +89,21 @@ class OAuthSettings:
 
 @dataclass(frozen=True)
 class Timeouts:
-    """Seconds allowed for connecting and between bytes of a response."""
+    """Seconds allowed: to connect, for the answer to start, and for a silence in the middle of an answer.
+
+    Unset limits take their defaults from `providers/_http.py` (`headers_limit`, `idle_limit`), which know
+    whether the provider is local.
+    """
 
     __pydantic_config__ = _FORBID
 
-    connect: float = 10.0
-    read: float = 300.0
+    connect: Annotated[float, _constrained(gt=0)] = 10.0
+    # After the request is sent, until the response headers arrive (a local server may be loading the model).
+    headers: Annotated[float | None, _constrained(gt=0)] = None
+    # In the middle of a streaming answer: the longest silence before it is reported, what arrived kept.
+    idle: Annotated[float | None, _constrained(gt=0)] = None
+    # The key of earlier versions, one limit for both; when set it is the default of `headers` and `idle`.
+    read: Annotated[float | None, _constrained(gt=0)] = None
 
 
 @dataclass(frozen=True)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import email.utils
+import ipaddress
 import json
 import random
 import socket
@@ -18,6 +19,7 @@ import httpx
 
 from tui_agent.errors import AuthError, ProviderError, TuiAgentError
 from tui_agent.providers.events import Done, ErrorKind, Event, StreamError
+from tui_agent.providers.lines import StreamTooLarge
 from tui_agent.redact import mask
 
 if TYPE_CHECKING:
@@ -78,13 +80,103 @@ def request_headers(provider: "ProviderConfig", credential: "Credential", wire: 
     return {**wire, **provider.headers, **auth_headers(provider, credential)}
 
 
+# ---------------------------------------------------------------------------------------------- time limits
+
+REMOTE_HEADERS_LIMIT = 60.0  # a remote API starts a streamed answer within seconds; a minute is generous
+LOCAL_HEADERS_LIMIT = 300.0  # a local server may first load the model from disk
+IDLE_LIMIT = 120.0  # silence in the middle of an answer (APIs send keep-alives; a long pause means trouble)
+
+
+def is_local(provider: "ProviderConfig") -> bool:
+    """A server on this machine: a catalog entry marked local (Ollama, LM Studio) or any loopback base URL
+    (llama.cpp, vLLM, a local gateway)."""
+    if provider.local:
+        return True
+    host = (urlsplit(provider.base_url).hostname or "") if provider.base_url else ""
+    if host == "localhost" or host.endswith(".localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def headers_limit(provider: "ProviderConfig") -> float:
+    """Seconds from sending the request until the response headers must have arrived."""
+    timeouts = provider.timeouts
+    if timeouts.headers is not None:
+        return timeouts.headers
+    if timeouts.read is not None:
+        return timeouts.read
+    return LOCAL_HEADERS_LIMIT if is_local(provider) else REMOTE_HEADERS_LIMIT
+
+
+def idle_limit(provider: "ProviderConfig") -> float:
+    """The longest silence allowed in the middle of a streaming answer."""
+    timeouts = provider.timeouts
+    if timeouts.idle is not None:
+        return timeouts.idle
+    return timeouts.read if timeouts.read is not None else IDLE_LIMIT
+
+
 def stream_timeout(provider: "ProviderConfig") -> httpx.Timeout:
-    """A short connect timeout and a per-read (not total) timeout, so a long answer never times out while it flows."""
-    return httpx.Timeout(provider.timeouts.read, connect=provider.timeouts.connect)
+    """httpx limits only the connect: the wait for headers and the idle limit are timed by `stream_events`."""
+    return httpx.Timeout(None, connect=provider.timeouts.connect)
 
 
 def discovery_timeout(provider: "ProviderConfig") -> httpx.Timeout:
-    return httpx.Timeout(min(provider.timeouts.read, _DISCOVERY_READ_TIMEOUT), connect=provider.timeouts.connect)
+    return httpx.Timeout(min(headers_limit(provider), _DISCOVERY_READ_TIMEOUT), connect=provider.timeouts.connect)
+
+
+class _Idle(httpx.ReadTimeout):
+    """The body went silent for longer than `idle_limit` (a ReadTimeout, so error-body readers treat it as one)."""
+
+
+class _IdleLimitedStream(httpx.AsyncByteStream):
+    """A response body that raises _Idle when no bytes arrive for `limit` seconds (timed per read, so a long
+    answer that keeps flowing never times out)."""
+
+    def __init__(self, inner: httpx.AsyncByteStream, limit: float) -> None:
+        self._inner = inner
+        self._limit = limit
+
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        chunks = self._inner.__aiter__()
+        while True:
+            try:
+                async with asyncio.timeout(self._limit):
+                    chunk = await chunks.__anext__()
+            except StopAsyncIteration:
+                return
+            except TimeoutError:
+                raise _Idle(f"no data for {self._limit:g} s") from None
+            yield chunk
+
+    async def aclose(self) -> None:
+        await self._inner.aclose()
+
+
+def _limit_source(provider: "ProviderConfig", key: str) -> str:
+    """Where the limit in force comes from, for the sentence: the key to change."""
+    return f"providers.{provider.id or 'NAME'}.timeouts.{key}"
+
+
+def no_headers_error(provider: "ProviderConfig", url: str, limit: float) -> StreamError:
+    """The server took the request but did not start answering in time; it is not sent again."""
+    return StreamError(
+        f"{_label(provider)} accepted the request but sent no answer within {limit:g} s at {url}; it was not sent "
+        f"again — try later, or raise {_limit_source(provider, 'headers')} if the server needs longer",
+        kind="network",
+    )
+
+
+def idle_error(provider: "ProviderConfig", url: str, limit: float) -> StreamError:
+    """The answer stopped flowing in the middle; what arrived is kept."""
+    return StreamError(
+        f"{_label(provider)} sent nothing for {limit:g} s in the middle of the answer at {url}; what arrived is "
+        f"kept — send again to retry, or raise {_limit_source(provider, 'idle')} if the model pauses longer",
+        kind="network",
+    )
 
 
 # ---------------------------------------------------------------------------------------------- sentences
@@ -221,8 +313,12 @@ def describe_status(
     return StreamError(sentence, kind=kind, status=status, retry_after=retry_after)
 
 
-def describe_transport(provider: "ProviderConfig", url: str, exc: Exception, *, during_stream: bool = False) -> StreamError:
-    """A connection-level failure (refused, DNS, TLS, timeout, cut) as one sentence naming the URL."""
+def describe_transport(
+    provider: "ProviderConfig", url: str, exc: Exception, *, during_stream: bool = False, read_limit: float | None = None
+) -> StreamError:
+    """A connection-level failure (refused, DNS, TLS, timeout, cut) as one sentence naming the URL.
+
+    `read_limit` is the read timeout that was in force, so a timeout names the limit actually hit."""
     name = _label(provider)
     if isinstance(exc, httpx.ConnectTimeout):
         return StreamError(
@@ -231,8 +327,10 @@ def describe_transport(provider: "ProviderConfig", url: str, exc: Exception, *, 
             kind="network",
         )
     if isinstance(exc, httpx.TimeoutException):
+        limit = headers_limit(provider) if read_limit is None else read_limit
         return StreamError(
-            f"{name} sent nothing for {provider.timeouts.read:g} s at {url}; the answer was abandoned, try again",
+            f"{name} sent nothing for {limit:g} s at {url}; it was abandoned, try again "
+            f"(the limit is {_limit_source(provider, 'headers')})",
             kind="network",
         )
     if during_stream:
@@ -324,29 +422,42 @@ async def stream_events(
     """POST `body` and yield the events `parse` reads from the 2xx response; always ends with one Done or StreamError.
     `sse` marks an event-stream wire: a 2xx JSON document in its place is reported instead of parsed.
 
-    Failures before the response starts (connection errors, non-2xx) are retried per `policy`; once the
-    response is accepted nothing is retried. A 401 asks `refresh` for a new credential once. Closing this
-    generator (or cancelling its task) closes the HTTP response at once.
+    Failures before the response starts (connection errors, non-2xx) are retried per `policy`, except a
+    timeout once the request was sent: the server may be working on it, so it is reported, not repeated.
+    Once the response is accepted nothing is retried. The response headers must arrive within
+    `headers_limit`, and the body may not go silent for longer than `idle_limit`. A 401 asks `refresh` for
+    a new credential once. Closing this generator (or cancelling its task) closes the HTTP response at once.
     """
     retries = 0
     refreshed = False
     reshaped = False
     timeout = stream_timeout(provider)
+    wait_headers = headers_limit(provider)
+    idle = idle_limit(provider)
     while True:
         request = client.build_request(
             "POST", url, json=body, headers=request_headers(provider, credential, wire_headers), timeout=timeout
         )
         try:
-            response = await client.send(request, stream=True, follow_redirects=False)
+            async with asyncio.timeout(wait_headers):
+                response = await client.send(request, stream=True, follow_redirects=False)
+        except TimeoutError:
+            yield no_headers_error(provider, url, wait_headers)
+            return
         except httpx.TransportError as exc:
-            # A local server that refuses connections is simply not running: say so at once instead of retrying.
-            retryable = not (provider.local and isinstance(exc, httpx.ConnectError))
+            # A local server that refuses connections is simply not running: say so at once instead of retrying;
+            # a read or write timeout means the request reached the server: repeating it blindly only multiplies
+            # the wait (and may run it twice).
+            reached_server = isinstance(exc, (httpx.ReadTimeout, httpx.WriteTimeout))
+            retryable = not reached_server and not (provider.local and isinstance(exc, httpx.ConnectError))
             if retryable and retries < policy.max_retries:
                 retries += 1
                 await policy.sleep(policy.delay(retries, None))
                 continue
             yield describe_transport(provider, url, exc)
             return
+        # Every read of the body from here on, an error page's included, is held to the idle limit.
+        response.stream = _IdleLimitedStream(response.stream, idle)  # type: ignore[arg-type]
 
         if not 200 <= response.status_code < 300:
             text = await _read_and_close(response)
@@ -397,9 +508,19 @@ async def stream_events(
                 if isinstance(event, (Done, StreamError)):
                     ended = True
                     break
+        except _Idle:
+            ended = True
+            yield idle_error(provider, url, idle)
         except httpx.TransportError as exc:
             ended = True
             yield describe_transport(provider, url, exc, during_stream=True)
+        except StreamTooLarge as exc:
+            ended = True
+            yield StreamError(
+                f"{_label(provider)} sent {exc} at {url}, past tui-agent's limit; reading stopped there and what "
+                "arrived is kept",
+                kind="bad_response",
+            )
         except (ValueError, TypeError, AttributeError, KeyError, IndexError) as exc:
             # A payload of an unexpected shape must end the answer with a sentence, not crash the caller.
             ended = True
@@ -461,7 +582,8 @@ async def get_json(
             follow_redirects=False,
         )
     except httpx.TransportError as exc:
-        raise ProviderError(describe_transport(provider, url, exc).message + ".") from None
+        read_limit = min(headers_limit(provider), _DISCOVERY_READ_TIMEOUT)
+        raise ProviderError(describe_transport(provider, url, exc, read_limit=read_limit).message + ".") from None
     text = response.text
     status = response.status_code
     if missing_ok and status in (404, 405):

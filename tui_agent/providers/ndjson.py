@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 from typing import Any, AsyncIterable, AsyncIterator
 
+from tui_agent.providers.lines import LineSplitter, decode_stream
+
 
 class NDJSONError(ValueError):
     """A line of the body is not JSON; `line` holds its first 200 characters for the error sentence."""
@@ -15,25 +17,26 @@ class NDJSONError(ValueError):
 
 
 class NDJSONDecoder:
-    """Incremental decoder: feed byte chunks, collect the parsed values of the lines each chunk completes."""
+    """Incremental decoder: feed byte chunks, collect the parsed values of the lines each chunk completes.
 
-    __slots__ = ("_tail",)
+    Linear in the bytes received (providers/lines.py); a line past `line_cap` or a body past `body_cap`
+    raises StreamTooLarge.
+    """
 
-    def __init__(self) -> None:
-        self._tail = b""
+    __slots__ = ("_lines_of",)
+
+    def __init__(self, *, line_cap: int | None = None, body_cap: int | None = None) -> None:
+        # Split on \n only, on bytes (not str.splitlines()): U+2028 inside a string stays put, and a multi-byte
+        # character cut between two chunks is joined before decoding.
+        self._lines_of = LineSplitter(cr_ends_lines=False, line_cap=line_cap, body_cap=body_cap)
 
     def feed(self, chunk: bytes) -> list[Any]:
         """Take the next chunk; return the values of the complete lines in it (blank lines are skipped)."""
-        buf = self._tail + chunk if self._tail else chunk
-        # Split on \n only: bytes, not str.splitlines(), so U+2028 inside a string stays put and a multi-byte
-        # character cut between two chunks is joined before decoding.
-        lines = buf.split(b"\n")
-        self._tail = lines.pop()
-        return [_parse(line) for line in lines if line.strip()]
+        return [_parse(line) for line in self._lines_of.feed(chunk) if line.strip()]
 
     def close(self) -> list[Any]:
         """The body ended: a last line without its newline still counts (servers may omit the final \\n)."""
-        tail, self._tail = self._tail, b""
+        tail = self._lines_of.close()
         return [_parse(tail)] if tail.strip() else []
 
 
@@ -44,11 +47,6 @@ def _parse(line: bytes) -> Any:
         raise NDJSONError(line[:200].decode("utf-8", "replace")) from None
 
 
-async def aiter_ndjson(chunks: AsyncIterable[bytes]) -> AsyncIterator[Any]:
+def aiter_ndjson(chunks: AsyncIterable[bytes]) -> AsyncIterator[Any]:
     """Yield the JSON values of an NDJSON body given as an async stream of byte chunks; raises NDJSONError."""
-    decoder = NDJSONDecoder()
-    async for chunk in chunks:
-        for value in decoder.feed(chunk):
-            yield value
-    for value in decoder.close():
-        yield value
+    return decode_stream(NDJSONDecoder(), chunks)

@@ -9,6 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import AsyncIterable, AsyncIterator
 
+from tui_agent.providers.lines import LineSplitter, StreamTooLarge, decode_stream, size_label
+
 _BOM = b"\xef\xbb\xbf"
 
 
@@ -23,50 +25,44 @@ class SSEEvent:
 
 
 class SSEDecoder:
-    """Incremental decoder: feed it byte chunks as they arrive, collect the events each chunk completes."""
+    """Incremental decoder: feed it byte chunks as they arrive, collect the events each chunk completes.
 
-    __slots__ = ("_tail", "_started", "_event", "_data", "_id", "_retry", "_pending")
+    Linear in the bytes received (providers/lines.py); a line or an event's data past `line_cap`, or a body
+    past `body_cap`, raises StreamTooLarge.
+    """
 
-    def __init__(self) -> None:
-        self._tail = b""  # an unfinished line (and possibly a held trailing \r) from the previous chunk
+    __slots__ = ("_lines_of", "_head", "_started", "_event", "_data", "_data_size", "_id", "_retry", "_pending")
+
+    def __init__(self, *, line_cap: int | None = None, body_cap: int | None = None) -> None:
+        self._lines_of = LineSplitter(cr_ends_lines=True, line_cap=line_cap, body_cap=body_cap)
+        self._head = b""  # the first bytes, held while they could still be the start of a byte-order mark
         self._started = False
         self._event: str | None = None
         self._data: list[str] = []
+        self._data_size = 0  # bytes of the data lines of the event being read
         self._id: str | None = None
         self._retry: int | None = None
         self._pending = False  # a field line has been seen since the last dispatch
 
     def feed(self, chunk: bytes) -> list[SSEEvent]:
         """Take the next chunk of the body; return the events it completed (often none or one)."""
-        buf = self._tail + chunk if self._tail else chunk
         if not self._started:
-            if len(buf) < 3 and _BOM.startswith(buf):
-                self._tail = buf  # could still be the start of a byte-order mark
+            chunk = self._head + chunk
+            if len(chunk) < 3 and _BOM.startswith(chunk):
+                self._head = chunk  # could still be the start of a byte-order mark
                 return []
-            self._started = True
-            if buf.startswith(_BOM):
-                buf = buf[3:]
-        if b"\r" in buf:
-            # A \r at the very end may be the first half of \r\n: hold it until the next chunk says.
-            held = b""
-            if buf.endswith(b"\r"):
-                buf, held = buf[:-1], b"\r"
-            lines = buf.replace(b"\r\n", b"\n").replace(b"\r", b"\n").split(b"\n")
-            self._tail = lines.pop() + held
-        else:
-            lines = buf.split(b"\n")
-            self._tail = lines.pop()
-        if not lines:
-            return []
-        return self._lines(lines)
+            self._started, self._head = True, b""
+            if chunk.startswith(_BOM):
+                chunk = chunk[3:]
+        lines = self._lines_of.feed(chunk)
+        return self._lines(lines) if lines else []
 
     def close(self) -> list[SSEEvent]:
         """The body ended. An event not closed by its blank line is discarded (WHATWG, like the official SDKs)."""
-        tail, self._tail = self._tail, b""
-        # A held \r turns out to have been a line end after all: the line before it is complete.
-        events = self._lines([tail[:-1]]) if tail.endswith(b"\r") else []
-        self._event, self._data, self._retry, self._pending = None, [], None, False
-        return events
+        self._lines_of.close()
+        self._head = b""
+        self._event, self._data, self._data_size, self._retry, self._pending = None, [], 0, None, False
+        return []
 
     def _lines(self, lines: list[bytes]) -> list[SSEEvent]:
         events: list[SSEEvent] = []
@@ -81,6 +77,9 @@ class SSEDecoder:
             if sep and value[:1] == b" ":
                 value = value[1:]
             if name == b"data":
+                self._data_size += len(value) + 1
+                if self._data_size > self._lines_of.line_cap:
+                    raise StreamTooLarge(f"a single event of more than {size_label(self._lines_of.line_cap)}")
                 self._data.append(value.decode("utf-8", "replace"))
                 self._pending = True
             elif name == b"event":
@@ -108,16 +107,12 @@ class SSEDecoder:
         # The last event id persists across events (spec); name, data and retry do not.
         self._event = None
         self._data = []
+        self._data_size = 0
         self._retry = None
         self._pending = False
         return event
 
 
-async def aiter_sse(chunks: AsyncIterable[bytes]) -> AsyncIterator[SSEEvent]:
-    """Yield the events of an SSE body given as an async stream of byte chunks (e.g. `response.aiter_raw()`)."""
-    decoder = SSEDecoder()
-    async for chunk in chunks:
-        for event in decoder.feed(chunk):
-            yield event
-    for event in decoder.close():
-        yield event
+def aiter_sse(chunks: AsyncIterable[bytes]) -> AsyncIterator[SSEEvent]:
+    """Yield the events of an SSE body given as an async stream of byte chunks (e.g. `response.aiter_bytes()`)."""
+    return decode_stream(SSEDecoder(), chunks)

@@ -39,6 +39,9 @@ TYPING_GRACE = 0.1
 # that can no longer change and lie far above the view are hidden behind one spacer of their height: a write
 # then re-arranges a bounded number of widgets. They come back (one layout) when the answer ends, the user
 # scrolls up, or the width changes.
+# A waiting or streaming answer that has received nothing for this long says so, counting up each second, until
+# data arrives (the provider's idle limit, `[providers.X.timeouts]`, ends it in the end).
+STALL_NOTICE_AFTER = 5.0
 FOLD_AFTER = 60  # shown top-level blocks of a streaming answer before the oldest are folded
 FOLD_KEEP = 20  # the latest blocks always shown (more when they do not fill twice the view)
 
@@ -192,6 +195,15 @@ class AssistantMessage(Vertical):
         self._blocks_for = -1  # the text length _blocks was parsed from
         self._status = Static("waiting for the answer…  (Escape stops)", classes="answer-status", markup=False)
         self._status.display = text is None
+        self.clock = time.monotonic  # replaceable in tests
+        self._last_data = self.clock()
+        self._stalled = False
+        self._stall_timer: Timer | None = None
+
+    def on_mount(self) -> None:
+        if self.state == "waiting":
+            self._last_data = self.clock()
+            self._stall_timer = self.set_interval(1.0, self.check_stall, name="answer-stall")
 
     def compose(self) -> ComposeResult:
         yield self._answer
@@ -220,6 +232,7 @@ class AssistantMessage(Vertical):
         return self._thinking_feed.text if self._thinking_feed is not None else ""
 
     def add_text(self, text: str) -> None:
+        self._data_arrived()
         if self.state == "waiting":
             self._set_state("streaming")
         self._answer_feed.add(text)
@@ -232,17 +245,50 @@ class AssistantMessage(Vertical):
                 self.mount(Collapsible(self._thinking, title="Thinking", collapsed=True, classes="thinking"), before=self._answer)
             )
         assert self._thinking_feed is not None
+        self._data_arrived()
         if self.state == "waiting":
             self._status.update("thinking…  (Escape stops)")
         self._thinking_feed.add(text)
 
+    @property
+    def stalled_for(self) -> float | None:
+        """Seconds without data while the answer is live and stalled (shown in its status line), else None."""
+        return self.clock() - self._last_data if self._stalled else None
+
+    def check_stall(self) -> None:
+        """Once a second while the answer is live: say how long nothing has arrived, once that is noticeable."""
+        if self.state not in ("waiting", "streaming"):
+            self._stop_stall_timer()
+            return
+        silent = self.clock() - self._last_data
+        if silent < STALL_NOTICE_AFTER:
+            return
+        self._stalled = True
+        doing = "waiting for the answer" if self.state == "waiting" else "streaming"
+        self._status.update(f"… {doing} — no data for {int(silent)} s  (Escape stops)")
+
+    def _data_arrived(self) -> None:
+        self._last_data = self.clock()
+        if self._stalled:
+            self._stalled = False
+            self._set_state(self.state)  # the usual status line again
+
+    def _stop_stall_timer(self) -> None:
+        if self._stall_timer is not None:
+            self._stall_timer.stop()
+            self._stall_timer = None
+
     def mark_stopped(self) -> None:
         """Show at once that the answer was stopped; `finish` renders the final text afterwards."""
+        self._stop_stall_timer()
+        self._stalled = False
         self._set_state("stopped")
 
     async def finish(self, state: AnswerState, error: str = "") -> None:
         """End the answer: render everything that arrived, and say why it ended when it did not finish."""
         self.error = error
+        self._stop_stall_timer()
+        self._stalled = False
         self.unfold()
         self._set_state(state)
         if self._thinking_feed is not None:
