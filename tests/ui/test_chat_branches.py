@@ -214,3 +214,16 @@ async def test_switching_branch_re_renders_a_long_path_with_paging(home):
         assert len(shown) == MAX_MOUNTED
         assert screen._older and screen._older[0].id == q1.id
         assert store.branch(conv.id)[1].id == a1.id
+
+
+async def test_an_answer_cut_at_the_limit_says_continue_goes_on_live_and_reopened(home):
+    from tui_agent.ui.branching import CUT_AT_LIMIT
+
+    app, _ = make_app(home, scripts=[[TextDelta("Half"), Done("max_tokens")]])
+    async with app.run_test(size=SIZE) as pilot:
+        screen = app.screen
+        await say(pilot, "long please")
+        assert notes(app) == [CUT_AT_LIMIT]
+        await screen.open_conversation(screen.conversation_id)
+        await pilot.pause()
+        assert notes(app) == [CUT_AT_LIMIT]

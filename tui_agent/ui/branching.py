@@ -17,6 +17,7 @@ if TYPE_CHECKING:
 log = logging.getLogger("tui_agent.ui.branching")
 
 STOP_FIRST = "An answer is still arriving; press Escape to stop it first."
+CUT_AT_LIMIT = "The answer above reached the output token limit; /continue (f8) asks for the rest."
 EDITING_TITLE = "editing a prompt — Enter sends it as a new branch · Escape cancels"
 
 
@@ -268,6 +269,16 @@ class BranchCommands:
         self._answer_prompt = prompt_text
         self.is_streaming = True
         self._worker = self._stream_answer(answer, self.chain or chain, prompt_text, source=source, answer_chain=chain)
+
+    async def answer_ended(self) -> None:
+        """After an answer (sent, retried, edited or continued): ids and marks, and say when it was cut at the limit."""
+        from tui_agent.service.history import LENGTH_STOP_REASONS
+
+        await self.refresh_branch()
+        session = self.session
+        last = session.branch[-1] if session is not None and session.branch else None
+        if last is not None and last.id == session.answer_id and last.stop_reason in LENGTH_STOP_REASONS:
+            self._note(CUT_AT_LIMIT)
 
     async def refresh_branch(self) -> None:
         """Give the shown messages their stored ids, sibling marks, and count usage over the branch shown."""

@@ -100,9 +100,10 @@ class ChatScreen(BranchCommands, Screen):
         Binding("f2", "toggle_status", "Status"),
         Binding("f3", "auth", "Logins"),
         Binding("f1", "help", "Help"),
+        # Continue shows only when it can act, before Retry: a narrow footer cuts from the right.
         Binding("f4", "edit", "Edit"),
-        Binding("f5", "retry", "Retry"),
         Binding("f8", "continue", "Continue"),
+        Binding("f5", "retry", "Retry"),
         Binding("alt+left", "sibling_prev", "‹ Branch"),
         Binding("alt+right", "sibling_next", "Branch ›"),
         Binding("alt+up", "select_up", "Select up", show=False),
@@ -394,7 +395,8 @@ class ChatScreen(BranchCommands, Screen):
         self.conversation.jump_to_bottom()
 
     def _message_widgets(self, stored: list["StoredMessage"]) -> list:
-        from tui_agent.service.history import with_continue_marks
+        from tui_agent.service.history import LENGTH_STOP_REASONS, with_continue_marks
+        from tui_agent.ui.branching import CUT_AT_LIMIT
         from tui_agent.ui.widgets.branch import author_text
         from tui_agent.ui.widgets.message import AssistantMessage, Note, UserMessage
 
@@ -409,6 +411,8 @@ class ChatScreen(BranchCommands, Screen):
                 if message.status != "complete":
                     what = {"stopped": "stopped", "interrupted": "interrupted (the app ended while it streamed)"}.get(message.status, "failed")
                     widgets.append(Note(f"The answer above {what}." + (f" {message.error}" if message.error else ""), error=message.status == "error"))
+                elif message.stop_reason in LENGTH_STOP_REASONS:
+                    widgets.append(Note(CUT_AT_LIMIT))
         return widgets
 
     def _older_marker(self):
@@ -491,7 +495,7 @@ class ChatScreen(BranchCommands, Screen):
             state, error = "error", str(exc)
         self._conclude(answer, state)
         await self._render_end(answer, state, error)
-        await self.refresh_branch()
+        await self.answer_ended()
         await self._prune()
 
     async def _prune(self) -> None:

@@ -5,9 +5,12 @@ from __future__ import annotations
 from rich.text import Text
 
 
+SWITCH_KEYS = "alt+← alt+→"  # beside every mark: the footer of a narrow terminal has no room left for them
+
+
 def mark_text(position: int, count: int) -> str:
-    """`‹ 2/3 ›`: this is version 2 of 3 (alt+left / alt+right switch)."""
-    return f"‹ {position}/{count} ›"
+    """`‹ 2/3 ›  alt+← alt+→`: this is version 2 of 3, and the keys that switch."""
+    return f"‹ {position}/{count} ›  {SWITCH_KEYS}"
 
 
 def author_text(profile: str | None, provider: str | None, model: str | None) -> str:
