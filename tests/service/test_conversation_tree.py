@@ -198,3 +198,15 @@ def test_a_failed_answer_and_its_prompt_are_not_sent_again():
 
     branch = [msg(1, "user", "q1"), msg(2, "assistant", "half", "error"), msg(3, "user", "q2"), msg(4, "assistant", "a2")]
     assert [m.content for m in request_messages(branch)] == ["q2", "a2"]
+
+
+async def test_opening_a_search_hit_on_another_branch_shows_that_branch(service):
+    session = service.chat_session("a")
+    service.gw.script(FakeOpenAI.answer("the zebra answer"), FakeOpenAI.answer("a plain answer"))
+    await drain(session.send("animals?"))
+    await drain(session.retry())
+    [hit] = await service.history.search("zebra")
+    reopened = service.chat_session("a")
+    branch = await reopened.open(session.conversation_id, hit.message_id)
+    assert branch[-1].content == "the zebra answer"
+    assert [m.content for m in reopened.messages] == ["animals?", "the zebra answer"]

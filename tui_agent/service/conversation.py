@@ -137,10 +137,15 @@ class ChatSession:
         self.branch = []
         self.answer_id = None
 
-    async def open(self, conversation_id: int) -> list["Message"]:
-        """Reopen a stored conversation with the profile of its last answer (when that profile still resolves)."""
+    async def open(self, conversation_id: int, message_id: int | None = None) -> list["Message"]:
+        """Reopen a stored conversation with the profile of its last answer (when that profile still resolves).
+
+        With `message_id` (a search hit), the branch holding that message is the one shown.
+        """
         assert self.history is not None
         stored = await self.history.branch(conversation_id)
+        if message_id is not None and all(m.id != message_id for m in stored):
+            stored = await self.history.select(conversation_id, message_id)
         self.conversation_id = conversation_id
         self.branch = stored
         self.messages = request_messages(stored)

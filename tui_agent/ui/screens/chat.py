@@ -362,7 +362,7 @@ class ChatScreen(BranchCommands, Screen):
         self.is_streaming = True
         self._worker = self._stream_answer(answer, self.chain, text)
 
-    async def open_conversation(self, conversation_id: int, *, keep_profile: bool = False) -> None:
+    async def open_conversation(self, conversation_id: int, *, keep_profile: bool = False, message_id: int | None = None) -> None:
         """Reopen a stored conversation: its latest messages render at once, older ones load on scroll-up.
 
         The profile of its last answer becomes active (unless `keep_profile`, e.g. `--model` was given), but only
@@ -372,7 +372,7 @@ class ChatScreen(BranchCommands, Screen):
         self.action_stop()
         session = self._ensure_session()
         current = self.chain
-        stored = await session.open(conversation_id)
+        stored = await session.open(conversation_id, message_id)
         last_profile = next((m.profile for m in reversed(stored) if m.role == "assistant" and m.profile), None)
         if keep_profile or session.chain is None:
             session.chain = current
@@ -852,7 +852,7 @@ class ChatScreen(BranchCommands, Screen):
         if result.action == "new":
             self.run_worker(self._cmd_new(""), group="history")
         elif result.conversation_id is not None:
-            self.run_worker(self.open_conversation(result.conversation_id), group="history", exit_on_error=False)
+            self.run_worker(self.open_conversation(result.conversation_id, message_id=result.message_id), group="history", exit_on_error=False)
 
     def _conversation_deleted(self, conversation_id: int) -> None:
         if conversation_id == self.conversation_id:
