@@ -227,3 +227,10 @@ async def test_an_answer_cut_at_the_limit_says_continue_goes_on_live_and_reopene
         await screen.open_conversation(screen.conversation_id)
         await pilot.pause()
         assert notes(app) == [CUT_AT_LIMIT]
+
+
+def test_an_author_from_history_cannot_send_escape_sequences():
+    from tui_agent.ui.widgets.branch import author_text
+
+    shown = author_text("p", "evil", "model\x1b[2J\u202e")
+    assert "\x1b" not in shown and "\u202e" not in shown and shown.startswith("p · evil · model")

@@ -17,6 +17,7 @@ if TYPE_CHECKING:
 log = logging.getLogger("tui_agent.ui.branching")
 
 STOP_FIRST = "An answer is still arriving; press Escape to stop it first."
+NO_MODEL = "No model is chosen yet: type /model NICK first."
 CUT_AT_LIMIT = "The answer above reached the output token limit; /continue (f8) asks for the rest."
 EDITING_TITLE = "editing a prompt — Enter sends it as a new branch · Escape cancels"
 
@@ -44,14 +45,16 @@ class BranchCommands:
 
     # --- /retry ----------------------------------------------------------------------------------------------
 
+    def _refused(self, why: str) -> bool:
+        """Say why a command cannot run now, when there is a reason (True); False when it can."""
+        if why:
+            self._note(why, error=True)
+        return bool(why)
+
     async def _cmd_retry(self, nick: str) -> None:
-        if self.is_streaming:
-            self._note(STOP_FIRST, error=True)
-            return
         session = self._ensure_session()
         prompt = session.last_prompt()
-        if prompt is None:
-            self._note("There is no prompt to ask again yet.", error=True)
+        if self._refused(STOP_FIRST if self.is_streaming else "" if prompt else "There is no prompt to ask again yet."):
             return
         chain = self._ensure_chain()
         if nick:
@@ -62,8 +65,7 @@ class BranchCommands:
             except ConfigError as exc:
                 self._note(f"{exc}; nothing was asked.", error=True)
                 return
-        if chain is None:
-            self._note("No model is chosen yet: type /model NICK first.", error=True)
+        if self._refused("" if chain else NO_MODEL):
             return
         upto = session.branch[: session.branch.index(prompt) + 1]
         answer = await self._show_for_answer(upto)
@@ -128,17 +130,11 @@ class BranchCommands:
     # --- /continue -------------------------------------------------------------------------------------------
 
     async def _cmd_continue(self, _arg: str) -> None:
-        if self.is_streaming:
-            self._note(STOP_FIRST, error=True)
-            return
         session = self._ensure_session()
-        why = session.continue_check()
-        if why:
-            self._note(why, error=True)
+        if self._refused(STOP_FIRST if self.is_streaming else session.continue_check()):
             return
         chain = self._ensure_chain()
-        if chain is None:
-            self._note("No model is chosen yet: type /model NICK first.", error=True)
+        if self._refused("" if chain else NO_MODEL):
             return
         session.switch_to_chain(chain)
         plan = session.plan_continue()

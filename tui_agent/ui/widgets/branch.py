@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from rich.text import Text
 
+from tui_agent.sanitize import sanitize
+
 
 SWITCH_KEYS = "alt+← alt+→"  # beside every mark: the footer of a narrow terminal has no room left for them
 
@@ -14,8 +16,8 @@ def mark_text(position: int, count: int) -> str:
 
 
 def author_text(profile: str | None, provider: str | None, model: str | None) -> str:
-    """Who wrote an answer: `profile · provider · model` (the parts that are known)."""
-    return " · ".join(part for part in (profile, provider, model) if part)
+    """Who wrote an answer: `profile · provider · model` (the parts that are known; from history: untrusted)."""
+    return sanitize(" · ".join(part for part in (profile, provider, model) if part))
 
 
 def meta_text(author: str, mark: tuple[int, int] | None) -> Text:
