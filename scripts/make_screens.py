@@ -33,6 +33,7 @@ SHOTS: dict[str, str] = {
     "chat-error": "test_chat_snapshots/test_error_answer.svg",
     "chat-slash-hints": "test_chat_snapshots/test_slash_command_hints.svg",
     "chat-scrolled-up": "test_chat_snapshots/test_scrolled_up_while_more_arrives.svg",
+    "chat-siblings": "test_chat_snapshots/test_answer_with_siblings.svg",
     "panel-every-state": "test_status_panel_snapshots/test_panel_with_every_state.svg",
     "panel-selected-error": "test_status_panel_snapshots/test_selected_row_in_each_state[error].svg",
     "panel-selected-expiring": "test_status_panel_snapshots/test_selected_row_in_each_state[expiring].svg",

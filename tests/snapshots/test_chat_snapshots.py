@@ -152,6 +152,26 @@ def test_scrolled_up_while_more_arrives(snap_compare, home):
     assert snap_compare(app, terminal_size=SIZE, run_before=run_before)
 
 
+def test_answer_with_siblings(snap_compare, home):
+    """A retried answer: its author line carries `‹ 2/2 ›` and the keys that switch; the footer offers Edit and Retry."""
+    extra = '\n[profiles.fake2]\nprovider = "scripted"\nmodel = "scripted-2"\n'
+    app, _ = make_app(home, extra=extra, scripts=[
+        [TextDelta("Tides come from the moon's pull on both sides of the Earth."), Done()],
+        [TextDelta("Mostly the moon: its pull raises a bulge on the near side and the far side."), Done()],
+    ])
+
+    async def run_before(pilot):
+        prepare(app)
+        await send(pilot, "Why are there two tides a day?")
+        await wait_until(pilot, lambda: not app.screen.is_streaming and answer_source(app).endswith("Earth."), "the answer")
+        await send(pilot, "/retry fake2")
+        await wait_until(pilot, lambda: not app.screen.is_streaming and answer_source(app).endswith("far side."), "the retry")
+        await wait_until(pilot, lambda: app.screen.query(AssistantMessage).last().mark == (2, 2), "the sibling mark")
+        await pilot.pause()
+
+    assert snap_compare(app, terminal_size=SIZE, run_before=run_before)
+
+
 def test_pictures_in_assets_match_the_snapshot_baselines():
     """screens.md shows assets/; scripts/make_screens.py copies them from the reviewed baselines."""
     import subprocess

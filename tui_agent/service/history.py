@@ -35,6 +35,9 @@ MessageStatus = Literal["complete", "streaming", "stopped", "error", "interrupte
 ROLES: tuple[str, ...] = ("user", "assistant", "system")
 STATUSES: tuple[str, ...] = ("complete", "streaming", "stopped", "error", "interrupted")
 _FINAL_STATUSES = ("complete", "stopped", "error")
+# `parent_id` default of add_message/start_answer: the leaf of the branch on screen (the conversation goes on).
+AFTER_CURRENT: Literal["current"] = "current"
+ParentId = int | None | Literal["current"]
 
 # Highlight markers inside search snippets; parsed out into `SearchHit.highlights` before anyone sees them.
 _MARK_OPEN, _MARK_CLOSE = "\x02", "\x03"
@@ -89,7 +92,22 @@ _V2 = (
     "CREATE INDEX conversations_by_update ON conversations(updated_at, id)",
 )
 
-MIGRATIONS: tuple[tuple[str, ...], ...] = (_V1, _V2)
+# Conversation trees: every message names its parent (retry and edit make siblings, nothing is replaced),
+# each conversation remembers the leaf of the branch on screen, an answer keeps the provider's stop reason
+# (a `max_tokens` cut can be continued) and the offsets where /continue appended to it. A conversation
+# written before this step was a straight line: each message's parent is the one before it.
+_V_TREE = (
+    "ALTER TABLE messages ADD COLUMN parent_id INTEGER",
+    "ALTER TABLE messages ADD COLUMN stop_reason TEXT",
+    "ALTER TABLE messages ADD COLUMN continued_at TEXT NOT NULL DEFAULT ''",
+    "ALTER TABLE conversations ADD COLUMN current_id INTEGER",
+    "UPDATE messages SET parent_id = (SELECT MAX(p.id) FROM messages p "
+    "WHERE p.conversation_id = messages.conversation_id AND p.id < messages.id)",
+    "UPDATE conversations SET current_id = (SELECT MAX(m.id) FROM messages m WHERE m.conversation_id = conversations.id)",
+    "CREATE INDEX messages_by_parent ON messages(parent_id, id)",
+)
+
+MIGRATIONS: tuple[tuple[str, ...], ...] = (_V1, _V2, _V_TREE)
 SCHEMA_VERSION = len(MIGRATIONS)
 
 # The search index is not a versioned step: it depends on whether this Python's SQLite has FTS5, and a
@@ -111,7 +129,7 @@ _FTS_TRIGGERS = {
 
 _MESSAGE_COLUMNS = (
     "id, conversation_id, role, content, status, created_at, updated_at, profile, provider, model, "
-    "error, input_tokens, output_tokens, thinking"
+    "error, input_tokens, output_tokens, thinking, parent_id, stop_reason, continued_at"
 )
 _CONVERSATION_COLUMNS = (
     "c.id, c.title, c.created_at, c.updated_at, c.profile, c.provider, c.model, "
@@ -175,13 +193,17 @@ class Message:
     input_tokens: int | None = None
     output_tokens: int | None = None
     thinking: str = ""
+    parent_id: int | None = None  # the message this one answers or follows; None for a conversation's first turns
+    stop_reason: str | None = None  # as the provider said it ("end_turn", "max_tokens", "length", …)
+    continued_at: tuple[int, ...] = ()  # offsets in `content` where /continue appended text
 
     def to_json(self) -> dict[str, Any]:
         return {
-            "id": self.id, "role": self.role, "content": self.content, "status": self.status,
-            "created_at": _iso(self.created_at), "updated_at": _iso(self.updated_at),
+            "id": self.id, "parent_id": self.parent_id, "role": self.role, "content": self.content,
+            "status": self.status, "created_at": _iso(self.created_at), "updated_at": _iso(self.updated_at),
             "profile": self.profile, "provider": self.provider, "model": self.model, "error": self.error,
             "input_tokens": self.input_tokens, "output_tokens": self.output_tokens, "thinking": self.thinking,
+            "stop_reason": self.stop_reason, "continued_at": list(self.continued_at),
         }
 
 
@@ -216,6 +238,8 @@ def _message(row: Sequence[Any]) -> Message:
         id=row[0], conversation_id=row[1], role=row[2], content=row[3], status=row[4],
         created_at=_dt(row[5]), updated_at=_dt(row[6]), profile=row[7], provider=row[8], model=row[9],
         error=row[10], input_tokens=row[11], output_tokens=row[12], thinking=row[13] or "",
+        parent_id=row[14], stop_reason=row[15],
+        continued_at=tuple(int(part) for part in (row[16] or "").split(",") if part),
     )
 
 
@@ -528,25 +552,43 @@ class HistoryStore:
         self, conversation_id: int, role: MessageRole, content: str, *, status: MessageStatus = "complete",
         profile: str | None = None, provider: str | None = None, model: str | None = None,
         error: str | None = None, input_tokens: int | None = None, output_tokens: int | None = None,
-        thinking: str = "",
+        thinking: str = "", parent_id: ParentId = AFTER_CURRENT,
     ) -> Message:
-        """Write a finished message (a user turn, or an answer that did not stream)."""
+        """Write a finished message (a user turn, or an answer that did not stream).
+
+        It follows `parent_id` (by default the current branch's leaf; None: a first turn) and becomes the leaf.
+        """
         _check(role, ROLES, "role")
         _check(status, STATUSES, "status")
         return self._insert(
             conversation_id, role, content, status, profile, provider, model, error, input_tokens,
-            output_tokens, thinking, writer=None,
+            output_tokens, thinking, writer=None, parent_id=parent_id,
         )
 
     @_reported("start saving an answer")
     def start_answer(
-        self, conversation_id: int, *, profile: str | None, provider: str | None, model: str | None
+        self, conversation_id: int, *, profile: str | None, provider: str | None, model: str | None,
+        parent_id: ParentId = AFTER_CURRENT,
     ) -> Message:
         """Write an empty assistant message marked `streaming`, to be checkpointed and then finished."""
         return self._insert(
             conversation_id, "assistant", "", "streaming", profile, provider, model, None, None, None, "",
-            writer=self._writer_token(),
+            writer=self._writer_token(), parent_id=parent_id,
         )
+
+    @_reported("continue the answer")
+    def resume_answer(self, message_id: int) -> Message:
+        """Mark a stored answer `streaming` again for /continue, recording where its text stops now."""
+        with self._lock, self._tx() as conn:
+            cursor = conn.execute(
+                "UPDATE messages SET status = 'streaming', writer = ?, error = NULL, stop_reason = NULL, "
+                "continued_at = ltrim(continued_at || ',' || length(content), ','), updated_at = ? "
+                "WHERE id = ? AND role = 'assistant' AND status != 'streaming'",
+                (self._writer_token(), self._now(), message_id),
+            )
+            if not cursor.rowcount:
+                raise HistoryError(f"There is no finished answer {message_id} in the history to continue.")
+            return self._fetch_message(conn, message_id)
 
     @_reported("save the answer so far")
     def checkpoint(self, message_id: int, content: str, thinking: str | None = None) -> None:
@@ -564,6 +606,7 @@ class HistoryStore:
     def finish_answer(
         self, message_id: int, content: str, *, status: MessageStatus = "complete", error: str | None = None,
         input_tokens: int | None = None, output_tokens: int | None = None, thinking: str | None = None,
+        stop_reason: str | None = None,
     ) -> Message:
         """Write the final text and status (`complete`, `stopped` or `error`) of a streamed answer."""
         _check(status, _FINAL_STATUSES, "final status")
@@ -571,8 +614,8 @@ class HistoryStore:
         with self._lock, self._tx() as conn:
             cursor = conn.execute(
                 "UPDATE messages SET content = ?, status = ?, error = ?, input_tokens = ?, output_tokens = ?, "
-                "thinking = COALESCE(?, thinking), updated_at = ?, writer = NULL WHERE id = ?",
-                (content, status, error, input_tokens, output_tokens, thinking, now, message_id),
+                "thinking = COALESCE(?, thinking), stop_reason = ?, updated_at = ?, writer = NULL WHERE id = ?",
+                (content, status, error, input_tokens, output_tokens, thinking, stop_reason, now, message_id),
             )
             if not cursor.rowcount:
                 raise HistoryError(f"There is no message {message_id} in the history to finish.")
@@ -607,13 +650,57 @@ class HistoryStore:
 
     @_reported("read messages")
     def messages(self, conversation_id: int) -> list[Message]:
-        """Every message of a conversation, oldest first (for export or for building a request)."""
+        """Every message of a conversation, every branch, oldest first (for export of the tree)."""
         with self._lock:
             rows = self._connection().execute(
                 f"SELECT {_MESSAGE_COLUMNS} FROM messages WHERE conversation_id = ? ORDER BY id",
                 (conversation_id,),
             ).fetchall()
             return [_message(row) for row in rows]
+
+    # -- the tree -------------------------------------------------------------------------------------
+
+    @_reported("read the conversation")
+    def branch(self, conversation_id: int) -> list[Message]:
+        """The branch on screen: from the first turn down to the current leaf, oldest first."""
+        with self._lock:
+            rows = self._connection().execute(
+                "WITH RECURSIVE up(id) AS ("
+                " SELECT current_id FROM conversations WHERE id = ? AND current_id IS NOT NULL"
+                " UNION ALL SELECT m.parent_id FROM messages m JOIN up ON m.id = up.id WHERE m.parent_id IS NOT NULL)"
+                f" SELECT {_MESSAGE_COLUMNS} FROM messages WHERE id IN (SELECT id FROM up) ORDER BY id",
+                (conversation_id,),
+            ).fetchall()
+            return [_message(row) for row in rows]
+
+    @_reported("read the conversation")
+    def children(self, conversation_id: int) -> dict[int | None, list[int]]:
+        """Every message's children's ids, oldest first, keyed by parent id (None: the first turns)."""
+        with self._lock:
+            rows = self._connection().execute(
+                "SELECT id, parent_id FROM messages WHERE conversation_id = ? ORDER BY id", (conversation_id,)
+            ).fetchall()
+        tree: dict[int | None, list[int]] = {}
+        for message_id, parent_id in rows:
+            tree.setdefault(parent_id, []).append(message_id)
+        return tree
+
+    @_reported("switch branch")
+    def select(self, conversation_id: int, message_id: int) -> list[Message]:
+        """Put `message_id` on the branch shown: the new leaf is its newest descendant (newest child each step).
+
+        Returns the new path. Nothing is deleted: the branch left stays in the tree, one sibling away.
+        """
+        with self._lock:
+            tree = self.children(conversation_id)
+            if not any(message_id in ids for ids in tree.values()):
+                raise HistoryError(f"There is no message {message_id} in conversation {conversation_id}.")
+            leaf = message_id
+            while tree.get(leaf):
+                leaf = tree[leaf][-1]
+            with self._tx() as conn:
+                conn.execute("UPDATE conversations SET current_id = ? WHERE id = ?", (leaf, conversation_id))
+            return self.branch(conversation_id)
 
     # -- search ---------------------------------------------------------------------------------------
 
@@ -674,20 +761,31 @@ class HistoryStore:
 
     @_reported("export a conversation")
     def export_json(self, conversation_id: int) -> str:
-        """The whole conversation as a JSON document (UTF-8 text)."""
+        """The whole conversation, every branch, as a JSON document (UTF-8 text).
+
+        Each message names its `parent_id`; `current_id` is the leaf of the branch that was on screen.
+        """
         conversation, messages = self._export_data(conversation_id)
+        with self._lock:
+            current = self._connection().execute(
+                "SELECT current_id FROM conversations WHERE id = ?", (conversation_id,)
+            ).fetchone()
         document = {
             "format": "tui-agent-conversation",
-            "version": 1,
-            "conversation": conversation.to_json(),
+            "version": 2,
+            "conversation": {**conversation.to_json(), "current_id": current[0] if current else None},
             "messages": [message.to_json() for message in messages],
         }
         return json.dumps(document, ensure_ascii=False, indent=2) + "\n"
 
     @_reported("export a conversation")
     def export_markdown(self, conversation_id: int) -> str:
-        """The whole conversation as Markdown: one section per message, naming who wrote each answer."""
-        conversation, messages = self._export_data(conversation_id)
+        """The branch on screen as Markdown: one section per message, naming who wrote each answer.
+
+        Where /continue appended to an answer, the text carries CONTINUE_MARK at that point.
+        """
+        conversation, _every = self._export_data(conversation_id)
+        messages = self.branch(conversation_id)
         out = [
             f"# {conversation.title or 'Untitled conversation'}",
             "",
@@ -698,7 +796,7 @@ class HistoryStore:
             out += ["", f"## {_author(message)} · {_human(message.created_at)}", ""]
             if message.thinking:
                 out += ["<details><summary>Thinking</summary>", "", message.thinking, "", "</details>", ""]
-            out.append(message.content if message.content else "*(no text)*")
+            out.append(with_continue_marks(message) if message.content else "*(no text)*")
             note = _status_note(message)
             if note:
                 out += ["", f"> {note}"]
@@ -729,21 +827,28 @@ class HistoryStore:
     def _insert(
         self, conversation_id: int, role: str, content: str, status: str, profile: str | None,
         provider: str | None, model: str | None, error: str | None, input_tokens: int | None,
-        output_tokens: int | None, thinking: str, *, writer: str | None,
+        output_tokens: int | None, thinking: str, *, writer: str | None, parent_id: ParentId = AFTER_CURRENT,
     ) -> Message:
         now = self._now()
         with self._lock, self._tx() as conn:
-            exists = conn.execute("SELECT title FROM conversations WHERE id = ?", (conversation_id,)).fetchone()
+            exists = conn.execute(
+                "SELECT title, current_id FROM conversations WHERE id = ?", (conversation_id,)
+            ).fetchone()
             if exists is None:
                 raise self._no_conversation(conversation_id)
+            parent = exists[1] if parent_id == AFTER_CURRENT else parent_id
+            if parent is not None and not conn.execute(
+                "SELECT 1 FROM messages WHERE id = ? AND conversation_id = ?", (parent, conversation_id)
+            ).fetchone():
+                raise HistoryError(f"There is no message {parent} in conversation {conversation_id} to follow.")
             cursor = conn.execute(
                 "INSERT INTO messages (conversation_id, role, content, status, created_at, updated_at, profile, "
-                "provider, model, error, input_tokens, output_tokens, thinking, writer) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                "provider, model, error, input_tokens, output_tokens, thinking, writer, parent_id) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (conversation_id, role, content, status, now, now, profile, provider, model, error,
-                 input_tokens, output_tokens, thinking, writer),
+                 input_tokens, output_tokens, thinking, writer, parent),
             )
-            updates, args = ["updated_at = ?"], [now]
+            updates, args = ["updated_at = ?", "current_id = ?"], [now, cursor.lastrowid]
             if role == "assistant" and profile is not None:
                 updates.append("profile = ?, provider = ?, model = ?")
                 args += [profile, provider, model]
@@ -813,10 +918,12 @@ class AsyncHistory:
         return await asyncio.to_thread(self.store.add_message, conversation_id, role, content, **fields)
 
     async def start_answer(
-        self, conversation_id: int, *, profile: str | None, provider: str | None, model: str | None
+        self, conversation_id: int, *, profile: str | None, provider: str | None, model: str | None,
+        parent_id: ParentId = AFTER_CURRENT,
     ) -> Message:
         return await asyncio.to_thread(
-            self.store.start_answer, conversation_id, profile=profile, provider=provider, model=model
+            self.store.start_answer, conversation_id, profile=profile, provider=provider, model=model,
+            parent_id=parent_id,
         )
 
     async def checkpoint(self, message_id: int, content: str, thinking: str | None = None) -> None:
@@ -836,6 +943,18 @@ class AsyncHistory:
 
     async def messages(self, conversation_id: int) -> list[Message]:
         return await asyncio.to_thread(self.store.messages, conversation_id)
+
+    async def branch(self, conversation_id: int) -> list[Message]:
+        return await asyncio.to_thread(self.store.branch, conversation_id)
+
+    async def children(self, conversation_id: int) -> dict[int | None, list[int]]:
+        return await asyncio.to_thread(self.store.children, conversation_id)
+
+    async def select(self, conversation_id: int, message_id: int) -> list[Message]:
+        return await asyncio.to_thread(self.store.select, conversation_id, message_id)
+
+    async def resume_answer(self, message_id: int) -> Message:
+        return await asyncio.to_thread(self.store.resume_answer, message_id)
 
     async def search(
         self, query: str, *, limit: int = 50, conversation_id: int | None = None
@@ -988,4 +1107,22 @@ def _status_note(message: Message) -> str:
         return "Still streaming when exported."
     if message.status == "error":
         return f"Error: {message.error}" if message.error else "The answer failed."
+    if message.stop_reason in LENGTH_STOP_REASONS:
+        return "Cut at the output token limit."
     return ""
+
+
+# Where /continue appended text to an answer: shown on screen and written by the Markdown export.
+CONTINUE_MARK = " ⟨continued⟩ "
+# Stop reasons meaning "the answer hit the output limit" (Anthropic, OpenAI-compatible and Ollama spellings).
+LENGTH_STOP_REASONS = frozenset({"max_tokens", "length", "max_output_tokens"})
+
+
+def with_continue_marks(message: Message) -> str:
+    """The answer's text with CONTINUE_MARK at every point where /continue appended to it."""
+    text, pieces, start = message.content, [], 0
+    for at in message.continued_at:
+        if start <= at <= len(text):
+            pieces += [text[start:at], CONTINUE_MARK.strip() if not text[start:at] else CONTINUE_MARK]
+            start = at
+    return "".join(pieces) + text[start:]

@@ -23,6 +23,7 @@ def palette_entries(screen: "ChatScreen") -> Iterator[tuple[str, str, Callable[[
         profile = config.profiles[nick]
         provider = config.canonical_provider_id(profile.provider) or profile.provider
         yield f"Model: {nick}", f"/model {nick} · {provider} · {profile.model}", partial(run, f"/model {nick}")
+    yield from branch_entries(screen)
     if screen.last_answer() is not None:
         yield "Copy the last answer", "ctrl+o: its Markdown source", screen.action_copy_answer
     blocks = screen.code_blocks()
@@ -38,6 +39,22 @@ def palette_entries(screen: "ChatScreen") -> Iterator[tuple[str, str, Callable[[
     yield "History", "/history · ctrl+r: past conversations, search", partial(run, "/history")
     yield "Auth status panel", "/status · f2: show or hide", partial(run, "/status")
     yield "Quit", "/quit · ctrl+q", partial(run, "/quit")
+
+
+def branch_entries(screen: "ChatScreen") -> Iterator[tuple[str, str, Callable[[], object]]]:
+    """Retry (with each profile), edit, continue and sibling switches, when they can act."""
+    run = screen.run_command
+    if screen.branch_action_state("retry"):
+        yield "Retry the last prompt", "/retry · f5: ask again, the new answer is a sibling", partial(run, "/retry")
+        for nick in sorted(screen.app.config.profiles):
+            yield f"Retry with {nick}", f"/retry {nick}: the same prompt, answered by {nick}", partial(run, f"/retry {nick}")
+    if screen.branch_action_state("edit"):
+        yield "Edit the prompt", "/edit · f4: sending it makes a new branch", partial(run, "/edit")
+    if screen.branch_action_state("continue"):
+        yield "Continue the answer", "/continue · f8: go on where it ended", partial(run, "/continue")
+    if screen.branch_action_state("sibling_prev"):
+        yield "Previous version (branch)", "alt+left: the sibling before", screen.action_sibling_prev
+        yield "Next version (branch)", "alt+right: the sibling after", screen.action_sibling_next
 
 
 class ChatCommands(Provider):

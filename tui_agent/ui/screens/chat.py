@@ -22,6 +22,7 @@ from textual.screen import Screen
 from textual.widgets import Footer, Static
 
 from tui_agent.ui import slash
+from tui_agent.ui.branching import BranchCommands
 from tui_agent.ui.widgets.conversation import Conversation
 from tui_agent.ui.widgets.prompt import Prompt
 
@@ -47,7 +48,12 @@ KEYS_HELP: tuple[tuple[str, str], ...] = (
     ("shift+enter, ctrl+j", "new line in the prompt"),
     ("up / down", "earlier prompts (on the first / last line of the prompt)"),
     ("Tab", "complete a slash command"),
-    ("Escape", "stop the answer that is streaming (keeps what arrived)"),
+    ("Escape", "stop the answer that is streaming (keeps what arrived); leave editing a prompt"),
+    ("f4", "edit the last prompt (or the selected one): Enter sends it as a new branch"),
+    ("f5", "retry: ask the last prompt again (/retry NICK: with another profile)"),
+    ("f8", "continue an answer that was stopped, cut off or failed midway"),
+    ("alt+left / alt+right", "switch to the previous / next version (‹ 2/3 ›) of the selected message"),
+    ("alt+up / alt+down", "select an earlier / later message (for f4 and alt+left / alt+right)"),
     ("PageUp / PageDown", "scroll the conversation (PageUp at the top: older messages of a reopened one)"),
     ("End", "jump to the bottom and follow new text (when scrolled up)"),
     ("ctrl+n", "new conversation"),
@@ -72,7 +78,7 @@ def _chat_commands() -> "type[Provider]":
     return ChatCommands
 
 
-class ChatScreen(Screen):
+class ChatScreen(BranchCommands, Screen):
     """Where the conversation happens."""
 
     # chat.tcss is loaded with the app's CSS (ui/app.py): the first screen costs no stylesheet re-parse.
@@ -82,6 +88,7 @@ class ChatScreen(Screen):
     BINDINGS = [
         Binding("ctrl+q", "app.quit", "Quit", priority=True),
         Binding("escape", "stop", "Stop", priority=True),
+        Binding("escape", "cancel_edit", "Cancel edit", show=False),
         Binding("end", "bottom", "Bottom", priority=True),
         Binding("pageup", "page_up", "Page up", show=False, priority=True),
         Binding("pagedown", "page_down", "Page down", show=False, priority=True),
@@ -93,6 +100,14 @@ class ChatScreen(Screen):
         Binding("f2", "toggle_status", "Status"),
         Binding("f3", "auth", "Logins"),
         Binding("f1", "help", "Help"),
+        # Continue shows only when it can act, before Retry: a narrow footer cuts from the right.
+        Binding("f4", "edit", "Edit"),
+        Binding("f8", "continue", "Continue"),
+        Binding("f5", "retry", "Retry"),
+        Binding("alt+left", "sibling_prev", "‹ Branch"),
+        Binding("alt+right", "sibling_next", "Branch ›"),
+        Binding("alt+up", "select_up", "Select up", show=False),
+        Binding("alt+down", "select_down", "Select down", show=False),
     ]
 
     is_streaming: reactive[bool] = reactive(False, bindings=True)
@@ -311,6 +326,8 @@ class ChatScreen(Screen):
         chain = self._ensure_chain()
         if chain is None:
             return
+        if await self.submit_edit(text):
+            return
         self.prompt.remember(text)
         self.prompt.clear()
         await self.send(text)
@@ -330,12 +347,13 @@ class ChatScreen(Screen):
 
     async def send(self, text: str) -> None:
         """Show the user's turn and an empty answer, then stream the answer in a worker."""
+        from tui_agent.ui.widgets.branch import author_text
         from tui_agent.ui.widgets.message import AssistantMessage, UserMessage
 
         assert self.chain is not None
         self._user_acted = True
         self._remove_welcome()
-        answer = AssistantMessage()
+        answer = AssistantMessage(author=author_text(self.profile, self.chain.provider.id, self.chain.profile.model))
         # Awaited: a Markdown's on_mount resets its source, so nothing may be written to it before then.
         await self.conversation.mount_all([UserMessage(text), answer])
         self.conversation.jump_to_bottom()
@@ -344,7 +362,7 @@ class ChatScreen(Screen):
         self.is_streaming = True
         self._worker = self._stream_answer(answer, self.chain, text)
 
-    async def open_conversation(self, conversation_id: int, *, keep_profile: bool = False) -> None:
+    async def open_conversation(self, conversation_id: int, *, keep_profile: bool = False, message_id: int | None = None) -> None:
         """Reopen a stored conversation: its latest messages render at once, older ones load on scroll-up.
 
         The profile of its last answer becomes active (unless `keep_profile`, e.g. `--model` was given), but only
@@ -354,7 +372,7 @@ class ChatScreen(Screen):
         self.action_stop()
         session = self._ensure_session()
         current = self.chain
-        stored = await session.open(conversation_id)
+        stored = await session.open(conversation_id, message_id)
         last_profile = next((m.profile for m in reversed(stored) if m.role == "assistant" and m.profile), None)
         if keep_profile or session.chain is None:
             session.chain = current
@@ -369,6 +387,7 @@ class ChatScreen(Screen):
             await self.conversation.mount_all(self._message_widgets(tail))
             if self._older:
                 await self.conversation.mount(self._older_marker(), before=0)
+        await self.refresh_branch()
         if last_profile and (self.chain is None or last_profile != self.chain.profile.nickname) and not keep_profile:
             self._note(f"This conversation was last answered by `{last_profile}`, which no longer resolves; "
                        f"continuing with {self.profile or 'no model (type /model NICK)'}.", error=True)
@@ -376,18 +395,24 @@ class ChatScreen(Screen):
         self.conversation.jump_to_bottom()
 
     def _message_widgets(self, stored: list["StoredMessage"]) -> list:
+        from tui_agent.service.history import LENGTH_STOP_REASONS, with_continue_marks
+        from tui_agent.ui.branching import CUT_AT_LIMIT
+        from tui_agent.ui.widgets.branch import author_text
         from tui_agent.ui.widgets.message import AssistantMessage, Note, UserMessage
 
         widgets = []
         for message in stored:
             if message.role == "user":
-                widgets.append(UserMessage(message.content))
+                widgets.append(UserMessage(message.content, message.id))
             elif message.content or message.error:
-                answer = AssistantMessage(message.content)
+                author = author_text(message.profile, message.provider, message.model)
+                answer = AssistantMessage(with_continue_marks(message), message_id=message.id, author=author)
                 widgets.append(answer)
                 if message.status != "complete":
                     what = {"stopped": "stopped", "interrupted": "interrupted (the app ended while it streamed)"}.get(message.status, "failed")
                     widgets.append(Note(f"The answer above {what}." + (f" {message.error}" if message.error else ""), error=message.status == "error"))
+                elif message.stop_reason in LENGTH_STOP_REASONS:
+                    widgets.append(Note(CUT_AT_LIMIT))
         return widgets
 
     def _older_marker(self):
@@ -419,11 +444,15 @@ class ChatScreen(Screen):
     # Not exclusive: is_streaming already allows one stream at a time, and an exclusive start would cancel the
     # previous worker while it renders its stopped answer for the last time.
     @work(group="chat", exit_on_error=False)
-    async def _stream_answer(self, answer: "AssistantMessage", chain: "Chain", text: str) -> None:
+    async def _stream_answer(
+        self, answer: "AssistantMessage", chain: "Chain", text: str, *, source=None, answer_chain: "Chain | None" = None
+    ) -> None:
+        """Stream `session.send(text)`, or `source()` (a retry, edit or continue answered by `answer_chain`)."""
         import contextlib
 
         from tui_agent.errors import TuiAgentError
         from tui_agent.providers.events import Done, StreamError, TextDelta, ThinkingDelta, Usage
+        from tui_agent.service.conversation import BranchRefusal
 
         state: "AnswerState" = "done"
         error = ""
@@ -431,7 +460,7 @@ class ChatScreen(Screen):
         session.switch_to_chain(chain)
         first = True
         try:
-            async with contextlib.aclosing(session.send(text)) as events:
+            async with contextlib.aclosing(source() if source is not None else session.send(text)) as events:
                 async for event in events:
                     if first:
                         first = False
@@ -448,7 +477,7 @@ class ChatScreen(Screen):
                         self.usage = event
                         self.status_panel.record_usage(event, answer_id=id(answer))
                     elif isinstance(event, StreamError):
-                        state, error = ("stopped", "") if event.kind == "cancelled" else ("error", _error_text(event, chain))
+                        state, error = ("stopped", "") if event.kind == "cancelled" else ("error", _error_text(event, answer_chain or chain))
                     elif isinstance(event, Done):
                         state = "done"
         except asyncio.CancelledError:
@@ -462,8 +491,11 @@ class ChatScreen(Screen):
         except Exception as exc:  # a bug must not take the screen down: say so on the answer, details in the log
             log.exception("streaming the answer failed")
             state, error = "error", f"the answer failed unexpectedly ({type(exc).__name__}); details are in {self.app.paths.log_file}"
+        except BranchRefusal as exc:  # the tree changed under a retry, edit or continue: say why, nothing sent
+            state, error = "error", str(exc)
         self._conclude(answer, state)
         await self._render_end(answer, state, error)
+        await self.answer_ended()
         await self._prune()
 
     async def _prune(self) -> None:
@@ -489,11 +521,7 @@ class ChatScreen(Screen):
             if child is first_kept:
                 break
             doomed.append(child)
-        try:
-            stored = await session.history.messages(session.conversation_id)
-        except Exception:
-            log.exception("could not read the conversation back for pruning")
-            return
+        stored = session.branch  # the branch shown, as stored when its last answer ended
         drawable = [m for m in stored if m.role == "user" or m.content or m.error]  # what _message_widgets draws
         kept = len(shown) - excess
         self._older = drawable[: max(0, len(drawable) - kept)]
@@ -566,6 +594,10 @@ class ChatScreen(Screen):
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "stop":
             return self.is_streaming
+        if action == "cancel_edit":
+            return self._editing is not None and not self.is_streaming
+        if action in ("retry", "edit", "continue", "sibling_prev", "sibling_next"):
+            return self.branch_action_state(action)
         if action == "bottom":
             return not self.following
         if action == "copy_answer":
@@ -728,6 +760,9 @@ class ChatScreen(Screen):
         self.action_stop()  # the cancelled worker renders nothing once its widgets are gone
         if self.session is not None:
             self.session.new()
+        self.cancel_edit()
+        self._select(None)
+        self._marks = {}
         self._older = []
         self.usage = None
         self.status_panel.reset_usage()
@@ -822,7 +857,7 @@ class ChatScreen(Screen):
         if result.action == "new":
             self.run_worker(self._cmd_new(""), group="history")
         elif result.conversation_id is not None:
-            self.run_worker(self.open_conversation(result.conversation_id), group="history", exit_on_error=False)
+            self.run_worker(self.open_conversation(result.conversation_id, message_id=result.message_id), group="history", exit_on_error=False)
 
     def _conversation_deleted(self, conversation_id: int) -> None:
         if conversation_id == self.conversation_id:

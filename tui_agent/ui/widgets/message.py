@@ -155,11 +155,25 @@ class _Feed:
 
 
 class UserMessage(Static):
-    """What the user sent, shown as typed (no markup, no Markdown)."""
+    """What the user sent, shown as typed (no markup, no Markdown); `‹ 2/3 ›` below it when it has siblings."""
 
-    def __init__(self, text: str) -> None:
+    def __init__(self, text: str, message_id: int | None = None) -> None:
         super().__init__(Text(text), classes="user-message", markup=False)
         self.text = text
+        self.message_id = message_id  # its stored id, once known
+        self.mark: tuple[int, int] | None = None
+
+    def set_mark(self, mark: tuple[int, int] | None) -> None:
+        """Show where this prompt stands among its versions (None: it has none)."""
+        if mark == self.mark:
+            return
+        self.mark = mark
+        from tui_agent.ui.widgets.branch import mark_text
+
+        body = Text(self.text)
+        if mark is not None:
+            body.append("\n" + mark_text(*mark), style="dim")
+        self.update(body)
 
 
 class Note(Static):
@@ -173,9 +187,17 @@ class Note(Static):
 class AssistantMessage(Vertical):
     """One answer: optional thinking (collapsed), the Markdown answer, and a status line when it did not finish."""
 
-    def __init__(self, text: str | None = None) -> None:
-        """An empty answer about to stream, or (with `text`) a finished one from history, rendered at mount."""
+    def __init__(self, text: str | None = None, *, message_id: int | None = None, author: str = "") -> None:
+        """An empty answer about to stream, or (with `text`) a finished one from history, rendered at mount.
+
+        `author` (profile · provider · model) heads the answer, with `‹ 2/3 ›` when it has siblings.
+        """
         super().__init__(classes="assistant-message")
+        self.message_id = message_id  # its stored id, once known
+        self.author = author
+        self.mark: tuple[int, int] | None = None
+        self._meta = Static(author, classes="answer-meta", markup=False)
+        self._meta.display = bool(author)
         self.state: AnswerState = "waiting" if text is None else "done"
         self.error: str = ""
         self.outcome_recorded = text is not None  # set by the screen once the transcript holds this answer's outcome
@@ -206,8 +228,27 @@ class AssistantMessage(Vertical):
             self._stall_timer = self.set_interval(1.0, self.check_stall, name="answer-stall")
 
     def compose(self) -> ComposeResult:
+        yield self._meta
         yield self._answer
         yield self._status
+
+    def set_mark(self, mark: tuple[int, int] | None) -> None:
+        """Show where this answer stands among its siblings (None: it has none) beside its author."""
+        if mark == self.mark:
+            return
+        self.mark = mark
+        self._show_meta()
+
+    def set_author(self, author: str) -> None:
+        """Name who writes this answer (profile · provider · model)."""
+        self.author = author
+        self._show_meta()
+
+    def _show_meta(self) -> None:
+        from tui_agent.ui.widgets.branch import meta_text
+
+        self._meta.update(meta_text(self.author, self.mark))
+        self._meta.display = bool(self.author or self.mark)
 
     # --- streaming -----------------------------------------------------------------------------------------
 
