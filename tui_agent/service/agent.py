@@ -149,7 +149,10 @@ class AgentService:
         if self._tokens is None:
             from tui_agent.auth.tokens import TokenManager
 
-            self._tokens = TokenManager(self.store, self._refresh_token, lock_dir=self.paths.data_dir)
+            self._tokens = TokenManager(
+                self.store, self._refresh_token, lock_dir=self.paths.data_dir,
+                refusals_file=self.paths.state_dir / "refused-grants.json",
+            )
             self._tokens.subscribe(lambda provider_id: self._schedule_status(provider_id))
         return self._tokens
 
