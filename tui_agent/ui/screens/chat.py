@@ -584,6 +584,18 @@ class ChatScreen(Screen):
         if self._worker is not None:
             self._worker.cancel()
 
+    async def stop_and_settle(self, timeout: float) -> None:
+        """Stop the streaming answer and wait until its worker has saved it (at most `timeout` seconds)."""
+        worker = self._worker
+        self.action_stop()
+        if worker is not None and not worker.is_finished:
+            import asyncio
+
+            try:
+                await asyncio.wait_for(worker.wait(), timeout)
+            except Exception:  # cancelled, failed or slow: the answer row is marked interrupted at the next open
+                pass
+
     def action_bottom(self) -> None:
         self.conversation.jump_to_bottom()
 
