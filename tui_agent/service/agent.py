@@ -26,6 +26,7 @@ if TYPE_CHECKING:
 
     from tui_agent.auth.store import SecretStore
     from tui_agent.auth.tokens import TokenManager
+    from tui_agent.service.claims import ConversationClaims
     from tui_agent.config.schema import ProviderConfig
     from tui_agent.providers.base import Adapter
     from tui_agent.service.conversation import ChatSession
@@ -75,6 +76,7 @@ class AgentService:
         self._store = store
         self._client = client
         self._tokens: "TokenManager | None" = None
+        self._claims: "ConversationClaims | None" = None
         self._history: "AsyncHistory | None" = None
         self._statuses: dict[str, CredentialStatus] = {}
         self._listeners: list[StatusListener] = []
@@ -138,6 +140,15 @@ class AgentService:
             self._history = AsyncHistory(HistoryStore(self.paths.history_db))
         return self._history
 
+    @property
+    def claims(self) -> "ConversationClaims":
+        """Which conversations this process has open (one live writer per conversation)."""
+        if self._claims is None:
+            from tui_agent.service.claims import ConversationClaims
+
+            self._claims = ConversationClaims(self.paths.state_dir / "open-conversations")
+        return self._claims
+
     def chat_session(self, profile: str | None, *, persist: bool = True) -> "ChatSession":
         """A new chat session on `profile` (raises ResolutionError when it does not resolve)."""
         from tui_agent.service.conversation import ChatSession
@@ -188,6 +199,8 @@ class AgentService:
                     await close()
                 except Exception:
                     log.exception("closing an adapter failed")
+        if self._claims is not None:
+            self._claims.release_all()
         if self._history is not None:
             await self._history.close()
         if self._client is not None:

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, AsyncIterator
 
 from tui_agent.providers.base import ChatMessage
 from tui_agent.providers.events import Done, Event, StreamError, TextDelta, ThinkingDelta, Usage
+from tui_agent.service.claims import ConversationBusy
 
 if TYPE_CHECKING:
     from tui_agent.auth.resolve import Chain
@@ -60,6 +61,7 @@ class ChatSession:
 
     def new(self) -> None:
         """Start a new conversation (it is created in history when its first message is sent)."""
+        self.service.claims.release(self.conversation_id)
         self.conversation_id = None
         self.messages = []
         self.last_trim = None
@@ -68,7 +70,13 @@ class ChatSession:
     async def open(self, conversation_id: int) -> list["Message"]:
         """Reopen a stored conversation with the profile of its last answer (when that profile still resolves)."""
         assert self.history is not None
+        if conversation_id != self.conversation_id and not self.service.claims.claim(conversation_id):
+            raise ConversationBusy(
+                f"conversation {conversation_id} is open in another tui-agent window; "
+                "continue it there, or close that window first"
+            )
         stored = await self.history.messages(conversation_id)
+        self.service.claims.release(self.conversation_id)
         self.conversation_id = conversation_id
         self.messages = [ChatMessage(m.role, m.content) for m in stored if m.role in ("user", "assistant") and m.content]
         last_profile = next((m.profile for m in reversed(stored) if m.role == "assistant" and m.profile), None)
@@ -165,6 +173,7 @@ class ChatSession:
             if self.conversation_id is None:
                 conv = await self.history.create_conversation(profile=nick, provider=provider, model=model)
                 self.conversation_id = conv.id
+                self.service.claims.claim(conv.id)  # new, so nobody else holds it
             await self.history.add_message(self.conversation_id, "user", text, profile=nick, provider=provider, model=model)
         except Exception:
             log.exception("could not save the prompt")

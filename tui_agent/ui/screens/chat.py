@@ -21,6 +21,7 @@ from textual.reactive import reactive, var
 from textual.screen import Screen
 from textual.widgets import Footer, Static
 
+from tui_agent.service.claims import ConversationBusy
 from tui_agent.ui import slash
 from tui_agent.ui.widgets.conversation import Conversation
 from tui_agent.ui.widgets.prompt import Prompt
@@ -179,6 +180,10 @@ class ChatScreen(Screen):
             return
         if last is None or not last.message_count or self._user_acted:
             return  # nothing to resume, or the user has already sent a prompt or opened a conversation
+        if not self.app.service.claims.claim(last.id):
+            self._note("Your last conversation is open in another tui-agent window, so this one starts a new "
+                       "conversation (/history lists them all).")
+            return
         await self.open_conversation(last.id, keep_profile=self.app.explicit_model)
 
     def _header_text(self) -> Text:
@@ -354,7 +359,11 @@ class ChatScreen(Screen):
         self.action_stop()
         session = self._ensure_session()
         current = self.chain
-        stored = await session.open(conversation_id)
+        try:
+            stored = await session.open(conversation_id)
+        except ConversationBusy as exc:
+            self._note(f"Not opened: {exc}.", error=True)
+            return
         last_profile = next((m.profile for m in reversed(stored) if m.role == "assistant" and m.profile), None)
         if keep_profile or session.chain is None:
             session.chain = current
