@@ -140,6 +140,17 @@ class AgentService:
             self._history = AsyncHistory(HistoryStore(self.paths.history_db))
         return self._history
 
+    def history_notice(self) -> str | None:
+        """What is wrong with the conversation history right now, as a sentence for a banner (None: nothing)."""
+        if self._history is None:
+            return None
+        store = self._history.store
+        if store.last_failure:
+            return f"{store.last_failure.rstrip('.')}: conversations are not being saved until this is fixed."
+        if store.set_aside is not None:
+            return store.set_aside.sentence()
+        return None
+
     @property
     def claims(self) -> "ConversationClaims":
         """Which conversations this process has open (one live writer per conversation)."""

@@ -128,6 +128,7 @@ class ChatScreen(Screen):
         # #body holds the conversation column; the status side panel mounts beside #main after the first frame.
         with Horizontal(id="body"):
             with Vertical(id="main"):
+                yield Static(id="history-banner", markup=False)
                 with Conversation(id="conversation"):
                     if self.profile is None:
                         from tui_agent.ui.widgets.welcome import Welcome
@@ -140,7 +141,7 @@ class ChatScreen(Screen):
         yield Footer()
 
     def on_mount(self) -> None:
-        for name in ("#more", "#hints"):
+        for name in ("#more", "#hints", "#history-banner"):
             self.query_one(name).display = False
         setting = self.app.config.ui.side_panel
         if setting != "auto":
@@ -153,9 +154,9 @@ class ChatScreen(Screen):
         if self.profile is None:
             # The scan probes local servers and the CLI: never before the first frame is on screen.
             self.app.after_first_frame(self._scan_machine)
-        if self.app.config.ui.resume_last:
-            # Reading history is disk work: after the first frame too.
-            self.app.after_first_frame(lambda: self.run_worker(self._resume_last(), group="resume", exit_on_error=False))
+        # Reading history is disk work: after the first frame too. The store is opened either way, so a damaged
+        # database is said at once, not at the first send.
+        self.app.after_first_frame(lambda: self.run_worker(self._open_history(), group="resume", exit_on_error=False))
 
     def _ensure_status_panel(self) -> "StatusPanel":
         """The side panel, mounted now unless it is already (planned after the first frame, or on first use)."""
@@ -170,6 +171,25 @@ class ChatScreen(Screen):
         )
         self.query_one("#body").mount(panel)
         return panel
+
+    async def _open_history(self) -> None:
+        try:
+            await self.app.service.history.open()
+        except Exception:
+            log.exception("could not open the history")
+        self.show_history_notice()
+        if self.app.config.ui.resume_last:
+            await self._resume_last()
+
+    def show_history_notice(self) -> None:
+        """The history banner: what is wrong with the history database, where it is and what happens now."""
+        notice = self.app.service.history_notice()
+        banner = self.query_one("#history-banner", Static)
+        if notice:
+            from tui_agent.sanitize import sanitize
+
+            banner.update(f"⚠ {sanitize(notice)}")
+        banner.display = bool(notice)
 
     async def _resume_last(self) -> None:
         """Open on the last conversation ([ui] resume_last = true); `--model` keeps the profile it named."""
@@ -473,6 +493,7 @@ class ChatScreen(Screen):
             state, error = "error", f"the answer failed unexpectedly ({type(exc).__name__}); details are in {self.app.paths.log_file}"
         self._conclude(answer, state)
         await self._render_end(answer, state, error)
+        self.show_history_notice()  # a save that failed (or worked again) shows at once
         await self._prune()
 
     async def _prune(self) -> None:
