@@ -223,6 +223,16 @@ class AgentService:
     def resolve(self, nickname: str) -> Chain:
         return resolve(self.config, nickname)
 
+    async def readiness(self, nickname: str) -> "Readiness":
+        """Whether the chain of `nickname` can serve a request now, and if not why and what fixes it.
+
+        Every way of switching model (/model, --model, the picker, reopening a conversation) asks this, so they
+        all refuse the same chains for the same reason. Raises ResolutionError when a link is broken."""
+        chain = self.resolve(nickname)
+        status = await self.credential_status(chain.provider.id, chain.method)
+        ok, reason = usable(status)
+        return Readiness(chain, ok, reason, "" if ok else _fix_for(chain, status))
+
     def default_profile(self) -> str | None:
         return self.config.default_profile
 
@@ -413,6 +423,25 @@ class AgentService:
                 for info in result:
                     rows.append(ModelRow(pid, info.id, None, "discovered", True, "", info.loaded))
         return rows
+
+
+@dataclass(frozen=True)
+class Readiness:
+    """A resolved chain and whether it can serve now: `reason` says why not, `fix` what to do in the TUI."""
+
+    chain: Chain
+    ok: bool
+    reason: str = ""
+    fix: str = ""
+
+
+def _fix_for(chain: Chain, status: CredentialStatus) -> str:
+    provider = chain.provider
+    if status.state is CredentialState.UNREACHABLE:
+        return f"start {provider.name}, or set providers.{provider.id}.base_url"
+    if chain.method == "none":
+        return f"check providers.{provider.id} in config.toml"
+    return f"type /login {provider.id}"
 
 
 def usable(status: CredentialStatus) -> tuple[bool, str]:

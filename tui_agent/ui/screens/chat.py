@@ -157,6 +157,8 @@ class ChatScreen(Screen):
         # Reading history is disk work: after the first frame too. The store is opened either way, so a damaged
         # database is said at once, not at the first send.
         self.app.after_first_frame(lambda: self.run_worker(self._open_history(), group="resume", exit_on_error=False))
+        if self.app.explicit_model:
+            self.app.after_first_frame(lambda: self.run_worker(self._say_why_explicit_model_cannot_serve(), exit_on_error=False))
 
     def _ensure_status_panel(self) -> "StatusPanel":
         """The side panel, mounted now unless it is already (planned after the first frame, or on first use)."""
@@ -744,19 +746,39 @@ class ChatScreen(Screen):
         if asyncio.iscoroutine(result):
             await result
 
-    def _cmd_model(self, nick: str) -> None:
+    async def _cmd_model(self, arg: str) -> None:
+        words = arg.split()
+        force = "--force" in words
+        nick = " ".join(w for w in words if w != "--force")
         if not nick:
             self.open_model_picker()
             return
         from tui_agent.errors import ConfigError
 
+        current = f"; still on {self.profile}" if self.profile else ""
         try:
-            chain = self.app.service.resolve(nick)
+            ready = await self.app.service.readiness(nick)
         except ConfigError as exc:
-            current = f"; still on {self.profile}" if self.profile else ""
             self._note(f"{exc}{current}", error=True)
             return
-        self.switch_to(nick, chain)
+        if not ready.ok and not force:
+            # The same rule as the picker's: a chain that cannot serve now is not switched to without a word.
+            self._note(f"{nick} cannot be used now: {ready.reason.rstrip('.')}. To fix it, {ready.fix}; "
+                       f"or type /model {nick} --force to switch anyway{current}.", error=True)
+            return
+        warning = f" It cannot answer yet: {ready.reason.rstrip('.')} ({ready.fix})." if not ready.ok else ""
+        self.switch_to(nick, ready.chain, f"Model: {nick} ({ready.chain.provider.id} · {ready.chain.profile.model}).{warning}")
+
+    async def _say_why_explicit_model_cannot_serve(self) -> None:
+        """`--model NICK` opens on NICK as asked; when its chain cannot serve now the screen says why at once."""
+        if self.profile is None:
+            return
+        try:
+            ready = await self.app.service.readiness(self.profile)
+        except Exception:
+            return  # a broken reference was refused before the app started
+        if not ready.ok:
+            self._note(f"{self.profile} cannot answer yet: {ready.reason.rstrip('.')}. To fix it, {ready.fix}.", error=True)
 
     def switch_to(self, nickname: str, chain: "Chain", message: str = "") -> None:
         """Make an already resolved chain the active model (for /model, and for the picker once it lands)."""
