@@ -376,3 +376,17 @@ async def test_switch_to_a_session_chain_not_in_the_config_shows_it_in_the_heade
         await run(pilot, "hello")
         await wait_until(pilot, lambda: len(adapter.requests) == 1, "the request")
         assert adapter.requests[0].model == "other-model"
+
+
+async def test_reopening_a_conversation_whose_profile_cannot_serve_keeps_the_current_one(home):
+    from tests.ui.test_chat_history import stored_conversation
+
+    app, _ = make_app(home, extra="[ui]\nresume_last = false\n")
+    cid = stored_conversation(app, 1, profile="claude")  # answered by claude; no Anthropic key now
+    async with app.run_test(size=SIZE) as pilot:
+        await app.screen.open_conversation(cid)
+        await pilot.pause()
+        assert app.screen.profile == "fake" and app.screen.conversation_id == cid
+        text = notes(app)[-1].text
+        assert "last answered by `claude`, which cannot be used now (no API key" in text
+        assert "type /login anthropic" in text and "continuing with fake" in text

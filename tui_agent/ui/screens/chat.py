@@ -387,8 +387,18 @@ class ChatScreen(Screen):
             self._note(f"Not opened: {exc}.", error=True)
             return
         last_profile = next((m.profile for m in reversed(stored) if m.role == "assistant" and m.profile), None)
+        refused = ""
         if keep_profile or session.chain is None:
             session.chain = current
+        elif session.chain is not current:
+            # Reopening applies /model's rule: the conversation's profile only if its chain can serve now.
+            ready = await self.app.service.readiness(session.chain.profile.nickname)
+            if not ready.ok:
+                session.chain = current
+                refused = (f"This conversation was last answered by `{ready.chain.profile.nickname}`, which cannot "
+                           f"be used now ({ready.reason.rstrip('.')}; to fix it, {ready.fix}); continuing with "
+                           f"{self.profile or 'no model (type /model NICK)'}.")
+                last_profile = None  # said below: not again as "no longer resolves"
         if session.chain is not None and session.chain is not current:
             self.profile = session.chain.profile.nickname
             self.chain = session.chain
@@ -403,6 +413,8 @@ class ChatScreen(Screen):
         if last_profile and (self.chain is None or last_profile != self.chain.profile.nickname) and not keep_profile:
             self._note(f"This conversation was last answered by `{last_profile}`, which no longer resolves; "
                        f"continuing with {self.profile or 'no model (type /model NICK)'}.", error=True)
+        if refused:
+            self._note(refused, error=True)
         self.usage = None
         self.conversation.jump_to_bottom()
 
