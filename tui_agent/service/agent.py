@@ -77,6 +77,9 @@ class AgentService:
         self._client = client
         self._tokens: "TokenManager | None" = None
         self._claims: "ConversationClaims | None" = None
+        from tui_agent.service.provider_state import ProviderOutcomes
+
+        self.outcomes = ProviderOutcomes()
         self._history: "AsyncHistory | None" = None
         self._statuses: dict[str, CredentialStatus] = {}
         self._listeners: list[StatusListener] = []
@@ -250,10 +253,23 @@ class AgentService:
     # --- credential state -------------------------------------------------------------------------------
 
     async def credential_status(self, provider_id: str, method: str | None = None, *, probe: bool = True) -> CredentialStatus:
-        from tui_agent.auth.credentials import check_status
-
+        """The state of a provider's credential as every view shows it: checked now, with what the last requests
+        showed laid over it (service/provider_state.py), and published to the subscribers."""
         provider = self.config.providers[provider_id]
         method = method or provider.default_method
+        status = await self._checked_status(provider, method, probe=probe)
+        status = self.outcomes.apply(
+            status, fix=_refusal_fix(provider, status),
+            probed_reachable=probe and provider.local and status.state is not CredentialState.UNREACHABLE,
+        )
+        if method == provider.default_method:
+            self._publish(status)
+        return status
+
+    async def _checked_status(self, provider: "ProviderConfig", method: str, *, probe: bool) -> CredentialStatus:
+        from tui_agent.auth.credentials import check_status
+
+        provider_id = provider.id
         try:
             status = await check_status(
                 provider, method, store=self.store, env=self.env, probe=probe,
@@ -266,9 +282,24 @@ class AgentService:
         if method == "claude-cli" and used:
             # What the CLI itself reported using for the last answer (its `init` line), beside what status says.
             status = status.with_(detail=f"{status.detail} · last answer's apiKeySource: {used}")
-        if method == provider.default_method:
-            self._publish(status)
         return status
+
+    async def _record_outcome(self, chain: Chain, event: "Done | StreamError") -> None:
+        """A request's outcome moves the provider's state for every view (see service/provider_state.py)."""
+        pid = chain.provider.id
+        if isinstance(event, Done):
+            self.outcomes.succeeded(pid)
+        elif event.kind == "auth" and event.status in (401, 403):
+            self.outcomes.refused(pid, f"HTTP {event.status}", await self._checked_status(chain.provider, chain.method, probe=False))
+        elif event.kind == "network":
+            self.outcomes.unreachable(pid, event.message.split(";")[0].rstrip("."))
+        elif event.kind in ("overloaded", "bad_response", "rate_limit", "interrupted"):
+            self.outcomes.failed(pid, _failure_words(event))
+        else:
+            return
+        if chain.method == chain.provider.default_method:
+            await self.credential_status(pid, probe=False)  # publishes the new state
+
 
     async def status_all(self, *, probe: bool = True) -> list[CredentialStatus]:
         """The state of every provider's default method, checked in parallel."""
@@ -357,9 +388,12 @@ class AgentService:
             # aclosing: when our caller stops early (Escape), the adapter's connection closes now, not at GC.
             async with contextlib.aclosing(adapter.stream(request, credential, refresh)) as events:
                 async for event in events:
+                    if isinstance(event, (Done, StreamError)):
+                        try:
+                            await self._record_outcome(chain, event)
+                        except Exception:  # bookkeeping must never cost the user the answer
+                            log.exception("recording the outcome of a request to %s failed", provider.id)
                     yield event
-                    if isinstance(event, StreamError) and event.kind == "auth":
-                        self._schedule_status(provider.id)
         finally:
             self._streaming[provider.id] -= 1
 
@@ -442,6 +476,25 @@ def _fix_for(chain: Chain, status: CredentialStatus) -> str:
     if chain.method == "none":
         return f"check providers.{provider.id} in config.toml"
     return f"type /login {provider.id}"
+
+
+def _refusal_fix(provider: "ProviderConfig", status: CredentialStatus) -> str:
+    if status.source.startswith("env:"):
+        return f"set a valid {status.source[4:]} and restart"
+    return f"type /login {provider.id} (or run `tui-agent login {provider.id}`)"
+
+
+def _failure_words(event: StreamError) -> str:
+    """A few words for the row's second line: "HTTP 502 (an HTML page)", "HTTP 429 (rate limited, retry in 20 s)"."""
+    if event.kind == "interrupted":
+        return "the answer was cut off mid-stream"
+    code = f"HTTP {event.status}" if event.status else "the server"
+    if event.kind == "bad_response":
+        return f"{code} (not the JSON expected: an HTML page or garbage)"
+    if event.kind == "rate_limit":
+        wait = f", retry in {event.retry_after:g} s" if event.retry_after else ""
+        return f"{code} (rate limited{wait})"
+    return f"{code} (server error)"
 
 
 def usable(status: CredentialStatus) -> tuple[bool, str]:
