@@ -141,15 +141,9 @@ def _run_tui(config_flag: str | None, model: str | None, verbose: bool) -> int:
     # is drawn (TuiAgentApp.first_frame_drawn); `finally` restores it whatever happens before.
     gc.disable()
     try:
-        from tui_agent.config.load import load_config
-        from tui_agent.config.paths import Paths
+        from tui_agent.service.startup import load_for_tui
 
-        paths = Paths.resolve(config_flag)
-        config = load_config(paths.config_file, cache=paths.config_cache)  # ConfigError → exit 2 before any screen
-        if model is not None and model not in config.profiles:
-            from tui_agent.auth.resolve import resolve
-
-            resolve(config, model)  # raises the located "no profile is called" error
+        config, paths = load_for_tui(config_flag, model)  # ConfigError → exit 2 before any screen
         from tui_agent.logs import setup_tui_logging
 
         setup_tui_logging(paths, verbose)

@@ -54,3 +54,14 @@ class Interrupted(TuiAgentError):
     """The user interrupted the operation."""
 
     exit_code = 130
+
+
+class UnknownProvider(UsageError):
+    """A provider name that is neither a provider id nor an alias; the one sentence says which names are close."""
+
+    def __init__(self, name: str, closest: list[str]):
+        self.name = name
+        self.closest = closest
+        guess = f"; did you mean `{closest[0]}`?" if closest else ""
+        choices = f" valid choices: {', '.join(closest[:8])}" if closest else ""
+        super().__init__(f"unknown provider `{name}`{guess}{choices}")

@@ -20,10 +20,10 @@ from tests.fakes.authserver import AuthlibServer, FakeClock, Reply, ScriptedServ
 from tui_agent.auth.oauth.discovery import clear_discovery_cache, resolve_endpoints
 from tui_agent.auth.oauth.pkce import s256_challenge
 from tui_agent.auth.oauth.pkce_flow import PkceFlow
-from tui_agent.auth.oauth.terminal import login_in_terminal
+from tests.terminal_login import login_in_terminal
 from tui_agent.auth.state import StoredCredential
 from tui_agent.config.schema import OAuthSettings, ProviderConfig
-from tui_agent.errors import AuthError
+from tui_agent.errors import AuthError, ConfigError
 
 SCOPES = ["openid", "email", "offline_access", "chat"]
 
@@ -321,7 +321,7 @@ async def test_azure_without_tenant_or_client_id_names_the_key_and_how_to_regist
         id="azure-openai", display_name="Azure OpenAI", kind="openai-chat", base_url="https://res.openai.azure.com/openai/v1",
         auth=["oauth-device", "api-key"], oauth=OAuthSettings(**{"scopes": ["https://cognitiveservices.azure.com/.default", "offline_access"], **oauth}),
     )
-    with pytest.raises(AuthError) as info:
+    with pytest.raises(ConfigError) as info:  # a precondition: checked when the login is planned
         await login_in_terminal(provider, "oauth-device", client, MemoryStore(), no_browser=True, stderr=io.StringIO(), stdin=io.StringIO())
     text = str(info.value)
     assert f"providers.azure-openai.{key}" in text
@@ -330,7 +330,7 @@ async def test_azure_without_tenant_or_client_id_names_the_key_and_how_to_regist
 
 async def test_a_provider_without_base_url_cannot_bind_a_token(client):
     provider = ProviderConfig(id="azure-openai", kind="openai-chat", auth=["oauth-device"], oauth=OAuthSettings(tenant="t", client_id="c"))
-    with pytest.raises(AuthError, match="set providers.azure-openai.base_url"):
+    with pytest.raises(ConfigError, match="providers.azure-openai.base_url missing"):
         await login_in_terminal(provider, "oauth-device", client, MemoryStore(), no_browser=True, stderr=io.StringIO(), stdin=io.StringIO())
 
 

@@ -7,7 +7,6 @@ import pytest
 from tests.fakes._server import Reply
 from tests.fakes.fake_openai import FakeOpenAI
 from tests.ui.support import closed_port
-from tui_agent.commands import store_api_key
 from tui_agent.config.load import load_config
 from tui_agent.config.paths import Paths
 from tui_agent.providers.base import ChatMessage
@@ -38,9 +37,8 @@ def fake():
 
 async def test_a_refused_key_is_error_with_the_fix_until_a_new_key_or_a_success(isolated_home, fake):
     service = make_service(isolated_home, fake.base_url)
-    provider = service.config.providers["gw"]
     try:
-        await store_api_key(service, provider, "sk-wrong-key-000000000000")
+        await service.save_api_key("gw", "sk-wrong-key-000000000000")
         assert (await service.credential_status("gw")).state.value == "ready"  # the probe cannot know
         await ask(service)  # 401
         status = await service.credential_status("gw")
@@ -50,7 +48,7 @@ async def test_a_refused_key_is_error_with_the_fix_until_a_new_key_or_a_success(
         assert (await service.credential_status("gw", probe=True)).state.value == "error"  # a probe never clears it
         assert service.last_status("gw").state.value == "error"  # published to every subscriber
 
-        await store_api_key(service, provider, KEY)
+        await service.save_api_key("gw", KEY)
         assert (await service.credential_status("gw")).state.value == "ready"  # a new key: the refusal was the old one's
         fake.script(fake.answer("fine"))
         text, _ = await ask(service)

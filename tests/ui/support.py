@@ -118,9 +118,11 @@ def make_app(
     }
     paths = Paths.resolve(env=base_env)
     config = load_config(paths.config_file)
-    service = AgentService(config, paths, env={**base_env, **(env or {})})
     adapter = ScriptedAdapter(*scripts)
-    service._adapters["scripted"] = adapter
+    service = AgentService(
+        config, paths, env={**base_env, **(env or {})},
+        adapter_factory=lambda provider, _client: adapter if provider.id == "scripted" else None,
+    )
     # The side panel's periodic probes are off unless a test asks: pictures and waits stay deterministic.
     app = TuiAgentApp(config=config, paths=paths, model=model, service=service, status_probes=probe)
     return app, adapter

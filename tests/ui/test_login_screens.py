@@ -545,5 +545,5 @@ async def test_login_screen_for_picks_each_method_and_explains_what_it_cannot(ho
     sentence = login_screen_for(service, "corp")
     assert sentence.startswith("corp cannot log in yet: providers.corp.oauth.client_id") and str(service.config.file) in sentence
     assert login_screen_for(service, "azure-openai").startswith("Azure OpenAI cannot log in yet: providers.azure-openai.base_url")
-    assert login_screen_for(service, "opnai") == "There is no provider called opnai; did you mean openai?"
+    assert login_screen_for(service, "opnai").startswith("unknown provider `opnai`; did you mean `openai`?")
     await _close(service)

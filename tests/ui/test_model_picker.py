@@ -93,10 +93,15 @@ base_url = "http://127.0.0.1:{closed_port()}/v1"
 """
 
 
-def make_service(**env: str) -> AgentService:
+def make_service(adapters=None, **env: str) -> AgentService:
+    """`adapters`: provider id → the adapter to use instead of the built-in one."""
     paths = Paths.resolve()
+    adapters = adapters or {}
     # No keys but the ones given, the file secret store, and no `claude` found on PATH.
-    return AgentService(load_config(paths.config_file), paths, env={"TUI_AGENT_KEYRING": "file", "PATH": "/nonexistent", **env})
+    return AgentService(
+        load_config(paths.config_file), paths, env={"TUI_AGENT_KEYRING": "file", "PATH": "/nonexistent", **env},
+        adapter_factory=lambda provider, _client: adapters.get(provider.id),
+    )
 
 
 class PickerHost(App):
@@ -205,7 +210,6 @@ async def test_the_detail_pane_shows_context_window_and_loaded_state_of_a_discov
 
 async def test_discovery_runs_after_the_modal_is_shown_and_fills_in_later(isolated_home, ollama, openai):
     write_config(isolated_home, standard_config(ollama.base_url, openai.base_url))
-    service = make_service(OPENAI_API_KEY=OPENAI_KEY)
     gate = asyncio.Event()
 
     class GatedAdapter:
@@ -213,7 +217,7 @@ async def test_discovery_runs_after_the_modal_is_shown_and_fills_in_later(isolat
             await gate.wait()
             return [ModelInfo("openai", "gpt-gated", context_window=32000, capabilities=("vision", "tools"))]
 
-    service._adapters["openai"] = GatedAdapter()
+    service = make_service({"openai": GatedAdapter()}, OPENAI_API_KEY=OPENAI_KEY)
     picker = ModelPicker(service)
     async with PickerHost(picker).run_test(size=(120, 40)) as pilot:
         for _ in range(2000):  # until everything but the gated list has arrived
@@ -235,13 +239,11 @@ async def test_discovery_runs_after_the_modal_is_shown_and_fills_in_later(isolat
 
 async def test_a_model_list_that_cannot_be_read_is_said_in_its_group(isolated_home, ollama, openai):
     write_config(isolated_home, standard_config(ollama.base_url, openai.base_url))
-    service = make_service(OPENAI_API_KEY=OPENAI_KEY)
-
     class FailingAdapter:
         async def list_models(self, credential):
             raise ProviderError("OpenAI answered 503 at /v1/models; try again later")
 
-    service._adapters["openai"] = FailingAdapter()
+    service = make_service({"openai": FailingAdapter()}, OPENAI_API_KEY=OPENAI_KEY)
     picker = ModelPicker(service)
     async with PickerHost(picker).run_test(size=(160, 40)) as pilot:
         await settle(pilot, picker)

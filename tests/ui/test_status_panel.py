@@ -445,15 +445,22 @@ async def test_usage_sums_answers_and_shows_the_share_of_the_context_window(isol
 # --- life cycle and narrow layout -------------------------------------------------------------------------
 
 
-async def test_panel_unsubscribes_when_removed(isolated_home):
+async def test_panel_follows_the_app_level_signal_and_leaves_it_when_removed(isolated_home):
+    from tui_agent.ui.status_signal import status_signal
+
     service = make_service(isolated_home, local_servers_at())
     app = PanelApp(service, clock=FakeClock(), probe_every=None)
     async with app.run_test(size=(60, 60)) as pilot:
-        assert len(service._listeners) == 1
-        await app.query_one(StatusPanel).remove()
+        assert len(service._listeners) == 1  # the app's one relay, however many widgets follow the signal
+        panel = app.query_one(StatusPanel)
+        signal = status_signal(app, service)
+        assert panel in signal._subscriptions
+        await panel.remove()
         await pilot.pause()
-        assert service._listeners == []
         service._publish(status("openai", CredentialState.READY))  # nobody left to tell: no error
+        await pilot.pause()
+        assert panel not in signal._subscriptions
+        assert len(service._listeners) == 1
 
 
 async def test_narrow_terminal_shows_the_summary_which_expands_the_panel(isolated_home):

@@ -7,40 +7,16 @@ never a reason to try another provider or method.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-
 from typing import TYPE_CHECKING
 
 from tui_agent.config.load import Config, missing_settings
 from tui_agent.config.problems import ConfigProblem, closest_first
-from tui_agent.config.schema import ProfileConfig, ProviderConfig
+from tui_agent.config.schema import ProfileConfig
+from tui_agent.core.chain import Chain, Step  # the chain's types are vocabulary; imported from here too
 from tui_agent.errors import ResolutionError
 
 if TYPE_CHECKING:
     from tui_agent.auth.state import CredentialStatus
-
-
-@dataclass(frozen=True)
-class Step:
-    """One link of the chain: what was looked up, what was found, and where it came from."""
-
-    link: str  # profile | provider | method | credential | adapter
-    found: str
-    origin: str
-
-
-@dataclass(frozen=True)
-class Chain:
-    """A resolved profile: every reference checked, with the steps that got there."""
-
-    profile: ProfileConfig
-    provider: ProviderConfig
-    method: str
-    steps: tuple[Step, ...] = field(default_factory=tuple)
-
-    @property
-    def adapter_kind(self) -> str:
-        return self.provider.kind
 
 
 def resolve(config: Config, nickname: str) -> Chain:

@@ -123,3 +123,22 @@ class CredentialStatus:
         if self.expires_at is None:
             return None
         return self.expires_at.astimezone(timezone.utc).isoformat().replace("+00:00", "Z")
+
+
+def state_label(state: CredentialState) -> str:
+    """`✓ ready`: the symbol (readable without colour) and the state's name."""
+    return f"{STATE_SYMBOL[state]} {state.value}"
+
+
+def state_line(status: CredentialStatus | None, *, identity: bool = False, detail: str | None = None) -> str:
+    """The one "symbol state — detail" line: `✓ ready as ada — detail`, or `? not checked yet` without a status.
+
+    `identity` adds "as WHO"; `detail` replaces the status's own detail (a front-end's rewording of it).
+    """
+    if status is None:
+        return f"{STATE_SYMBOL[CredentialState.UNKNOWN]} not checked yet"
+    line = state_label(status.state)
+    if identity and status.identity:
+        line += f" as {status.identity}"
+    text = status.detail if detail is None else detail
+    return line + (f" — {text}" if text else "")

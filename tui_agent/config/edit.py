@@ -7,7 +7,6 @@ an edit can never leave behind a configuration that does not load, and never wri
 from __future__ import annotations
 
 import os
-import re
 import tempfile
 import tomllib
 from dataclasses import replace
@@ -16,10 +15,9 @@ from typing import Any, Callable
 
 from tui_agent.config.load import SECRET_KEYS, find_literal_secrets, check_config
 from tui_agent.config.problems import ConfigProblem
+from tui_agent.core.chain import NICKNAME  # the one nickname rule, shared with the model picker
 from tui_agent.errors import ConfigError
 
-# Nicknames written by the app stay bare TOML keys, so the user can read and type them (`/model NICK`).
-NICKNAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
 _PROFILE_PARAMS = ("auth", "system", "temperature", "top_p", "max_tokens")
 
 
@@ -60,6 +58,26 @@ def add_profile(path: Path, nickname: str, provider: str, model: str, **params: 
         profiles[nickname] = table
 
     _edit(Path(path), mutate, f"add profile `{nickname}`")
+
+
+def add_profiles(path: Path, tables: dict[str, dict[str, Any]], *, replace: bool = False) -> None:
+    """Add several `[profiles.NICK]` tables in one validated, atomic write (`replace`: an existing one is overwritten)."""
+    import tomlkit
+
+    def mutate(doc) -> None:
+        profiles = doc.get("profiles")
+        if profiles is None:
+            profiles = tomlkit.table(is_super_table=True)
+            doc["profiles"] = profiles
+        for nickname, fields in tables.items():
+            if nickname in profiles and not replace:
+                raise ConfigError(f"{path}: profiles.{nickname}: a profile with this nickname already exists; choose another nickname")
+            table = tomlkit.table()
+            for key, value in fields.items():
+                table[key] = value
+            profiles[nickname] = table
+
+    _edit(Path(path), mutate, f"add profile(s) {', '.join(f'`{n}`' for n in tables)}")
 
 
 def set_provider_field(path: Path, provider_id: str, key: str, value: Any) -> None:

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from tui_agent.config.problems import ConfigProblem, closest_first
 from tui_agent.config.schema import NESTED, OAuthSettings, ProfileConfig, ProviderConfig, UISettings
-from tui_agent.errors import ConfigError
+from tui_agent.errors import ConfigError, UnknownProvider
 
 if TYPE_CHECKING:
     from pydantic import TypeAdapter, ValidationError
@@ -53,6 +53,13 @@ class Config:
 
     def provider_choices(self) -> list[str]:
         return sorted(self.providers) + sorted(self.aliases)
+
+    def provider_named(self, name: str) -> ProviderConfig:
+        """The provider a name refers to (aliases followed); the one home of "unknown provider, did you mean"."""
+        pid = self.canonical_provider_id(name)
+        if pid is None:
+            raise UnknownProvider(name, closest_first(name, self.provider_choices()))
+        return self.providers[pid]
 
 
 def load_config(config_file: Path, cache: Path | None = None) -> Config:

@@ -14,10 +14,10 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, AsyncIterator, Callable, Mapping
 
 from tui_agent.auth.resolve import Chain, Step, credential_step, resolve
-from tui_agent.auth.state import STATE_SYMBOL, CredentialState, CredentialStatus
+from tui_agent.auth.state import CredentialState, CredentialStatus
 from tui_agent.config.load import Config, load_config
 from tui_agent.config.paths import Paths
-from tui_agent.errors import ProviderError, UsageError
+from tui_agent.errors import AuthError, ProviderError, UsageError
 from tui_agent.providers.base import ChatMessage, ChatRequest, ModelInfo
 from tui_agent.providers.events import Done, Event, StreamError, TextDelta
 
@@ -28,6 +28,7 @@ if TYPE_CHECKING:
     from tui_agent.auth.tokens import TokenManager
     from tui_agent.service.claims import ConversationClaims
     from tui_agent.config.schema import ProviderConfig
+    from tui_agent.core.login import LoginPlan, LoginStep
     from tui_agent.providers.base import Adapter
     from tui_agent.service.conversation import ChatSession
     from tui_agent.service.history import AsyncHistory
@@ -35,6 +36,8 @@ if TYPE_CHECKING:
 log = logging.getLogger("tui_agent.service")
 
 StatusListener = Callable[[CredentialStatus], None]
+# Builds the adapter for a provider on the shared client; None means "the wire kind's own" (providers.make_adapter).
+AdapterFactory = Callable[["ProviderConfig", "httpx.AsyncClient"], "Adapter | None"]
 
 
 @dataclass(frozen=True)
@@ -67,7 +70,10 @@ class AgentService:
         env: Mapping[str, str] | None = None,
         store: "SecretStore | None" = None,
         client: "httpx.AsyncClient | None" = None,
+        adapter_factory: AdapterFactory | None = None,
     ) -> None:
+        """`adapter_factory` may supply a provider's adapter (tests script answers with it); None: the built-in ones."""
+        self._adapter_factory = adapter_factory
         self._adapters: dict[str, "Adapter"] = {}
         self._models_cache: dict[str, list[ModelInfo]] = {}
         self._config = config
@@ -197,7 +203,10 @@ class AgentService:
         if provider.id not in self._adapters:
             from tui_agent.providers import make_adapter
 
-            if provider.kind == "claude-cli":
+            supplied = self._adapter_factory(provider, self.client) if self._adapter_factory is not None else None
+            if supplied is not None:
+                self._adapters[provider.id] = supplied
+            elif provider.kind == "claude-cli":
                 from tui_agent.providers.claude_cli import ClaudeCliAdapter
 
                 self._adapters[provider.id] = ClaudeCliAdapter(provider, self.client, workdir=self.paths.claude_workdir)
@@ -235,6 +244,40 @@ class AgentService:
         status = await self.credential_status(chain.provider.id, chain.method)
         ok, reason = usable(status)
         return Readiness(chain, ok, reason, "" if ok else _fix_for(chain, status))
+
+    def session_chain(self, provider_id: str, model: str) -> Chain:
+        """The chain of a discovered model that has no profile yet (a session profile; raises ResolutionError)."""
+        from dataclasses import replace
+
+        from tui_agent.auth.resolve import session_profile
+
+        profile = session_profile(self.config, provider_id, model)
+        return resolve(replace(self.config, profiles={**self.config.profiles, profile.nickname: profile}), profile.nickname)
+
+    # --- edits of config.toml (config/edit.py writes: validated, atomic, comments kept) ---------------------
+
+    def set_default_profile(self, nickname: str) -> Config:
+        """Write default_profile and take the result as the configuration in force; raises ConfigError."""
+        from tui_agent.config.edit import set_default_profile
+
+        set_default_profile(self.config.file, nickname)
+        return self.reload_config()
+
+    def add_profile(self, nickname: str, provider_id: str, model: str, *, make_default: bool = False) -> Config:
+        """Write `[profiles.NICK]` (and default_profile when asked), then reload; raises ConfigError."""
+        from tui_agent.config.edit import add_profile, set_default_profile
+
+        add_profile(self.config.file, nickname, provider_id, model)
+        if make_default:
+            set_default_profile(self.config.file, nickname)
+        return self.reload_config()
+
+    def set_provider_field(self, provider_id: str, key: str, value) -> Config:
+        """Write `providers.ID.KEY` (never a secret), then reload; raises ConfigError."""
+        from tui_agent.config.edit import set_provider_field
+
+        set_provider_field(self.config.file, provider_id, key, value)
+        return self.reload_config()
 
     def default_profile(self) -> str | None:
         return self.config.default_profile
@@ -316,6 +359,92 @@ class AgentService:
         if name and self.env.get(name):
             sentence += f" {name} is still set in the environment, so {provider.name} keeps using it."
         return sentence
+
+    # --- logging in and out (auth/login.py plans and drives; the front-ends render its steps) -------------
+
+    def provider(self, name: str) -> "ProviderConfig":
+        """The provider called `name` (an id or alias); raises UnknownProvider with the closest names."""
+        return self.config.provider_named(name)
+
+    def plan_login(self, name: str, method: str | None = None, *, paste_key: bool = False, interactive: bool = True) -> "LoginPlan":
+        """Which login runs for a provider and method; raises the one located error when none can."""
+        from tui_agent.auth.login import plan_login
+
+        return plan_login(self.config, name, method, paste_key=paste_key, interactive=interactive)
+
+    def login(self, plan: "LoginPlan", **driver_options) -> AsyncIterator["LoginStep"]:
+        """Drive an OAuth plan as typed steps; the credential is stored before the Obtained step arrives.
+
+        `driver_options` are auth.login.run_login's: pasted (a queue of pasted lines), clock, sleep,
+        redirect_timeout, flow (a prepared flow, for tests).
+        """
+        from tui_agent.auth.login import run_login
+
+        return run_login(plan, self.client, self.store, **driver_options)
+
+    async def check_api_key(self, provider_id: str, key: str) -> None:
+        """A cheap authenticated request (the models endpoint); raises AuthError when the key is refused."""
+        from tui_agent.auth.state import Credential
+
+        await self.adapter(self.config.providers[provider_id]).list_models(Credential("api-key", key))
+
+    async def save_api_key(self, provider_id: str, key: str, *, obtained_by: str = "entered") -> str:
+        """Store a key bound to the provider's host; one sentence saying where (the key masked)."""
+        from tui_agent.auth.state import StoredCredential
+        from tui_agent.auth.store import bound_host
+        from tui_agent.redact import mask
+
+        provider = self.config.providers[provider_id]
+        credential = StoredCredential(kind="api-key", secret=key, host=bound_host(provider), obtained_by=obtained_by)
+        await self.store.put(provider.id, credential)
+        return f"Logged in to {provider.name} with key {mask(key)} (stored in {self.store.description})."
+
+    def browser_available(self, no_browser: bool = False) -> bool:
+        """Whether a browser can be opened here (never with --no-browser or over SSH; on Linux only with a display)."""
+        from tui_agent.auth.oauth.pkce_flow import browser_available
+
+        return browser_available(no_browser, self.env)
+
+    def claude_cli(self, provider_id: str):
+        """Where the Claude Code CLI is for this provider (a CliLocation, whose `problem` may say why it cannot run), or None."""
+        from tui_agent.auth import claude_cli
+
+        return claude_cli.find_claude_cli(self.config.providers[provider_id], self.env)
+
+    async def claude_login(self, provider_id: str, *, hand_over=contextlib.nullcontext, say: Callable[[str], None] | None = None) -> tuple[int, CredentialStatus]:
+        """Run the official `claude auth login` with the terminal handed over; its exit code and the state after.
+
+        `hand_over` gives the CLI the terminal (the TUI suspends itself); `say` prints a line while it has it.
+        Raises AuthError when the CLI is not installed, ProviderError when it cannot be started.
+        """
+        from tui_agent.auth import claude_cli
+
+        location = self.claude_cli(provider_id)
+        if location is None:
+            raise AuthError("the Claude Code CLI was not found; install it (https://claude.com/claude-code) or set providers.claude-code.cli_path")
+        with hand_over():
+            if say is not None:
+                say("Running `claude auth login`; tui-agent comes back when it finishes.")
+            code = await claude_cli.run_login(location, self.env)  # it also drops the cached CLI status
+        return code, await self.credential_status(provider_id)
+
+    async def logout(self, name: str, *, hand_over=contextlib.nullcontext) -> str:
+        """Forget a provider's stored credential, or for Claude Code run `claude auth logout` (with the terminal
+        handed over); one sentence back. Raises AuthError when the CLI is not installed, ProviderError when it fails."""
+        provider = self.provider(name)
+        if provider.default_method != "claude-cli":
+            return await self.forget(provider.id)
+        from tui_agent.auth import claude_cli
+
+        location = self.claude_cli(provider.id)
+        if location is None:
+            raise AuthError("The Claude Code CLI was not found, so there is no login to remove.")
+        with hand_over():
+            code = await claude_cli.run_logout(location, self.env)
+        await self.credential_status(provider.id)  # run_logout has dropped the cached CLI status
+        if code != 0:
+            raise AuthError(f"claude auth logout ended with status {code}; the Claude Code login may still be there.")
+        return "Logged out of Claude Code (claude auth logout)."
 
     def last_status(self, provider_id: str) -> CredentialStatus | None:
         return self._statuses.get(provider_id)
@@ -503,10 +632,6 @@ def usable(status: CredentialStatus) -> tuple[bool, str]:
         return True, ""
     return False, status.detail or f"{status.provider}: {status.state.value}"
 
-
-def describe(status: CredentialStatus) -> str:
-    """A short human line for a status: symbol, state and detail."""
-    return f"{STATE_SYMBOL[status.state]} {status.state.value}" + (f" — {status.detail}" if status.detail else "")
 
 
 async def collect_text(events: AsyncIterator[Event]) -> tuple[str, Event | None]:

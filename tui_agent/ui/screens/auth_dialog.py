@@ -13,11 +13,9 @@ from datetime import timezone
 from typing import TYPE_CHECKING, Callable, Literal
 
 from rich.text import Text
-from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
-from textual.message import Message
 from textual.screen import ModalScreen
 from textual.widgets import Footer, Input, Label, ListItem, ListView, Static
 from textual.worker import Worker, WorkerState
@@ -26,6 +24,7 @@ from tui_agent.auth.state import STATE_SYMBOL, CredentialState, CredentialStatus
 from tui_agent.errors import ConfigError, ProviderError
 from tui_agent.service.agent import usable
 from tui_agent.ui.screens.login import LoginResult, log_out, login_screen_for, state_line
+from tui_agent.ui.status_signal import status_signal
 
 if TYPE_CHECKING:
     from tui_agent.config.load import Config
@@ -45,12 +44,6 @@ class AuthResult:
     provider: str | None = None
     config: "Config | None" = None  # the re-loaded configuration when config.toml was written while open
     message: str = ""  # the last thing the dialog said (one sentence), for the conversation
-
-
-class _StatusChanged(Message):
-    def __init__(self, status: CredentialStatus) -> None:
-        super().__init__()
-        self.status = status
 
 
 def _expiry(status: CredentialStatus | None) -> str:
@@ -135,7 +128,6 @@ class AuthDialog(ModalScreen[AuthResult]):
         self.initial = service.config.canonical_provider_id(provider) if provider else None
         self.login_at_once = login and self.initial is not None
         self._screen_factory = screen_factory
-        self._unsubscribe: Callable[[], None] | None = None
         self._changed_config: "Config | None" = None
         self._last_message = ""
         self.checking = True
@@ -170,16 +162,11 @@ class AuthDialog(ModalScreen[AuthResult]):
         if self.initial is not None:
             listing.index = list(self.service.config.providers).index(self.initial)
         listing.focus()
-        self._unsubscribe = self.service.subscribe(lambda status: self.post_message(_StatusChanged(status)))
+        status_signal(self.app, self.service).subscribe(self, self._show_status)
         # Probing waits until the dialog is on screen: a local server's connect check must not delay the frame.
         self.call_after_refresh(self._load_all)
         if self.login_at_once:
             self.call_after_refresh(self.action_login)
-
-    def on_unmount(self) -> None:
-        if self._unsubscribe is not None:
-            self._unsubscribe()
-            self._unsubscribe = None
 
     # --- states --------------------------------------------------------------------------------------------------
 
@@ -193,10 +180,6 @@ class AuthDialog(ModalScreen[AuthResult]):
                 self._show_status(status)
         finally:
             self.checking = False
-
-    @on(_StatusChanged)
-    def _status_changed(self, message: _StatusChanged) -> None:
-        self._show_status(message.status)
 
     def _show_status(self, status: CredentialStatus) -> None:
         if not self.is_attached:
@@ -388,7 +371,7 @@ class AuthDialog(ModalScreen[AuthResult]):
             self.run_worker(self._explain(provider.id), group="auth-explain", exclusive=True, exit_on_error=False)
 
     async def _explain(self, provider_id: str) -> None:
-        from tui_agent.commands import format_steps
+        from tui_agent.core.chain import format_steps
 
         config = self.service.config
         nicks = [n for n, p in sorted(config.profiles.items()) if config.canonical_provider_id(p.provider) == provider_id]
@@ -439,10 +422,8 @@ class AuthDialog(ModalScreen[AuthResult]):
         if provider is None:
             return
         value = self.query_one("#auth-url", Input).value.strip().rstrip("/")
-        from tui_agent.config.edit import set_provider_field
-
         try:
-            set_provider_field(self.service.config.file, provider.id, "base_url", value)
+            self.service.set_provider_field(provider.id, "base_url", value)
             self._reload()
         except ConfigError as exc:
             self.say(f"Not saved — {exc}", error=True)
@@ -455,7 +436,7 @@ class AuthDialog(ModalScreen[AuthResult]):
     def _reload(self) -> None:
         """Take the configuration just written as the service's own; the service drops the provider's old
         adapter (it holds the old base URL) and its discovered models."""
-        new = self.service.reload_config()
+        new = self.service.config
         self._changed_config = new
         for row in self.query(AuthProviderRow):
             row.provider = new.providers.get(row.provider.id, row.provider)

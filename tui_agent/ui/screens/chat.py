@@ -30,7 +30,7 @@ if TYPE_CHECKING:
     from textual.command import Provider
     from textual.worker import Worker
 
-    from tui_agent.auth.resolve import Chain
+    from tui_agent.core.chain import Chain
     from tui_agent.providers.base import ChatMessage
     from tui_agent.providers.events import Usage
     from tui_agent.service.conversation import ChatSession
@@ -857,20 +857,25 @@ class ChatScreen(Screen):
     def _cmd_auth(self, _arg: str) -> None:
         self.open_auth()
 
-    def _cmd_login(self, provider: str) -> None:
-        pid = self.app.config.canonical_provider_id(provider)
-        if pid is None:
-            from tui_agent.config.problems import closest_first
+    def _provider_id(self, name: str) -> str | None:
+        """The provider called `name`, or None after saying which names are close."""
+        from tui_agent.errors import UsageError
 
-            choices = closest_first(provider, self.app.config.provider_choices())
-            self._note(f"Unknown provider `{provider}`; did you mean `{choices[0]}`? Type /auth to see them all.", error=True)
+        try:
+            return self.app.service.provider(name).id
+        except UsageError as exc:
+            self._note(f"{str(exc)[:1].upper()}{str(exc)[1:]}. Type /auth to see them all.", error=True)
+            return None
+
+    def _cmd_login(self, provider: str) -> None:
+        pid = self._provider_id(provider)
+        if pid is None:
             return
         self.open_auth(pid, login=True)
 
     async def _cmd_logout(self, provider: str) -> None:
-        pid = self.app.config.canonical_provider_id(provider)
+        pid = self._provider_id(provider)
         if pid is None:
-            self._note(f"Unknown provider `{provider}`; type /auth to see them all.", error=True)
             return
         from tui_agent.ui.screens.login import log_out
 

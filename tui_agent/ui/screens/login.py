@@ -1,7 +1,8 @@
 """Login screens: API key entry, OAuth device code, browser (PKCE) with a paste fallback, and the Claude Code CLI.
 
-Each is a ModalScreen[LoginResult] that drives the UI-agnostic flows in tui_agent.auth; `login_screen_for` picks
-the right one for a provider, and `log_out` forgets a provider's credential (or runs the CLI's own logout).
+Each is a ModalScreen[LoginResult] that renders the typed steps of a login the service plans and drives
+(tui_agent/auth/login.py); `login_screen_for` shows the screen for the service's plan, and `log_out` asks the
+service to log out (handing the terminal to the Claude Code CLI when it needs it).
 """
 
 from __future__ import annotations
@@ -12,9 +13,7 @@ import re
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from datetime import datetime, timezone
-from typing import TYPE_CHECKING, Any, Callable, Mapping
-from urllib.parse import urlsplit
+from typing import TYPE_CHECKING, Any, Callable
 
 from rich.text import Text
 from textual.app import ComposeResult
@@ -24,14 +23,14 @@ from textual.screen import ModalScreen
 from textual.worker import Worker, WorkerState
 from textual.widgets import Footer, Input, Label, Static
 
-from tui_agent.auth.state import STATE_SYMBOL, CredentialState, CredentialStatus
+from tui_agent.auth.state import CredentialState, CredentialStatus
+from tui_agent.auth.state import state_line as _state_line
+from tui_agent.core.login import Failed, LoginPlan, Obtained, OpenUrl, Progress, ShowCode, Tick
 from tui_agent.errors import AuthError, ProviderError, TuiAgentError
 
 if TYPE_CHECKING:
     from textual.app import App
 
-    from tui_agent.auth.oauth.device import DeviceAuthorization, DeviceFlow, PollTick
-    from tui_agent.auth.state import StoredCredential
     from tui_agent.config.schema import ProviderConfig
     from tui_agent.service.agent import AgentService
 
@@ -59,69 +58,37 @@ class LoginResult:
 # --- choosing a screen, and logging out -----------------------------------------------------------------------
 
 
-def uses_key_flow(provider: "ProviderConfig") -> bool:
-    """OpenRouter-style providers: a PKCE flow that yields an API key (a keys endpoint and no client id)."""
-    oauth = provider.oauth
-    return bool(oauth and oauth.keys_endpoint and not oauth.client_id)
-
-
 def login_screen_for(
     service: "AgentService", provider_id: str, method: str | None = None, *, api_key: bool = False
 ) -> "ModalScreen[LoginResult] | str":
-    """The login screen for a provider's method (its default unless `method`), or a sentence saying why there is none.
+    """The login screen for the service's plan (the provider's default method unless `method`), or why there is none.
 
     `api_key=True` asks for a pasted key even where the default is a browser flow (OpenRouter).
     """
-    config = service.config
-    pid = config.canonical_provider_id(provider_id)
-    if pid is None:
-        from tui_agent.config.problems import closest_first
-
-        choices = closest_first(provider_id, config.provider_choices())
-        return f"There is no provider called {provider_id}; did you mean {choices[0]}?"
-    provider = config.providers[pid]
-    chosen = "api-key" if api_key else (method or provider.default_method)
-    if chosen not in provider.auth:
-        return f"{provider.name} does not take {chosen} logins; it allows {', '.join(provider.auth)}."
-    from tui_agent.config.load import missing_settings
-
-    missing = missing_settings(provider, chosen)
-    if missing:
-        keys = ", ".join(f"providers.{pid}.{key}" for key, _why in missing)
-        hint = provider.setup_hint or "set them in config.toml"
-        return f"{provider.name} cannot log in yet: {keys} missing in {config.file}; {hint}."
-    if chosen == "none":
+    try:
+        plan = service.plan_login(provider_id, method, paste_key=api_key)
+    except TuiAgentError as exc:
+        return str(exc)
+    provider = plan.provider
+    if plan.flow == "none":
         return f"{provider.name} needs no login; edit its base URL or test the connection instead."
-    if chosen == "claude-cli":
+    if plan.flow == "claude-cli":
         return ClaudeLoginScreen(service, provider)
-    if chosen == "oauth-device":
+    if plan.flow == "device":
         return DeviceLoginScreen(service, provider)
-    if chosen == "oauth-pkce" or (chosen == "api-key" and not api_key and method is None and uses_key_flow(provider)):
-        return BrowserLoginScreen(service, provider, chosen)
+    if plan.flow == "browser":
+        return BrowserLoginScreen(service, provider, plan.method)
     return ApiKeyScreen(service, provider)
 
 
 async def log_out(app: "App", service: "AgentService", provider_id: str) -> str:
-    """Forget the stored credential (claude-code: run `claude auth logout` with the app suspended); one sentence back."""
-    provider = service.config.providers[provider_id]
-    if provider.default_method == "claude-cli":
-        from tui_agent.auth import claude_cli
-
-        location = claude_cli.find_claude_cli(provider, service.env)
-        if location is None:
-            return "The Claude Code CLI was not found, so there is no login to remove."
-        try:
-            with app.suspend():
-                code = await claude_cli.run_logout(location, service.env)
-        except ProviderError as exc:
-            return str(exc)
-        except Exception as exc:  # SuspendNotSupported and friends: the terminal cannot be handed over
-            return _no_suspend_sentence(exc, f"tui-agent logout {provider.id}")
-        await service.credential_status(provider.id)  # run_logout has dropped the cached CLI status
-        if code != 0:
-            return f"claude auth logout ended with status {code}; the Claude Code login may still be there."
-        return "Logged out of Claude Code (claude auth logout)."
-    return await service.forget(provider.id)
+    """Log out through the service (claude-code: `claude auth logout` with the app suspended); one sentence back."""
+    try:
+        return await service.logout(provider_id, hand_over=app.suspend)
+    except TuiAgentError as exc:
+        return str(exc)
+    except Exception as exc:  # SuspendNotSupported and friends: the terminal cannot be handed over
+        return _no_suspend_sentence(exc, f"tui-agent logout {provider_id}")
 
 
 def _no_suspend_sentence(exc: Exception, command: str) -> str:
@@ -133,14 +100,9 @@ _CLI_COMMAND = re.compile(r"`tui-agent (login|logout) ([^`]+)`")
 
 
 def state_line(status: CredentialStatus | None) -> str:
-    """`✓ ready — detail` for a status, `? not checked yet` without one; shell commands become slash commands."""
-    if status is None:
-        return f"{STATE_SYMBOL[CredentialState.UNKNOWN]} not checked yet"
-    line = f"{STATE_SYMBOL[status.state]} {status.state.value}"
-    if status.identity:
-        line += f" as {status.identity}"
-    detail = _CLI_COMMAND.sub(r"/\1 \2", status.detail)
-    return line + (f" — {detail}" if detail else "")
+    """`✓ ready as WHO — detail` (or `? not checked yet`); shell commands in the detail become slash commands."""
+    detail = _CLI_COMMAND.sub(r"/\1 \2", status.detail) if status is not None else None
+    return _state_line(status, identity=True, detail=detail)
 
 
 # --- the shared frame -----------------------------------------------------------------------------------------------
@@ -254,12 +216,11 @@ class ApiKeyScreen(_LoginScreen):
         self.run_worker(self._check_and_save(key), group="login", exclusive=True, exit_on_error=False)
 
     async def _check_and_save(self, key: str) -> None:
-        from tui_agent.commands import store_api_key, validate_api_key
-        from tui_agent.redact import mask, register_secret
+        from tui_agent.redact import register_secret
 
         register_secret(key)  # from here on the log filter removes it wherever it might appear
         try:
-            await validate_api_key(self.service, self.provider, key)
+            await self.service.check_api_key(self.provider.id, key)
         except AuthError as exc:
             self._refused(f"{self.label} refused the key ({_clip(exc)}); it was not saved.")
             return
@@ -267,12 +228,12 @@ class ApiKeyScreen(_LoginScreen):
             self._refused(f"The key could not be checked with {self.label} ({_clip(exc)}); it was not saved.")
             return
         try:
-            await store_api_key(self.service, self.provider, key)
+            sentence = await self.service.save_api_key(self.provider.id, key)
         except Exception as exc:  # a keyring that refuses to store: say so, the key stays unsaved
             log.error("storing the key for %s failed: %s", self.provider.id, type(exc).__name__)
             self._refused(f"The key was accepted but could not be saved in {self.service.store.description} ({type(exc).__name__}).")
             return
-        await self.finish(True, f"Logged in to {self.label} with key {mask(key)} (stored in {self.service.store.description}).")
+        await self.finish(True, sentence)
 
     def _refused(self, sentence: str) -> None:
         self.say(sentence, error=True)
@@ -316,8 +277,7 @@ class DeviceLoginScreen(_LoginScreen):
         self._clock = clock
         self._sleep = sleep
         self._open_url = open_url
-        self.authorization: "DeviceAuthorization | None" = None
-        self._flow: "DeviceFlow | None" = None
+        self.authorization: ShowCode | None = None
         self._deadline: float | None = None
         self.failed = False
 
@@ -339,66 +299,41 @@ class DeviceLoginScreen(_LoginScreen):
         self.refresh_bindings()
         self.run_worker(self._login(), group="login", exclusive=True, exit_on_error=False)
 
-    async def make_flow(self) -> tuple[Any, str | None]:
-        """The device flow for this provider and the token endpoint a refresh will use."""
-        from tui_agent.auth.oauth.device import DeviceFlow
-        from tui_agent.auth.oauth.discovery import resolve_endpoints
-
-        oauth = self.provider.oauth
-        if oauth is None or not oauth.client_id:
-            raise AuthError(
-                f"{self.label} needs providers.{self.provider.id}.oauth.client_id for device login; "
-                "use the client id your identity provider issued for this app"
-            )
-        endpoints = await resolve_endpoints(self.provider, self.service.client)
-        flow = DeviceFlow(
-            self.service.client, endpoints, client_id=oauth.client_id, scopes=oauth.scopes, audience=oauth.audience,
-            use_pkce=oauth.pkce, label=self.label, clock=self._clock, sleep=self._sleep,
-        )
-        return flow, endpoints.token_endpoint
+    async def make_flow(self) -> tuple[Any, str | None] | None:
+        """A prepared (flow, token endpoint) pair to drive instead of the provider's own; None (the default) in use."""
+        return None
 
     async def _login(self) -> None:
-        from tui_agent.auth.oauth._common import LoginCancelled, credential_from_tokens
+        plan = LoginPlan(self.provider, "oauth-device", "device")
+        steps = self.service.login(plan, clock=self._clock, sleep=self._sleep, flow=await self.make_flow())
+        async for step in steps:
+            if isinstance(step, ShowCode):
+                self._show_authorization(step)
+            elif isinstance(step, Tick):
+                self._on_tick(step)
+            elif isinstance(step, Progress):
+                self._say_step(step.sentence)
+            elif isinstance(step, Failed):
+                self._fail(step.sentence)
+                return
+            elif isinstance(step, Obtained):
+                await self.finish(True, step.sentence)
+                return
 
-        try:
-            flow, token_endpoint = await self.make_flow()
-            self._flow = flow
-            auth = await flow.start()
-            self._show_authorization(auth)
-            tokens = await flow.poll_until_done(self._on_tick)
-            self._say_step("Signed in; saving the token…")
-            credential = credential_from_tokens(
-                self.provider, tokens, token_endpoint=token_endpoint, obtained_by="device flow", now=datetime.now(timezone.utc)
-            )
-            await self.service.store.put(self.provider.id, credential)
-        except LoginCancelled:
-            return
-        except (TuiAgentError, OSError) as exc:
-            self._fail(str(exc))
-            return
-        from tui_agent.auth.oauth.terminal import success_sentence
-
-        await self.finish(True, success_sentence(self.label, credential, self.service.store.description))
-
-    def _show_authorization(self, auth: "DeviceAuthorization") -> None:
-        from tui_agent.auth.oauth._common import printable
-
-        self.authorization = auth
-        self._deadline = self._clock() + auth.expires_in
+    def _show_authorization(self, step: ShowCode) -> None:
+        self.authorization = step
+        self._deadline = self._clock() + step.expires_in
         self._say_step("Open this address in a browser (on any device) and enter the code:")
-        url = printable(auth.verification_uri, 2000)
-        extra = ""
-        if auth.verification_uri_complete:
-            extra = f"\nor open {printable(auth.verification_uri_complete, 2000)}, which fills the code in"
-        self.query_one("#device-url", Static).update(Text(url + extra))
+        extra = f"\nor open {step.complete_url}, which fills the code in" if step.complete_url else ""
+        self.query_one("#device-url", Static).update(Text(step.url + extra))
         code = self.query_one("#device-code", Static)
-        code.update(Text(_banner(printable(auth.user_code, 64))))
+        code.update(Text(_banner(step.code)))
         code.display = True
         self._show_countdown()
         self.say("Waiting for you to finish in the browser…")
         self.refresh_bindings()
 
-    def _on_tick(self, tick: "PollTick") -> None:
+    def _on_tick(self, tick: Tick) -> None:
         # The flow's own clock is the truth: re-anchor the countdown at every poll.
         self._deadline = self._clock() + tick.seconds_left
         self._show_countdown()
@@ -433,24 +368,23 @@ class DeviceLoginScreen(_LoginScreen):
 
     def action_copy_code(self) -> None:
         if self.authorization is not None:
-            self.app.copy_to_clipboard(self.authorization.user_code)
+            self.app.copy_to_clipboard(self.authorization.code)
             self.say("The code is copied; waiting for you to finish in the browser…")
 
     def action_copy_url(self) -> None:
         if self.authorization is not None:
-            self.app.copy_to_clipboard(self.authorization.verification_uri_complete or self.authorization.verification_uri)
+            self.app.copy_to_clipboard(self.authorization.complete_url or self.authorization.url)
             self.say("The address is copied; waiting for you to finish in the browser…")
 
     def action_open_browser(self) -> None:
         auth = self.authorization
         if auth is None:
             return
-        page = auth.verification_uri_complete or auth.verification_uri
-        # The server chose this address: only a web address goes to the browser, never file: or a handler.
-        if urlsplit(page).scheme not in ("https", "http"):
+        # The server chose this address: the driver passes on only a web address, never file: or a handler.
+        if not auth.openable:
             self.say("The server's verification address is not a web address, so it is not opened; copy it instead.", error=True)
             return
-        if _open(self.app, page, self._open_url, self.service.env):
+        if _open(self.app, auth.openable, self._open_url, self.service):
             self.say("Opened the browser; waiting for you to finish there…")
 
     def action_retry(self) -> None:
@@ -460,10 +394,6 @@ class DeviceLoginScreen(_LoginScreen):
     def failed_unexpectedly(self, sentence: str) -> None:
         self._fail(sentence)
 
-    def action_cancel(self) -> None:
-        if self._flow is not None:
-            self._flow.cancel()
-        super().action_cancel()
 
 
 def _banner(code: str) -> str:
@@ -471,14 +401,12 @@ def _banner(code: str) -> str:
     return " ".join(code)
 
 
-def _open(app: "App", url: str, opener: Callable[[str], Any] | None, env: Mapping[str, str]) -> bool:
+def _open(app: "App", url: str, opener: Callable[[str], Any] | None, service: "AgentService") -> bool:
     """Open `url` in a browser when there is one here; otherwise copy it. True when a browser was asked."""
     if opener is not None:
         opener(url)
         return True
-    from tui_agent.auth.oauth.pkce_flow import browser_available
-
-    if not browser_available(env=env):
+    if not service.browser_available():
         # Without a display Python's webbrowser would start a text browser on top of the TUI.
         app.copy_to_clipboard(url)
         app.notify("No browser here (SSH or no display): the address is copied instead.", markup=False)
@@ -519,8 +447,8 @@ class BrowserLoginScreen(_LoginScreen):
         self._redirect_timeout = redirect_timeout
         self.url = ""
         self.failed = False
-        self._flow: Any = None
-        self._pasted: asyncio.Future[str] | None = None
+        self._pasted: asyncio.Queue[str] = asyncio.Queue()
+        self._waiting = False  # the driver is waiting for the browser or a pasted answer
 
     def compose_body(self) -> ComposeResult:
         yield Static("Preparing the sign-in address…", id="browser-step", markup=False)
@@ -541,67 +469,35 @@ class BrowserLoginScreen(_LoginScreen):
         self.refresh_bindings()
         self.run_worker(self._login(), group="login", exclusive=True, exit_on_error=False)
 
-    async def make_flow(self) -> tuple[Any, str | None]:
-        """The PKCE flow for this provider (OpenRouter's key variant included) and its token endpoint."""
-        from tui_agent.auth.oauth.discovery import resolve_endpoints
-        from tui_agent.auth.oauth.pkce_flow import PkceFlow
-
-        oauth = self.provider.oauth
-        key_flow = uses_key_flow(self.provider)
-        if not key_flow and (oauth is None or not oauth.client_id):
-            raise AuthError(
-                f"{self.label} needs providers.{self.provider.id}.oauth.client_id for browser login; "
-                "use the client id your identity provider issued for this app"
-            )
-        endpoints = await resolve_endpoints(self.provider, self.service.client)
-        flow = PkceFlow(
-            self.service.client, endpoints, client_id=None if key_flow else oauth.client_id,
-            scopes=oauth.scopes if oauth else (), audience=oauth.audience if oauth else None, label=self.label,
-        )
-        return flow, endpoints.token_endpoint
+    async def make_flow(self) -> tuple[Any, str | None] | None:
+        """A prepared (flow, token endpoint) pair to drive instead of the provider's own; None (the default) in use."""
+        return None
 
     async def _login(self) -> None:
-        from tui_agent.auth.oauth._common import credential_from_tokens
-        from tui_agent.auth.oauth.pkce_flow import KeyResult
-
-        redirect: asyncio.Future[str] | None = None
+        plan = LoginPlan(self.provider, self.method, "browser")
+        self._pasted = asyncio.Queue()
+        steps = self.service.login(plan, pasted=self._pasted, redirect_timeout=self._redirect_timeout, flow=await self.make_flow())
         try:
-            flow, token_endpoint = await self.make_flow()
-            self._flow = flow
-            try:
-                self.url = await flow.begin()
-                self._show_url()
-                self._pasted = asyncio.get_running_loop().create_future()
-                redirect = asyncio.ensure_future(flow.wait_for_redirect(self._redirect_timeout))
-                done, _ = await asyncio.wait({redirect, self._pasted}, return_when=asyncio.FIRST_COMPLETED)
-                code = redirect.result() if redirect in done else self._pasted.result()
-                self._step("Signed in; exchanging the code…")
-                result = await flow.exchange(code)
-            finally:
-                if redirect is not None and not redirect.done():
-                    redirect.cancel()
-                await flow.close()
-            if isinstance(result, KeyResult):
-                from tui_agent.auth.state import StoredCredential
-                from tui_agent.auth.store import bound_host
-
-                credential = StoredCredential(
-                    kind="api-key", secret=result.key, host=bound_host(self.provider), obtained_by="PKCE", identity=result.user_id
-                )
-            else:
-                credential = credential_from_tokens(
-                    self.provider, result, token_endpoint=token_endpoint, obtained_by="PKCE", now=datetime.now(timezone.utc)
-                )
-            await self.service.store.put(self.provider.id, credential)
-        except asyncio.TimeoutError:
-            self._fail(f"The browser did not come back within {int(self._redirect_timeout // 60)} min; try again, or paste the address.")
-            return
-        except (TuiAgentError, OSError) as exc:
-            self._fail(str(exc))
-            return
-        from tui_agent.auth.oauth.terminal import success_sentence
-
-        await self.finish(True, success_sentence(self.label, credential, self.service.store.description))
+            async for step in steps:
+                if isinstance(step, OpenUrl):
+                    self.url = step.url
+                    self._waiting = True
+                    self._show_url()
+                elif isinstance(step, Progress):
+                    if step.error:
+                        self.say(step.sentence, error=True)
+                    else:
+                        self._waiting = False
+                        self.query_one("#browser-paste", Input).value = ""
+                        self._step(step.sentence)
+                elif isinstance(step, Failed):
+                    self._fail(step.sentence)
+                    return
+                elif isinstance(step, Obtained):
+                    await self.finish(True, step.sentence)
+                    return
+        finally:
+            self._waiting = False
 
     def _show_url(self) -> None:
         self._step("Open this address in a browser and sign in; tui-agent is listening for the browser to come back:")
@@ -620,17 +516,13 @@ class BrowserLoginScreen(_LoginScreen):
 
     def action_paste(self) -> None:
         field = self.query_one("#browser-paste", Input)
-        text = field.value
-        if self._flow is None or self._pasted is None or self._pasted.done() or self.failed:
+        if not self._waiting or self.failed:
             self.say("Nothing is waiting for a pasted address right now.", error=True)
             return
-        try:
-            code = self._flow.accept_pasted(text)
-        except AuthError as exc:
-            self.say(f"{exc} Try again, or wait for the browser.", error=True)
+        if not field.value.strip():
+            self.say("Nothing was pasted; paste the address the browser was sent to after signing in, or the code it shows. Try again, or wait for the browser.", error=True)
             return
-        field.value = ""
-        self._pasted.set_result(code)
+        self._pasted.put_nowait(field.value)
 
     def check_action(self, action: str, parameters: tuple) -> bool | None:
         if action in ("open_browser", "copy_url"):
@@ -641,7 +533,7 @@ class BrowserLoginScreen(_LoginScreen):
 
     def action_open_browser(self) -> None:
         if self.url:
-            if _open(self.app, self.url, self._open_url, self.service.env):
+            if _open(self.app, self.url, self._open_url, self.service):
                 self.say("Opened the browser; waiting for it to come back…")
 
     def action_copy_url(self) -> None:
@@ -668,15 +560,12 @@ class ClaudeLoginScreen(_LoginScreen):
         Binding("escape", "cancel", "Cancel"),
     ]
 
-    def __init__(self, service: "AgentService", provider: "ProviderConfig", *, env: Mapping[str, str] | None = None) -> None:
+    def __init__(self, service: "AgentService", provider: "ProviderConfig") -> None:
         super().__init__(service, provider)
-        self._env = service.env if env is None else env
         self.ran = False
         self.status: CredentialStatus | None = None
         self._cli_running = False
-        from tui_agent.auth import claude_cli
-
-        found = claude_cli.find_claude_cli(provider, self._env)
+        found = service.claude_cli(provider.id)
         self.problem = found.problem if found is not None else ""
         self.location = found if found is not None and not found.problem else None
 
@@ -717,24 +606,20 @@ class ClaudeLoginScreen(_LoginScreen):
         self.run_worker(self._login(), group="login", exclusive=True, exit_on_error=False)
 
     async def _login(self) -> None:
-        from tui_agent.auth import claude_cli
-
         assert self.location is not None
         self.say("Running claude auth login…")
         try:
             try:
-                with self.app.suspend():
-                    print("Running `claude auth login`; tui-agent comes back when it finishes.", flush=True)
-                    code = await claude_cli.run_login(self.location, self._env)
+                code, self.status = await self.service.claude_login(
+                    self.provider.id, hand_over=self.app.suspend, say=lambda line: print(line, flush=True)
+                )
             except ProviderError as exc:
                 self.say(str(exc), error=True)
                 return
             except Exception as exc:  # SuspendNotSupported: this terminal cannot be handed over
                 self.say(_no_suspend_sentence(exc, f"tui-agent login {self.provider.id}"), error=True)
                 return
-            claude_cli.invalidate()
             self.ran = True
-            self.status = await self.service.credential_status(self.provider.id)
             self.query_one("#claude-status", Static).update(Text(state_line(self.status)))
             if self.status.state == CredentialState.READY:
                 self.say("Claude Code reports a login. Enter closes; Escape too.")

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import logging
 import re
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal
 
 from rich.text import Text
@@ -20,13 +20,13 @@ from textual.screen import ModalScreen
 from textual.widgets import Footer, Input, Label, OptionList, Static
 from textual.widgets.option_list import Option
 
-from tui_agent.auth.resolve import Chain, resolve, session_profile
 from tui_agent.auth.state import STATE_SYMBOL, CredentialStatus
 from tui_agent.errors import ConfigError, ProviderError
 from tui_agent.service.agent import usable
 from tui_agent.ui import recents as recents_store
 
 if TYPE_CHECKING:
+    from tui_agent.core.chain import Chain
     from rich.console import Group
 
     from tui_agent.config.load import Config
@@ -655,11 +655,9 @@ class ModelPicker(ModalScreen[PickerResult]):
 
     def _resolve(self, entry: _Entry) -> Chain:
         """The chain for an entry; a discovered model is resolved as a session profile against a config copy."""
-        config = self.service.config
         if entry.profile is not None:
-            return resolve(config, entry.profile)
-        profile = session_profile(config, entry.provider, entry.model)
-        return resolve(replace(config, profiles={**config.profiles, profile.nickname: profile}), profile.nickname)
+            return self.service.resolve(entry.profile)
+        return self.service.session_chain(entry.provider, entry.model)
 
     def _switch(self, entry: _Entry, chain: Chain, *, saved_default: bool = False, note: str = "") -> None:
         recents_store.record_use(self.service.paths.recents_file, entry.key)
@@ -677,19 +675,16 @@ class ModelPicker(ModalScreen[PickerResult]):
         )
 
     def _write_default(self, nickname: str) -> tuple[bool, str]:
-        from tui_agent.config.edit import set_default_profile
-
         path = self.service.config.file
         try:
-            set_default_profile(path, nickname)
+            self.service.set_default_profile(nickname)
             self._reload()
         except ConfigError as exc:
             return False, f"Could not save {nickname} as the default: {exc}"
         return True, f"{nickname} is now the default model (default_profile in {path})."
 
     def _reload(self) -> None:
-        """Take the configuration just written as the service's own (raises ConfigError if it does not load)."""
-        self.service.reload_config()
+        """Note the configuration the service took after an edit (the first-run title goes once a default exists)."""
         self._changed_config = self.service.config
         if self.first_run and self.service.config.default_profile is not None:
             self.first_run = False
@@ -717,7 +712,7 @@ class ModelPicker(ModalScreen[PickerResult]):
         self._refresh_footer()
 
     def _save_session(self, nickname: str) -> None:
-        from tui_agent.config.edit import NICKNAME, add_profile, set_default_profile
+        from tui_agent.core.chain import NICKNAME
 
         if self._saving is None:
             return
@@ -731,9 +726,7 @@ class ModelPicker(ModalScreen[PickerResult]):
             return
         path = config.file
         try:
-            add_profile(path, nickname, entry.provider, entry.model)
-            if purpose in ("default", "first-run"):
-                set_default_profile(path, nickname)
+            self.service.add_profile(nickname, entry.provider, entry.model, make_default=purpose in ("default", "first-run"))
             self._reload()
         except ConfigError as exc:
             self._say(f"Not saved — {exc}", error=True)

@@ -15,18 +15,17 @@ from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
-from textual.message import Message
 from textual.widgets import ListItem, ListView, Static
 
 from tui_agent.auth.state import STATE_SYMBOL, CredentialState, CredentialStatus
-from tui_agent.ui.widgets.status_summary import StatusPublished
+from tui_agent.ui.status_signal import status_signal
 from tui_agent.ui.widgets.usage import UsageMeter
 
 if TYPE_CHECKING:
     from textual.timer import Timer
     from textual.worker import Worker
 
-    from tui_agent.auth.resolve import Step
+    from tui_agent.core.chain import Step
     from tui_agent.config.schema import ProviderConfig
     from tui_agent.providers.events import Usage
     from tui_agent.service.agent import AgentService
@@ -269,7 +268,6 @@ class StatusPanel(Vertical):
         self._in_flight: set[str] = set()
         self._expiry_rechecked: set[tuple[str, datetime]] = set()
         self._countdown: "Timer | None" = None
-        self._unsubscribe: Callable[[], None] | None = None
 
     def compose(self) -> ComposeResult:
         yield Static("Providers", classes="panel-title")
@@ -280,7 +278,7 @@ class StatusPanel(Vertical):
     # --- life cycle ---------------------------------------------------------------------------------------
 
     def on_mount(self) -> None:
-        self._unsubscribe = self.service.subscribe(self._from_service)
+        status_signal(self.app, self.service).subscribe(self, self.apply_status)
         now = self.clock()
         for row in self._rows.values():
             row.show(row.status, now)
@@ -292,18 +290,6 @@ class StatusPanel(Vertical):
             self.set_interval(self.probe_every, lambda: self._probe_round(slow=False), name="status-probe")
         if self.slow_probe_every is not None and self.probe_every is not None:
             self.set_interval(self.slow_probe_every, lambda: self._probe_round(slow=True), name="status-probe-slow")
-
-    def on_unmount(self) -> None:
-        if self._unsubscribe is not None:
-            self._unsubscribe()
-            self._unsubscribe = None
-
-    def _from_service(self, status: CredentialStatus) -> None:
-        # Called by the service on whichever thread published; post_message is thread-safe.
-        self.post_message(StatusPublished(status))
-
-    def on_status_published(self, message: StatusPublished) -> None:
-        self.apply_status(message.status)
 
     # --- what others call ---------------------------------------------------------------------------------
 
@@ -481,7 +467,7 @@ class StatusPanel(Vertical):
 
     def detail_text(self, pid: str) -> Text:
         """The selected row's chain (explain's steps) and last error."""
-        from tui_agent.auth.resolve import Step
+        from tui_agent.core.chain import Step
         from tui_agent.service.agent import credential_step
         from tui_agent.errors import ResolutionError
 

@@ -12,6 +12,7 @@ from textual.message import Message
 from textual.widgets import Static
 
 from tui_agent.auth.state import STATE_SYMBOL, CredentialState, CredentialStatus
+from tui_agent.ui.status_signal import status_signal
 
 if TYPE_CHECKING:
     from tui_agent.service.agent import AgentService
@@ -24,14 +25,6 @@ def summary_text(states: Iterable[CredentialState]) -> str:
         counts[state] += 1
     parts = [f"{n}{STATE_SYMBOL[state]}" for state, n in counts.items() if n]
     return "auth: " + (" ".join(parts) if parts else "no providers")
-
-
-class StatusPublished(Message, bubble=False):
-    """The service published a new status (posted from the service's listener, which may run on any thread)."""
-
-    def __init__(self, status: CredentialStatus) -> None:
-        super().__init__()
-        self.status = status
 
 
 class StatusSummary(Static):
@@ -58,7 +51,6 @@ class StatusSummary(Static):
         super().__init__("", id=id, classes=classes, markup=False)
         self._service = service
         self._states: dict[str, CredentialState] = {pid: CredentialState.UNKNOWN for pid in providers}
-        self._unsubscribe: Callable[[], None] | None = None
 
     @property
     def text(self) -> str:
@@ -76,17 +68,12 @@ class StatusSummary(Static):
             last = service.last_status(pid)
             if last is not None:
                 self._states[pid] = last.state
-        self._unsubscribe = service.subscribe(lambda status: self.post_message(StatusPublished(status)))
+        status_signal(self.app, service).subscribe(self, self._apply)
         self.update(self.text)
 
-    def on_unmount(self) -> None:
-        if self._unsubscribe is not None:
-            self._unsubscribe()
-            self._unsubscribe = None
-
-    def on_status_published(self, message: StatusPublished) -> None:
-        if message.status.provider in self._states:
-            self._states[message.status.provider] = message.status.state
+    def _apply(self, status: CredentialStatus) -> None:
+        if status.provider in self._states:
+            self._states[status.provider] = status.state
             self.update(self.text)
 
     def on_click(self) -> None:
