@@ -43,7 +43,7 @@ async def test_a_refused_key_is_error_with_the_fix_until_a_new_key_or_a_success(
         await ask(service)  # 401
         status = await service.credential_status("gw")
         assert status.state.value == "error"
-        assert status.detail.startswith("the server refused the key 0 s ago (HTTP 401); type /login gw")
+        assert status.detail.startswith("the server refused the key 0 s ago (HTTP 401); run `tui-agent login gw`")
         assert not usable(status)[0]
         assert (await service.credential_status("gw", probe=True)).state.value == "error"  # a probe never clears it
         assert service.last_status("gw").state.value == "error"  # published to every subscriber

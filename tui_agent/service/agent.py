@@ -610,7 +610,7 @@ def _fix_for(chain: Chain, status: CredentialStatus) -> str:
 def _refusal_fix(provider: "ProviderConfig", status: CredentialStatus) -> str:
     if status.source.startswith("env:"):
         return f"set a valid {status.source[4:]} and restart"
-    return f"type /login {provider.id} (or run `tui-agent login {provider.id}`)"
+    return f"run `tui-agent login {provider.id}`"  # the TUI shows it as /login ID
 
 
 def _failure_words(event: StreamError) -> str:

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
+from datetime import datetime, timezone
 from typing import Callable, Literal
 
 from tui_agent.auth.state import CredentialState, CredentialStatus
@@ -58,10 +59,20 @@ class ProviderOutcomes:
         self._refused: dict[str, Outcome] = {}
         self._unreachable: dict[str, Outcome] = {}
         self._failed: dict[str, Outcome] = {}
+        self._seen: dict[str, str] = {}  # provider -> fingerprint of the credential last checked
+        self._cleared: dict[str, datetime] = {}  # provider -> last success, new key or login
+
+    def cleared_at(self, provider_id: str) -> datetime | None:
+        """When a request last succeeded or the credential last changed: an error from before is history."""
+        return self._cleared.get(provider_id)
 
     def succeeded(self, provider_id: str) -> None:
         for table in (self._refused, self._unreachable, self._failed):
             table.pop(provider_id, None)
+        self._cleared[provider_id] = self._now()
+
+    def _now(self) -> datetime:
+        return datetime.fromtimestamp(self._clock(), timezone.utc)
 
     def refused(self, provider_id: str, what: str, credential: CredentialStatus) -> None:
         self._refused[provider_id] = Outcome("refused", what, self._clock(), fingerprint(credential))
@@ -72,13 +83,13 @@ class ProviderOutcomes:
     def failed(self, provider_id: str, what: str) -> None:
         self._failed[provider_id] = Outcome("failed", what, self._clock())
 
-    def logged_in(self, provider_id: str) -> None:
-        """A login, a new key or a logout: what the old credential met says nothing about the new one."""
-        self._refused.pop(provider_id, None)
-
     def apply(self, status: CredentialStatus, *, fix: str, probed_reachable: bool) -> CredentialStatus:
         """`status` (as checked now) with the recorded outcomes laid over it."""
         pid, now = status.provider, self._clock()
+        seen = fingerprint(status)
+        if self._seen.get(pid, seen) != seen:
+            self._cleared[pid] = self._now()  # another key or a new login
+        self._seen[pid] = seen
         if probed_reachable:
             self._unreachable.pop(pid, None)  # a light probe may bring back an unreachable server
         failed = self._failed.get(pid)
