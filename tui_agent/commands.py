@@ -191,6 +191,11 @@ def config_check(config_flag: str | None) -> int:
         print(f"tui-agent: {len(problems)} problem(s) in {paths.config_file}", file=sys.stderr)
         return 2
     assert config is not None
+    from tui_agent.service.history import check_database
+
+    damaged = check_database(paths.history_db)
+    if damaged:  # a warning: the configuration itself is fine, so the exit code stays 0
+        print(f"tui-agent: warning: {damaged}", file=sys.stderr)
     if not config.file_exists:
         _out(f"No config file at {paths.config_file}; the built-in catalog is valid ({len(config.providers)} providers, no profiles).")
     else:

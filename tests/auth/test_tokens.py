@@ -417,3 +417,45 @@ def test_two_processes_refreshing_at_once_use_the_refresh_token_once(paths):
         assert stored.secret == first["secret"] and stored.refresh_token not in (None, old.refresh_token)
         for secret in (old.secret, old.refresh_token, stored.secret, stored.refresh_token):
             assert secret not in err1 + err2  # the children's logs
+
+
+async def test_a_refused_grant_is_remembered_by_the_next_manager(store, paths, clock):
+    refusals = paths.state_dir / "refused-grants.json"
+    await store.put("work", _oauth(timedelta(seconds=-5)))
+    refresher = CountingRefresher(clock, fail=GrantGone("the token endpoint sso.example.com refused the refresh token (invalid_grant)"))
+    first = TokenManager(store, refresher, lock_dir=paths.data_dir, clock=clock, refusals_file=refusals)
+    await first.fresh(PROVIDER)
+    assert len(refresher.calls) == 1
+
+    later = TokenManager(store, refresher, lock_dir=paths.data_dir, clock=clock, refusals_file=refusals)
+    state, detail = later.state_of("work", await store.get("work"))
+    assert state is CredentialState.EXPIRED and detail.endswith("run `tui-agent login work`")
+    await later.fresh(PROVIDER)
+    assert await later.after_unauthorized(PROVIDER, "at-original-0123456789") is None
+    assert len(refresher.calls) == 1  # the dead refresh token is not sent again
+
+    # A new login stores another token: the remembered refusal no longer applies to it.
+    await store.put("work", _oauth(timedelta(hours=1), secret="at-after-login-0123456789"))
+    again = TokenManager(store, refresher, lock_dir=paths.data_dir, clock=clock, refusals_file=refusals)
+    assert again.state_of("work", await store.get("work")) == (CredentialState.READY, "")
+
+
+async def test_a_refusal_seen_by_another_process_stops_this_one_from_refreshing(store, paths, clock):
+    refusals = paths.state_dir / "refused-grants.json"
+    await store.put("work", _oauth(timedelta(seconds=-5)))
+    refresher = CountingRefresher(clock, fail=GrantGone("refused (invalid_grant)"))
+    running = TokenManager(store, CountingRefresher(clock), lock_dir=paths.data_dir, clock=clock, refusals_file=refusals)
+    other = TokenManager(store, refresher, lock_dir=paths.data_dir, clock=clock, refusals_file=refusals)
+    await other.fresh(PROVIDER)  # the other process is refused first
+    await running.fresh(PROVIDER)
+    assert running.state_of("work", await store.get("work"))[0] is CredentialState.EXPIRED
+
+
+@pytest.mark.parametrize("content", ["{not json", "[1, 2]", '{"work": 3}', '{"work": {"digest": 1}}'])
+async def test_a_damaged_refusals_file_is_ignored(store, paths, clock, content):
+    refusals = paths.state_dir / "refused-grants.json"
+    refusals.parent.mkdir(parents=True, exist_ok=True)
+    refusals.write_text(content)
+    await store.put("work", _oauth(timedelta(hours=1)))
+    manager = TokenManager(store, CountingRefresher(clock), lock_dir=paths.data_dir, clock=clock, refusals_file=refusals)
+    assert manager.state_of("work", await store.get("work")) == (CredentialState.READY, "")

@@ -104,3 +104,48 @@ async def test_a_dead_grant_moves_to_expired_and_nothing_else_is_tried(service):
     assert status.state.value == "expired"
     chat_calls = [r for r in service.server.requests if r.path == "/v1/chat/completions"]
     assert chat_calls == []  # an expired credential is never sent
+
+
+def _tui_agent(*args: str):
+    import os
+    import subprocess
+    import sys
+
+    return subprocess.run(
+        [sys.executable, "-m", "tui_agent", *args], capture_output=True, text=True, env=dict(os.environ), timeout=60,
+    )
+
+
+async def test_a_refused_refresh_outlives_the_process_and_the_dead_token_is_not_sent_again(service):
+    import json
+
+    cred = await device_login(service)
+    service.server.expire_access_tokens()
+    await service.store.put(
+        "work-gateway",
+        replace(cred, refresh_token="revoked-refresh-token-000000", expires_at=datetime.now(timezone.utc) - timedelta(minutes=1)),
+    )
+    await collect_text(service.send("work", [ChatMessage("user", "hi")]))
+    refreshes = lambda: [r for r in service.server.requests if r.path == "/token" and r.form.get("grant_type") == "refresh_token"]
+    assert len(refreshes()) == 1
+    kept = (service.paths.state_dir / "refused-grants.json").read_text()
+    assert "revoked-refresh-token" not in kept and cred.secret not in kept  # a digest, never a token
+
+    # A new process, without probing: still expired, with the reason and the fix.
+    status = _tui_agent("status", "--no-probe", "--json")
+    assert status.returncode == 0, status.stderr
+    row = next(r for r in json.loads(status.stdout) if r["provider"] == "work-gateway")
+    assert row["state"] == "expired" and "tui-agent login work-gateway" in row["detail"]
+    explain = _tui_agent("explain", "work")
+    assert "expired" in explain.stdout
+
+    # Another new process asks: it says to log in again and never sends the dead refresh token.
+    asked = _tui_agent("ask", "-m", "work", "hi")
+    assert asked.returncode == 1 and "tui-agent login work-gateway" in asked.stderr
+    assert len(refreshes()) == 1
+
+    # A new login clears it for every later process.
+    await device_login(service)
+    status = _tui_agent("status", "--no-probe", "--json")
+    row = next(r for r in json.loads(status.stdout) if r["provider"] == "work-gateway")
+    assert row["state"] == "ready"

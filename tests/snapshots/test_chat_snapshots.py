@@ -181,3 +181,23 @@ def test_pictures_in_assets_match_the_snapshot_baselines():
     root = Path(__file__).resolve().parents[2]
     result = subprocess.run([sys.executable, str(root / "scripts" / "make_screens.py"), "--check"], capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
+
+
+def test_history_banner(snap_compare, home):
+    """A damaged history.db: kept aside, a new one started, and the banner says so at once."""
+    app, _ = make_app(home, extra="[ui]\nresume_last = true\n")
+    app.paths.history_db.parent.mkdir(parents=True, exist_ok=True)
+    app.paths.history_db.write_bytes(b"this is not a database" * 100)
+
+    async def run_before(pilot):
+        prepare(app)
+        banner = app.screen.query_one("#history-banner")
+        await wait_until(pilot, lambda: banner.display, "the banner")
+        # The real path and time stamp vary: show the picture with stable ones.
+        text = str(banner.render())
+        start = text.index("The history database ") + len("The history database ")
+        banner.update(text[:start] + "~/.local/share/tui-agent/history.db" + text[text.index(" was damaged"):].replace(
+            text[text.index("history.db.damaged-"):text.index(" beside")], "history.db.damaged-20261206-183000"))
+        await pilot.pause()
+
+    assert snap_compare(app, terminal_size=SIZE, run_before=run_before)

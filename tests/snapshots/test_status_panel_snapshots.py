@@ -151,3 +151,20 @@ def test_narrow_layout_expanded(snap_compare, isolated_home):
 
 def test_wide_layout_has_the_panel_beside_the_conversation(snap_compare, isolated_home):
     assert snap_compare(chat_like(isolated_home), terminal_size=(120, 44))
+
+
+def test_a_ready_provider_whose_last_request_failed(snap_compare, isolated_home):
+    """A 502 HTML page left the state alone: the row says ready and shows the failure on a second line."""
+    service = published_service(isolated_home)
+    service._publish(BY_STATE[CredentialState.READY].with_(
+        last_failure="last request failed: HTTP 502 (not the JSON expected: an HTML page or garbage) 8 s ago",
+    ))
+    app = panel_app(service)
+
+    async def run_before(pilot):
+        panel = pilot.app.query_one(StatusPanel)
+        panel.focus_rows()
+        panel.select("anthropic")
+        await pilot.pause()
+
+    assert snap_compare(app, terminal_size=(48, 40), run_before=run_before)

@@ -32,13 +32,41 @@ def header(app) -> str:
 
 
 async def test_model_with_a_nickname_switches_after_resolving_the_chain(home):
-    app, _ = make_app(home)
+    app, _ = make_app(home, env={"ANTHROPIC_API_KEY": "sk-ant-test-0123456789abcdef"})
     async with app.run_test(size=SIZE) as pilot:
         await run(pilot, "/model claude")
-        assert app.screen.profile == "claude"
+        await wait_until(pilot, lambda: app.screen.profile == "claude", "the switch")
         assert app.screen.chain.provider.id == "anthropic"
         assert header(app).startswith("claude · anthropic · claude-test-1")
         assert "claude" in notes(app)[-1].text and not notes(app)[-1].has_class("-error")
+
+
+async def test_model_whose_chain_cannot_serve_now_is_refused_with_the_reason_and_the_fix(home):
+    app, _ = make_app(home)  # no Anthropic key anywhere
+    async with app.run_test(size=SIZE) as pilot:
+        await run(pilot, "/model claude")
+        await wait_until(pilot, lambda: notes(app) and notes(app)[-1].has_class("-error"), "the refusal")
+        assert app.screen.profile == "fake" and header(app).startswith("fake · scripted")
+        text = notes(app)[-1].text
+        assert text.startswith("claude cannot be used now: no API key")
+        assert "type /login anthropic" in text and "/model claude --force" in text and "still on fake" in text
+
+
+async def test_model_force_switches_anyway_and_says_it_cannot_answer_yet(home):
+    app, _ = make_app(home)
+    async with app.run_test(size=SIZE) as pilot:
+        await run(pilot, "/model claude --force")
+        await wait_until(pilot, lambda: app.screen.profile == "claude", "the forced switch")
+        assert header(app).startswith("claude · anthropic")
+        assert "It cannot answer yet: no API key" in notes(app)[-1].text
+
+
+async def test_model_on_the_command_line_opens_on_it_and_says_why_it_cannot_answer(home):
+    app, _ = make_app(home, model="claude")
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_until(pilot, lambda: any("claude cannot answer yet" in n.text for n in notes(app)), "the reason")
+        assert app.screen.profile == "claude"
+        assert "type /login anthropic" in notes(app)[-1].text
 
 
 async def test_model_with_an_unknown_nickname_keeps_the_current_model_and_says_why(home):
@@ -303,7 +331,7 @@ async def test_palette_lists_every_command_and_each_code_block_to_copy(home):
 
 
 async def test_palette_runs_an_action_chosen_by_typing(home):
-    app, _ = make_app(home)
+    app, _ = make_app(home, env={"ANTHROPIC_API_KEY": "sk-ant-test-0123456789abcdef"})
     async with app.run_test(size=SIZE) as pilot:
         await pilot.press("ctrl+p")
         await pilot.pause()
@@ -348,3 +376,17 @@ async def test_switch_to_a_session_chain_not_in_the_config_shows_it_in_the_heade
         await run(pilot, "hello")
         await wait_until(pilot, lambda: len(adapter.requests) == 1, "the request")
         assert adapter.requests[0].model == "other-model"
+
+
+async def test_reopening_a_conversation_whose_profile_cannot_serve_keeps_the_current_one(home):
+    from tests.ui.test_chat_history import stored_conversation
+
+    app, _ = make_app(home, extra="[ui]\nresume_last = false\n")
+    cid = stored_conversation(app, 1, profile="claude")  # answered by claude; no Anthropic key now
+    async with app.run_test(size=SIZE) as pilot:
+        await app.screen.open_conversation(cid)
+        await pilot.pause()
+        assert app.screen.profile == "fake" and app.screen.conversation_id == cid
+        text = notes(app)[-1].text
+        assert "last answered by `claude`, which cannot be used now (no API key" in text
+        assert "type /login anthropic" in text and "continuing with fake" in text

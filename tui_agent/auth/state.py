@@ -139,6 +139,8 @@ class CredentialStatus:
     detail: str = ""
     checked_at: datetime | None = None
     model_count: int | None = None  # local servers: how many models, when known
+    # A request that failed without changing the state (5xx, an HTML page, 429): a second line on the row.
+    last_failure: str = ""
 
     def with_(self, **changes) -> "CredentialStatus":
         return replace(self, **changes)

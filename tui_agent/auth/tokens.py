@@ -155,14 +155,20 @@ class TokenManager:
         clock: Clock = utc_now,
         *,
         lock_timeout: float = LOCK_TIMEOUT,
+        refusals_file: Path | None = None,
     ) -> None:
         self._store = store
+        # A refused grant outlives the process (state/refused-grants.json): a later process must not show the
+        # token as ready, nor send its dead refresh token again. Only the token's digest is kept, never the token.
+        self._refusals = _RefusalFile(refusals_file) if refusals_file is not None else None
         self._refresher = refresher
         self._lock_dir = Path(lock_dir)
         self._clock = clock
         self._lock_timeout = lock_timeout
         self._inflight: dict[str, asyncio.Task[StoredCredential | None]] = {}
-        self._failures: dict[str, _Failure] = {}
+        self._failures: dict[str, _Failure] = (
+            self._refusals.load() if self._refusals is not None else {}
+        )
         self._refreshed_after_401: dict[str, str] = {}  # provider -> digest of the token a 401-refresh produced
         self._listeners: list[StateListener] = []
 
@@ -298,6 +304,8 @@ class TokenManager:
         cred = await self._store.get(pid)
         if cred is None or not still_needed(cred):
             return cred
+        if self._refusals is not None and pid in (persisted := self._refusals.load()):
+            self._failures[pid] = persisted[pid]  # another process saw this grant refused meanwhile
         failure = self._failure_for(pid, cred)
         if (failure and failure.gone) or not cred.refresh_token:
             return cred
@@ -318,7 +326,7 @@ class TokenManager:
         register_secret(new.secret)
         register_secret(new.refresh_token)
         await self._store.put(pid, new)
-        self._failures.pop(pid, None)
+        self._forget_failure(pid)
         if after_401:
             self._refreshed_after_401[pid] = _digest(new.secret)
         else:
@@ -375,8 +383,16 @@ class TokenManager:
         return failure if failure and failure.secret_digest == _digest(cred.secret) else None
 
     def _fail(self, pid: str, cred: StoredCredential, *, gone: bool, detail: str, dead: bool = False) -> None:
-        self._failures[pid] = _Failure(_digest(cred.secret), gone, detail, dead)
+        failure = _Failure(_digest(cred.secret), gone, detail, dead)
+        self._failures[pid] = failure
+        if gone and self._refusals is not None:
+            self._refusals.record(pid, failure)
         self._notify(pid)
+
+    def _forget_failure(self, pid: str) -> None:
+        failure = self._failures.pop(pid, None)
+        if failure is not None and failure.gone and self._refusals is not None:
+            self._refusals.forget(pid)
 
     def _notify(self, pid: str) -> None:
         for listener in list(self._listeners):
@@ -384,6 +400,60 @@ class TokenManager:
                 listener(pid)
             except Exception:  # a broken listener must not break a refresh
                 log.exception("token state listener failed")
+
+
+class _RefusalFile:
+    """Refused grants kept across processes: `{provider: {"digest", "detail", "at"}}`, written atomically.
+
+    A damaged file is ignored (logged): it can only make a dead token look alive until its next refusal.
+    An entry stops mattering by itself when a new login stores another token (its digest no longer matches).
+    """
+
+    def __init__(self, path: Path) -> None:
+        self.path = Path(path)
+
+    def load(self) -> dict[str, _Failure]:
+        failures: dict[str, _Failure] = {}
+        for pid, entry in self._read().items():
+            if isinstance(entry, dict) and isinstance(entry.get("digest"), str) and isinstance(entry.get("detail"), str):
+                failures[pid] = _Failure(entry["digest"], True, entry["detail"])
+        return failures
+
+    def record(self, pid: str, failure: _Failure) -> None:
+        entries = self._read()
+        entries[pid] = {"digest": failure.secret_digest, "detail": failure.detail, "at": utc_now().isoformat(timespec="seconds")}
+        self._write(entries)
+
+    def forget(self, pid: str) -> None:
+        entries = self._read()
+        if entries.pop(pid, None) is not None:
+            self._write(entries)
+
+    def _read(self) -> dict:
+        import json
+
+        try:
+            data = json.loads(self.path.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            return {}
+        except (OSError, ValueError) as exc:
+            log.warning("ignoring %s: %s", self.path, exc)
+            return {}
+        return data if isinstance(data, dict) else {}
+
+    def _write(self, entries: dict) -> None:
+        import json
+        import os
+        import tempfile
+
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+            fd, tmp = tempfile.mkstemp(dir=self.path.parent, prefix=".refused-", suffix=".tmp")
+            with os.fdopen(fd, "w", encoding="utf-8") as out:
+                json.dump(entries, out, indent=1, sort_keys=True)
+            os.replace(tmp, self.path)
+        except OSError as exc:  # the state stays right in this process; only the next one may not know
+            log.warning("could not write %s: %s", self.path, exc)
 
 
 def _aware(moment: datetime) -> datetime:

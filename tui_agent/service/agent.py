@@ -26,6 +26,7 @@ if TYPE_CHECKING:
 
     from tui_agent.auth.store import SecretStore
     from tui_agent.auth.tokens import TokenManager
+    from tui_agent.service.claims import ConversationClaims
     from tui_agent.config.schema import ProviderConfig
     from tui_agent.core.login import LoginPlan, LoginStep
     from tui_agent.providers.base import Adapter
@@ -81,6 +82,10 @@ class AgentService:
         self._store = store
         self._client = client
         self._tokens: "TokenManager | None" = None
+        self._claims: "ConversationClaims | None" = None
+        from tui_agent.service.provider_state import ProviderOutcomes
+
+        self.outcomes = ProviderOutcomes()
         self._history: "AsyncHistory | None" = None
         self._statuses: dict[str, CredentialStatus] = {}
         self._listeners: list[StatusListener] = []
@@ -144,6 +149,26 @@ class AgentService:
             self._history = AsyncHistory(HistoryStore(self.paths.history_db))
         return self._history
 
+    def history_notice(self) -> str | None:
+        """What is wrong with the conversation history right now, as a sentence for a banner (None: nothing)."""
+        if self._history is None:
+            return None
+        store = self._history.store
+        if store.last_failure:
+            return f"{store.last_failure.rstrip('.')}: conversations are not being saved until this is fixed."
+        if store.set_aside is not None:
+            return store.set_aside.sentence()
+        return None
+
+    @property
+    def claims(self) -> "ConversationClaims":
+        """Which conversations this process has open (one live writer per conversation)."""
+        if self._claims is None:
+            from tui_agent.service.claims import ConversationClaims
+
+            self._claims = ConversationClaims(self.paths.state_dir / "open-conversations")
+        return self._claims
+
     def chat_session(self, profile: str | None, *, persist: bool = True) -> "ChatSession":
         """A new chat session on `profile` (raises ResolutionError when it does not resolve)."""
         from tui_agent.service.conversation import ChatSession
@@ -155,7 +180,10 @@ class AgentService:
         if self._tokens is None:
             from tui_agent.auth.tokens import TokenManager
 
-            self._tokens = TokenManager(self.store, self._refresh_token, lock_dir=self.paths.data_dir)
+            self._tokens = TokenManager(
+                self.store, self._refresh_token, lock_dir=self.paths.data_dir,
+                refusals_file=self.paths.state_dir / "refused-grants.json",
+            )
             self._tokens.subscribe(lambda provider_id: self._schedule_status(provider_id))
         return self._tokens
 
@@ -194,6 +222,8 @@ class AgentService:
                     await close()
                 except Exception:
                     log.exception("closing an adapter failed")
+        if self._claims is not None:
+            self._claims.release_all()
         if self._history is not None:
             await self._history.close()
         if self._client is not None:
@@ -204,6 +234,16 @@ class AgentService:
 
     def resolve(self, nickname: str) -> Chain:
         return resolve(self.config, nickname)
+
+    async def readiness(self, nickname: str) -> "Readiness":
+        """Whether the chain of `nickname` can serve a request now, and if not why and what fixes it.
+
+        Every way of switching model (/model, --model, the picker, reopening a conversation) asks this, so they
+        all refuse the same chains for the same reason. Raises ResolutionError when a link is broken."""
+        chain = self.resolve(nickname)
+        status = await self.credential_status(chain.provider.id, chain.method)
+        ok, reason = usable(status)
+        return Readiness(chain, ok, reason, "" if ok else _fix_for(chain, status))
 
     def session_chain(self, provider_id: str, model: str) -> Chain:
         """The chain of a discovered model that has no profile yet (a session profile; raises ResolutionError)."""
@@ -256,10 +296,23 @@ class AgentService:
     # --- credential state -------------------------------------------------------------------------------
 
     async def credential_status(self, provider_id: str, method: str | None = None, *, probe: bool = True) -> CredentialStatus:
-        from tui_agent.auth.credentials import check_status
-
+        """The state of a provider's credential as every view shows it: checked now, with what the last requests
+        showed laid over it (service/provider_state.py), and published to the subscribers."""
         provider = self.config.providers[provider_id]
         method = method or provider.default_method
+        status = await self._checked_status(provider, method, probe=probe)
+        status = self.outcomes.apply(
+            status, fix=_refusal_fix(provider, status),
+            probed_reachable=probe and provider.local and status.state is not CredentialState.UNREACHABLE,
+        )
+        if method == provider.default_method:
+            self._publish(status)
+        return status
+
+    async def _checked_status(self, provider: "ProviderConfig", method: str, *, probe: bool) -> CredentialStatus:
+        from tui_agent.auth.credentials import check_status
+
+        provider_id = provider.id
         try:
             status = await check_status(
                 provider, method, store=self.store, env=self.env, probe=probe,
@@ -272,9 +325,24 @@ class AgentService:
         if method == "claude-cli" and used:
             # What the CLI itself reported using for the last answer (its `init` line), beside what status says.
             status = status.with_(detail=f"{status.detail} · last answer's apiKeySource: {used}")
-        if method == provider.default_method:
-            self._publish(status)
         return status
+
+    async def _record_outcome(self, chain: Chain, event: "Done | StreamError") -> None:
+        """A request's outcome moves the provider's state for every view (see service/provider_state.py)."""
+        pid = chain.provider.id
+        if isinstance(event, Done):
+            self.outcomes.succeeded(pid)
+        elif event.kind == "auth" and event.status in (401, 403):
+            self.outcomes.refused(pid, f"HTTP {event.status}", await self._checked_status(chain.provider, chain.method, probe=False))
+        elif event.kind == "network":
+            self.outcomes.unreachable(pid, event.message.split(";")[0].rstrip("."))
+        elif event.kind in ("overloaded", "bad_response", "rate_limit", "interrupted"):
+            self.outcomes.failed(pid, _failure_words(event))
+        else:
+            return
+        if chain.method == chain.provider.default_method:
+            await self.credential_status(pid, probe=False)  # publishes the new state
+
 
     async def status_all(self, *, probe: bool = True) -> list[CredentialStatus]:
         """The state of every provider's default method, checked in parallel."""
@@ -449,9 +517,12 @@ class AgentService:
             # aclosing: when our caller stops early (Escape), the adapter's connection closes now, not at GC.
             async with contextlib.aclosing(adapter.stream(request, credential, refresh)) as events:
                 async for event in events:
+                    if isinstance(event, (Done, StreamError)):
+                        try:
+                            await self._record_outcome(chain, event)
+                        except Exception:  # bookkeeping must never cost the user the answer
+                            log.exception("recording the outcome of a request to %s failed", provider.id)
                     yield event
-                    if isinstance(event, StreamError) and event.kind == "auth":
-                        self._schedule_status(provider.id)
         finally:
             self._streaming[provider.id] -= 1
 
@@ -515,6 +586,44 @@ class AgentService:
                 for info in result:
                     rows.append(ModelRow(pid, info.id, None, "discovered", True, "", info.loaded))
         return rows
+
+
+@dataclass(frozen=True)
+class Readiness:
+    """A resolved chain and whether it can serve now: `reason` says why not, `fix` what to do in the TUI."""
+
+    chain: Chain
+    ok: bool
+    reason: str = ""
+    fix: str = ""
+
+
+def _fix_for(chain: Chain, status: CredentialStatus) -> str:
+    provider = chain.provider
+    if status.state is CredentialState.UNREACHABLE:
+        return f"start {provider.name}, or set providers.{provider.id}.base_url"
+    if chain.method == "none":
+        return f"check providers.{provider.id} in config.toml"
+    return f"type /login {provider.id}"
+
+
+def _refusal_fix(provider: "ProviderConfig", status: CredentialStatus) -> str:
+    if status.source.startswith("env:"):
+        return f"set a valid {status.source[4:]} and restart"
+    return f"run `tui-agent login {provider.id}`"  # the TUI shows it as /login ID
+
+
+def _failure_words(event: StreamError) -> str:
+    """A few words for the row's second line: "HTTP 502 (an HTML page)", "HTTP 429 (rate limited, retry in 20 s)"."""
+    if event.kind == "interrupted":
+        return "the answer was cut off mid-stream"
+    code = f"HTTP {event.status}" if event.status else "the server"
+    if event.kind == "bad_response":
+        return f"{code} (not the JSON expected: an HTML page or garbage)"
+    if event.kind == "rate_limit":
+        wait = f", retry in {event.retry_after:g} s" if event.retry_after else ""
+        return f"{code} (rate limited{wait})"
+    return f"{code} (server error)"
 
 
 def usable(status: CredentialStatus) -> tuple[bool, str]:

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, AsyncIterator
 
 from tui_agent.providers.base import ChatMessage
 from tui_agent.providers.events import Done, Event, StreamError, TextDelta, ThinkingDelta, Usage
+from tui_agent.service.claims import ConversationBusy
 
 if TYPE_CHECKING:
     from tui_agent.auth.resolve import Chain
@@ -130,6 +131,7 @@ class ChatSession:
 
     def new(self) -> None:
         """Start a new conversation (it is created in history when its first message is sent)."""
+        self.service.claims.release(self.conversation_id)
         self.conversation_id = None
         self.messages = []
         self.last_trim = None
@@ -143,9 +145,16 @@ class ChatSession:
         With `message_id` (a search hit), the branch holding that message is the one shown.
         """
         assert self.history is not None
+        if conversation_id != self.conversation_id and not self.service.claims.claim(conversation_id):
+            raise ConversationBusy(
+                f"conversation {conversation_id} is open in another tui-agent window; "
+                "continue it there, or close that window first"
+            )
         stored = await self.history.branch(conversation_id)
         if message_id is not None and all(m.id != message_id for m in stored):
             stored = await self.history.select(conversation_id, message_id)
+        if self.conversation_id != conversation_id:
+            self.service.claims.release(self.conversation_id)
         self.conversation_id = conversation_id
         self.branch = stored
         self.messages = request_messages(stored)
@@ -402,6 +411,7 @@ class ChatSession:
             if self.conversation_id is None:
                 conv = await self.history.create_conversation(profile=nick, provider=provider, model=model)
                 self.conversation_id = conv.id
+                self.service.claims.claim(conv.id)  # new, so nobody else holds it
             await self.history.add_message(self.conversation_id, "user", text, profile=nick, provider=provider, model=model)
         except Exception:
             log.exception("could not save the prompt")

@@ -318,17 +318,20 @@ def _reported(action: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]
         def run(self: "HistoryStore", *args: Any, **kwargs: Any) -> Any:
             try:
                 return method(self, *args, **kwargs)
-            except HistoryError:
+            except HistoryError as err:
+                self.last_failure = str(err)
                 raise
             except Exception as err:
                 import sqlite3
 
                 if not isinstance(err, sqlite3.Error):
                     raise
-                raise HistoryError(
+                failure = HistoryError(
                     f"Could not {action} in the history database {self.path} ({err}); "
                     f"{_hint(err, 'check the disk has space and the file is writable')}."
-                ) from err
+                )
+                self.last_failure = str(failure)
+                raise failure from err
 
         return run
 
@@ -350,6 +353,8 @@ class HistoryStore:
         self._fts = False
         self._writer = ""
         self.interrupted_on_open = 0  # answers found cut off by a crash or kill at the last open
+        self.set_aside: SetAside | None = None  # a damaged database found at open, moved aside unchanged
+        self.last_failure: str | None = None  # the last open/read/write failure, for the chat screen's banner
 
     # -- lifecycle ------------------------------------------------------------------------------------
 
@@ -414,6 +419,9 @@ class HistoryStore:
         except sqlite3.DatabaseError as err:
             if conn is not None:
                 conn.close()
+            if _is_damage(err) and self.set_aside is None:
+                self.set_aside = self._move_aside(err)
+                return self._open()  # a fresh database in its place: new conversations are saved again
             raise HistoryError(
                 f"Cannot open the history database {self.path} ({err}); "
                 f"{_hint(err, 'move the file aside to start a fresh history')}."
@@ -425,6 +433,23 @@ class HistoryStore:
         _LIVE_WRITERS.add(self._writer)
         conn.create_function("tui_contains", 2, _contains, deterministic=True)
         return conn
+
+    def _move_aside(self, err: Exception) -> "SetAside":
+        """Rename the damaged file (and its -wal/-shm) to `history.db.damaged-STAMP*`, byte for byte."""
+        stamp = time.strftime("%Y%m%d-%H%M%S", time.localtime(self._clock()))
+        moved = self.path.with_name(f"{self.path.name}.damaged-{stamp}")
+        try:
+            for suffix in ("", "-wal", "-shm"):
+                source = self.path.with_name(self.path.name + suffix)
+                if source.exists():
+                    os.replace(source, moved.with_name(moved.name + suffix))
+        except OSError as move_err:
+            raise HistoryError(
+                f"The history database {self.path} is damaged ({err}) and could not be moved aside "
+                f"({move_err.strerror or move_err}); move it yourself to start a fresh history."
+            ) from err
+        log.warning("history: %s is damaged (%s); moved aside to %s and started a new one", self.path, err, moved)
+        return SetAside(original=self.path, moved_to=moved, reason=str(err))
 
     def _migrate(self, conn: "sqlite3.Connection") -> None:
         version = conn.execute("PRAGMA user_version").fetchone()[0]
@@ -1026,6 +1051,53 @@ def _writer_alive(writer: str | None) -> bool:
     except OSError:
         return False
     return True
+
+
+@dataclass(frozen=True)
+class SetAside:
+    """A damaged history database, moved aside unchanged so that a new one could take its place."""
+
+    original: Path
+    moved_to: Path
+    reason: str
+
+    def sentence(self) -> str:
+        return (
+            f"The history database {self.original} was damaged ({self.reason}); it was kept unchanged as "
+            f"{self.moved_to.name} beside it, and a new history was started: new conversations are saved, "
+            "older ones are in the kept file."
+        )
+
+
+_DAMAGE_CODES = {"SQLITE_CORRUPT", "SQLITE_NOTADB"}
+
+
+def _is_damage(err: Exception) -> bool:
+    """A file that is not, or no longer, a readable SQLite database (not a busy or locked one)."""
+    return getattr(err, "sqlite_errorname", None) in _DAMAGE_CODES
+
+
+def check_database(path: Path) -> str | None:
+    """A sentence when the history database at `path` is damaged (read-only: nothing is moved or changed)."""
+    import sqlite3
+
+    if not path.exists():
+        return None
+    # Without a -wal file no process has it open in WAL mode: read it as immutable, which creates no -wal/-shm.
+    in_use = path.with_name(path.name + "-wal").exists()
+    try:
+        conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro{'' if in_use else '&immutable=1'}", uri=True)
+        try:
+            result = conn.execute("PRAGMA quick_check(1)").fetchone()
+        finally:
+            conn.close()
+    except sqlite3.DatabaseError as err:
+        if _is_damage(err):
+            return f"the history database {path} is damaged ({err}); tui-agent will keep it aside and start a new one"
+        return None  # busy, locked or unreadable right now: not damage
+    if result and result[0] != "ok":
+        return f"the history database {path} is damaged ({result[0]}); tui-agent will keep it aside and start a new one"
+    return None
 
 
 def _hint(err: Exception, otherwise: str) -> str:

@@ -16,6 +16,8 @@ if TYPE_CHECKING:
 
 
 FRAME_FLUSH_GRACE = 0.03  # seconds between the first frame and the work deferred until after it
+SIGNAL_EXIT_CODES = {"SIGINT": 130, "SIGTERM": 143}  # the contract's exit codes for an interrupted / terminated app
+STOP_GRACE = 3.0  # seconds a signalled app waits for a streaming answer to be saved as stopped
 
 
 class TuiAgentApp(App[int]):
@@ -120,7 +122,30 @@ class TuiAgentApp(App[int]):
     def on_mount(self) -> None:
         from tui_agent.ui.screens.chat import ChatScreen
 
+        self._catch_signals()
         self.push_screen(ChatScreen(self.initial_profile))
+
+    def _catch_signals(self) -> None:
+        """SIGINT/SIGTERM end the app as a stop would: the streaming answer is kept (saved as stopped), then the
+        app exits 130/143. Without this asyncio cancels the app's task and it exits 0 with the answer cut off."""
+        import asyncio
+        import signal
+
+        loop = asyncio.get_running_loop()
+        for name, code in SIGNAL_EXIT_CODES.items():
+            try:
+                loop.add_signal_handler(getattr(signal, name), lambda code=code: self.call_later(self.end_on_signal, code))
+            except (NotImplementedError, RuntimeError, ValueError):  # Windows, or not the main thread (tests)
+                pass
+
+    async def end_on_signal(self, code: int) -> None:
+        """Stop a streaming answer and wait (briefly) until it is saved, then exit with `code`."""
+        from tui_agent.ui.screens.chat import ChatScreen
+
+        for screen in self.screen_stack:
+            if isinstance(screen, ChatScreen):
+                await screen.stop_and_settle(STOP_GRACE)
+        self.exit(return_code=code)
 
     async def on_unmount(self) -> None:
         if self._service is not None:

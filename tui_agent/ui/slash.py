@@ -24,7 +24,7 @@ class SlashCommand:
 
 # Order is the order shown in hints and in /help.
 COMMANDS: tuple[SlashCommand, ...] = (
-    SlashCommand("model", "[NICK]", "switch to the profile NICK; without NICK, list the profiles"),
+    SlashCommand("model", "[NICK] [--force]", "switch to the profile NICK (--force: even if it cannot answer now); without NICK, open the model picker"),
     SlashCommand("new", "", "start a new conversation"),
     SlashCommand("auth", "", "show how every provider is logged in"),
     SlashCommand("login", "PROVIDER", "log in to a provider"),

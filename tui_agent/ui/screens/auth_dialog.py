@@ -234,6 +234,8 @@ class AuthDialog(ModalScreen[AuthResult]):
             f"methods: {', '.join(provider.auth)} · from {origin}",
             state_line(status) if status is not None else "… checking",
         ]
+        if status is not None and status.last_failure:
+            lines.append(status.last_failure)
         if extra:
             lines += [""] + extra
         self.query_one("#auth-detail", Static).update(Text("\n".join(lines)))

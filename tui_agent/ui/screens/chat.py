@@ -21,6 +21,7 @@ from textual.reactive import reactive, var
 from textual.screen import Screen
 from textual.widgets import Footer, Static
 
+from tui_agent.service.claims import ConversationBusy
 from tui_agent.ui import slash
 from tui_agent.ui.branching import BranchCommands
 from tui_agent.ui.widgets.conversation import Conversation
@@ -142,6 +143,7 @@ class ChatScreen(BranchCommands, Screen):
         # #body holds the conversation column; the status side panel mounts beside #main after the first frame.
         with Horizontal(id="body"):
             with Vertical(id="main"):
+                yield Static(id="history-banner", markup=False)
                 with Conversation(id="conversation"):
                     if self.profile is None:
                         from tui_agent.ui.widgets.welcome import Welcome
@@ -154,7 +156,7 @@ class ChatScreen(BranchCommands, Screen):
         yield Footer()
 
     def on_mount(self) -> None:
-        for name in ("#more", "#hints"):
+        for name in ("#more", "#hints", "#history-banner"):
             self.query_one(name).display = False
         setting = self.app.config.ui.side_panel
         if setting != "auto":
@@ -167,9 +169,11 @@ class ChatScreen(BranchCommands, Screen):
         if self.profile is None:
             # The scan probes local servers and the CLI: never before the first frame is on screen.
             self.app.after_first_frame(self._scan_machine)
-        if self.app.config.ui.resume_last:
-            # Reading history is disk work: after the first frame too.
-            self.app.after_first_frame(lambda: self.run_worker(self._resume_last(), group="resume", exit_on_error=False))
+        # Reading history is disk work: after the first frame too. The store is opened either way, so a damaged
+        # database is said at once, not at the first send.
+        self.app.after_first_frame(lambda: self.run_worker(self._open_history(), group="resume", exit_on_error=False))
+        if self.app.explicit_model:
+            self.app.after_first_frame(lambda: self.run_worker(self._say_why_explicit_model_cannot_serve(), exit_on_error=False))
 
     def _ensure_status_panel(self) -> "StatusPanel":
         """The side panel, mounted now unless it is already (planned after the first frame, or on first use)."""
@@ -185,6 +189,25 @@ class ChatScreen(BranchCommands, Screen):
         self.query_one("#body").mount(panel)
         return panel
 
+    async def _open_history(self) -> None:
+        try:
+            await self.app.service.history.open()
+        except Exception:
+            log.exception("could not open the history")
+        self.show_history_notice()
+        if self.app.config.ui.resume_last:
+            await self._resume_last()
+
+    def show_history_notice(self) -> None:
+        """The history banner: what is wrong with the history database, where it is and what happens now."""
+        notice = self.app.service.history_notice()
+        banner = self.query_one("#history-banner", Static)
+        if notice:
+            from tui_agent.sanitize import sanitize
+
+            banner.update(f"⚠ {sanitize(notice)}")
+        banner.display = bool(notice)
+
     async def _resume_last(self) -> None:
         """Open on the last conversation ([ui] resume_last = true); `--model` keeps the profile it named."""
         try:
@@ -194,6 +217,10 @@ class ChatScreen(BranchCommands, Screen):
             return
         if last is None or not last.message_count or self._user_acted:
             return  # nothing to resume, or the user has already sent a prompt or opened a conversation
+        if not self.app.service.claims.claim(last.id):
+            self._note("Your last conversation is open in another tui-agent window, so this one starts a new "
+                       "conversation (/history lists them all).")
+            return
         await self.open_conversation(last.id, keep_profile=self.app.explicit_model)
 
     def _header_text(self) -> Text:
@@ -372,10 +399,24 @@ class ChatScreen(BranchCommands, Screen):
         self.action_stop()
         session = self._ensure_session()
         current = self.chain
-        stored = await session.open(conversation_id, message_id)
+        try:
+            stored = await session.open(conversation_id, message_id)
+        except ConversationBusy as exc:
+            self._note(f"Not opened: {exc}.", error=True)
+            return
         last_profile = next((m.profile for m in reversed(stored) if m.role == "assistant" and m.profile), None)
+        refused = ""
         if keep_profile or session.chain is None:
             session.chain = current
+        elif session.chain is not current:
+            # Reopening applies /model's rule: the conversation's profile only if its chain can serve now.
+            ready = await self.app.service.readiness(session.chain.profile.nickname)
+            if not ready.ok:
+                session.chain = current
+                refused = (f"This conversation was last answered by `{ready.chain.profile.nickname}`, which cannot "
+                           f"be used now ({ready.reason.rstrip('.')}; to fix it, {ready.fix}); continuing with "
+                           f"{self.profile or 'no model (type /model NICK)'}.")
+                last_profile = None  # said below: not again as "no longer resolves"
         if session.chain is not None and session.chain is not current:
             self.profile = session.chain.profile.nickname
             self.chain = session.chain
@@ -391,6 +432,8 @@ class ChatScreen(BranchCommands, Screen):
         if last_profile and (self.chain is None or last_profile != self.chain.profile.nickname) and not keep_profile:
             self._note(f"This conversation was last answered by `{last_profile}`, which no longer resolves; "
                        f"continuing with {self.profile or 'no model (type /model NICK)'}.", error=True)
+        if refused:
+            self._note(refused, error=True)
         self.usage = None
         self.conversation.jump_to_bottom()
 
@@ -486,16 +529,15 @@ class ChatScreen(BranchCommands, Screen):
             self._conclude(answer, "stopped")
             await self._render_end(answer, "stopped")
             raise
-        except TuiAgentError as exc:
+        except (TuiAgentError, BranchRefusal) as exc:  # BranchRefusal: the tree changed under a retry, edit or continue
             state, error = "error", str(exc)
         except Exception as exc:  # a bug must not take the screen down: say so on the answer, details in the log
             log.exception("streaming the answer failed")
             state, error = "error", f"the answer failed unexpectedly ({type(exc).__name__}); details are in {self.app.paths.log_file}"
-        except BranchRefusal as exc:  # the tree changed under a retry, edit or continue: say why, nothing sent
-            state, error = "error", str(exc)
         self._conclude(answer, state)
         await self._render_end(answer, state, error)
         await self.answer_ended()
+        self.show_history_notice()  # a save that failed (or worked again) shows at once
         await self._prune()
 
     async def _prune(self) -> None:
@@ -616,6 +658,18 @@ class ChatScreen(BranchCommands, Screen):
         if self._worker is not None:
             self._worker.cancel()
 
+    async def stop_and_settle(self, timeout: float) -> None:
+        """Stop the streaming answer and wait until its worker has saved it (at most `timeout` seconds)."""
+        worker = self._worker
+        self.action_stop()
+        if worker is not None and not worker.is_finished:
+            import asyncio
+
+            try:
+                await asyncio.wait_for(worker.wait(), timeout)
+            except Exception:  # cancelled, failed or slow: the answer row is marked interrupted at the next open
+                pass
+
     def action_bottom(self) -> None:
         self.conversation.jump_to_bottom()
 
@@ -734,19 +788,39 @@ class ChatScreen(BranchCommands, Screen):
         if asyncio.iscoroutine(result):
             await result
 
-    def _cmd_model(self, nick: str) -> None:
+    async def _cmd_model(self, arg: str) -> None:
+        words = arg.split()
+        force = "--force" in words
+        nick = " ".join(w for w in words if w != "--force")
         if not nick:
             self.open_model_picker()
             return
         from tui_agent.errors import ConfigError
 
+        current = f"; still on {self.profile}" if self.profile else ""
         try:
-            chain = self.app.service.resolve(nick)
+            ready = await self.app.service.readiness(nick)
         except ConfigError as exc:
-            current = f"; still on {self.profile}" if self.profile else ""
             self._note(f"{exc}{current}", error=True)
             return
-        self.switch_to(nick, chain)
+        if not ready.ok and not force:
+            # The same rule as the picker's: a chain that cannot serve now is not switched to without a word.
+            self._note(f"{nick} cannot be used now: {ready.reason.rstrip('.')}. To fix it, {ready.fix}; "
+                       f"or type /model {nick} --force to switch anyway{current}.", error=True)
+            return
+        warning = f" It cannot answer yet: {ready.reason.rstrip('.')} ({ready.fix})." if not ready.ok else ""
+        self.switch_to(nick, ready.chain, f"Model: {nick} ({ready.chain.provider.id} · {ready.chain.profile.model}).{warning}")
+
+    async def _say_why_explicit_model_cannot_serve(self) -> None:
+        """`--model NICK` opens on NICK as asked; when its chain cannot serve now the screen says why at once."""
+        if self.profile is None:
+            return
+        try:
+            ready = await self.app.service.readiness(self.profile)
+        except Exception:
+            return  # a broken reference was refused before the app started
+        if not ready.ok:
+            self._note(f"{self.profile} cannot answer yet: {ready.reason.rstrip('.')}. To fix it, {ready.fix}.", error=True)
 
     def switch_to(self, nickname: str, chain: "Chain", message: str = "") -> None:
         """Make an already resolved chain the active model (for /model, and for the picker once it lands)."""

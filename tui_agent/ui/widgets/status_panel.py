@@ -18,6 +18,7 @@ from textual.containers import Horizontal, Vertical
 from textual.widgets import ListItem, ListView, Static
 
 from tui_agent.auth.state import STATE_SYMBOL, CredentialState, CredentialStatus
+from tui_agent.sanitize import sanitize_line
 from tui_agent.ui.status_signal import status_signal
 from tui_agent.ui.widgets.usage import UsageMeter
 
@@ -121,6 +122,7 @@ class ProviderRow(ListItem):
         self._state = Static("", classes="row-state", markup=False)
         self._auth = Static("", classes="row-auth", markup=False)
         self._times = Static("", classes="row-times", markup=False)
+        self._failure = Static("", classes="row-failure", markup=False)  # a failed request that left the state
 
     def compose(self) -> ComposeResult:
         with Horizontal(classes="row-head"):
@@ -128,6 +130,7 @@ class ProviderRow(ListItem):
             yield self._state
         yield self._auth
         yield self._times
+        yield self._failure
 
     @property
     def provider_id(self) -> str:
@@ -145,6 +148,8 @@ class ProviderRow(ListItem):
         if status.identity:
             auth.append(status.identity)
         self._auth.update(" · ".join(auth))
+        self._failure.update(sanitize_line(status.last_failure))
+        self._failure.display = bool(status.last_failure)
         self.show_times(now)
 
     def show_times(self, now: datetime) -> None:
@@ -171,6 +176,7 @@ class ProviderRow(ListItem):
         return {
             "name": str(self._name.content), "state": str(self._state.content),
             "auth": str(self._auth.content), "times": str(self._times.content),
+            "failure": str(self._failure.content),
         }
 
 
@@ -207,6 +213,7 @@ class StatusPanel(Vertical):
     StatusPanel .row-name { width: 1fr; text-style: bold; }
     StatusPanel .row-state { width: auto; text-style: bold; }
     StatusPanel .row-auth, StatusPanel .row-times { color: $text-muted; }
+    StatusPanel .row-failure { color: $text-error; }
     StatusPanel ProviderRow.-state-ready .row-state { color: $text-success; }
     StatusPanel ProviderRow.-state-expiring .row-state { color: $text-warning; }
     StatusPanel ProviderRow.-state-expired .row-state { color: $text-error; }
@@ -317,6 +324,8 @@ class StatusPanel(Vertical):
             return
         if status.state in _TROUBLE and status.detail:
             self._last_error[status.provider] = (status.checked_at or self.clock(), status.detail)
+        elif status.last_failure:
+            self._last_error[status.provider] = (status.checked_at or self.clock(), status.last_failure)
         row.show(status, self.clock())
         self._sync_countdown()
         if self._selected == status.provider:
@@ -501,6 +510,9 @@ class StatusPanel(Vertical):
         if note:
             text.append(note + "\n")
         error = self._last_error.get(pid)
+        cleared = self.service.outcomes.cleared_at(pid)
+        if error is not None and cleared is not None and error[0] <= cleared:
+            error = None  # a request succeeded, or a new key or login came, since: it is not the provider's state
         text.append("Last error: ", style="bold")
         if error is None:
             text.append("none this session")

@@ -18,13 +18,15 @@ if TYPE_CHECKING:
     from tui_agent.service.agent import AgentService
 
 
-def summary_text(states: Iterable[CredentialState]) -> str:
-    """The one-line summary for narrow headers: "auth: 3✓ 1◔ 2○ 1⊘" (states in enum order, zeros left out)."""
+def summary_text(states: Iterable[CredentialState], failing: int = 0) -> str:
+    """The one-line summary for narrow headers: "auth: 3✓ 1◔ 2○ 1⊘" (states in enum order, zeros left out),
+    then "· N failing" for providers whose last request failed without changing their state (a 502, a 429)."""
     counts = {state: 0 for state in CredentialState}
     for state in states:
         counts[state] += 1
     parts = [f"{n}{STATE_SYMBOL[state]}" for state, n in counts.items() if n]
-    return "auth: " + (" ".join(parts) if parts else "no providers")
+    text = "auth: " + (" ".join(parts) if parts else "no providers")
+    return text + (f" · {failing} failing" if failing else "")
 
 
 class StatusSummary(Static):
@@ -51,10 +53,11 @@ class StatusSummary(Static):
         super().__init__("", id=id, classes=classes, markup=False)
         self._service = service
         self._states: dict[str, CredentialState] = {pid: CredentialState.UNKNOWN for pid in providers}
+        self._failing: set[str] = set()  # providers whose last request failed without changing their state
 
     @property
     def text(self) -> str:
-        return summary_text(self._states.values())
+        return summary_text(self._states.values(), len(self._failing))
 
     def on_mount(self) -> None:
         self.update(self.text)
@@ -67,14 +70,21 @@ class StatusSummary(Static):
         for pid in self._states:
             last = service.last_status(pid)
             if last is not None:
-                self._states[pid] = last.state
+                self._note(last)
         status_signal(self.app, service).subscribe(self, self._apply)
         self.update(self.text)
 
     def _apply(self, status: CredentialStatus) -> None:
         if status.provider in self._states:
-            self._states[status.provider] = status.state
+            self._note(status)
             self.update(self.text)
+
+    def _note(self, status: CredentialStatus) -> None:
+        self._states[status.provider] = status.state
+        if status.last_failure:
+            self._failing.add(status.provider)
+        else:
+            self._failing.discard(status.provider)
 
     def on_click(self) -> None:
         self.post_message(self.Clicked())
