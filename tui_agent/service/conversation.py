@@ -76,7 +76,8 @@ class ChatSession:
                 "continue it there, or close that window first"
             )
         stored = await self.history.messages(conversation_id)
-        self.service.claims.release(self.conversation_id)
+        if self.conversation_id != conversation_id:
+            self.service.claims.release(self.conversation_id)
         self.conversation_id = conversation_id
         self.messages = [ChatMessage(m.role, m.content) for m in stored if m.role in ("user", "assistant") and m.content]
         last_profile = next((m.profile for m in reversed(stored) if m.role == "assistant" and m.profile), None)
