@@ -61,6 +61,18 @@ def continue_plan(kind: str, answer: "Message") -> ContinuePlan:
     return ContinuePlan("ask")  # OpenAI-compatible servers do not reliably continue a trailing assistant message
 
 
+def continue_messages(branch: list["Message"], kind: str) -> tuple[ContinuePlan, list[ChatMessage]]:
+    """How to continue the branch's last answer on a wire of this kind, and the messages that request carries."""
+    answer = branch[-1]
+    plan = continue_plan(kind, answer)
+    before = request_messages(branch[:-1])
+    if plan.how == "prefill":
+        # Anthropic refuses a final assistant message that ends in whitespace; the stored text keeps it.
+        tail = answer.content.rstrip() if kind == "anthropic-messages" else answer.content
+        return plan, before + [ChatMessage("assistant", tail)]
+    return plan, before + [ChatMessage("assistant", answer.content), ChatMessage("user", CONTINUE_PROMPT)]
+
+
 def request_messages(branch: list["Message"]) -> list[ChatMessage]:
     """What a request carries for a stored branch: a failed or empty answer leaves out itself and its prompt."""
     out: list[ChatMessage] = []
@@ -273,17 +285,10 @@ class ChatSession:
             raise BranchRefusal("No model is chosen — type /model NICK first.")
         chain = self.chain
         answer = self.branch[-1]
-        plan = continue_plan(chain.provider.kind, answer)
-        before = request_messages(self.branch[:-1])
-        if plan.how == "prefill":
-            # Anthropic refuses a final assistant message that ends in whitespace; the stored text keeps it.
-            tail = answer.content.rstrip() if chain.provider.kind == "anthropic-messages" else answer.content
-            to_send = before + [ChatMessage("assistant", tail)]
-        else:
-            to_send = before + [ChatMessage("assistant", answer.content), ChatMessage("user", CONTINUE_PROMPT)]
+        _plan, to_send = continue_messages(self.branch, chain.provider.kind)
         assert self.history is not None
         await self.history.resume_answer(answer.id)
-        self.messages = before
+        self.messages = request_messages(self.branch[:-1])
         async with contextlib.aclosing(self._answer(chain, self._fit(to_send), resume=answer)) as events:
             async for event in events:
                 yield event
