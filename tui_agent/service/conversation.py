@@ -4,7 +4,7 @@ The chat screen talks to this object only. It resolves a profile switch before m
 writes every message to history when it completes, checkpoints a streaming answer as it grows, and cuts
 the oldest turns when the conversation outgrows the model's context window — and says so.
 
-A conversation is a tree (README: "Conversations as trees"): the session holds the branch on screen; /retry and
+A conversation is a tree (docs/conversation-trees.md): the session holds the branch on screen; /retry and
 /edit add siblings, /continue appends to the last answer, and switching a sibling changes the branch. None of
 them deletes anything.
 """
