@@ -483,3 +483,26 @@ async def test_a_new_token_in_the_environment_is_not_served_by_the_kept_process(
     first, second = fake_claude.print_calls()
     assert second["pid"] != first["pid"]
     assert second["env"]["CLAUDE_CODE_OAUTH_TOKEN"] == "sk-ant-oat01-a-newer-token"
+
+
+async def test_continue_on_claude_code_sends_the_answer_so_far_and_a_user_turn_asking_to_go_on(adapter, fake_claude):
+    """The CLI takes only user turns: /continue's fallback reaches it as the transcript plus the request to go on."""
+    from datetime import datetime, timezone
+
+    from tui_agent.service.conversation import CONTINUE_PROMPT, continue_messages
+    from tui_agent.service.history import Message
+
+    now = datetime.now(timezone.utc)
+    branch = [
+        Message(1, 1, "user", "Say hello", "complete", now, now),
+        Message(2, 1, "assistant", "Hello, and wel", "stopped", now, now, parent_id=1),
+    ]
+    plan, messages = continue_messages(branch, "claude-cli")
+    assert plan.how == "ask" and "Claude Code CLI" in plan.note
+    fake_claude.scenario(print=[{"recording": recording("success_thinking")}])
+    events = await collect(adapter, ChatRequest(model="sonnet", messages=messages, conversation_id="conv-9"))
+
+    [call] = fake_claude.print_calls()
+    assert "<assistant>\nHello, and wel\n</assistant>" in call["stdin"]
+    assert call["stdin"].endswith(CONTINUE_PROMPT)
+    assert isinstance(events[-1], Done)

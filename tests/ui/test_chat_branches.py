@@ -234,3 +234,23 @@ def test_an_author_from_history_cannot_send_escape_sequences():
 
     shown = author_text("p", "evil", "model\x1b[2J\u202e")
     assert "\x1b" not in shown and "\u202e" not in shown and shown.startswith("p · evil · model")
+
+
+async def test_usage_and_cost_count_the_branch_shown(home):
+    from tui_agent.providers.events import Usage
+
+    app, _ = make_app(home, scripts=[
+        [TextDelta("one"), Usage(10, 5, 0.01), Done()],
+        [TextDelta("uno"), Usage(20, 7, 0.02), Done()],
+    ])
+    async with app.run_test(size=SIZE) as pilot:
+        screen = app.screen
+        await say(pilot, "first")
+        await pilot.press("f5")
+        await settle(pilot)
+        totals = screen.status_panel.usage.totals
+        assert (totals.input_tokens, totals.output_tokens, totals.cost_usd, totals.answers) == (20, 7, 0.02, 1)
+        await pilot.press("alt+left")
+        await wait_until(pilot, lambda: sources(app) == ["one"], "the first version")
+        totals = screen.status_panel.usage.totals
+        assert (totals.input_tokens, totals.output_tokens, totals.cost_usd, totals.answers) == (10, 5, 0.01, 1)

@@ -4,7 +4,7 @@ The chat screen talks to this object only. It resolves a profile switch before m
 writes every message to history when it completes, checkpoints a streaming answer as it grows, and cuts
 the oldest turns when the conversation outgrows the model's context window — and says so.
 
-A conversation is a tree (README: "Conversations as trees"): the session holds the branch on screen; /retry and
+A conversation is a tree (docs/conversation-trees.md): the session holds the branch on screen; /retry and
 /edit add siblings, /continue appends to the last answer, and switching a sibling changes the branch. None of
 them deletes anything.
 """
@@ -60,6 +60,18 @@ def continue_plan(kind: str, answer: "Message") -> ContinuePlan:
         return ContinuePlan("ask", "The Claude Code CLI takes only user turns, so it cannot continue an answer in "
                                    "place; it was asked to go on from where it stopped.")
     return ContinuePlan("ask")  # OpenAI-compatible servers do not reliably continue a trailing assistant message
+
+
+def continue_messages(branch: list["Message"], kind: str) -> tuple[ContinuePlan, list[ChatMessage]]:
+    """How to continue the branch's last answer on a wire of this kind, and the messages that request carries."""
+    answer = branch[-1]
+    plan = continue_plan(kind, answer)
+    before = request_messages(branch[:-1])
+    if plan.how == "prefill":
+        # Anthropic refuses a final assistant message that ends in whitespace; the stored text keeps it.
+        tail = answer.content.rstrip() if kind == "anthropic-messages" else answer.content
+        return plan, before + [ChatMessage("assistant", tail)]
+    return plan, before + [ChatMessage("assistant", answer.content), ChatMessage("user", CONTINUE_PROMPT)]
 
 
 def request_messages(branch: list["Message"]) -> list[ChatMessage]:
@@ -282,17 +294,10 @@ class ChatSession:
             raise BranchRefusal("No model is chosen — type /model NICK first.")
         chain = self.chain
         answer = self.branch[-1]
-        plan = continue_plan(chain.provider.kind, answer)
-        before = request_messages(self.branch[:-1])
-        if plan.how == "prefill":
-            # Anthropic refuses a final assistant message that ends in whitespace; the stored text keeps it.
-            tail = answer.content.rstrip() if chain.provider.kind == "anthropic-messages" else answer.content
-            to_send = before + [ChatMessage("assistant", tail)]
-        else:
-            to_send = before + [ChatMessage("assistant", answer.content), ChatMessage("user", CONTINUE_PROMPT)]
+        _plan, to_send = continue_messages(self.branch, chain.provider.kind)
         assert self.history is not None
         await self.history.resume_answer(answer.id)
-        self.messages = before
+        self.messages = request_messages(self.branch[:-1])
         async with contextlib.aclosing(self._answer(chain, self._fit(to_send), resume=answer)) as events:
             async for event in events:
                 yield event

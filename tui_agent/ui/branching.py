@@ -28,6 +28,7 @@ class BranchCommands:
     _editing: "int | None" = None  # the stored id of the prompt being edited in the prompt box
     _marks: "dict[int, tuple[int, int]]" = {}  # sibling marks of the branch shown (message id → position, count)
     _selected: Any = None  # the message widget picked with alt+up / alt+down (edit and sibling keys act on it)
+    _costs: "dict[int, float] | None" = None  # cost reported for stored answers this session (history has none)
 
     # --- what the footer and the palette offer ---------------------------------------------------------------
 
@@ -270,8 +271,13 @@ class BranchCommands:
         """After an answer (sent, retried, edited or continued): ids and marks, and say when it was cut at the limit."""
         from tui_agent.service.history import LENGTH_STOP_REASONS
 
-        await self.refresh_branch()
         session = self.session
+        usage = session.last_usage if session is not None else None
+        if usage is not None and usage.cost_usd is not None and session.answer_id is not None:
+            self._costs = self._costs or {}
+            # A continued answer costs what all its parts cost.
+            self._costs[session.answer_id] = self._costs.get(session.answer_id, 0.0) + usage.cost_usd
+        await self.refresh_branch()
         last = session.branch[-1] if session is not None and session.branch else None
         if last is not None and last.id == session.answer_id and last.stop_reason in LENGTH_STOP_REASONS:
             self._note(CUT_AT_LIMIT)
@@ -310,7 +316,9 @@ class BranchCommands:
 
         panel = self.status_panel
         panel.reset_usage()
+        costs = self._costs or {}
         for message in self.session.branch:
             if message.role == "assistant" and (message.input_tokens is not None or message.output_tokens is not None):
-                panel.record_usage(Usage(message.input_tokens, message.output_tokens), answer_id=message.id)
+                usage = Usage(message.input_tokens, message.output_tokens, costs.get(message.id))
+                panel.record_usage(usage, answer_id=message.id)
 
