@@ -71,7 +71,7 @@ def test_version_1_database_upgrades_and_keeps_its_conversations(tmp_path):
 
     store = HistoryStore(path)
     try:
-        assert store.schema_version == SCHEMA_VERSION == 2
+        assert store.schema_version == SCHEMA_VERSION
         [conversation] = store.list_conversations()
         assert conversation.title == "Old chat about tides"
         assert conversation.message_count == 4
