@@ -88,6 +88,7 @@ class ChatSession:
         assert self.history is not None
         stored = await self.history.messages(conversation_id)
         self.conversation_id = conversation_id
+        self.last_usage = None
         self.messages = [ChatMessage(m.role, m.content) for m in stored if m.role in ("user", "assistant") and m.content]
         try:
             self.settings = await self.history.settings(conversation_id)
@@ -172,6 +173,10 @@ class ChatSession:
         window = self.context_window()
         if not window:
             return None
+        usage = self.last_usage
+        if not extra and usage and usage.input_tokens is not None and self.messages and self.messages[-1].role == "assistant":
+            # Right after an answer the provider's own count is exact: what was sent plus what came back.
+            return ContextFill(usage.input_tokens + (usage.output_tokens or 0), window)
         from tui_agent.service.context import MESSAGE_OVERHEAD, estimate_tokens
 
         system = self.system_prompt()[0]

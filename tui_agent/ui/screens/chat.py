@@ -115,18 +115,22 @@ class ChatScreen(Screen):
         self._more_text = ""
         # A prompt sent or a conversation opened: the resume at start (after the first frame) must not replace it.
         self._user_acted = False
+        self._oversize_confirmed = ""  # a prompt the user was warned will not fit the context window
 
     # --- layout ------------------------------------------------------------------------------------------
 
     def compose(self) -> ComposeResult:
+        from tui_agent.ui.widgets.settings_lines import ContextSummary, SystemPromptLine
         from tui_agent.ui.widgets.status_summary import StatusSummary
 
         with Horizontal(id="chat-header-row"):
             yield Static(self._header_text(), id="chat-header", markup=False)
+            yield ContextSummary(id="context-summary")
             yield StatusSummary(self.app.config.providers, lambda: self.app.service)
         # #body holds the conversation column; the status side panel mounts beside #main after the first frame.
         with Horizontal(id="body"):
             with Vertical(id="main"):
+                yield SystemPromptLine(id="system-line")
                 with Conversation(id="conversation"):
                     if self.profile is None:
                         from tui_agent.ui.widgets.welcome import Welcome
@@ -311,6 +315,14 @@ class ChatScreen(Screen):
         chain = self._ensure_chain()
         if chain is None:
             return
+        session = self._ensure_session()
+        session.switch_to_chain(chain)
+        warning = session.will_not_fit(text)
+        if warning and self._oversize_confirmed != text:
+            self._oversize_confirmed = text  # a second Enter on the same text sends it anyway
+            self._note(f"{warning} Shorten it, or press Enter again to send it anyway.", error=True)
+            return
+        self._oversize_confirmed = ""
         self.prompt.remember(text)
         self.prompt.clear()
         await self.send(text)
@@ -373,6 +385,8 @@ class ChatScreen(Screen):
             self._note(f"This conversation was last answered by `{last_profile}`, which no longer resolves; "
                        f"continuing with {self.profile or 'no model (type /model NICK)'}.", error=True)
         self.usage = None
+        self.status_panel.reset_usage()
+        self._show_settings(learn=True)
         self.conversation.jump_to_bottom()
 
     def _message_widgets(self, stored: list["StoredMessage"]) -> list:
@@ -464,6 +478,7 @@ class ChatScreen(Screen):
             state, error = "error", f"the answer failed unexpectedly ({type(exc).__name__}); details are in {self.app.paths.log_file}"
         self._conclude(answer, state)
         await self._render_end(answer, state, error)
+        self._show_settings()
         await self._prune()
 
     async def _prune(self) -> None:
@@ -723,6 +738,8 @@ class ChatScreen(Screen):
         self._remove_welcome()
         self._refresh_header()
         self._note(message or f"Model: {nickname} ({chain.provider.id} · {chain.profile.model}).")
+        self._settings_session()
+        self._show_settings(learn=True)
 
     async def _cmd_new(self, _arg: str) -> None:
         self.action_stop()  # the cancelled worker renders nothing once its widgets are gone
@@ -731,6 +748,7 @@ class ChatScreen(Screen):
         self._older = []
         self.usage = None
         self.status_panel.reset_usage()
+        self._show_settings()
         await self.conversation.remove_children()
         self.conversation.jump_to_bottom()
         self.prompt.focus()
@@ -745,6 +763,37 @@ class ChatScreen(Screen):
         lines += [f"  {k.ljust(key_width)}  {d}" for k, d in KEYS_HELP]
         lines += ["", "Start a message with // to send text that begins with a slash."]
         self._note("\n".join(lines))
+
+    async def _cmd_system(self, arg: str) -> None:
+        from tui_agent.ui.settings_commands import system_command
+
+        reply = await system_command(self._settings_session(), arg)
+        self._note(reply.text, error=reply.error)
+        self._show_settings()
+
+    async def _cmd_set(self, arg: str) -> None:
+        from tui_agent.ui.settings_commands import set_command
+
+        reply = await set_command(self._settings_session(), arg)
+        self._note(reply.text, error=reply.error)
+        self._show_settings()
+
+    def _settings_session(self) -> "ChatSession":
+        """The session, on the active model when one is chosen (its profile's values are the defaults shown)."""
+        session = self._ensure_session()
+        if self.chain is not None or self.profile is not None:
+            chain = self._ensure_chain()
+            if chain is not None:
+                session.switch_to_chain(chain)
+        return session
+
+    def _show_settings(self, *, learn: bool = False) -> None:
+        """Refresh the system-prompt line, context and cost; with `learn`, ask the provider about the model first."""
+        from tui_agent.ui.settings_commands import learn_and_show, show_settings
+
+        show_settings(self, self.session)
+        if learn and self.session is not None and self.session.chain is not None:
+            self.run_worker(learn_and_show(self, self.session), group="model-facts", exclusive=True, exit_on_error=False)
 
     def _cmd_quit(self, _arg: str) -> None:
         self.app.exit(0)
