@@ -56,7 +56,7 @@ class OpenAIChatAdapter:
         if request.reasoning is not None:
             # "off" is OpenAI's "none"; OpenRouter takes its own object (README: "Reasoning effort").
             effort = "none" if request.reasoning == "off" else request.reasoning
-            if (urlsplit(self._base).hostname or "").endswith("openrouter.ai"):
+            if self.provider.id == "openrouter" or (urlsplit(self._base).hostname or "").endswith("openrouter.ai"):
                 body["reasoning"] = {"effort": effort}
             else:
                 body["reasoning_effort"] = effort
