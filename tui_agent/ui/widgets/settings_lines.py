@@ -25,9 +25,7 @@ class SystemPromptLine(Static):
         super().__init__("", id=id, markup=False)
         self.prompt_text = ""
         self.source = ""
-
-    def on_mount(self) -> None:
-        self.display = bool(self.prompt_text)
+        self.display = False
 
     def show(self, text: str, source: str) -> None:
         """Show `text` (the system prompt in force, "" for none) and where it comes from."""
@@ -54,9 +52,10 @@ class ContextSummary(Static):
     """
 
     def __init__(self, *, id: str | None = None) -> None:
-        super().__init__("", id=id, markup=False)
+        super().__init__("", id=id, markup=False, classes="-empty")
         self.text = ""
 
     def show(self, text: str) -> None:
         self.text = text
+        self.set_class(not text, "-empty")  # the screen's CSS hides an empty one (no stray padding in the header)
         self.update(text)
