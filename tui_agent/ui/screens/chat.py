@@ -153,6 +153,7 @@ class ChatScreen(Screen):
         self.call_after_refresh(self.app.first_frame_drawn)
         # The side panel's rows, timers and the service behind them are not needed for the first frame.
         self.app.after_first_frame(self._ensure_status_panel)
+        self.app.after_first_frame(lambda: self._show_settings(learn=True))  # the profile's system prompt, context
         if self.profile is None:
             # The scan probes local servers and the CLI: never before the first frame is on screen.
             self.app.after_first_frame(self._scan_machine)
@@ -789,8 +790,15 @@ class ChatScreen(Screen):
 
     def _show_settings(self, *, learn: bool = False) -> None:
         """Refresh the system-prompt line, context and cost; with `learn`, ask the provider about the model first."""
+        from tui_agent.errors import ConfigError
         from tui_agent.ui.settings_commands import learn_and_show, show_settings
 
+        if (self.session is None or self.session.chain is None) and self.profile is not None:
+            try:  # quietly: a broken profile is reported when it is used, not by this refresh
+                self.chain = self.chain or self.app.service.resolve(self.profile)
+                self._ensure_session().switch_to_chain(self.chain)
+            except ConfigError:
+                pass
         show_settings(self, self.session)
         if learn and self.session is not None and self.session.chain is not None:
             self.run_worker(learn_and_show(self, self.session), group="model-facts", exclusive=True, exit_on_error=False)
