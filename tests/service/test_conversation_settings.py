@@ -152,7 +152,7 @@ async def test_set_alone_lists_each_value_and_where_it_comes_from(service):
 async def test_the_claude_cli_says_it_cannot_take_a_parameter(service):
     session = service.chat_session("cli")
     sentence = await session.set_parameter("temperature", "0.3")
-    assert "the Claude Code CLI cannot take temperature" in sentence
+    assert "The Claude Code CLI cannot take temperature" in sentence
     assert "not applied by this provider" in session.describe_settings()
 
 

@@ -77,7 +77,7 @@ async def test_the_claude_cli_says_it_cannot_apply_a_parameter(home):
     async with app.run_test(size=SIZE) as pilot:
         await run(pilot, "/model cli")
         await run(pilot, "/set reasoning low")
-        assert "the Claude Code CLI cannot take reasoning" in notes(app)[-1].text
+        assert "The Claude Code CLI cannot take reasoning" in notes(app)[-1].text
 
 
 async def test_a_message_that_will_not_fit_is_warned_about_and_sent_only_on_a_second_enter(home):
@@ -103,3 +103,11 @@ async def test_the_narrow_header_shows_context_fullness_and_an_unknown_cost(home
         summary = app.screen.query_one("#context-summary", ContextSummary)
         await wait_until(pilot, lambda: summary.text != "", "the summary")
         assert summary.text == "ctx 50 / 1k 5% · cost unknown" and summary.display
+
+
+async def test_switching_to_the_claude_cli_names_the_profile_parameters_it_cannot_apply(home):
+    app, _ = make_app(home, extra='\n[profiles.cli]\nprovider = "claude-code"\nmodel = "sonnet"\ntemperature = 0.2\n')
+    async with app.run_test(size=SIZE) as pilot:
+        await run(pilot, "/model cli")
+        note = notes(app)[-1]
+        assert note.has_class("-error") and note.text == "The Claude Code CLI cannot take temperature: set for cli, not applied."

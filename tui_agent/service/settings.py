@@ -21,7 +21,7 @@ REASONING_LEVELS: tuple[str, ...] = ("off", "low", "medium", "high")
 # What a wire kind cannot take: `claude -p` has no flag for sampling, output length or a thinking budget, so
 # these would be dropped; the user is told so instead (when set, and in `/set`'s list).
 UNSUPPORTED: dict[str, frozenset[str]] = {"claude-cli": frozenset(PARAMETERS)}
-_KIND_NAMES = {"claude-cli": "the Claude Code CLI"}
+_KIND_NAMES = {"claude-cli": "The Claude Code CLI"}
 
 SOURCE_CONVERSATION, SOURCE_PROFILE, SOURCE_DEFAULT = "conversation", "profile", "provider default"
 
@@ -71,6 +71,15 @@ def unsupported_note(chain: "Chain", name: str) -> str | None:
     if name not in UNSUPPORTED.get(kind, ()):
         return None
     return f"{_KIND_NAMES.get(kind, kind)} cannot take {name}: it is kept for this conversation but not applied."
+
+
+def not_applied(chain: "Chain", overrides: Mapping[str, Any] | None = None) -> str | None:
+    """One sentence naming the parameters set (by the profile or the conversation) that the provider cannot take."""
+    names = [row.name for row in effective(chain, overrides or {}) if not row.applied and row.source != SOURCE_DEFAULT]
+    if not names:
+        return None
+    kind = chain.provider.kind
+    return f"{_KIND_NAMES.get(kind, kind)} cannot take {', '.join(names)}: set for {chain.profile.nickname}, not applied."
 
 
 def effective(chain: "Chain", overrides: Mapping[str, Any]) -> list[Effective]:

@@ -739,7 +739,11 @@ class ChatScreen(Screen):
         self._remove_welcome()
         self._refresh_header()
         self._note(message or f"Model: {nickname} ({chain.provider.id} · {chain.profile.model}).")
-        self._settings_session()
+        session = self._settings_session()
+        from tui_agent.service.settings import not_applied
+
+        if unapplied := not_applied(chain, session.parameters):  # never silently
+            self._note(unapplied, error=True)
         self._show_settings(learn=True)
 
     async def _cmd_new(self, _arg: str) -> None:
