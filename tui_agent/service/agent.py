@@ -70,7 +70,7 @@ class AgentService:
     ) -> None:
         self._adapters: dict[str, "Adapter"] = {}
         self._models_cache: dict[str, list[ModelInfo]] = {}
-        self._facts: dict[tuple[str, str], "ModelFacts"] = {}  # (provider, model) -> what model_facts() learnt
+        self._shown_context: dict[tuple[str, str], int] = {}  # (provider, model) -> Ollama /api/show's context length
         self._config = config
         self.paths = paths
         self.env = os.environ if env is None else env
@@ -94,7 +94,7 @@ class AgentService:
             if config.providers.get(pid) != old.providers.get(pid):
                 adapter = self._adapters.pop(pid)
                 self._models_cache.pop(pid, None)
-                self._facts = {k: v for k, v in self._facts.items() if k[0] != pid}
+                self._shown_context = {k: v for k, v in self._shown_context.items() if k[0] != pid}
                 close = getattr(adapter, "aclose", None)
                 if close is not None:
                     try:
@@ -347,25 +347,21 @@ class AgentService:
         """What is known now of the chain's model (context window, prices), without asking the provider."""
         from tui_agent.config.model_facts import ModelFacts, table_facts
 
-        key = (chain.provider.id, chain.profile.model)
-        if key in self._facts:
-            return self._facts[key]
         info = next((m for m in self.cached_models(chain.provider.id) if m.id == chain.profile.model), None)
         table = table_facts(chain.provider.id, chain.profile.model) or ModelFacts()
+        shown = self._shown_context.get((chain.provider.id, chain.profile.model))
         if info is None:
-            return table
+            return ModelFacts(shown or table.context_window, table.input_usd_per_mtok, table.output_usd_per_mtok)
         return ModelFacts(
-            info.context_window or table.context_window,
+            info.context_window or shown or table.context_window,
             info.input_usd_per_mtok if info.input_usd_per_mtok is not None else table.input_usd_per_mtok,
             info.output_usd_per_mtok if info.output_usd_per_mtok is not None else table.output_usd_per_mtok,
         )
 
     async def model_facts(self, chain: Chain) -> "ModelFacts":
         """The chain's model's context window and prices: from the provider's model list (OpenRouter, LM Studio),
-        Ollama's `/api/show`, or the shipped table; what none of them says stays None. Asked once a session."""
-        key = (chain.provider.id, chain.profile.model)
-        if key in self._facts:
-            return self._facts[key]
+        Ollama's `/api/show`, or the shipped table; what none of them says stays None. Each is asked once until
+        it answers (the model list is the session's cached discovery)."""
         provider = chain.provider
         if provider.kind in ("openai-chat", "ollama") and provider.id not in self._models_cache:
             try:
@@ -374,24 +370,24 @@ class AgentService:
                 log.info("model facts: discovery failed for %s: %s", provider.id, exc)
         facts = self.known_facts(chain)
         if facts.context_window is None and provider.kind == "ollama":
-            facts = await self._ollama_context(chain, facts)
-        self._facts[key] = facts
+            await self._ollama_context(chain)
+            facts = self.known_facts(chain)
         return facts
 
-    async def _ollama_context(self, chain: Chain, facts: "ModelFacts") -> "ModelFacts":
-        from dataclasses import replace
-
+    async def _ollama_context(self, chain: Chain) -> None:
         from tui_agent.auth.credentials import ready_credential
 
         credential, _why = await ready_credential(chain.provider, chain.method, store=self.store, env=self.env)
         show = getattr(self.adapter(chain.provider), "context_length", None)
         if credential is None or show is None:
-            return facts
+            return
         try:
-            return replace(facts, context_window=await show(chain.profile.model, credential))
+            length = await show(chain.profile.model, credential)
         except Exception as exc:
             log.info("model facts: /api/show failed for %s: %s", chain.profile.model, exc)
-            return facts
+            return
+        if length:
+            self._shown_context[(chain.provider.id, chain.profile.model)] = length
 
     def is_streaming(self, provider_id: str) -> bool:
         return self._streaming.get(provider_id, 0) > 0
@@ -414,7 +410,6 @@ class AgentService:
             raise ProviderError(why)
         models = await self.adapter(provider).list_models(credential)
         self._models_cache[provider_id] = models
-        self._facts = {k: v for k, v in self._facts.items() if k[0] != provider_id}  # a fresh list may say more
         return models
 
     async def list_models(self, provider_id: str | None = None, *, probe: bool = True) -> list[ModelRow]:
