@@ -111,3 +111,15 @@ async def test_switching_to_the_claude_cli_names_the_profile_parameters_it_canno
         await run(pilot, "/model cli")
         note = notes(app)[-1]
         assert note.has_class("-error") and note.text == "The Claude Code CLI cannot take temperature: set for cli, not applied."
+
+
+async def test_the_palette_offers_the_settings(home):
+    from tui_agent.ui.commands import palette_entries
+
+    app, _ = make_app(home)
+    async with app.run_test(size=SIZE) as pilot:
+        entries = {title: callback for title, _help, callback in palette_entries(app.screen)}
+        assert {"Conversation settings", "System prompt", "No system prompt", "Reasoning: high"} <= set(entries)
+        await entries["Reasoning: high"]()
+        await pilot.pause()
+        assert app.screen.session.settings == {"reasoning": "high"}
