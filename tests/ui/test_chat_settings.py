@@ -123,3 +123,14 @@ async def test_the_palette_offers_the_settings(home):
         await entries["Reasoning: high"]()
         await pilot.pause()
         assert app.screen.session.settings == {"reasoning": "high"}
+
+
+async def test_a_system_prompt_with_escape_sequences_reaches_the_screen_neutralised(home):
+    app, _ = make_app(home)
+    async with app.run_test(size=SIZE) as pilot:
+        await app.screen._settings_session().set_system("Be \x1b[2J\x1b]0;owned\x07brief.")
+        await run(pilot, "/system")
+        assert "\x1b" not in notes(app)[-1].text and "brief." in notes(app)[-1].text
+        await run(pilot, "/set")
+        assert "\x1b" not in notes(app)[-1].text
+        assert "\x1b" not in str(system_line(app).render())

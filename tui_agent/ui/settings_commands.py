@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from tui_agent.errors import TuiAgentError
+from tui_agent.sanitize import sanitize
 
 if TYPE_CHECKING:
     from tui_agent.service.conversation import ChatSession
@@ -30,7 +31,8 @@ async def system_command(session: "ChatSession", arg: str) -> Reply:
         text, source = session.system_prompt()
         if not text:
             return Reply(f"No system prompt ({source}). `/system TEXT` sets one for this conversation.")
-        return Reply(f"System prompt ({source}; `/system off` removes it, `/system default` uses the profile's):\n{text}")
+        shown = sanitize(text)  # it may come from history or config: untrusted on the way to the terminal
+        return Reply(f"System prompt ({source}; `/system off` removes it, `/system default` uses the profile's):\n{shown}")
     value: str | None = {"off": "", "default": None}.get(arg.lower(), arg)
     try:
         await session.set_system(value)
@@ -46,7 +48,7 @@ async def set_command(session: "ChatSession", arg: str) -> Reply:
     """`/set` lists every setting and its source; `/set NAME VALUE` or `/set NAME default` changes one."""
     name, _, value = arg.strip().partition(" ")
     if not name:
-        return Reply(session.describe_settings())
+        return Reply(sanitize(session.describe_settings()))
     if not value.strip():
         return Reply(f"Usage: /set {name} VALUE (or /set {name} default); /set alone lists the settings.", error=True)
     try:
