@@ -104,6 +104,10 @@ async def ask(service: "AgentService", nick: str | None, system: str | None, pro
         prompt = sys.stdin.read()
     if not prompt.strip():
         raise UsageError("the prompt is empty")
+    from tui_agent.service.settings import not_applied
+
+    if unapplied := not_applied(chain):  # never silently: say which profile parameters this provider drops
+        sys.stderr.write(f"tui-agent: {unapplied}\n")
     wrote_any = False
     ended_with_newline = True
     async for event in service.send(chain, [ChatMessage("user", prompt)], system=system):

@@ -52,6 +52,17 @@ def test_ask_through_the_cli_streams_and_never_passes_an_exported_key(capsys, tm
     assert "--model=sonnet" in chat["argv"] or "sonnet" in chat["argv"]
 
 
+def test_ask_says_which_profile_parameters_the_cli_cannot_apply(capsys, tmp_path, monkeypatch, isolated_home):
+    recording = sorted(RECORDINGS.glob("*success*"))[0]
+    launcher = install_fake_claude(tmp_path, {"print": [{"recording": str(recording), "exit": 0}]})
+    monkeypatch.setenv("TUI_AGENT_CLAUDE_PATH", str(launcher))
+    (isolated_home / "config.toml").write_text(
+        '[profiles.claude]\nprovider = "claude-code"\nmodel = "sonnet"\ntemperature = 0.2\nreasoning = "high"\n')
+    code, out, err = run(capsys, "ask", "-m", "claude", "hi")
+    assert code == 0 and out.strip()
+    assert "The Claude Code CLI cannot take temperature, reasoning: set for claude, not applied." in err
+
+
 async def test_status_shows_which_credential_the_cli_really_used(tmp_path, monkeypatch, isolated_home):
     from tui_agent.config.load import load_config
     from tui_agent.config.paths import Paths

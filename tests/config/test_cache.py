@@ -21,6 +21,7 @@ CONFIG = """default_profile = "work"
 provider = "gw"
 model = "gpt-test"
 temperature = 0.5
+reasoning = "medium"
 
 [providers.gw]
 kind = "openai-chat"

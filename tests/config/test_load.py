@@ -74,6 +74,13 @@ def test_invalid_auth_method_name_is_a_located_error(tmp_path):
     assert "oauth-device" in problems[0].choices
 
 
+def test_reasoning_effort_is_a_profile_key_with_located_validation(tmp_path):
+    problems = problems_of(tmp_path, '[profiles.t]\nprovider = "openai"\nmodel = "o3"\nreasoning = "hgh"\n')
+    assert [p.key for p in problems] == ["profiles.t.reasoning"]
+    assert problems[0].choices[0] == "high" and set(problems[0].choices) == {"off", "low", "medium", "high"}
+    assert "did you mean `high`?" in problems[0].sentence()
+
+
 def test_all_problems_are_reported_at_once(tmp_path):
     problems = problems_of(
         tmp_path,

@@ -1,4 +1,4 @@
-"""A loopback Ollama: native `/api/chat` NDJSON, `/api/tags`, `/api/ps` and `/api/version`."""
+"""A loopback Ollama: native `/api/chat` NDJSON, `/api/tags`, `/api/ps`, `/api/show` and `/api/version`."""
 
 from __future__ import annotations
 
@@ -14,10 +14,14 @@ class FakeOllama(FakeServer):
 
     chat_path = "/api/chat"
 
-    def __init__(self, models: Sequence[str] = ("llama3.2:latest", "qwen3:8b"), loaded: Sequence[str] = ()) -> None:
+    def __init__(
+        self, models: Sequence[str] = ("llama3.2:latest", "qwen3:8b"), loaded: Sequence[str] = (),
+        context_length: int = 131072,
+    ) -> None:
         super().__init__()
         self.models = list(models)
         self.loaded = set(loaded)
+        self.context_length = context_length  # what /api/show reports as `model_info["llama.context_length"]`
 
     # -- reply builders --------------------------------------------------------------------------------------
 
@@ -78,6 +82,15 @@ class FakeOllama(FakeServer):
             return Reply.json({"models": [{"name": m, "model": m, "size": 5137025024, "digest": "2ae6f6dd",
                                            "details": details, "expires_at": _CREATED, "size_vram": 5137025024,
                                            "context_length": 8192} for m in self.models if m in self.loaded]})
+        if request.method == "POST" and request.path == "/api/show":
+            model = (request.json or {}).get("model", "")
+            if model not in self.models:
+                return self.error(404, f"model '{model}' not found")
+            return Reply.json({"modelfile": "", "parameters": "", "template": "", "details": details,
+                               "model_info": {"general.architecture": "llama", "general.parameter_count": 3212749888,
+                                              "llama.context_length": self.context_length,
+                                              "llama.embedding_length": 3072},
+                               "capabilities": ["completion"], "modified_at": _CREATED})
         if request.method == "GET" and request.path == "/api/version":
             return Reply.json({"version": "0.33.0"})
         return Reply.text("404 page not found", status=404)

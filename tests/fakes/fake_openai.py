@@ -23,9 +23,11 @@ class FakeOpenAI(FakeServer):
         models: Sequence[str] = ("gpt-test", "gpt-test-mini"),
         lmstudio: Literal["v1", "v0"] | None = None,
         loaded: Sequence[str] = (),
+        openrouter: bool = False,
     ) -> None:
         super().__init__()
         self.api_key = api_key
+        self.openrouter = openrouter  # model entries carry OpenRouter's `context_length` and `pricing`
         self.models = list(models)
         self.lmstudio = lmstudio
         self.loaded = set(loaded)
@@ -111,6 +113,11 @@ class FakeOpenAI(FakeServer):
         if request.method == "POST" and request.path == self.chat_path:
             return self.answer("Hello", " from", " the fake.")
         if request.method == "GET" and request.path == "/v1/models":
+            if self.openrouter:  # OpenRouter's list: prices are strings, USD per token (openrouter.ai/docs/api-reference/list-available-models)
+                return Reply.json({"data": [
+                    {"id": m, "name": m, "created": 1715367049, "context_length": 128000,
+                     "pricing": {"prompt": "0.000003", "completion": "0.000015", "request": "0", "image": "0"},
+                     "top_provider": {"context_length": 128000, "max_completion_tokens": 16384}} for m in self.models]})
             return Reply.json({"object": "list", "data": [
                 {"id": m, "object": "model", "created": 1715367049, "owned_by": "system"} for m in self.models]})
         if request.method == "GET" and request.path == "/api/v1/models" and self.lmstudio == "v1":

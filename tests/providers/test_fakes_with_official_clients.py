@@ -10,6 +10,7 @@ import pytest
 
 from tests.fakes import FakeAnthropic, FakeOllama, FakeOpenAI
 from tui_agent.auth.state import NO_CREDENTIAL, Credential
+from tui_agent.config.schema import ProviderConfig
 from tui_agent.providers.anthropic import AnthropicAdapter
 from tui_agent.providers.base import ChatMessage, ChatRequest
 from tui_agent.providers.events import Done
@@ -115,3 +116,84 @@ def test_ollama_client_raises_the_fakes_errors_and_lists_its_models():
             sdk.chat(model="missing:1b", messages=[{"role": "user", "content": "hi"}])
         assert [m.model for m in sdk.list().models] == ["llama3.2:latest", "qwen3:8b"]
         assert [m.model for m in sdk.ps().models] == ["qwen3:8b"]
+
+
+# --- settings and reasoning: our bodies carry each field exactly as the official client encodes it ---------
+
+SETTINGS_KEYS = ("system", "temperature", "top_p", "max_tokens", "max_completion_tokens", "thinking",
+                 "reasoning_effort", "reasoning", "think", "options")
+
+
+def _settings_of(body: dict) -> dict:
+    """The settings part of a request body (and an OpenAI-style system message, where there is one)."""
+    found = {key: body[key] for key in SETTINGS_KEYS if key in body}
+    first = (body.get("messages") or [{}])[0]
+    if first.get("role") == "system":
+        found["system message"] = first["content"]
+    return found
+
+
+async def test_anthropic_sdk_and_adapter_send_thinking_and_parameters_alike(client):
+    with FakeAnthropic() as fake:
+        sdk = anthropic.Anthropic(api_key="k", base_url=fake.base_url, max_retries=0)
+        # (This SDK release has dropped the sampling parameters from `stream()`; their names are checked elsewhere.)
+        with sdk.messages.stream(model="claude-test-1", max_tokens=1024 + 8192, system="Be terse.",
+                                 thinking={"type": "enabled", "budget_tokens": 1024},
+                                 messages=[{"role": "user", "content": "hi"}]) as stream:
+            "".join(stream.text_stream)
+        adapter = AnthropicAdapter(make_provider("anthropic-messages", fake.base_url), client)
+        request = ChatRequest("claude-test-1", [ChatMessage("user", "hi")], system="Be terse.", reasoning="low")
+        await collect(adapter.stream(request, Credential("api-key", "k")))
+        sdk_body, our_body = (r.json for r in fake.chat_requests)
+        assert _settings_of(our_body) == _settings_of(sdk_body) != {}
+
+
+async def test_openai_sdk_and_adapter_send_reasoning_effort_and_parameters_alike(client):
+    with FakeOpenAI() as fake:
+        sdk = openai.OpenAI(api_key="k", base_url=fake.base_url, max_retries=0)
+        list(sdk.chat.completions.create(model="gpt-test", stream=True, reasoning_effort="high", temperature=0.5,
+                                         top_p=0.9, max_tokens=64, stream_options={"include_usage": True},
+                                         messages=[{"role": "system", "content": "Be terse."},
+                                                   {"role": "user", "content": "hi"}]))
+        adapter = OpenAIChatAdapter(make_provider("openai-chat", fake.base_url), client)
+        request = ChatRequest("gpt-test", [ChatMessage("user", "hi")], system="Be terse.", temperature=0.5, top_p=0.9,
+                              max_tokens=64, reasoning="high")
+        await collect(adapter.stream(request, Credential("api-key", "k")))
+        sdk_body, our_body = (r.json for r in fake.chat_requests)
+        assert _settings_of(our_body) == _settings_of(sdk_body) != {}
+
+
+async def test_openai_sdk_sends_openrouters_reasoning_object_as_the_adapter_does(client):
+    with FakeOpenAI() as fake:
+        sdk = openai.OpenAI(api_key="k", base_url=fake.base_url, max_retries=0)
+        # The SDK has no field of its own for it: OpenRouter documents passing it through `extra_body`.
+        list(sdk.chat.completions.create(model="vendor/m", stream=True, extra_body={"reasoning": {"effort": "medium"}},
+                                         messages=[{"role": "user", "content": "hi"}]))
+        provider = ProviderConfig(id="openrouter", kind="openai-chat", base_url=fake.base_url)
+        await collect(OpenAIChatAdapter(provider, client).stream(
+            ChatRequest("vendor/m", [ChatMessage("user", "hi")], reasoning="medium"), Credential("api-key", "k")))
+        sdk_body, our_body = (r.json for r in fake.chat_requests)
+        assert _settings_of(our_body) == _settings_of(sdk_body) == {"reasoning": {"effort": "medium"}}
+
+
+@pytest.mark.parametrize("reasoning, think", [("low", "low"), ("off", False)])
+async def test_ollama_client_and_adapter_send_think_and_options_alike(client, reasoning, think):
+    with FakeOllama() as fake:
+        list(ollama.Client(host=fake.base_url).chat(
+            model="llama3.2:latest", messages=[{"role": "system", "content": "Be terse."}, {"role": "user", "content": "hi"}],
+            stream=True, think=think, options={"temperature": 0.1, "top_p": 0.5, "num_predict": 32}))
+        adapter = OllamaAdapter(make_provider("ollama", fake.base_url, local=True), client)
+        request = ChatRequest("llama3.2:latest", [ChatMessage("user", "hi")], system="Be terse.", temperature=0.1,
+                              top_p=0.5, max_tokens=32, reasoning=reasoning)
+        await collect(adapter.stream(request, NO_CREDENTIAL))
+        sdk_body, our_body = (r.json for r in fake.chat_requests)
+        assert _settings_of(our_body) == _settings_of(sdk_body) != {}
+        assert our_body["think"] == think
+
+
+async def test_ollama_client_reads_the_fakes_api_show(client):
+    with FakeOllama(context_length=32768) as fake:
+        shown = ollama.Client(host=fake.base_url).show("llama3.2:latest")
+        assert shown.modelinfo["llama.context_length"] == 32768
+        adapter = OllamaAdapter(make_provider("ollama", fake.base_url, local=True), client)
+        assert await adapter.context_length("llama3.2:latest", NO_CREDENTIAL) == 32768

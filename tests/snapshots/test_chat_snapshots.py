@@ -201,3 +201,21 @@ def test_history_banner(snap_compare, home):
         await pilot.pause()
 
     assert snap_compare(app, terminal_size=SIZE, run_before=run_before)
+def test_system_prompt_line_and_the_narrow_headers_context_and_cost(snap_compare, home):
+    """The conversation's system prompt above it; "ctx … · cost unknown" beside the auth summary (80 columns)."""
+    from tui_agent.providers.base import ModelInfo
+    from tui_agent.providers.events import Usage
+
+    app, _ = make_app(home, scripts=[[TextDelta("Arr, ahoy."), Usage(input_tokens=1200, output_tokens=300), Done()]])
+    app.service._models_cache["scripted"] = [ModelInfo("scripted", "scripted-1", context_window=8192)]
+
+    async def run_before(pilot):
+        prepare(app)
+        pilot.app.screen.prompt.insert("/system Answer like a pirate.")
+        await pilot.press("enter")
+        await send(pilot, "Say hello.")
+        await wait_until(pilot, lambda: len(app.screen.transcript) == 2, "the answer")
+        await wait_until(pilot, lambda: app.screen.query_one("#context-summary").text != "", "the summary")
+        await pilot.pause()
+
+    assert snap_compare(app, terminal_size=(80, 24), run_before=run_before)

@@ -120,6 +120,18 @@ def test_panel_with_every_state(snap_compare, isolated_home):
     assert snap_compare(app, terminal_size=(48, 54), run_before=run_before)
 
 
+def test_panel_usage_with_an_unknown_cost_and_a_full_context(snap_compare, isolated_home):
+    """A model without known prices says "cost unknown" (never a guess); 90% full turns the meter to warning."""
+    app = panel_app(published_service(isolated_home))
+
+    def run_before(pilot):
+        panel = pilot.app.query_one(StatusPanel)
+        panel.record_usage(Usage(input_tokens=7_100, output_tokens=420), answer_id="a1")
+        panel.set_context_window(8_192)
+
+    assert snap_compare(app, terminal_size=(48, 54), run_before=run_before)
+
+
 @pytest.mark.parametrize("state", list(CredentialState), ids=lambda s: s.value)
 def test_selected_row_in_each_state(snap_compare, isolated_home, state):
     app = panel_app(published_service(isolated_home))

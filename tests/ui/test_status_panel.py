@@ -430,7 +430,9 @@ async def test_usage_sums_answers_and_shows_the_share_of_the_context_window(isol
         panel.record_usage(Usage(input_tokens=300, output_tokens=10, cost_usd=0.5), answer_id=2)
         assert panel.usage.totals.input_tokens == 400 and panel.usage.totals.output_tokens == 60
         text = str(panel.usage.render())
-        assert "in 400 · out 60 · $0.5000" in text
+        assert "in 400 · out 60" in text
+        # One answer had no price: the total is not shown as if it were the whole cost.
+        assert "cost unknown ($0.5000 of it known)" in text
         assert "Context" not in text
         panel.set_context_window(1000)
         assert "Context 310 / 1k 31%" in str(panel.usage.render())
@@ -438,8 +440,25 @@ async def test_usage_sums_answers_and_shows_the_share_of_the_context_window(isol
         panel.record_usage(Usage(input_tokens=950, output_tokens=10), answer_id=3)
         assert "Context 960 / 1k 96%" in str(panel.usage.render())
         assert panel.usage.has_class("-context-high")
+        panel.set_context_used(400)  # the session's own count of the conversation replaces the last answer's
+        assert "Context 400 / 1k 40%" in str(panel.usage.render())
         panel.reset_usage()
         assert "none yet" in str(panel.usage.render())
+
+
+def test_the_cost_is_shown_only_when_every_answer_is_priced():
+    from tui_agent.ui.widgets.usage import UsageBook, header_summary
+
+    book = UsageBook()
+    book.record(Usage(input_tokens=1000, output_tokens=100), answer_id=1)
+    assert book.totals().cost_text() == "cost unknown"
+    priced = UsageBook()
+    priced.record(Usage(input_tokens=1000, output_tokens=100, cost_usd=0.0045), answer_id=1)
+    priced.record(Usage(input_tokens=2000, output_tokens=100, cost_usd=0.0075), answer_id=2)
+    totals = priced.totals()
+    assert totals.cost_text() == "$0.0120"
+    assert header_summary(totals, 200_000) == "ctx 2.1k / 200k 1% · $0.0120"
+    assert header_summary(book.totals(), None) == "cost unknown"
 
 
 # --- life cycle and narrow layout -------------------------------------------------------------------------

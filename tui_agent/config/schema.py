@@ -15,6 +15,8 @@ from urllib.parse import urlsplit
 
 WireKind = Literal["anthropic-messages", "openai-chat", "ollama", "claude-cli"]
 AuthMethodName = Literal["none", "api-key", "oauth-device", "oauth-pkce", "claude-cli"]
+# How much a model should reason before answering; each wire kind maps it to its own field (README's table).
+ReasoningEffort = Literal["off", "low", "medium", "high"]
 
 # pydantic's ConfigDict for stdlib dataclasses (a plain dict is what ConfigDict is).
 _FORBID = {"extra": "forbid"}
@@ -157,6 +159,7 @@ class ProfileConfig:
     temperature: Annotated[float | None, _constrained(ge=0, le=2)] = None
     top_p: Annotated[float | None, _constrained(gt=0, le=1)] = None
     max_tokens: Annotated[int | None, _constrained(gt=0)] = None
+    reasoning: ReasoningEffort | None = None
 
 
 @dataclass(frozen=True)

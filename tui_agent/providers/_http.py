@@ -568,15 +568,19 @@ async def get_json(
     wire_headers: dict[str, str] | None = None,
     params: dict[str, Any] | None = None,
     missing_ok: bool = False,
+    post: dict[str, Any] | None = None,
 ) -> Any:
     """GET a JSON document for discovery; raise AuthError / ProviderError with one sentence on failure.
 
-    With `missing_ok`, a 404 (or 405) returns None so the caller can fall through to another endpoint.
+    With `missing_ok`, a 404 (or 405) returns None so the caller can fall through to another endpoint. With
+    `post`, the document is asked for by POSTing that JSON body instead (Ollama's `/api/show`).
     """
     try:
-        response = await client.get(
+        response = await client.request(
+            "POST" if post is not None else "GET",
             url,
             params=params,
+            json=post,
             headers=request_headers(provider, credential, wire_headers or {}),
             timeout=discovery_timeout(provider),
             follow_redirects=False,

@@ -20,6 +20,9 @@ if TYPE_CHECKING:
 DEFAULT_BASE_URL = "https://api.anthropic.com"
 DEFAULT_VERSION = "2023-06-01"  # pinned: 2026-10-21 rejects sampling parameters (protocols.md §1.2)
 DEFAULT_MAX_TOKENS = 8192  # the API requires max_tokens on every request
+# Extended-thinking budgets per reasoning level. 1,024 is the API's documented minimum; the budget counts
+# against max_tokens and must stay below it, so the request's max_tokens becomes budget + the answer's room.
+THINKING_BUDGETS = {"low": 1024, "medium": 8000, "high": 16000}
 _MAX_MODEL_PAGES = 20
 
 # In-band `error` event types mapped to the same kinds the HTTP statuses would have produced (§1.6).
@@ -58,6 +61,12 @@ class AnthropicAdapter:
             "stream": True,
             "messages": [{"role": m.role, "content": m.content} for m in request.messages],
         }
+        if request.reasoning == "off":
+            body["thinking"] = {"type": "disabled"}
+        elif request.reasoning in THINKING_BUDGETS:
+            budget = THINKING_BUDGETS[request.reasoning]
+            body["thinking"] = {"type": "enabled", "budget_tokens": budget}
+            body["max_tokens"] = budget + body["max_tokens"]
         if request.system:
             body["system"] = request.system
         if request.temperature is not None:

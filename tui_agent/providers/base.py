@@ -33,6 +33,7 @@ class ChatRequest:
     temperature: float | None = None
     top_p: float | None = None
     max_tokens: int | None = None
+    reasoning: str | None = None  # off | low | medium | high (config/schema.py ReasoningEffort); None: not sent
     # Which conversation this turn belongs to: lets a stateful back-end (the Claude Code CLI) continue its
     # own session instead of replaying the transcript. HTTP adapters ignore it.
     conversation_id: str | None = None
@@ -48,6 +49,9 @@ class ModelInfo:
     context_window: int | None = None
     loaded: bool | None = None  # local servers: whether it is in memory now
     capabilities: tuple[str, ...] = field(default_factory=tuple)
+    # USD per million tokens, when the provider's list says (OpenRouter's `pricing`); None: not known.
+    input_usd_per_mtok: float | None = None
+    output_usd_per_mtok: float | None = None
 
 
 # Called by an adapter after a 401: returns a refreshed credential, or None when none can be had.

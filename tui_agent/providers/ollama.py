@@ -45,6 +45,8 @@ class OllamaAdapter:
         messages = [{"role": "system", "content": request.system}] if request.system else []
         messages += [{"role": m.role, "content": m.content} for m in request.messages]
         body: dict = {"model": request.model, "messages": messages, "stream": True}
+        if request.reasoning is not None:
+            body["think"] = False if request.reasoning == "off" else request.reasoning
         options: dict = {}
         if request.temperature is not None:
             options["temperature"] = request.temperature
@@ -154,3 +156,12 @@ class OllamaAdapter:
                 )
             )
         return models
+
+    async def context_length(self, model: str, credential: "Credential") -> int | None:
+        """The model's trained context length from `POST /api/show` (`model_info["<arch>.context_length"]`)."""
+        shown = await _http.get_json(self.client, self.provider, f"{self._base}/api/show", credential, post={"model": model})
+        info = shown.get("model_info") if isinstance(shown, dict) else None
+        if not isinstance(info, dict):
+            return None
+        found = [v for k, v in info.items() if k.endswith(".context_length") and isinstance(v, int) and v > 0]
+        return found[0] if found else None

@@ -53,6 +53,13 @@ class OpenAIChatAdapter:
             host = urlsplit(self._base).hostname or ""
             new_name = any(host == h or (h.startswith(".") and host.endswith(h)) for h in _NEW_MAX_TOKENS_HOSTS)
             body["max_completion_tokens" if new_name else "max_tokens"] = request.max_tokens
+        if request.reasoning is not None:
+            # "off" is OpenAI's "none"; OpenRouter takes its own object (README: "Reasoning effort").
+            effort = "none" if request.reasoning == "off" else request.reasoning
+            if self.provider.id == "openrouter" or (urlsplit(self._base).hostname or "").endswith("openrouter.ai"):
+                body["reasoning"] = {"effort": effort}
+            else:
+                body["reasoning_effort"] = effort
         return body
 
     def stream(
@@ -155,7 +162,7 @@ class OpenAIChatAdapter:
                 raise _unexpected(self.provider, f"{self._base}/models")
             for item in data:
                 if isinstance(item, dict) and item.get("id"):
-                    models.append(ModelInfo(provider=self.provider.id, id=str(item["id"]), display_name=str(item["id"])))
+                    models.append(_listed_model(self.provider.id, item))
             # OpenAI's list is one page; some compatibles paginate with has_more/last_id like Anthropic.
             if not (isinstance(page, dict) and page.get("has_more") and page.get("last_id")):
                 break
@@ -196,18 +203,41 @@ def _unexpected(provider: "ProviderConfig", url: str) -> Exception:
     )
 
 
+def _listed_model(provider_id: str, item: dict) -> ModelInfo:
+    """One `/models` entry; OpenRouter's also carry `context_length` and `pricing` (strings, USD per token)."""
+    context = item.get("context_length")
+    pricing = item.get("pricing") if isinstance(item.get("pricing"), dict) else {}
+    return ModelInfo(
+        provider=provider_id, id=str(item["id"]), display_name=str(item["id"]),
+        context_window=context if isinstance(context, int) and context > 0 else None,
+        input_usd_per_mtok=_per_million(pricing.get("prompt")),
+        output_usd_per_mtok=_per_million(pricing.get("completion")),
+    )
+
+
+def _per_million(per_token: object) -> float | None:
+    try:
+        value = float(per_token)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return None
+    return value * 1_000_000 if value >= 0 else None  # OpenRouter marks variable-price routers with -1
+
+
 def _lmstudio_v1(provider_id: str, items: list) -> list[ModelInfo]:
     models = []
     for item in items:
         if not isinstance(item, dict) or not item.get("key") or item.get("type") == "embedding":
             continue
         loaded = item.get("loaded_instances")
+        # A loaded instance's own context length is the one in force; the maximum only applies when loading anew.
+        in_use = ((loaded[0].get("config") or {}).get("context_length") if loaded and isinstance(loaded[0], dict) else None)
+        context = in_use if isinstance(in_use, int) else item.get("max_context_length")
         models.append(
             ModelInfo(
                 provider=provider_id,
                 id=str(item["key"]),
                 display_name=str(item.get("display_name") or item["key"]),
-                context_window=item.get("max_context_length") if isinstance(item.get("max_context_length"), int) else None,
+                context_window=context if isinstance(context, int) else None,
                 loaded=bool(loaded) if isinstance(loaded, list) else None,
             )
         )

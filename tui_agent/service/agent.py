@@ -27,6 +27,7 @@ if TYPE_CHECKING:
     from tui_agent.auth.store import SecretStore
     from tui_agent.auth.tokens import TokenManager
     from tui_agent.service.claims import ConversationClaims
+    from tui_agent.config.model_facts import ModelFacts
     from tui_agent.config.schema import ProviderConfig
     from tui_agent.core.login import LoginPlan, LoginStep
     from tui_agent.providers.base import Adapter
@@ -76,6 +77,7 @@ class AgentService:
         self._adapter_factory = adapter_factory
         self._adapters: dict[str, "Adapter"] = {}
         self._models_cache: dict[str, list[ModelInfo]] = {}
+        self._shown_context: dict[tuple[str, str], int] = {}  # (provider, model) -> Ollama /api/show's context length
         self._config = config
         self.paths = paths
         self.env = os.environ if env is None else env
@@ -103,6 +105,7 @@ class AgentService:
             if config.providers.get(pid) != old.providers.get(pid):
                 adapter = self._adapters.pop(pid)
                 self._models_cache.pop(pid, None)
+                self._shown_context = {k: v for k, v in self._shown_context.items() if k[0] != pid}
                 close = getattr(adapter, "aclose", None)
                 if close is not None:
                     try:
@@ -471,11 +474,18 @@ class AgentService:
 
     # --- chat ---------------------------------------------------------------------------------------------
 
-    def build_request(self, chain: Chain, messages: list[ChatMessage], *, system: str | None = None, conversation_id: str | None = None) -> ChatRequest:
+    def build_request(
+        self, chain: Chain, messages: list[ChatMessage], *, system: str | None = None, conversation_id: str | None = None,
+        parameters: Mapping[str, object] | None = None,
+    ) -> ChatRequest:
+        """The request for `chain`'s model; `system` ("" for none) and `parameters` (a conversation's own values
+        of temperature, top_p, max_tokens, reasoning) override the profile's."""
         profile = chain.profile
+        own = parameters or {}
         return ChatRequest(
             model=profile.model, messages=list(messages), system=system if system is not None else profile.system,
-            temperature=profile.temperature, top_p=profile.top_p, max_tokens=profile.max_tokens,
+            temperature=own.get("temperature", profile.temperature), top_p=own.get("top_p", profile.top_p),  # type: ignore[arg-type]
+            max_tokens=own.get("max_tokens", profile.max_tokens), reasoning=own.get("reasoning", profile.reasoning),  # type: ignore[arg-type]
             conversation_id=conversation_id,
         )
 
@@ -486,6 +496,7 @@ class AgentService:
         *,
         system: str | None = None,
         conversation_id: str | None = None,
+        parameters: Mapping[str, object] | None = None,
     ) -> AsyncIterator[Event]:
         """Stream one answer as events; always ends with one Done or StreamError. Never switches provider."""
         chain = self.resolve(profile) if isinstance(profile, str) else profile
@@ -509,7 +520,7 @@ class AgentService:
                 fresh = await self.tokens.after_unauthorized(provider, rejected)
                 return Credential("bearer", fresh.secret) if fresh is not None else None
 
-        request = self.build_request(chain, messages, system=system, conversation_id=conversation_id)
+        request = self.build_request(chain, messages, system=system, conversation_id=conversation_id, parameters=parameters)
         adapter = self.adapter(provider)
         self._streaming[provider.id] = self._streaming.get(provider.id, 0) + 1
         log.info("send: profile=%s provider=%s method=%s model=%s", chain.profile.nickname, provider.id, chain.method, request.model)
@@ -531,6 +542,52 @@ class AgentService:
     def cached_models(self, provider_id: str) -> list[ModelInfo]:
         """Models discovered earlier this session (never triggers discovery)."""
         return self._models_cache.get(provider_id, [])
+
+    def known_facts(self, chain: Chain) -> "ModelFacts":
+        """What is known now of the chain's model (context window, prices), without asking the provider."""
+        from tui_agent.config.model_facts import ModelFacts, table_facts
+
+        info = next((m for m in self.cached_models(chain.provider.id) if m.id == chain.profile.model), None)
+        table = table_facts(chain.provider.id, chain.profile.model) or ModelFacts()
+        shown = self._shown_context.get((chain.provider.id, chain.profile.model))
+        if info is None:
+            return ModelFacts(shown or table.context_window, table.input_usd_per_mtok, table.output_usd_per_mtok)
+        return ModelFacts(
+            info.context_window or shown or table.context_window,
+            info.input_usd_per_mtok if info.input_usd_per_mtok is not None else table.input_usd_per_mtok,
+            info.output_usd_per_mtok if info.output_usd_per_mtok is not None else table.output_usd_per_mtok,
+        )
+
+    async def model_facts(self, chain: Chain) -> "ModelFacts":
+        """The chain's model's context window and prices: from the provider's model list (OpenRouter, LM Studio),
+        Ollama's `/api/show`, or the shipped table; what none of them says stays None. Each is asked once until
+        it answers (the model list is the session's cached discovery)."""
+        provider = chain.provider
+        if provider.kind in ("openai-chat", "ollama") and provider.id not in self._models_cache:
+            try:
+                await self.discover(provider.id)
+            except Exception as exc:  # unknown stays unknown: the panel says so
+                log.info("model facts: discovery failed for %s: %s", provider.id, exc)
+        facts = self.known_facts(chain)
+        if facts.context_window is None and provider.kind == "ollama":
+            await self._ollama_context(chain)
+            facts = self.known_facts(chain)
+        return facts
+
+    async def _ollama_context(self, chain: Chain) -> None:
+        from tui_agent.auth.credentials import ready_credential
+
+        credential, _why = await ready_credential(chain.provider, chain.method, store=self.store, env=self.env)
+        show = getattr(self.adapter(chain.provider), "context_length", None)
+        if credential is None or show is None:
+            return
+        try:
+            length = await show(chain.profile.model, credential)
+        except Exception as exc:
+            log.info("model facts: /api/show failed for %s: %s", chain.profile.model, exc)
+            return
+        if length:
+            self._shown_context[(chain.provider.id, chain.profile.model)] = length
 
     def is_streaming(self, provider_id: str) -> bool:
         return self._streaming.get(provider_id, 0) > 0

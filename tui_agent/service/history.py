@@ -107,7 +107,11 @@ _V_TREE = (
     "CREATE INDEX messages_by_parent ON messages(parent_id, id)",
 )
 
-MIGRATIONS: tuple[tuple[str, ...], ...] = (_V1, _V2, _V_TREE)
+# Per-conversation settings (`/system`, `/set`): a JSON object of the values the conversation overrides.
+_V_SETTINGS = ("ALTER TABLE conversations ADD COLUMN settings TEXT NOT NULL DEFAULT '{}'",)
+
+
+MIGRATIONS: tuple[tuple[str, ...], ...] = (_V1, _V2, _V_TREE, _V_SETTINGS)
 SCHEMA_VERSION = len(MIGRATIONS)
 
 # The search index is not a versioned step: it depends on whether this Python's SQLite has FTS5, and a
@@ -564,6 +568,32 @@ class HistoryStore:
             if not cursor.rowcount:
                 raise self._no_conversation(conversation_id)
 
+    @_reported("record the conversation's settings")
+    def set_settings(self, conversation_id: int, settings: dict[str, Any]) -> None:
+        """Replace the conversation's own settings (system prompt and parameters; absent keys use the profile's)."""
+        with self._lock, self._tx() as conn:
+            cursor = conn.execute(
+                "UPDATE conversations SET settings = ? WHERE id = ?", (json.dumps(settings), conversation_id)
+            )
+            if not cursor.rowcount:
+                raise self._no_conversation(conversation_id)
+
+    @_reported("read the conversation's settings")
+    def settings(self, conversation_id: int) -> dict[str, Any]:
+        """The conversation's own settings; {} when it has none (a damaged value counts as none)."""
+        with self._lock:
+            row = self._connection().execute(
+                "SELECT settings FROM conversations WHERE id = ?", (conversation_id,)
+            ).fetchone()
+        if row is None:
+            raise self._no_conversation(conversation_id)
+        try:
+            value = json.loads(row[0] or "{}")
+        except ValueError:
+            log.warning("conversation %s: its stored settings are not JSON; using the profile's", conversation_id)
+            return {}
+        return value if isinstance(value, dict) else {}
+
     @_reported("delete a conversation")
     def delete(self, conversation_id: int) -> bool:
         """Delete a conversation and all its messages; False when it did not exist."""
@@ -935,6 +965,12 @@ class AsyncHistory:
 
     async def set_profile(self, conversation_id: int, profile: str, provider: str, model: str) -> None:
         await asyncio.to_thread(self.store.set_profile, conversation_id, profile, provider, model)
+
+    async def set_settings(self, conversation_id: int, settings: dict[str, Any]) -> None:
+        await asyncio.to_thread(self.store.set_settings, conversation_id, settings)
+
+    async def settings(self, conversation_id: int) -> dict[str, Any]:
+        return await asyncio.to_thread(self.store.settings, conversation_id)
 
     async def delete(self, conversation_id: int) -> bool:
         return await asyncio.to_thread(self.store.delete, conversation_id)

@@ -24,6 +24,11 @@ def palette_entries(screen: "ChatScreen") -> Iterator[tuple[str, str, Callable[[
         provider = config.canonical_provider_id(profile.provider) or profile.provider
         yield f"Model: {nick}", f"/model {nick} · {provider} · {profile.model}", partial(run, f"/model {nick}")
     yield from branch_entries(screen)
+    yield "Conversation settings", "/set: each value in force and where it comes from", partial(run, "/set")
+    yield "System prompt", "/system: show the one in force", partial(run, "/system")
+    yield "No system prompt", "/system off: none in this conversation", partial(run, "/system off")
+    for level in ("off", "low", "medium", "high"):
+        yield f"Reasoning: {level}", f"/set reasoning {level}", partial(run, f"/set reasoning {level}")
     if screen.last_answer() is not None:
         yield "Copy the last answer", "ctrl+o: its Markdown source", screen.action_copy_answer
     blocks = screen.code_blocks()

@@ -26,6 +26,8 @@ class SlashCommand:
 COMMANDS: tuple[SlashCommand, ...] = (
     SlashCommand("model", "[NICK] [--force]", "switch to the profile NICK (--force: even if it cannot answer now); without NICK, open the model picker"),
     SlashCommand("new", "", "start a new conversation"),
+    SlashCommand("system", "[TEXT]", "show or set this conversation's system prompt (off, default)"),
+    SlashCommand("set", "[NAME VALUE]", "set temperature, top_p, max_tokens, reasoning; alone: list"),
     SlashCommand("auth", "", "show how every provider is logged in"),
     SlashCommand("login", "PROVIDER", "log in to a provider"),
     SlashCommand("logout", "PROVIDER", "forget a provider's stored credentials"),

@@ -131,19 +131,23 @@ class ChatScreen(BranchCommands, Screen):
         self._more_text = ""
         # A prompt sent or a conversation opened: the resume at start (after the first frame) must not replace it.
         self._user_acted = False
+        self._oversize_confirmed = ""  # a prompt the user was warned will not fit the context window
 
     # --- layout ------------------------------------------------------------------------------------------
 
     def compose(self) -> ComposeResult:
+        from tui_agent.ui.widgets.settings_lines import ContextSummary, SystemPromptLine
         from tui_agent.ui.widgets.status_summary import StatusSummary
 
         with Horizontal(id="chat-header-row"):
             yield Static(self._header_text(), id="chat-header", markup=False)
+            yield ContextSummary(id="context-summary")
             yield StatusSummary(self.app.config.providers, lambda: self.app.service)
         # #body holds the conversation column; the status side panel mounts beside #main after the first frame.
         with Horizontal(id="body"):
             with Vertical(id="main"):
                 yield Static(id="history-banner", markup=False)
+                yield SystemPromptLine(id="system-line")
                 with Conversation(id="conversation"):
                     if self.profile is None:
                         from tui_agent.ui.widgets.welcome import Welcome
@@ -166,6 +170,7 @@ class ChatScreen(BranchCommands, Screen):
         self.call_after_refresh(self.app.first_frame_drawn)
         # The side panel's rows, timers and the service behind them are not needed for the first frame.
         self.app.after_first_frame(self._ensure_status_panel)
+        self.app.after_first_frame(lambda: self._show_settings(learn=True))  # the profile's system prompt, context
         if self.profile is None:
             # The scan probes local servers and the CLI: never before the first frame is on screen.
             self.app.after_first_frame(self._scan_machine)
@@ -353,6 +358,14 @@ class ChatScreen(BranchCommands, Screen):
         chain = self._ensure_chain()
         if chain is None:
             return
+        session = self._ensure_session()
+        session.switch_to_chain(chain)
+        warning = session.will_not_fit(text)
+        if warning and self._oversize_confirmed != text:
+            self._oversize_confirmed = text  # a second Enter on the same text sends it anyway
+            self._note(f"{warning} Shorten it, or press Enter again to send it anyway.", error=True)
+            return
+        self._oversize_confirmed = ""
         if await self.submit_edit(text):
             return
         self.prompt.remember(text)
@@ -435,6 +448,8 @@ class ChatScreen(BranchCommands, Screen):
         if refused:
             self._note(refused, error=True)
         self.usage = None
+        self.status_panel.reset_usage()
+        self._show_settings(learn=True)
         self.conversation.jump_to_bottom()
 
     def _message_widgets(self, stored: list["StoredMessage"]) -> list:
@@ -538,6 +553,7 @@ class ChatScreen(BranchCommands, Screen):
         await self._render_end(answer, state, error)
         await self.answer_ended()
         self.show_history_notice()  # a save that failed (or worked again) shows at once
+        self._show_settings()
         await self._prune()
 
     async def _prune(self) -> None:
@@ -829,6 +845,12 @@ class ChatScreen(BranchCommands, Screen):
         self._remove_welcome()
         self._refresh_header()
         self._note(message or f"Model: {nickname} ({chain.provider.id} · {chain.profile.model}).")
+        session = self._settings_session()
+        from tui_agent.service.settings import not_applied
+
+        if unapplied := not_applied(chain, session.parameters):  # never silently
+            self._note(unapplied, error=True)
+        self._show_settings(learn=True)
 
     async def _cmd_new(self, _arg: str) -> None:
         self.action_stop()  # the cancelled worker renders nothing once its widgets are gone
@@ -840,6 +862,7 @@ class ChatScreen(BranchCommands, Screen):
         self._older = []
         self.usage = None
         self.status_panel.reset_usage()
+        self._show_settings()
         await self.conversation.remove_children()
         self.conversation.jump_to_bottom()
         self.prompt.focus()
@@ -854,6 +877,44 @@ class ChatScreen(BranchCommands, Screen):
         lines += [f"  {k.ljust(key_width)}  {d}" for k, d in KEYS_HELP]
         lines += ["", "Start a message with // to send text that begins with a slash."]
         self._note("\n".join(lines))
+
+    async def _cmd_system(self, arg: str) -> None:
+        from tui_agent.ui.settings_commands import system_command
+
+        reply = await system_command(self._settings_session(), arg)
+        self._note(reply.text, error=reply.error)
+        self._show_settings()
+
+    async def _cmd_set(self, arg: str) -> None:
+        from tui_agent.ui.settings_commands import set_command
+
+        reply = await set_command(self._settings_session(), arg)
+        self._note(reply.text, error=reply.error)
+        self._show_settings()
+
+    def _settings_session(self) -> "ChatSession":
+        """The session, on the active model when one is chosen (its profile's values are the defaults shown)."""
+        session = self._ensure_session()
+        if self.chain is not None or self.profile is not None:
+            chain = self._ensure_chain()
+            if chain is not None:
+                session.switch_to_chain(chain)
+        return session
+
+    def _show_settings(self, *, learn: bool = False) -> None:
+        """Refresh the system-prompt line, context and cost; with `learn`, ask the provider about the model first."""
+        from tui_agent.errors import ConfigError
+        from tui_agent.ui.settings_commands import learn_and_show, show_settings
+
+        if (self.session is None or self.session.chain is None) and self.profile is not None:
+            try:  # quietly: a broken profile is reported when it is used, not by this refresh
+                self.chain = self.chain or self.app.service.resolve(self.profile)
+                self._ensure_session().switch_to_chain(self.chain)
+            except ConfigError:
+                pass
+        show_settings(self, self.session)
+        if learn and self.session is not None and self.session.chain is not None:
+            self.run_worker(learn_and_show(self, self.session), group="model-facts", exclusive=True, exit_on_error=False)
 
     def _cmd_quit(self, _arg: str) -> None:
         self.app.exit(0)

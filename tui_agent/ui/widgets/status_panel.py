@@ -383,6 +383,10 @@ class StatusPanel(Vertical):
         """The active model's context window, or None when not known (then no context line is shown)."""
         self._usage.set_context_window(tokens)
 
+    def set_context_used(self, tokens: int | None) -> None:
+        """How many tokens of the window the conversation fills now (None: the last answer's count)."""
+        self._usage.set_context_used(tokens)
+
     @property
     def usage(self) -> UsageMeter:
         return self._usage

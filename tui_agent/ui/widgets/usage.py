@@ -1,7 +1,9 @@
 """This conversation's token usage and, when the model's context window is known, how much of it is used.
 
 Usage events are cumulative per answer (a later one replaces an earlier one for the same answer); the
-conversation total is the sum over answers. The context in use is the last answer's input plus output.
+conversation total is the sum over answers. The context in use is what the screen last learnt from the
+session (`set_context_used`), else the last answer's input plus output. A cost is shown only when every answer's
+price is known (the provider reported it, or the model's prices are known): otherwise "cost unknown".
 """
 
 from __future__ import annotations
@@ -35,6 +37,14 @@ class UsageTotals:
     cost_usd: float | None = None
     answers: int = 0
     context_used: int | None = None  # the last answer's input + output, when it reported input
+    unpriced: int = 0  # answers whose cost is not known
+
+    def cost_text(self) -> str:
+        """"$0.0123", or "cost unknown" when any answer's price is not known (never a guess)."""
+        if self.cost_usd is None or self.unpriced:
+            known = f" (${self.cost_usd:.4f} of it known)" if self.cost_usd is not None else ""
+            return f"cost unknown{known}"
+        return f"${self.cost_usd:.4f}"
 
 
 class UsageBook:
@@ -66,6 +76,8 @@ class UsageBook:
             totals.output_tokens += usage.output_tokens or 0
             if usage.cost_usd is not None:
                 totals.cost_usd = (totals.cost_usd or 0.0) + usage.cost_usd
+            else:
+                totals.unpriced += 1
         if self._order:
             last = self._answers[self._order[-1]]
             if last.input_tokens is not None:
@@ -73,16 +85,30 @@ class UsageBook:
         return totals
 
 
+def context_share(used: int, window: int) -> str:
+    """"12k / 200k 6%": how full a context window is."""
+    return f"{compact(used)} / {compact(window)} {min(used / window, 1.0):.0%}"
+
+
+def header_summary(totals: UsageTotals, context_window: int | None) -> str:
+    """The one-line summary for narrow headers: "ctx 12k / 200k 6% · $0.0123" (or "cost unknown")."""
+    parts = []
+    if context_window and totals.context_used is not None:
+        parts.append(f"ctx {context_share(totals.context_used, context_window)}")
+    if totals.answers:
+        parts.append(totals.cost_text())
+    return " · ".join(parts)
+
+
 def usage_text(totals: UsageTotals, context_window: int | None) -> Text:
-    """The meter's lines: tokens in/out (and cost), then the context bar when the window is known."""
+    """The meter's lines: tokens in/out and cost, then the context bar when the window is known."""
     text = Text()
     text.append("Tokens this conversation\n", style="bold")
     if totals.answers == 0:
         text.append("  none yet")
     else:
         text.append(f"  in {totals.input_tokens:,} · out {totals.output_tokens:,}")
-        if totals.cost_usd is not None:
-            text.append(f" · ${totals.cost_usd:.4f}")
+        text.append(f"\n  {totals.cost_text()}")
     if context_window:
         text.append("\nContext ", style="bold")
         if totals.context_used is None:
@@ -91,7 +117,7 @@ def usage_text(totals: UsageTotals, context_window: int | None) -> Text:
             used = totals.context_used
             share = min(used / context_window, 1.0)
             filled = round(share * _BAR_WIDTH)
-            text.append(f"{compact(used)} / {compact(context_window)} {share:.0%} ")
+            text.append(f"{context_share(used, context_window)} ")
             text.append("█" * filled)
             text.append("░" * (_BAR_WIDTH - filled), style="dim")
     return text
@@ -114,10 +140,14 @@ class UsageMeter(Widget):
         super().__init__(id=id, classes=classes)
         self._book = UsageBook()
         self._context_window: int | None = None
+        self._context_used: int | None = None
 
     @property
     def totals(self) -> UsageTotals:
-        return self._book.totals()
+        totals = self._book.totals()
+        if self._context_used is not None:
+            totals.context_used = self._context_used
+        return totals
 
     @property
     def context_window(self) -> int | None:
@@ -131,6 +161,12 @@ class UsageMeter(Widget):
     def reset_usage(self) -> None:
         """Start counting a new conversation."""
         self._book.reset()
+        self._context_used = None
+        self._changed()
+
+    def set_context_used(self, tokens: int | None) -> None:
+        """How many tokens of the window the conversation fills now (the session's count); None: the last answer's."""
+        self._context_used = tokens
         self._changed()
 
     def set_context_window(self, tokens: int | None) -> None:
@@ -139,10 +175,10 @@ class UsageMeter(Widget):
         self._changed()
 
     def render(self) -> Text:
-        return usage_text(self._book.totals(), self._context_window)
+        return usage_text(self.totals, self._context_window)
 
     def _changed(self) -> None:
-        totals, window = self._book.totals(), self._context_window
+        totals, window = self.totals, self._context_window
         # The colour is a second channel; the percentage is always printed.
         self.set_class(bool(window and totals.context_used and totals.context_used >= 0.9 * window), "-context-high")
         self.refresh(layout=True)
