@@ -131,11 +131,15 @@ def test_failed_migration_step_rolls_back_to_the_previous_version(tmp_path, monk
     conn.close()
 
 
-def test_file_that_is_not_a_database_is_reported_with_what_to_do(tmp_path):
+def test_file_that_is_not_a_database_is_kept_aside_and_reported(tmp_path):
     path = tmp_path / "history.db"
-    path.write_bytes(b"this is not sqlite at all, just some text that happens to be long enough" * 20)
-    with pytest.raises(HistoryError, match=r"history\.db.*move the file aside"):
-        HistoryStore(path).open()
+    damaged = b"this is not sqlite at all, just some text that happens to be long enough" * 20
+    path.write_bytes(damaged)
+    store = HistoryStore(path)
+    store.open()  # a new history in its place (tests/history/test_damaged.py covers the kinds of damage)
+    assert store.set_aside is not None and store.set_aside.moved_to.read_bytes() == damaged
+    assert "file is not a database" in store.set_aside.sentence()
+    store.close()
 
 
 def test_constructing_the_store_touches_no_disk(tmp_path):
