@@ -1,6 +1,6 @@
 """The `tui-agent` command: the TUI by default, and the headless commands (status, models, ask, …).
 
-Every error is one plain sentence on stderr with the exit code interfaces.md gives; no traceback unless
+Every error is one plain sentence on stderr with the exit code docs/interfaces.md gives; no traceback unless
 --verbose. The TUI's modules are imported only when the TUI is what was asked for.
 """
 

@@ -1,4 +1,4 @@
-"""The headless commands: output, JSON schema and exit codes exactly as interfaces.md gives them."""
+"""The headless commands: output, JSON schema and exit codes exactly as docs/interfaces.md gives them."""
 
 from __future__ import annotations
 

@@ -12,7 +12,7 @@ AUTH_METHODS: tuple[str, ...] = ("none", "api-key", "oauth-device", "oauth-pkce"
 
 
 class CredentialState(str, enum.Enum):
-    """The state of a provider's credential, exactly as interfaces.md names them."""
+    """The state of a provider's credential, exactly as docs/interfaces.md names them."""
 
     READY = "ready"
     EXPIRING = "expiring"

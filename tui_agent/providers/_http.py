@@ -109,7 +109,7 @@ def _clean(text: str, secret: str, limit: int = 300) -> str:
 
 
 def _error_detail(body: str) -> tuple[str, str]:
-    """(message, type-or-code) from any of the error shapes seen in the wild (protocols.md §2.5, §3.4, §5.1)."""
+    """(message, type-or-code) from any of the error shapes seen in the wild (docs/protocols.md §2.5, §3.4, §5.1)."""
     try:
         obj = json.loads(body)
     except ValueError:

@@ -1,4 +1,4 @@
-"""The anthropic-messages wire kind: streams `/v1/messages` SSE and lists `/v1/models` (protocols.md §1)."""
+"""The anthropic-messages wire kind: streams `/v1/messages` SSE and lists `/v1/models` (docs/protocols.md §1)."""
 
 from __future__ import annotations
 
@@ -18,7 +18,7 @@ if TYPE_CHECKING:
     from tui_agent.providers.base import RefreshCredential
 
 DEFAULT_BASE_URL = "https://api.anthropic.com"
-DEFAULT_VERSION = "2023-06-01"  # pinned: 2026-10-21 rejects sampling parameters (protocols.md §1.2)
+DEFAULT_VERSION = "2023-06-01"  # pinned: 2026-10-21 rejects sampling parameters (docs/protocols.md §1.2)
 DEFAULT_MAX_TOKENS = 8192  # the API requires max_tokens on every request
 _MAX_MODEL_PAGES = 20
 

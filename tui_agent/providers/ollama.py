@@ -1,4 +1,4 @@
-"""The ollama wire kind: native `/api/chat` NDJSON streaming, `/api/tags` + `/api/ps` discovery (protocols.md §3)."""
+"""The ollama wire kind: native `/api/chat` NDJSON streaming, `/api/tags` + `/api/ps` discovery (docs/protocols.md §3)."""
 
 from __future__ import annotations
 
@@ -22,7 +22,7 @@ DEFAULT_BASE_URL = "http://127.0.0.1:11434"
 
 
 def _connectable(base: str) -> str:
-    """Map a bind-all host (0.0.0.0, ::) to loopback, as Ollama's own client does (protocols.md §3.1)."""
+    """Map a bind-all host (0.0.0.0, ::) to loopback, as Ollama's own client does (docs/protocols.md §3.1)."""
     parts = urlsplit(base)
     host = parts.hostname or ""
     if host in ("0.0.0.0", "::"):

@@ -1,5 +1,5 @@
 """The openai-chat wire kind: `/chat/completions` SSE and model discovery for OpenAI, OpenRouter, Azure OpenAI v1,
-LM Studio, llama.cpp, vLLM and other compatibles (protocols.md §2, §4, §5)."""
+LM Studio, llama.cpp, vLLM and other compatibles (docs/protocols.md §2, §4, §5)."""
 
 from __future__ import annotations
 
