@@ -54,6 +54,11 @@ class Credential:
 NO_CREDENTIAL = Credential(kind="none")
 
 
+# How a key saved without a check is recorded (StoredCredential.obtained_by), and what its first use made of it.
+UNCHECKED = "saved without a check"
+REFUSED_AT_FIRST_USE = "refused at its first use"
+
+
 @dataclass(frozen=True)
 class StoredCredential:
     """What the secret store keeps for one provider: an API key or an OAuth token set, bound to a host."""
@@ -63,7 +68,7 @@ class StoredCredential:
     host: str = ""  # the host the secret was stored for; it is never sent anywhere else
     refresh_token: str | None = field(default=None, repr=False)
     expires_at: datetime | None = None
-    obtained_by: str = "entered"  # entered | device flow | PKCE | imported
+    obtained_by: str = "entered"  # entered | device flow | PKCE | imported | UNCHECKED | REFUSED_AT_FIRST_USE
     identity: str = ""  # a non-secret label (account, e-mail) when the provider told us one
     token_endpoint: str | None = None
     scope: str | None = None

@@ -16,7 +16,7 @@ from urllib.parse import urlsplit
 
 import httpx
 
-from tui_agent.errors import AuthError, ProviderError, TuiAgentError
+from tui_agent.errors import AuthError, ProviderError, TuiAgentError, Unreachable
 from tui_agent.providers.events import Done, ErrorKind, Event, StreamError
 from tui_agent.redact import mask
 
@@ -461,14 +461,16 @@ async def get_json(
             follow_redirects=False,
         )
     except httpx.TransportError as exc:
-        raise ProviderError(describe_transport(provider, url, exc).message + ".") from None
+        raise Unreachable(describe_transport(provider, url, exc).message + ".") from None
     text = response.text
     status = response.status_code
     if missing_ok and status in (404, 405):
         return None
     if not 200 <= status < 300 or "html" in response.headers.get("content-type", "").lower():
         error = describe_status(provider, url, status, response.headers, text, credential.secret)
-        raise (AuthError if error.kind == "auth" else ProviderError)(error.message + ".")
+        if error.kind == "auth":
+            raise AuthError(error.message + ".")
+        raise (Unreachable if status == 404 else ProviderError)(error.message + ".")
     try:
         return json.loads(text)
     except ValueError:
