@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import re
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,6 +26,7 @@ from tui_agent.auth.state import CredentialState, CredentialStatus
 from tui_agent.auth.state import state_line as _state_line
 from tui_agent.core.login import Failed, LoginPlan, Obtained, OpenUrl, Progress, ShowCode, Tick
 from tui_agent.errors import AuthError, ProviderError, TuiAgentError, Unreachable
+from tui_agent.ui.slash import as_slash_commands
 
 if TYPE_CHECKING:
     from textual.app import App
@@ -96,12 +96,9 @@ def _no_suspend_sentence(exc: Exception, command: str) -> str:
     return f"This terminal cannot be handed over to another program ({type(exc).__name__}); run `{command}` in a shell."
 
 
-_CLI_COMMAND = re.compile(r"`tui-agent (login|logout) ([^`]+)`")
-
-
 def state_line(status: CredentialStatus | None) -> str:
     """`✓ ready as WHO — detail` (or `? not checked yet`); shell commands in the detail become slash commands."""
-    detail = _CLI_COMMAND.sub(r"/\1 \2", status.detail) if status is not None else None
+    detail = as_slash_commands(status.detail) if status is not None else None
     return _state_line(status, identity=True, detail=detail)
 
 
