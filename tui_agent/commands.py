@@ -128,6 +128,11 @@ async def ask(service: "AgentService", nick: str | None, system: str | None, pro
 # --- login / logout -------------------------------------------------------------------------------------------
 
 
+def _sentence(exc: BaseException) -> str:
+    """An error's sentence inside another one: without its full stop."""
+    return str(exc).rstrip(".")
+
+
 def _read_key(provider_id: str) -> str:
     if sys.stdin.isatty():
         import getpass
@@ -161,14 +166,14 @@ async def login(service: "AgentService", provider_id: str, method: str | None, n
         try:
             await service.check_api_key(plan.provider.id, key)
         except AuthError as exc:
-            raise AuthError(f"{plan.provider.id} refused the key ({exc}); it was not stored") from None
+            raise AuthError(f"{plan.provider.id} refused the key ({_sentence(exc)}); it was not stored") from None
         except Unreachable as exc:
             raise Unreachable(
-                f"could not check the key with {plan.provider.id} ({exc}); it was not stored "
+                f"could not check the key with {plan.provider.id} ({_sentence(exc)}); it was not stored "
                 "(add --no-check to store it without a check)"
             ) from None
         except ProviderError as exc:
-            raise ProviderError(f"could not check the key with {plan.provider.id} ({exc}); it was not stored") from None
+            raise ProviderError(f"could not check the key with {plan.provider.id} ({_sentence(exc)}); it was not stored") from None
         _out(await service.save_api_key(plan.provider.id, key))
         return 0
     import asyncio
