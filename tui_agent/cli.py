@@ -1,6 +1,6 @@
 """The `tui-agent` command: the TUI by default, and the headless commands (status, models, ask, …).
 
-Every error is one plain sentence on stderr with the exit code interfaces.md gives; no traceback unless
+Every error is one plain sentence on stderr with the exit code docs/interfaces.md gives; no traceback unless
 --verbose. The TUI's modules are imported only when the TUI is what was asked for.
 """
 
@@ -58,6 +58,7 @@ def build_parser() -> argparse.ArgumentParser:
     login.add_argument("provider", metavar="PROVIDER")
     login.add_argument("--method", metavar="M", help="auth method (default: the provider's default)")
     login.add_argument("--no-browser", action="store_true", help="print the URL instead of opening a browser")
+    login.add_argument("--no-check", action="store_true", help="store an API key without checking it with the provider")
 
     logout = sub.add_parser("logout", parents=[common], help="forget stored credentials")
     logout.add_argument("provider", metavar="PROVIDER")
@@ -125,7 +126,7 @@ async def _dispatch(args: argparse.Namespace, config_flag: str | None) -> int:
         if args.command == "ask":
             return await commands.ask(service, args.model, args.system, args.prompt)
         if args.command == "login":
-            return await commands.login(service, args.provider, args.method, args.no_browser)
+            return await commands.login(service, args.provider, args.method, args.no_browser, no_check=args.no_check)
         if args.command == "logout":
             return await commands.logout(service, args.provider)
         raise UsageError(f"unknown command `{args.command}`")

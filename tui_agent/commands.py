@@ -10,7 +10,7 @@ import sys
 from typing import TYPE_CHECKING
 
 from tui_agent.auth.state import state_label, state_line
-from tui_agent.errors import AuthError, ConfigError, ProviderError, UsageError
+from tui_agent.errors import AuthError, ConfigError, ProviderError, Unreachable, UsageError
 
 if TYPE_CHECKING:
     from tui_agent.service.agent import AgentService
@@ -132,6 +132,11 @@ async def ask(service: "AgentService", nick: str | None, system: str | None, pro
 # --- login / logout -------------------------------------------------------------------------------------------
 
 
+def _sentence(exc: BaseException) -> str:
+    """An error's sentence inside another one: without its full stop."""
+    return str(exc).rstrip(".")
+
+
 def _read_key(provider_id: str) -> str:
     if sys.stdin.isatty():
         import getpass
@@ -145,8 +150,11 @@ def _read_key(provider_id: str) -> str:
     return key
 
 
-async def login(service: "AgentService", provider_id: str, method: str | None, no_browser: bool) -> int:
-    plan = service.plan_login(provider_id, method, interactive=sys.stdin.isatty())
+async def login(service: "AgentService", provider_id: str, method: str | None, no_browser: bool, *, no_check: bool = False) -> int:
+    # --no-check is about a key: it asks for one even where the default is a browser flow (OpenRouter).
+    plan = service.plan_login(provider_id, method, paste_key=no_check and method is None, interactive=sys.stdin.isatty())
+    if no_check and plan.flow != "api-key":
+        raise UsageError(f"--no-check is for API keys; `{plan.method}` on {plan.provider.id} is not an API-key login")
     if plan.flow == "none":
         _out(f"{plan.provider.id} needs no login (auth method `none`).")
         return 0
@@ -156,12 +164,20 @@ async def login(service: "AgentService", provider_id: str, method: str | None, n
         return 0 if code == 0 and st.state.value == "ready" else 1
     if plan.flow == "api-key":
         key = _read_key(plan.provider.id)
+        if no_check:
+            _out(await service.save_api_key(plan.provider.id, key, checked=False))
+            return 0
         try:
             await service.check_api_key(plan.provider.id, key)
         except AuthError as exc:
-            raise AuthError(f"{plan.provider.id} refused the key ({exc}); it was not stored") from None
+            raise AuthError(f"{plan.provider.id} refused the key ({_sentence(exc)}); it was not stored") from None
+        except Unreachable as exc:
+            raise Unreachable(
+                f"could not check the key with {plan.provider.id} ({_sentence(exc)}); it was not stored "
+                "(add --no-check to store it without a check)"
+            ) from None
         except ProviderError as exc:
-            raise ProviderError(f"could not check the key with {plan.provider.id} ({exc}); it was not stored") from None
+            raise ProviderError(f"could not check the key with {plan.provider.id} ({_sentence(exc)}); it was not stored") from None
         _out(await service.save_api_key(plan.provider.id, key))
         return 0
     import asyncio

@@ -50,6 +50,13 @@ class AuthError(ProviderError):
     """Authentication is missing, expired or was refused at request time."""
 
 
+class Unreachable(ProviderError):
+    """The provider could not be asked (connection, DNS, TLS, timeout) or the endpoint is not there (404).
+
+    Nothing was refused: a key whose check ends this way may still be saved on purpose (`login --no-check`).
+    """
+
+
 class Interrupted(TuiAgentError):
     """The user interrupted the operation."""
 

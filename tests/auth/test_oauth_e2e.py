@@ -20,7 +20,7 @@ from tests.fakes.authserver import AuthlibServer, FakeClock, Reply, ScriptedServ
 from tui_agent.auth.oauth.discovery import clear_discovery_cache, resolve_endpoints
 from tui_agent.auth.oauth.pkce import s256_challenge
 from tui_agent.auth.oauth.pkce_flow import PkceFlow
-from tests.terminal_login import login_in_terminal
+from tests.login_in_terminal import login_in_terminal
 from tui_agent.auth.state import StoredCredential
 from tui_agent.config.schema import OAuthSettings, ProviderConfig
 from tui_agent.errors import AuthError, ConfigError

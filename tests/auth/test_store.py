@@ -443,7 +443,7 @@ async def test_auto_store_falls_back_to_the_file_without_a_system_keyring(active
 async def test_chainer_of_keyrings_alt_backends_is_rejected(active_keyring, paths):
     plaintext, encrypted = PlaintextLikeAlt(), EncryptedLikeAlt()
     chain = _chainer_of(encrypted, plaintext)
-    assert chain.priority == 10  # why `priority >= 1` alone is not enough (auth.md §F.3)
+    assert chain.priority == 10  # why `priority >= 1` alone is not enough (docs/auth.md §F.3)
     active_keyring(chain)
     store = open_store(paths)
     await store.put("openai", _key())

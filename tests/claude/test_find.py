@@ -1,4 +1,4 @@
-"""Finding the Claude Code CLI in the interfaces.md order, without importing claude-agent-sdk."""
+"""Finding the Claude Code CLI in the docs/interfaces.md order, without importing claude-agent-sdk."""
 
 from __future__ import annotations
 

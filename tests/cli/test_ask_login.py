@@ -179,3 +179,77 @@ def test_models_lists_discovered_models_with_loaded_state(capsys, isolated_home)
                        "available": True, "reason": "", "loaded": None}
     discovered = {r["model"]: r["loaded"] for r in rows if r["origin"] == "discovered"}
     assert discovered == {"llama3.2:latest": False, "qwen3:4b": True}
+
+
+# --- a key that cannot be checked now (issue 22 item 1) -------------------------------------------------------
+
+
+def closed_port_url() -> str:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    return f"http://127.0.0.1:{port}/v1"  # nothing listens there now: connection refused
+
+
+def gateway_at(isolated_home: Path, base_url: str) -> None:
+    (isolated_home / "config.toml").write_text(
+        f'default_profile = "g"\n[providers.gw]\nkind = "openai-chat"\nbase_url = "{base_url}"\n'
+        f'auth = ["api-key"]\n[profiles.g]\nprovider = "gw"\nmodel = "gpt-test"\n'
+    )
+
+
+def status_row(capsys, provider: str = "gw") -> dict:
+    code, out, _err = run(capsys, "status", "--json", "--no-probe")
+    assert code == 0
+    return {r["provider"]: r for r in json.loads(out)}[provider]
+
+
+def test_a_check_that_cannot_reach_the_server_suggests_no_check_and_stores_nothing(capsys, monkeypatch, isolated_home):
+    gateway_at(isolated_home, closed_port_url())
+    code, _out, err = run(capsys, "login", "gw", stdin=KEY + "\n", monkeypatch=monkeypatch)
+    assert code == 1
+    assert "connection refused" in err and "not stored" in err and "--no-check" in err
+    assert status_row(capsys)["state"] == "missing"
+
+
+def test_a_check_endpoint_that_does_not_exist_counts_as_a_network_reason(capsys, monkeypatch, isolated_home):
+    with FakeOpenAI(api_key=KEY) as fake:
+        gateway_at(isolated_home, fake.base_url + "/no-such-api")  # its /models answers 404
+        code, _out, err = run(capsys, "login", "gw", stdin=KEY + "\n", monkeypatch=monkeypatch)
+    assert code == 1 and "404" in err and "--no-check" in err
+
+
+def test_a_refused_key_never_suggests_no_check(capsys, monkeypatch, openai_gateway):
+    code, _out, err = run(capsys, "login", "gw", stdin="sk-bad-key-00000000000000000000\n", monkeypatch=monkeypatch)
+    assert code == 1 and "refused the key" in err and "--no-check" not in err
+
+
+def test_no_check_stores_the_key_as_unknown_until_its_first_use_accepts_it(capsys, monkeypatch, openai_gateway):
+    code, out, err = run(capsys, "login", "gw", "--no-check", stdin=KEY + "\n", monkeypatch=monkeypatch)
+    assert code == 0, err
+    assert "without a check" in out and "sk-tes…KLMN" in out and KEY not in out
+    assert not any(r.path.endswith("/models") for r in openai_gateway.requests)  # no check was made
+    row = status_row(capsys)
+    assert (row["state"], row["detail"], row["source"]) == ("unknown", "saved without a check", "file")
+    openai_gateway.script(FakeOpenAI.answer("it works"))
+    code, out, _err = run(capsys, "ask", "hi")
+    assert (code, out) == (0, "it works\n")
+    row = status_row(capsys)
+    assert row["state"] == "ready" and "saved without a check" not in row["detail"]
+
+
+def test_no_check_key_refused_at_its_first_use_becomes_an_error(capsys, monkeypatch, openai_gateway):
+    code, _out, _err = run(capsys, "login", "gw", "--no-check", stdin="sk-bad-key-00000000000000000000\n", monkeypatch=monkeypatch)
+    assert code == 0
+    assert status_row(capsys)["state"] == "unknown"
+    code, _out, err = run(capsys, "ask", "hi")
+    assert code == 1 and "sk-bad-key-0000" not in err
+    row = status_row(capsys)
+    assert row["state"] == "error" and "refused at its first use" in row["detail"]
+
+
+def test_no_check_is_for_api_keys_only(capsys, isolated_home):
+    code, _out, err = run(capsys, "login", "ollama", "--no-check")
+    assert code == 2 and "does not allow auth method `api-key`" in err

@@ -1,4 +1,4 @@
-"""The headless commands: output, JSON schema and exit codes exactly as interfaces.md gives them."""
+"""The headless commands: output, JSON schema and exit codes exactly as docs/interfaces.md gives them."""
 
 from __future__ import annotations
 
@@ -316,3 +316,34 @@ def test_the_tui_restores_garbage_collection_when_it_stops_before_a_frame(capsys
     assert main(["--config", str(config_file)]) == 2
     assert "no profile is called `nope`" in capsys.readouterr().err
     assert gc.isenabled()
+
+
+GATEWAY_FILE = """\
+default_profile = "g"
+
+[profiles.g]
+provider = "gw"
+model = "gpt-test"
+
+# my team's gateway
+[providers.gw]
+kind = "openai-chat"
+base_url = "https://llm.example.com/v1"
+auth = ["api-key"]
+"""
+
+
+def test_import_keeps_a_comment_with_the_table_it_describes(capsys, config_file, qwen_file):
+    config_file.write_text(GATEWAY_FILE)
+    code, _out, err = run(capsys, "import", "qwen-profiles", str(qwen_file))
+    assert code == 0, err
+    text = config_file.read_text()
+    assert "# my team's gateway\n[providers.gw]\n" in text  # still right above its table
+    assert text.index("[profiles.claude]") < text.index("# my team's gateway")
+    assert "\n\n\n" not in text
+    import re
+
+    for header in re.finditer(r"^\[", text, re.M):  # every table but the first has a blank line (or its comment) above
+        if header.start() > text.index("[profiles.g]"):
+            above = text[: header.start()].splitlines()[-1]
+            assert above == "" or above.startswith("#"), text

@@ -164,3 +164,47 @@ def test_the_file_mode_is_kept(config_file):
     os.chmod(config_file, 0o640)
     set_default_profile(config_file, "local")
     assert config_file.stat().st_mode & 0o777 == 0o640
+
+
+COMMENTED = """\
+# my settings
+[providers.ollama]
+base_url = "http://127.0.0.1:11434"  # the box under the desk
+
+[profiles.a]
+provider = "ollama"
+model = "llama3.2"
+# model = "qwen3" was too slow
+
+# my team's gateway
+[providers.gw]
+kind = "openai-chat"
+base_url = "https://llm.example.com/v1"
+auth = ["api-key"]
+"""
+
+
+def test_a_new_profile_does_not_come_between_a_comment_and_its_table(tmp_path):
+    path = tmp_path / "config.toml"
+    path.write_text(COMMENTED, encoding="utf-8")
+    add_profile(path, "b", "ollama", "qwen3")
+    text = path.read_text(encoding="utf-8")
+    assert "# my team's gateway\n[providers.gw]\n" in text
+    assert '# model = "qwen3" was too slow\n\n[profiles.b]\n' in text  # the profile's own note stays with it
+    assert text.index("[profiles.b]") < text.index("# my team's gateway")
+    assert "\n\n\n" not in text
+    assert load_config(path).profiles["b"].model == "qwen3"
+
+
+def test_saving_a_base_url_keeps_a_blank_line_before_the_next_table(tmp_path):
+    path = tmp_path / "config.toml"
+    path.write_text(COMMENTED, encoding="utf-8")
+    set_provider_field(path, "lmstudio", "base_url", "http://127.0.0.1:1234/v1")  # a new table between two
+    set_provider_field(path, "ollama", "api_key_env", "OLLAMA_KEY")  # a key added to a table followed by a blank line
+    set_provider_field(path, "gw", "api_key_env", "GW_KEY")
+    text = path.read_text(encoding="utf-8")
+    assert '[providers.lmstudio]\nbase_url = "http://127.0.0.1:1234/v1"\n\n[profiles.a]' in text
+    assert 'base_url = "http://127.0.0.1:11434"  # the box under the desk\napi_key_env = "OLLAMA_KEY"\n\n' in text
+    assert '# my team\'s gateway\n[providers.gw]\n' in text and text.endswith('api_key_env = "GW_KEY"\n')
+    assert "\n\n\n" not in text
+    assert load_config(path).providers["lmstudio"].base_url == "http://127.0.0.1:1234/v1"

@@ -45,7 +45,7 @@ class FakeAnthropic(FakeServer):
         newline: str = "\n",
         model: str = "claude-test-1",
     ) -> Reply:
-        """A streamed answer, one SSE event per chunk, exactly as the API frames it (protocols.md §1.4).
+        """A streamed answer, one SSE event per chunk, exactly as the API frames it (docs/protocols.md §1.4).
 
         `error=(type, message)` sends an in-band `event: error` after the texts; `complete=False` leaves out
         `message_stop`; `cut_after=N` sends N chunks, then drops the connection mid-body (`cut=True`: after all chunks); `pause_after=N` holds after N events.
@@ -94,7 +94,7 @@ class FakeAnthropic(FakeServer):
 
     @staticmethod
     def error(status: int, type_: str, message: str, headers: dict[str, str] | None = None) -> Reply:
-        """A non-2xx reply with the API's error body (protocols.md §1.6)."""
+        """A non-2xx reply with the API's error body (docs/protocols.md §1.6)."""
         return Reply.json({"type": "error", "error": {"type": type_, "message": message}, "request_id": "req_fake"},
                           status=status, headers={"request-id": "req_fake", **(headers or {})})
 

@@ -39,7 +39,7 @@ class FakeOllama(FakeServer):
         pause_after: int | None = None,
         model: str = "llama3.2:latest",
     ) -> Reply:
-        """A streamed answer, one NDJSON line per chunk (protocols.md §3.2).
+        """A streamed answer, one NDJSON line per chunk (docs/protocols.md §3.2).
 
         `error` adds `{"error": …}` after the texts (a mid-stream failure under HTTP 200); `complete=False` leaves
         out the `done: true` line; `cut_after=N` sends N chunks, then drops the connection mid-body (`cut=True`: after all chunks).
@@ -62,7 +62,7 @@ class FakeOllama(FakeServer):
 
     @staticmethod
     def error(status: int, message: str) -> Reply:
-        """A non-2xx reply with Ollama's plain-string error body (protocols.md §3.4)."""
+        """A non-2xx reply with Ollama's plain-string error body (docs/protocols.md §3.4)."""
         return Reply.json({"error": message}, status=status)
 
     # -- routing -------------------------------------------------------------------------------------------

@@ -40,7 +40,7 @@ class FakeOpenAI(FakeServer):
 
     @staticmethod
     def chunk(delta: dict | None = None, finish_reason: str | None = None, model: str = "gpt-test", **extra) -> dict:
-        """One `chat.completion.chunk` object (protocols.md §2.2)."""
+        """One `chat.completion.chunk` object (docs/protocols.md §2.2)."""
         choices = [] if delta is None else [{"index": 0, "delta": delta, "logprobs": None, "finish_reason": finish_reason}]
         return {"id": "chatcmpl-fake", "object": "chat.completion.chunk", "created": int(time.time()),
                 "model": model, "system_fingerprint": "fp_fake", "choices": choices, **extra}
@@ -95,7 +95,7 @@ class FakeOpenAI(FakeServer):
     @staticmethod
     def error(status: int, message: str, type_: str = "invalid_request_error", code: str | int | None = None,
               headers: dict[str, str] | None = None) -> Reply:
-        """A non-2xx reply with OpenAI's error body (protocols.md §2.5)."""
+        """A non-2xx reply with OpenAI's error body (docs/protocols.md §2.5)."""
         return Reply.json({"error": {"message": message, "type": type_, "param": None, "code": code}},
                           status=status, headers=headers)
 

@@ -42,7 +42,7 @@ async def test_reasoning_deltas_become_thinking(fake_openai, client, field):
 
 
 async def test_done_without_any_finish_reason_is_an_interrupted_answer(fake_openai, client):
-    # llama-cpp-python cuts a running stream this way when another request arrives (protocols.md §5.1).
+    # llama-cpp-python cuts a running stream this way when another request arrives (docs/protocols.md §5.1).
     fake_openai.script(FakeOpenAI.answer("cut ", "short", finish_reason=None, usage=None))
     events = await collect(adapter_for(fake_openai, client).stream(REQUEST, KEY))
     assert text_of(events) == "cut short"
@@ -262,7 +262,7 @@ async def test_discovery_failure_raises_one_sentence(fake_openai, client):
 
 
 async def test_a_json_error_under_200_instead_of_a_stream_is_an_error(fake_openai, client):
-    # OpenRouter may answer 200 with the error in the body (protocols.md §2.7).
+    # OpenRouter may answer 200 with the error in the body (docs/protocols.md §2.7).
     fake_openai.script(Reply.json({"error": {"code": 402, "message": "Insufficient credits"}}))
     events = await collect(adapter_for(fake_openai, client).stream(REQUEST, KEY))
     assert len(events) == 1 and isinstance(events[0], StreamError) and "Insufficient credits" in events[0].message

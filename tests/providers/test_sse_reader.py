@@ -1,4 +1,4 @@
-"""The byte-level SSE reader against every rule of protocols.md §6."""
+"""The byte-level SSE reader against every rule of docs/protocols.md §6."""
 
 from __future__ import annotations
 

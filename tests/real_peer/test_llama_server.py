@@ -103,7 +103,7 @@ async def test_a_task_cancelled_mid_answer_raises_cancelled_and_frees_the_server
 
 async def test_a_model_list_call_during_a_stream_cuts_it_and_that_reads_as_interrupted(adapter):
     # llama-cpp-python (interrupt_requests=True) ends a running stream with [DONE] and no finish_reason when
-    # another request waits for the model (protocols.md §5.1): the adapter must not call that a normal end.
+    # another request waits for the model (docs/protocols.md §5.1): the adapter must not call that a normal end.
     stream = adapter.stream(ChatRequest(MODEL, PROMPT, max_tokens=1500), CREDENTIAL)
     events: list[Event] = []
     listing = None

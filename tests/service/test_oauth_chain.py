@@ -14,7 +14,7 @@ import pytest
 
 from tests.fakes.authserver import AuthlibServer
 from tui_agent.auth.oauth.discovery import clear_discovery_cache
-from tests.terminal_login import login_in_terminal
+from tests.login_in_terminal import login_in_terminal
 from tui_agent.config.load import load_config
 from tui_agent.config.paths import Paths
 from tui_agent.providers.base import ChatMessage

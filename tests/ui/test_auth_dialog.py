@@ -122,6 +122,47 @@ async def test_setting_a_refused_key_saves_nothing_and_says_so(home):
     assert await service.store.get("openai") is None
 
 
+async def test_a_refused_key_is_never_offered_save_anyway(home):
+    with FakeOpenAI(api_key=GOOD_KEY) as fake:
+        service = make_service(home, local_config(f"http://127.0.0.1:{closed_port()}", fake.base_url))
+        app = Host(lambda: ApiKeyScreen(service, service.config.providers["openai"]))
+        async with app.run_test(size=SIZE) as pilot:
+            await wait_until(pilot, lambda: isinstance(app.screen, ApiKeyScreen), "the key screen")
+            key_screen = app.screen
+            key_screen.query_one("#login-key", Input).value = "sk-test-wrong-key-000000000000000"
+            await pilot.press("enter")
+            await wait_until(pilot, lambda: "refused" in key_screen.message, "the refusal")
+            offered = key_screen.check_action("save_anyway", ())
+            await pilot.press("ctrl+s")
+            await pilot.pause()
+            message = key_screen.message
+        await service.aclose()
+    assert not offered and "ctrl+s" not in message
+    assert await service.store.get("openai") is None
+
+
+async def test_a_key_that_cannot_be_checked_can_be_saved_anyway_as_unknown(home):
+    service = make_service(home, local_config(f"http://127.0.0.1:{closed_port()}", f"http://127.0.0.1:{closed_port()}/v1"))
+    app = Host(lambda: ApiKeyScreen(service, service.config.providers["openai"]))
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_until(pilot, lambda: isinstance(app.screen, ApiKeyScreen), "the key screen")
+        key_screen = app.screen
+        key_screen.query_one("#login-key", Input).value = GOOD_KEY
+        await pilot.press("enter")
+        await wait_until(pilot, lambda: "could not be checked" in key_screen.message, "the failed check")
+        message = key_screen.message
+        assert "connection refused" in message and "ctrl+s saves it anyway" in message
+        assert await service.store.get("openai") is None  # nothing saved until asked
+        assert key_screen.check_action("save_anyway", ())
+        await pilot.press("ctrl+s")
+        await wait_until(pilot, lambda: app.results, "the screen closing")
+    result = app.results[0]
+    assert result.ok and "without a check" in result.message and GOOD_KEY not in result.message
+    assert (await service.store.get("openai")).secret == GOOD_KEY
+    assert result.status is not None and (result.status.state.value, result.status.detail) == ("unknown", "saved without a check")
+    await service.aclose()
+
+
 async def test_an_accepted_key_is_stored_and_the_model_picker_is_offered(home, caplog):
     caplog.set_level("DEBUG")
     with FakeOpenAI(api_key=GOOD_KEY) as fake:

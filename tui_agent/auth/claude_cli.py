@@ -1,6 +1,6 @@
 """The Claude Code CLI as an auth method: where it is, what `claude auth status` says, and its own login/logout.
 
-tui-agent never obtains, stores or sends a Claude subscription token (auth.md §A.3): it asks the CLI, and lets the
+tui-agent never obtains, stores or sends a Claude subscription token (docs/auth.md §A.3): it asks the CLI, and lets the
 CLI log in and out on the real terminal.
 """
 
@@ -249,7 +249,7 @@ def _found(location: CliLocation) -> str:
 
 
 def _uses(status: ClaudeAuthStatus) -> str:
-    """What the CLI will use for requests, in words (auth.md §B.3 precedence)."""
+    """What the CLI will use for requests, in words (docs/auth.md §B.3 precedence)."""
     if status.api_provider in _PROVIDERS:
         return f"uses {_PROVIDERS[status.api_provider]}"
     method = status.auth_method

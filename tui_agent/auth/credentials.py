@@ -16,6 +16,8 @@ from urllib.parse import urlsplit
 
 from tui_agent.auth.state import (
     NO_CREDENTIAL,
+    REFUSED_AT_FIRST_USE,
+    UNCHECKED,
     Credential,
     CredentialState,
     CredentialStatus,
@@ -133,6 +135,14 @@ async def check_status(
             name = env_key_name(provider)
             how = f"run `tui-agent login {provider.id}`" + (f" or set {name}" if name else "")
             return base.with_(state=CredentialState.MISSING, detail=f"no API key — {how}")
+        if stored is not None and stored.obtained_by == UNCHECKED:
+            # Saved on purpose without a check (login --no-check, "save anyway"): its first use decides.
+            return base.with_(state=CredentialState.UNKNOWN, source=source, identity=mask(secret), detail=UNCHECKED)
+        if stored is not None and stored.obtained_by == REFUSED_AT_FIRST_USE:
+            return base.with_(
+                state=CredentialState.ERROR, source=source, identity=mask(secret),
+                detail=f"the key saved without a check was refused at its first use; run `tui-agent login {provider.id}` with a working key",
+            )
         if stored is None:
             detail = f"from the environment ({env_key_name(provider)})"
         elif source == "file":

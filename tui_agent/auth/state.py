@@ -12,7 +12,7 @@ AUTH_METHODS: tuple[str, ...] = ("none", "api-key", "oauth-device", "oauth-pkce"
 
 
 class CredentialState(str, enum.Enum):
-    """The state of a provider's credential, exactly as interfaces.md names them."""
+    """The state of a provider's credential, exactly as docs/interfaces.md names them."""
 
     READY = "ready"
     EXPIRING = "expiring"
@@ -54,6 +54,11 @@ class Credential:
 NO_CREDENTIAL = Credential(kind="none")
 
 
+# How a key saved without a check is recorded (StoredCredential.obtained_by), and what its first use made of it.
+UNCHECKED = "saved without a check"
+REFUSED_AT_FIRST_USE = "refused at its first use"
+
+
 @dataclass(frozen=True)
 class StoredCredential:
     """What the secret store keeps for one provider: an API key or an OAuth token set, bound to an origin."""
@@ -65,7 +70,7 @@ class StoredCredential:
     host: str = ""
     refresh_token: str | None = field(default=None, repr=False)
     expires_at: datetime | None = None
-    obtained_by: str = "entered"  # entered | device flow | PKCE | imported
+    obtained_by: str = "entered"  # entered | device flow | PKCE | imported | UNCHECKED | REFUSED_AT_FIRST_USE
     identity: str = ""  # a non-secret label (account, e-mail) when the provider told us one
     token_endpoint: str | None = None
     scope: str | None = None

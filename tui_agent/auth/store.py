@@ -38,7 +38,7 @@ _PROBE_USER = "__tui-agent-probe__"
 _LOCK_TIMEOUT = 10.0
 
 # Real system keyrings, by (module, class) anywhere in the backend's MRO. Everything else (fail, null,
-# keyrings.alt's plaintext/encrypted files, unknown plugins) is refused: auth.md §F.3.
+# keyrings.alt's plaintext/encrypted files, unknown plugins) is refused: docs/auth.md §F.3.
 _SYSTEM_BACKENDS = {
     ("keyring.backends.SecretService", "Keyring"): "Secret Service",
     ("keyring.backends.libsecret", "Keyring"): "libsecret",

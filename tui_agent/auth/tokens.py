@@ -29,7 +29,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 REFRESH_SKEW = timedelta(seconds=60)  # refresh this long before expiry, so a token never dies in flight
-EXPIRING_WITHIN = timedelta(minutes=10)  # interfaces.md: `expiring` = valid under 10 minutes, cannot refresh
+EXPIRING_WITHIN = timedelta(minutes=10)  # docs/interfaces.md: `expiring` = valid under 10 minutes, cannot refresh
 LOCK_TIMEOUT = 120.0
 _LOCK_POLL = 0.05
 
@@ -188,7 +188,7 @@ class TokenManager:
         return self._lock_dir / f".refresh-{_safe_name(provider_id)}.lock"
 
     def state_of(self, provider_id: str, cred: StoredCredential | None) -> tuple[CredentialState, str]:
-        """The state and detail of a stored credential, as interfaces.md defines them."""
+        """The state and detail of a stored credential, as docs/interfaces.md defines them."""
         if provider_id in self._inflight:
             return CredentialState.REFRESHING, "refreshing the access token"
         if cred is None:

@@ -127,10 +127,12 @@ def _edit(path: Path, mutate: Callable[[Any], None], what: str) -> None:
         doc = tomlkit.parse(text)
     except TOMLKitError as exc:
         raise ConfigError(f"{path}: cannot {what}: the file is not valid TOML ({exc}); fix it and try again") from None
+    before_edit = _layout(doc)
     try:
         mutate(doc)
     except (TOMLKitError, TypeError, ValueError) as exc:
         raise ConfigError(f"{path}: cannot {what}: {exc}") from None
+    _keep_comments_attached(doc, before_edit)
     new_text = tomlkit.dumps(doc)
     try:
         secrets = find_literal_secrets(str(path), tomllib.loads(new_text))
@@ -164,6 +166,109 @@ def _edit(path: Path, mutate: Callable[[Any], None], what: str) -> None:
     finally:
         if tmp.exists():
             tmp.unlink()
+
+
+# --- comments stay with what they describe ----------------------------------------------------------------------
+#
+# tomlkit keeps the comment lines just above a table header (`# my team's gateway` over `[providers.gw]`) at the
+# end of the body of the table rendered before it. A table or key appended there would land between the comment
+# and its header; after every edit these lines are put back right above their header, and a new table is
+# followed by a blank line like the ones the user wrote.
+
+
+def _tables_in_order(container, prefix: tuple[str, ...] = ()) -> list[tuple[tuple[str, ...], Any]]:
+    """Every table with a header, in the order the file shows them."""
+    from tomlkit.items import Table
+
+    out = []
+    for key, item in container.body:
+        if isinstance(item, Table) and key is not None:
+            name = prefix + (key.key,)
+            if not item.is_super_table():
+                out.append((name, item))
+            out.extend(_tables_in_order(item.value, name))
+    return out
+
+
+def _header_comments(table) -> list:
+    """The comment lines at the very end of a table's body (no blank line after them): they belong to the next header."""
+    from tomlkit.items import Comment
+
+    body = table.value.body
+    i = len(body)
+    while i > 0 and body[i - 1][0] is None and isinstance(body[i - 1][1], Comment):
+        i -= 1
+    return [item for _key, item in body[i:]]
+
+
+def _trailing_trivia(table) -> list:
+    """The blank lines and comments that end a table's body (what separates it from the next header)."""
+    from tomlkit.items import Comment, Whitespace
+
+    body = table.value.body
+    i = len(body)
+    while i > 0 and body[i - 1][0] is None and isinstance(body[i - 1][1], (Comment, Whitespace)):
+        i -= 1
+    return [item for _key, item in body[i:]]
+
+
+_Layout = tuple[dict[tuple[str, ...], list], dict[tuple[str, ...], list]]
+
+
+def _layout(doc) -> _Layout:
+    """For each header of a document: the blank lines and comments that end its body, and the comments above it."""
+    order = _tables_in_order(doc)
+    attached = {}
+    for (_prev_name, prev), (name, _table) in zip(order, order[1:]):
+        comments = _header_comments(prev)
+        if comments:
+            attached[name] = comments
+    return {name: _trailing_trivia(table) for name, table in order}, attached
+
+
+def _keep_comments_attached(doc, before: _Layout) -> None:
+    from tomlkit.items import Comment, Whitespace
+
+    trailing, attached = before
+    names_before = set(trailing)
+    order = _tables_in_order(doc)
+    for name, table in order:  # a key added to a table goes above the blank lines and comments that ended it
+        ends = {id(item) for item in trailing.get(name, ())}
+        body = table.value.body
+        if ends and {id(item) for item in _trailing_trivia(table)} != ends:
+            body[:] = [(k, v) for k, v in body if not (k is None and id(v) in ends)] + [
+                (k, v) for k, v in body if k is None and id(v) in ends
+            ]
+    position = {name: i for i, (name, _t) in enumerate(order)}
+    for name, comments in attached.items():
+        i = position.get(name)
+        if not i:
+            continue
+        prev = order[i - 1][1]
+        if [id(c) for c in _header_comments(prev)] == [id(c) for c in comments]:
+            continue  # still right above its header
+        wanted = {id(c) for c in comments}
+        for k, (_n, table) in enumerate(order):  # take the lines out of wherever the edit left them …
+            body = table.value.body
+            kept = [(key, v) for key, v in body if not (key is None and id(v) in wanted)]
+            if len(kept) == len(body):
+                continue
+            body[:] = kept
+            following = order[k + 1][1] if k + 1 < len(order) else None
+            if following is not None and following.trivia.indent.startswith("\n") and body and isinstance(body[-1][1], Whitespace):
+                body.pop()  # tomlkit already puts a blank line above the table added here
+        body = prev.value.body
+        last = body[-1][1] if body else None
+        if not (isinstance(last, Whitespace) and last.s.endswith("\n")):
+            body.append((None, Whitespace("\n")))
+        body.extend((None, c) for c in comments)  # … and put them back right above their header
+    for i, (name, table) in enumerate(order[:-1]):
+        if name in names_before or any(order[j][0][: len(name)] == name for j in (i + 1,)):
+            continue  # an existing table keeps its spacing; a parent is followed by its own sub-table
+        body = table.value.body
+        last = body[-1][1] if body else None
+        if not isinstance(last, (Whitespace, Comment)) and not order[i + 1][1].trivia.indent.startswith("\n"):
+            body.append((None, Whitespace("\n")))  # a new table ends with a blank line before the next header
 
 
 def _prefixed(problems: list[ConfigProblem], what: str) -> list[ConfigProblem]:

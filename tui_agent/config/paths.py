@@ -1,4 +1,4 @@
-"""Where tui-agent keeps its files, with the precedence interfaces.md gives."""
+"""Where tui-agent keeps its files, with the precedence docs/interfaces.md gives."""
 
 from __future__ import annotations
 

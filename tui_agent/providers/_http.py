@@ -17,7 +17,7 @@ from urllib.parse import urlsplit
 
 import httpx
 
-from tui_agent.errors import AuthError, ProviderError, TuiAgentError
+from tui_agent.errors import AuthError, ProviderError, TuiAgentError, Unreachable
 from tui_agent.providers.events import Done, ErrorKind, Event, StreamError
 from tui_agent.providers.lines import StreamTooLarge
 from tui_agent.redact import mask
@@ -25,7 +25,7 @@ from tui_agent.redact import mask
 if TYPE_CHECKING:
     from tui_agent.auth.state import Credential
     from tui_agent.config.schema import ProviderConfig
-    from tui_agent.providers.base import RefreshCredential
+    from tui_agent.providers.base import ChatRequest, RefreshCredential
 
 # Where an API key goes when the provider does not say (provider.api_key_header overrides, e.g. Azure's `api-key`).
 DEFAULT_KEY_HEADER = {
@@ -201,7 +201,7 @@ def _clean(text: str, secret: str, limit: int = 300) -> str:
 
 
 def _error_detail(body: str) -> tuple[str, str]:
-    """(message, type-or-code) from any of the error shapes seen in the wild (protocols.md §2.5, §3.4, §5.1)."""
+    """(message, type-or-code) from any of the error shapes seen in the wild (docs/protocols.md §2.5, §3.4, §5.1)."""
     try:
         obj = json.loads(body)
     except ValueError:
@@ -587,14 +587,16 @@ async def get_json(
         )
     except httpx.TransportError as exc:
         read_limit = min(headers_limit(provider), _DISCOVERY_READ_TIMEOUT)
-        raise ProviderError(describe_transport(provider, url, exc, read_limit=read_limit).message + ".") from None
+        raise Unreachable(describe_transport(provider, url, exc, read_limit=read_limit).message + ".") from None
     text = response.text
     status = response.status_code
     if missing_ok and status in (404, 405):
         return None
     if not 200 <= status < 300 or "html" in response.headers.get("content-type", "").lower():
         error = describe_status(provider, url, status, response.headers, text, credential.secret)
-        raise (AuthError if error.kind == "auth" else ProviderError)(error.message + ".")
+        if error.kind == "auth":
+            raise AuthError(error.message + ".")
+        raise (Unreachable if status == 404 else ProviderError)(error.message + ".")
     try:
         return json.loads(text)
     except ValueError:
@@ -602,3 +604,58 @@ async def get_json(
             f"{_label(provider)} answered {url} with something that is not JSON (HTTP {status}); "
             f"check providers.{provider.id}.base_url."
         ) from None
+
+
+class HttpAdapter:
+    """What every HTTP wire adapter shares: its provider, the shared client, a retry policy, and stream() itself.
+
+    A subclass names its chat endpoint (CHAT_PATH), builds the body (_body), reads the answer (_parse), and may
+    change the wire headers (_wire_headers), the retry after a refused field (RESHAPE) or the framing (SSE).
+    """
+
+    DEFAULT_BASE_URL = ""
+    CHAT_PATH = ""
+    ACCEPT = "text/event-stream"
+    SSE = True  # an event-stream wire (False: NDJSON)
+    RESHAPE: Reshape | None = None
+
+    def __init__(self, provider: "ProviderConfig", client: httpx.AsyncClient) -> None:
+        self.provider = provider
+        self.client = client
+        self.retry_policy = RetryPolicy()
+        self._base = self._base_url((provider.base_url or self.DEFAULT_BASE_URL).rstrip("/"))
+
+    def _base_url(self, configured: str) -> str:
+        """The base URL requests go to, from the configured one."""
+        return configured
+
+    def _wire_headers(self) -> dict[str, str]:
+        return {"accept": self.ACCEPT}
+
+    def stream(
+        self,
+        request: "ChatRequest",
+        credential: "Credential",
+        refresh: "RefreshCredential | None" = None,
+    ) -> AsyncIterator[Event]:
+        """Yield the answer's events; ends with exactly one Done or StreamError."""
+        url = f"{self._base}{self.CHAT_PATH}"
+        return stream_events(
+            client=self.client,
+            provider=self.provider,
+            url=url,
+            body=self._body(request),
+            credential=credential,
+            refresh=refresh,
+            wire_headers=self._wire_headers(),
+            parse=lambda response: self._parse(response, url),
+            policy=self.retry_policy,
+            reshape=type(self).RESHAPE,
+            sse=self.SSE,
+        )
+
+    def _body(self, request: "ChatRequest") -> dict:
+        raise NotImplementedError
+
+    def _parse(self, response: httpx.Response, url: str) -> AsyncIterator[Event]:
+        raise NotImplementedError

@@ -1,4 +1,4 @@
-"""The anthropic-messages wire kind: streams `/v1/messages` SSE and lists `/v1/models` (protocols.md §1)."""
+"""The anthropic-messages wire kind: streams `/v1/messages` SSE and lists `/v1/models` (docs/protocols.md §1)."""
 
 from __future__ import annotations
 
@@ -14,11 +14,9 @@ from tui_agent.providers.sse import aiter_sse
 
 if TYPE_CHECKING:
     from tui_agent.auth.state import Credential
-    from tui_agent.config.schema import ProviderConfig
-    from tui_agent.providers.base import RefreshCredential
 
 DEFAULT_BASE_URL = "https://api.anthropic.com"
-DEFAULT_VERSION = "2023-06-01"  # pinned: 2026-10-21 rejects sampling parameters (protocols.md §1.2)
+DEFAULT_VERSION = "2023-06-01"  # pinned: 2026-10-21 rejects sampling parameters (docs/protocols.md §1.2)
 DEFAULT_MAX_TOKENS = 8192  # the API requires max_tokens on every request
 # Extended-thinking budgets per reasoning level. 1,024 is the API's documented minimum; the budget counts
 # against max_tokens and must stay below it, so the request's max_tokens becomes budget + the answer's room.
@@ -39,14 +37,11 @@ _ERROR_KINDS: dict[str, ErrorKind] = {
 }
 
 
-class AnthropicAdapter:
+class AnthropicAdapter(_http.HttpAdapter):
     """Speaks the Anthropic Messages API (and Anthropic-compatible gateways)."""
 
-    def __init__(self, provider: "ProviderConfig", client: httpx.AsyncClient) -> None:
-        self.provider = provider
-        self.client = client
-        self.retry_policy = _http.RetryPolicy()
-        self._base = (provider.base_url or DEFAULT_BASE_URL).rstrip("/")
+    DEFAULT_BASE_URL = DEFAULT_BASE_URL
+    CHAT_PATH = "/v1/messages"
 
     def _wire_headers(self) -> dict[str, str]:
         return {
@@ -74,26 +69,6 @@ class AnthropicAdapter:
         if request.top_p is not None:
             body["top_p"] = request.top_p
         return body
-
-    def stream(
-        self,
-        request: ChatRequest,
-        credential: "Credential",
-        refresh: "RefreshCredential | None" = None,
-    ) -> AsyncIterator[Event]:
-        """Yield the answer's events; ends with exactly one Done or StreamError."""
-        url = f"{self._base}/v1/messages"
-        return _http.stream_events(
-            client=self.client,
-            provider=self.provider,
-            url=url,
-            body=self._body(request),
-            credential=credential,
-            refresh=refresh,
-            wire_headers=self._wire_headers(),
-            parse=lambda response: self._parse(response, url),
-            policy=self.retry_policy,
-        )
 
     async def _parse(self, response: httpx.Response, url: str) -> AsyncIterator[Event]:
         name = self.provider.name or "Anthropic"

@@ -1,4 +1,4 @@
-"""The `claude-cli` wire kind: the user's own Claude Code CLI as a chat back-end (auth.md §B).
+"""The `claude-cli` wire kind: the user's own Claude Code CLI as a chat back-end (docs/auth.md §B).
 
 Finds the binary, runs `claude -p --output-format stream-json` in an app-owned empty directory with tools, MCP servers
 and project settings off, and maps its NDJSON lines onto the common event model. The CLI alone holds the credential.
@@ -33,7 +33,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 # Removed from the child's environment so a key exported for other tools cannot take over billing from the
-# subscription (auth.md §A.3 rule 6). CLAUDE_CODE_OAUTH_TOKEN is deliberately left alone: it is the headless login.
+# subscription (docs/auth.md §A.3 rule 6). CLAUDE_CODE_OAUTH_TOKEN is deliberately left alone: it is the headless login.
 SCRUBBED_ENV = ("ANTHROPIC_API_KEY", "ANTHROPIC_AUTH_TOKEN")
 
 INSTALL_HINT = (
@@ -71,7 +71,7 @@ class CliLocation:
 
 
 def find_claude_cli(provider: "ProviderConfig", env: Mapping[str, str] | None = None) -> CliLocation | None:
-    """Find the CLI in the interfaces.md order; an explicit path that does not work is reported, never skipped."""
+    """Find the CLI in the docs/interfaces.md order; an explicit path that does not work is reported, never skipped."""
     env = os.environ if env is None else env
     explicit = (
         ("cli_path", provider.cli_path, f"providers.{provider.id}.cli_path"),
@@ -479,7 +479,7 @@ class ClaudeCliAdapter:
             "--input-format", "stream-json",
             f"--model={request.model}",
             f"--system-prompt={system}",
-            # A chat back-end, not an agent: no tools, no MCP servers, no project/local settings (auth.md §B.5).
+            # A chat back-end, not an agent: no tools, no MCP servers, no project/local settings (docs/auth.md §B.5).
             "--tools", "",
             "--strict-mcp-config",
             "--setting-sources", "user",

@@ -1,4 +1,4 @@
-"""A byte-level NDJSON reader (protocols.md §6): one JSON value per `\\n`-terminated line, as Ollama streams."""
+"""A byte-level NDJSON reader (docs/protocols.md §6): one JSON value per `\\n`-terminated line, as Ollama streams."""
 
 from __future__ import annotations
 

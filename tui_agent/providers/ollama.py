@@ -1,4 +1,4 @@
-"""The ollama wire kind: native `/api/chat` NDJSON streaming, `/api/tags` + `/api/ps` discovery (protocols.md §3)."""
+"""The ollama wire kind: native `/api/chat` NDJSON streaming, `/api/tags` + `/api/ps` discovery (docs/protocols.md §3)."""
 
 from __future__ import annotations
 
@@ -15,14 +15,12 @@ from tui_agent.providers.ndjson import NDJSONError, aiter_ndjson
 
 if TYPE_CHECKING:
     from tui_agent.auth.state import Credential
-    from tui_agent.config.schema import ProviderConfig
-    from tui_agent.providers.base import RefreshCredential
 
 DEFAULT_BASE_URL = "http://127.0.0.1:11434"
 
 
 def _connectable(base: str) -> str:
-    """Map a bind-all host (0.0.0.0, ::) to loopback, as Ollama's own client does (protocols.md §3.1)."""
+    """Map a bind-all host (0.0.0.0, ::) to loopback, as Ollama's own client does (docs/protocols.md §3.1)."""
     parts = urlsplit(base)
     host = parts.hostname or ""
     if host in ("0.0.0.0", "::"):
@@ -32,14 +30,16 @@ def _connectable(base: str) -> str:
     return base
 
 
-class OllamaAdapter:
+class OllamaAdapter(_http.HttpAdapter):
     """Speaks Ollama's native API."""
 
-    def __init__(self, provider: "ProviderConfig", client: httpx.AsyncClient) -> None:
-        self.provider = provider
-        self.client = client
-        self.retry_policy = _http.RetryPolicy()
-        self._base = _connectable((provider.base_url or DEFAULT_BASE_URL).rstrip("/"))
+    DEFAULT_BASE_URL = DEFAULT_BASE_URL
+    CHAT_PATH = "/api/chat"
+    ACCEPT = "application/x-ndjson"
+    SSE = False
+
+    def _base_url(self, configured: str) -> str:
+        return _connectable(configured)
 
     def _body(self, request: ChatRequest) -> dict:
         messages = [{"role": "system", "content": request.system}] if request.system else []
@@ -57,27 +57,6 @@ class OllamaAdapter:
         if options:
             body["options"] = options
         return body
-
-    def stream(
-        self,
-        request: ChatRequest,
-        credential: "Credential",
-        refresh: "RefreshCredential | None" = None,
-    ) -> AsyncIterator[Event]:
-        """Yield the answer's events; ends with exactly one Done or StreamError."""
-        url = f"{self._base}/api/chat"
-        return _http.stream_events(
-            client=self.client,
-            provider=self.provider,
-            url=url,
-            body=self._body(request),
-            credential=credential,
-            refresh=refresh,
-            wire_headers={"accept": "application/x-ndjson"},
-            parse=lambda response: self._parse(response, url),
-            policy=self.retry_policy,
-            sse=False,
-        )
 
     async def _parse(self, response: httpx.Response, url: str) -> AsyncIterator[Event]:
         name = self.provider.name or "Ollama"

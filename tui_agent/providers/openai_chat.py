@@ -1,5 +1,5 @@
 """The openai-chat wire kind: `/chat/completions` SSE and model discovery for OpenAI, OpenRouter, Azure OpenAI v1,
-LM Studio, llama.cpp, vLLM and other compatibles (protocols.md §2, §4, §5)."""
+LM Studio, llama.cpp, vLLM and other compatibles (docs/protocols.md §2, §4, §5)."""
 
 from __future__ import annotations
 
@@ -18,7 +18,6 @@ from tui_agent.providers.sse import aiter_sse
 if TYPE_CHECKING:
     from tui_agent.auth.state import Credential
     from tui_agent.config.schema import ProviderConfig
-    from tui_agent.providers.base import RefreshCredential
 
 DEFAULT_BASE_URL = "https://api.openai.com/v1"
 _MAX_MODEL_PAGES = 20
@@ -27,14 +26,19 @@ _MAX_MODEL_PAGES = 20
 _NEW_MAX_TOKENS_HOSTS = ("api.openai.com", ".openai.azure.com")
 
 
-class OpenAIChatAdapter:
+def _without_stream_options(status: int, text: str, body: dict) -> dict | None:
+    """Some servers reject `stream_options` with a 400: send the request once more without it."""
+    if status == 400 and "stream_options" in text and "stream_options" in body:
+        return {k: v for k, v in body.items() if k != "stream_options"}
+    return None
+
+
+class OpenAIChatAdapter(_http.HttpAdapter):
     """Speaks OpenAI Chat Completions and the servers that copy it."""
 
-    def __init__(self, provider: "ProviderConfig", client: httpx.AsyncClient) -> None:
-        self.provider = provider
-        self.client = client
-        self.retry_policy = _http.RetryPolicy()
-        self._base = (provider.base_url or DEFAULT_BASE_URL).rstrip("/")
+    DEFAULT_BASE_URL = DEFAULT_BASE_URL
+    CHAT_PATH = "/chat/completions"
+    RESHAPE = staticmethod(_without_stream_options)
 
     def _body(self, request: ChatRequest) -> dict:
         messages = [{"role": "system", "content": request.system}] if request.system else []
@@ -61,27 +65,6 @@ class OpenAIChatAdapter:
             else:
                 body["reasoning_effort"] = effort
         return body
-
-    def stream(
-        self,
-        request: ChatRequest,
-        credential: "Credential",
-        refresh: "RefreshCredential | None" = None,
-    ) -> AsyncIterator[Event]:
-        """Yield the answer's events; ends with exactly one Done or StreamError."""
-        url = f"{self._base}/chat/completions"
-        return _http.stream_events(
-            client=self.client,
-            provider=self.provider,
-            url=url,
-            body=self._body(request),
-            credential=credential,
-            refresh=refresh,
-            wire_headers={"accept": "text/event-stream"},
-            parse=lambda response: self._parse(response, url),
-            policy=self.retry_policy,
-            reshape=_without_stream_options,
-        )
 
     async def _parse(self, response: httpx.Response, url: str) -> AsyncIterator[Event]:
         name = self.provider.name or "The server"
@@ -168,13 +151,6 @@ class OpenAIChatAdapter:
                 break
             params = {"after": page["last_id"]}
         return models
-
-
-def _without_stream_options(status: int, text: str, body: dict) -> dict | None:
-    """Some servers reject `stream_options` with a 400: send the request once more without it."""
-    if status == 400 and "stream_options" in text and "stream_options" in body:
-        return {k: v for k, v in body.items() if k != "stream_options"}
-    return None
 
 
 def _in_band_error(name: str, chunk: dict) -> StreamError:

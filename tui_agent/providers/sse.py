@@ -1,4 +1,4 @@
-"""A byte-level Server-Sent Events reader (protocols.md §6), shared by every SSE wire adapter.
+"""A byte-level Server-Sent Events reader (docs/protocols.md §6), shared by every SSE wire adapter.
 
 Lines are split on bytes, never with `str.splitlines()`: a raw U+2028 or U+0085 inside a JSON string must
 stay inside its `data:` line, and a multi-byte character cut across two network chunks must survive.

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, AsyncIterator, Callable, Mapping
 
 from tui_agent.auth.resolve import Chain, Step, credential_step, resolve
-from tui_agent.auth.state import CredentialState, CredentialStatus
+from tui_agent.auth.state import UNCHECKED, CredentialState, CredentialStatus
 from tui_agent.config.load import Config, load_config
 from tui_agent.config.paths import Paths
 from tui_agent.errors import AuthError, ProviderError, UsageError
@@ -92,6 +92,8 @@ class AgentService:
         self._statuses: dict[str, CredentialStatus] = {}
         self._listeners: list[StatusListener] = []
         self._streaming: dict[str, int] = {}  # provider id -> streams running (never discover on a busy local server)
+        self._unchecked: set[str] = set()  # providers whose stored key was saved without a check and not used yet
+        self._key_looked_up: set[str] = set()  # providers whose stored key's origin is known this session
 
     @property
     def config(self) -> Config:
@@ -328,6 +330,8 @@ class AgentService:
         if method == "claude-cli" and used:
             # What the CLI itself reported using for the last answer (its `init` line), beside what status says.
             status = status.with_(detail=f"{status.detail} · last answer's apiKeySource: {used}")
+        if status.detail == UNCHECKED:
+            self._unchecked.add(provider_id)
         return status
 
     async def _record_outcome(self, chain: Chain, event: "Done | StreamError") -> None:
@@ -391,16 +395,52 @@ class AgentService:
 
         await self.adapter(self.config.providers[provider_id]).list_models(Credential("api-key", key))
 
-    async def save_api_key(self, provider_id: str, key: str, *, obtained_by: str = "entered") -> str:
-        """Store a key bound to the provider's host; one sentence saying where (the key masked)."""
-        from tui_agent.auth.state import StoredCredential
+    async def save_api_key(self, provider_id: str, key: str, *, checked: bool = True) -> str:
+        """Store a key bound to the provider's host; one sentence saying where (the key masked).
+
+        `checked=False` records a key saved without a check: its state is `unknown` ("saved without a check")
+        until its first use decides (see _first_use).
+        """
+        from tui_agent.auth.state import UNCHECKED, StoredCredential
         from tui_agent.auth.store import bound_host
         from tui_agent.redact import mask
 
         provider = self.config.providers[provider_id]
-        credential = StoredCredential(kind="api-key", secret=key, host=bound_host(provider), obtained_by=obtained_by)
+        credential = StoredCredential(kind="api-key", secret=key, host=bound_host(provider), obtained_by="entered" if checked else UNCHECKED)
         await self.store.put(provider.id, credential)
-        return f"Logged in to {provider.name} with key {mask(key)} (stored in {self.store.description})."
+        self._key_looked_up.add(provider.id)
+        self._unchecked.discard(provider.id)
+        if checked:
+            return f"Logged in to {provider.name} with key {mask(key)} (stored in {self.store.description})."
+        self._unchecked.add(provider.id)
+        return (
+            f"Saved the key {mask(key)} for {provider.name} without a check (stored in {self.store.description}); "
+            "it shows as unknown until its first use."
+        )
+
+    async def _saved_unchecked(self, provider_id: str) -> bool:
+        """Whether the provider's stored key was saved without a check and has not been used yet."""
+        if provider_id not in self._key_looked_up:
+            from tui_agent.auth.state import UNCHECKED
+
+            self._key_looked_up.add(provider_id)
+            stored = await self.store.get(provider_id)
+            if stored is not None and stored.obtained_by == UNCHECKED:
+                self._unchecked.add(provider_id)
+        return provider_id in self._unchecked
+
+    async def _first_use(self, provider_id: str, secret: str, accepted: bool) -> None:
+        """A key saved without a check was just used: record whether the server accepted it, and publish the state."""
+        from dataclasses import replace
+
+        from tui_agent.auth.state import REFUSED_AT_FIRST_USE, UNCHECKED
+
+        self._unchecked.discard(provider_id)
+        stored = await self.store.get(provider_id)
+        if stored is None or stored.obtained_by != UNCHECKED or stored.secret != secret:
+            return
+        await self.store.put(provider_id, replace(stored, obtained_by="entered" if accepted else REFUSED_AT_FIRST_USE))
+        await self.credential_status(provider_id, probe=False)
 
     def browser_available(self, no_browser: bool = False) -> bool:
         """Whether a browser can be opened here (never with --no-browser or over SSH; on Linux only with a display)."""
@@ -520,6 +560,7 @@ class AgentService:
                 fresh = await self.tokens.after_unauthorized(provider, rejected)
                 return Credential("bearer", fresh.secret) if fresh is not None else None
 
+        first_use = chain.method == "api-key" and await self._saved_unchecked(provider.id)
         request = self.build_request(chain, messages, system=system, conversation_id=conversation_id, parameters=parameters)
         adapter = self.adapter(provider)
         self._streaming[provider.id] = self._streaming.get(provider.id, 0) + 1
@@ -528,6 +569,9 @@ class AgentService:
             # aclosing: when our caller stops early (Escape), the adapter's connection closes now, not at GC.
             async with contextlib.aclosing(adapter.stream(request, credential, refresh)) as events:
                 async for event in events:
+                    if first_use and (isinstance(event, Done) or (isinstance(event, StreamError) and event.kind == "auth")):
+                        first_use = False
+                        await self._first_use(provider.id, credential.secret, accepted=isinstance(event, Done))
                     if isinstance(event, (Done, StreamError)):
                         try:
                             await self._record_outcome(chain, event)
@@ -608,7 +652,15 @@ class AgentService:
         )
         if credential is None:
             raise ProviderError(why)
-        models = await self.adapter(provider).list_models(credential)
+        first_use = provider.default_method == "api-key" and await self._saved_unchecked(provider_id)
+        try:
+            models = await self.adapter(provider).list_models(credential)
+        except AuthError:
+            if first_use:
+                await self._first_use(provider_id, credential.secret, accepted=False)
+            raise
+        if first_use:
+            await self._first_use(provider_id, credential.secret, accepted=True)
         self._models_cache[provider_id] = models
         return models
 

@@ -1,1 +1,1 @@
-"""The Textual front-end: it talks to the service layer only."""
+"""The Textual front-end: it talks to the service layer only (enforced: docs/architecture.md, tests/test_layers.py)."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 
@@ -83,3 +84,11 @@ def closest(word: str) -> str | None:
 
     found = difflib.get_close_matches(word, list(BY_NAME), n=1, cutoff=0.5)
     return found[0] if found else None
+
+
+_CLI_COMMAND = re.compile(r"`tui-agent (login|logout) ([^`]+)`")
+
+
+def as_slash_commands(text: str) -> str:
+    """Status details name the headless command (`tui-agent login X`); inside the TUI the same thing is `/login X`."""
+    return _CLI_COMMAND.sub(r"/\1 \2", text)

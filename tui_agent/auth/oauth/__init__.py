@@ -1,7 +1,7 @@
-"""OAuth login flows: endpoint discovery, the RFC 8628 device flow, authorization code + PKCE, and the terminal driver.
+"""OAuth login flows: endpoint discovery, the RFC 8628 device flow, authorization code + PKCE.
 
-The flow classes know nothing about terminals or widgets; `terminal.login_in_terminal` is one driver of
-them and a Textual login screen can be another.
+The flow classes know nothing about terminals or widgets: auth/login.py drives them as typed steps, which the
+terminal and the TUI's login screens render.
 """
 
 from tui_agent.auth.oauth._common import LoginCancelled, TokenSet, credential_from_tokens, id_token_identity
@@ -27,18 +27,9 @@ __all__ = [
     "clear_discovery_cache",
     "credential_from_tokens",
     "id_token_identity",
-    "login_in_terminal",
     "make_state",
     "make_verifier",
     "resolve_endpoints",
     "s256_challenge",
 ]
 
-
-def __getattr__(name: str):
-    # The terminal driver pulls in threading/webbrowser glue that a Textual screen never needs.
-    if name == "login_in_terminal":
-        from tui_agent.auth.oauth.terminal import login_in_terminal
-
-        return login_in_terminal
-    raise AttributeError(name)

@@ -20,7 +20,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Footer, Input, Label, ListItem, ListView, Static
 from textual.worker import Worker, WorkerState
 
-from tui_agent.auth.state import STATE_SYMBOL, CredentialState, CredentialStatus
+from tui_agent.auth.state import CredentialState, CredentialStatus, state_label
 from tui_agent.errors import ConfigError, ProviderError
 from tui_agent.service.agent import usable
 from tui_agent.ui.screens.login import LoginResult, log_out, login_screen_for, state_line
@@ -80,7 +80,7 @@ class AuthProviderRow(ListItem):
         self.set_class(state is None, "-state-checking")
         if not self.is_mounted:
             return
-        text = f"{STATE_SYMBOL[state]} {state.value}" if state is not None else "… checking"
+        text = state_label(state) if state is not None else "… checking"
         self.query_one(".col-state", Label).update(text)
         self.query_one(".col-method", Label).update(status.auth_method if status else self.provider.default_method)
         self.query_one(".col-source", Label).update(status.source if status else "")

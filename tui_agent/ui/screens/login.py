@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import re
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,7 +25,8 @@ from textual.widgets import Footer, Input, Label, Static
 from tui_agent.auth.state import CredentialState, CredentialStatus
 from tui_agent.auth.state import state_line as _state_line
 from tui_agent.core.login import Failed, LoginPlan, Obtained, OpenUrl, Progress, ShowCode, Tick
-from tui_agent.errors import AuthError, ProviderError, TuiAgentError
+from tui_agent.errors import AuthError, ProviderError, TuiAgentError, Unreachable
+from tui_agent.ui.slash import as_slash_commands
 
 if TYPE_CHECKING:
     from textual.app import App
@@ -96,12 +96,9 @@ def _no_suspend_sentence(exc: Exception, command: str) -> str:
     return f"This terminal cannot be handed over to another program ({type(exc).__name__}); run `{command}` in a shell."
 
 
-_CLI_COMMAND = re.compile(r"`tui-agent (login|logout) ([^`]+)`")
-
-
 def state_line(status: CredentialStatus | None) -> str:
     """`✓ ready as WHO — detail` (or `? not checked yet`); shell commands in the detail become slash commands."""
-    detail = _CLI_COMMAND.sub(r"/\1 \2", status.detail) if status is not None else None
+    detail = as_slash_commands(status.detail) if status is not None else None
     return _state_line(status, identity=True, detail=detail)
 
 
@@ -182,9 +179,17 @@ class _KeyInput(Input):
 
 
 class ApiKeyScreen(_LoginScreen):
-    """Paste a key (masked); it is checked with a cheap authenticated request and saved only when accepted."""
+    """Paste a key (masked); it is checked with a cheap authenticated request and saved only when accepted.
 
-    BINDINGS = [Binding("escape", "cancel", "Cancel")]
+    When the check could not reach the provider (network, DNS, TLS, timeout, no models endpoint) — never when
+    the key was refused — ctrl+s saves the key anyway, as `unknown` until its first use.
+    """
+
+    BINDINGS = [Binding("ctrl+s", "save_anyway", "Save anyway"), Binding("escape", "cancel", "Cancel")]
+
+    def __init__(self, service: "AgentService", provider: "ProviderConfig") -> None:
+        super().__init__(service, provider)
+        self.unchecked_key = ""  # the key whose check could not reach the provider: it may be saved anyway
 
     def title_text(self) -> str:
         return f"API key for {self.label}"
@@ -224,14 +229,35 @@ class ApiKeyScreen(_LoginScreen):
         except AuthError as exc:
             self._refused(f"{self.label} refused the key ({_clip(exc)}); it was not saved.")
             return
+        except Unreachable as exc:
+            self.unchecked_key = key
+            self.say(f"The key could not be checked with {self.label} ({_clip(exc)}); it was not saved. ctrl+s saves it anyway, unchecked.", error=True)
+            self.refresh_bindings()
+            return
         except (ProviderError, TuiAgentError) as exc:
             self._refused(f"The key could not be checked with {self.label} ({_clip(exc)}); it was not saved.")
             return
+        await self._save(key, checked=True)
+
+    def check_action(self, action: str, parameters: tuple) -> bool | None:
+        if action == "save_anyway":
+            return bool(self.unchecked_key) and self.query_one("#login-key", Input).value.strip() == self.unchecked_key
+        return True
+
+    def on_input_changed(self, _event: Input.Changed) -> None:
+        self.refresh_bindings()  # a different key withdraws "save anyway"
+
+    def action_save_anyway(self) -> None:
+        if self.check_action("save_anyway", ()):
+            self.run_worker(self._save(self.unchecked_key, checked=False), group="login", exclusive=True, exit_on_error=False)
+
+    async def _save(self, key: str, *, checked: bool) -> None:
         try:
-            sentence = await self.service.save_api_key(self.provider.id, key)
+            sentence = await self.service.save_api_key(self.provider.id, key, checked=checked)
         except Exception as exc:  # a keyring that refuses to store: say so, the key stays unsaved
             log.error("storing the key for %s failed: %s", self.provider.id, type(exc).__name__)
-            self._refused(f"The key was accepted but could not be saved in {self.service.store.description} ({type(exc).__name__}).")
+            accepted = "was accepted but " if checked else ""
+            self._refused(f"The key {accepted}could not be saved in {self.service.store.description} ({type(exc).__name__}).")
             return
         await self.finish(True, sentence)
 

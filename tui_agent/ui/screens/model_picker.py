@@ -20,10 +20,11 @@ from textual.screen import ModalScreen
 from textual.widgets import Footer, Input, Label, OptionList, Static
 from textual.widgets.option_list import Option
 
-from tui_agent.auth.state import STATE_SYMBOL, CredentialStatus
+from tui_agent.auth.state import STATE_SYMBOL, CredentialStatus, state_line
 from tui_agent.errors import ConfigError, ProviderError
 from tui_agent.service.agent import usable
 from tui_agent.ui import recents as recents_store
+from tui_agent.ui.slash import as_slash_commands
 
 if TYPE_CHECKING:
     from tui_agent.core.chain import Chain
@@ -79,12 +80,7 @@ class _Row:
 
 # --- small text helpers (pure; tested through the screen) --------------------------------------------------------
 
-_CLI_COMMAND = re.compile(r"`tui-agent (login|logout) ([^`]+)`")
 
-
-def _tui_text(detail: str) -> str:
-    """Status details name the headless command; inside the TUI the same thing is a slash command."""
-    return _CLI_COMMAND.sub(r"/\1 \2", detail)
 
 
 def suggest_nickname(model: str, taken: set[str] | dict) -> str:
@@ -283,7 +279,7 @@ class ModelPicker(ModalScreen[PickerResult]):
         if status is None:
             return None, ""
         ok, reason = usable(status)
-        return ok, _tui_text(reason)
+        return ok, as_slash_commands(reason)
 
     def _rebuild(self, reset_highlight: bool = False) -> None:
         option_list = self.query_one("#picker-list", OptionList)
@@ -400,7 +396,7 @@ class ModelPicker(ModalScreen[PickerResult]):
         title.append(f"{STATE_SYMBOL[status.state]} {provider.name}", style="bold" if ok else "bold dim")
         title.append(f"  {pid} · {status.state.value}", style="dim")
         if status.detail and ok:
-            title.append(f" — {_tui_text(status.detail)}", style="dim")
+            title.append(f" — {as_slash_commands(status.detail)}", style="dim")
         return title
 
     def _header_option(self, section: str, prompt: Text) -> Option:
@@ -413,7 +409,7 @@ class ModelPicker(ModalScreen[PickerResult]):
         row_id = f"p:{pid}\x1fconnect"
         self._rows[row_id] = _Row("connect", pid)
         status = self._statuses.get(pid)
-        reason = _tui_text(usable(status)[1]) if status is not None else ""
+        reason = as_slash_commands(usable(status)[1]) if status is not None else ""
         text = _line("    ")
         text.append("connect", style="bold dim")
         text.append(f"  {reason}", style="dim italic")
@@ -496,7 +492,7 @@ class ModelPicker(ModalScreen[PickerResult]):
         field("Auth", f"{method} · source {status.source}" if status else f"{method} · checking…")
         if status is not None:
             ok, _ = usable(status)
-            line = f"{STATE_SYMBOL[status.state]} {status.state.value}" + (f" — {_tui_text(status.detail)}" if status.detail else "")
+            line = state_line(status, detail=as_slash_commands(status.detail))
             field("State", line, "" if ok else "italic")
         available, reason = self._availability(entry) if entry else (self._can_serve(row.provider), "")
         if entry is not None:
@@ -755,7 +751,7 @@ class ModelPicker(ModalScreen[PickerResult]):
     def _connect_hint(self, provider: "ProviderConfig") -> str:
         status = self._statuses.get(provider.id)
         method = status.auth_method if status else provider.default_method
-        reason = _tui_text(status.detail) if status is not None and not usable(status)[0] and status.detail else ""
+        reason = as_slash_commands(status.detail) if status is not None and not usable(status)[0] and status.detail else ""
         if method == "none":
             return f"{provider.name}: {reason}" if reason else f"{provider.name} needs no login."
         if "/login" in reason:

@@ -17,7 +17,7 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.widgets import ListItem, ListView, Static
 
-from tui_agent.auth.state import STATE_SYMBOL, CredentialState, CredentialStatus
+from tui_agent.auth.state import CredentialState, CredentialStatus, state_label
 from tui_agent.sanitize import sanitize_line
 from tui_agent.ui.status_signal import status_signal
 from tui_agent.ui.widgets.usage import UsageMeter
@@ -143,7 +143,7 @@ class ProviderRow(ListItem):
         self.status = status
         if status.model_count is not None:
             self.model_count = status.model_count
-        self._state.update(f"{STATE_SYMBOL[status.state]} {status.state.value}")
+        self._state.update(state_label(status.state))
         auth = [status.auth_method, status.source]
         if status.identity:
             auth.append(status.identity)
