@@ -10,7 +10,7 @@ from __future__ import annotations
 import contextlib
 import logging
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, AsyncIterator
+from typing import TYPE_CHECKING, AsyncIterator, Sequence
 
 from tui_agent.providers.base import ChatMessage
 from tui_agent.providers.events import Done, Event, StreamError, TextDelta, ThinkingDelta, Usage
@@ -18,6 +18,7 @@ from tui_agent.providers.events import Done, Event, StreamError, TextDelta, Thin
 if TYPE_CHECKING:
     from tui_agent.auth.resolve import Chain
     from tui_agent.service.agent import AgentService
+    from tui_agent.service.attachments import Attachment, ImageStore, StoredImage
     from tui_agent.service.history import AsyncHistory, Message
 
 log = logging.getLogger("tui_agent.service.conversation")
@@ -70,7 +71,11 @@ class ChatSession:
         assert self.history is not None
         stored = await self.history.messages(conversation_id)
         self.conversation_id = conversation_id
-        self.messages = [ChatMessage(m.role, m.content) for m in stored if m.role in ("user", "assistant") and m.content]
+        images = self._images()
+        self.messages = [
+            ChatMessage(m.role, m.content, tuple(p for p in map(images.part, m.images) if p is not None))
+            for m in stored if m.role in ("user", "assistant") and (m.content or m.images)
+        ]
         last_profile = next((m.profile for m in reversed(stored) if m.role == "assistant" and m.profile), None)
         if last_profile and last_profile in self.service.config.profiles:
             try:
@@ -102,15 +107,22 @@ class ChatSession:
             self.last_trim = Trim(fitted.turns_cut, fitted.messages_cut, window)
         return list(fitted.messages)
 
-    async def send(self, text: str) -> AsyncIterator[Event]:
-        """Stream the answer to `text`; the user turn and the answer are persisted whatever happens."""
+    def _images(self) -> "ImageStore":
+        from tui_agent.service.attachments import ImageStore
+
+        return ImageStore(self.service.paths.attachments_dir)
+
+    async def send(self, text: str, attachments: Sequence["Attachment"] = ()) -> AsyncIterator[Event]:
+        """Stream the answer to `text` (its text attachments already composed in); the user turn, its images
+        and the answer are persisted whatever happens."""
         if self.chain is None:
             yield StreamError("no model is chosen — type /model NICK", kind="bad_request")
             return
         chain = self.chain
         nick, provider, model = chain.profile.nickname, chain.provider.id, chain.profile.model
-        await self._record_user(text, nick, provider, model)
-        self.messages.append(ChatMessage("user", text))
+        images = [a for a in attachments if a.kind == "image"]
+        await self._record_user(text, nick, provider, model, images)
+        self.messages.append(ChatMessage("user", text, tuple(a.image_part() for a in images)))
         to_send = self._fit(self.messages)
 
         answer_id = None
@@ -158,14 +170,22 @@ class ChatSession:
                 except Exception:  # a disk problem must not turn a good answer into a crash
                     log.exception("could not save the answer")
 
-    async def _record_user(self, text: str, nick: str, provider: str, model: str) -> None:
+    async def _record_user(self, text: str, nick: str, provider: str, model: str, images: list["Attachment"]) -> None:
         if self.history is None:
             return
         try:
+            stored: list["StoredImage"] = []
+            if images:
+                import asyncio
+
+                store = self._images()
+                stored = [await asyncio.to_thread(store.put, image) for image in images]
             if self.conversation_id is None:
                 conv = await self.history.create_conversation(profile=nick, provider=provider, model=model)
                 self.conversation_id = conv.id
-            await self.history.add_message(self.conversation_id, "user", text, profile=nick, provider=provider, model=model)
+            await self.history.add_message(
+                self.conversation_id, "user", text, profile=nick, provider=provider, model=model, images=stored
+            )
         except Exception:
             log.exception("could not save the prompt")
 
