@@ -30,6 +30,7 @@ COMMANDS: tuple[SlashCommand, ...] = (
     SlashCommand("login", "PROVIDER", "log in to a provider"),
     SlashCommand("logout", "PROVIDER", "forget a provider's stored credentials"),
     SlashCommand("history", "", "open an earlier conversation"),
+    SlashCommand("attach", "PATH", "attach a text file or an image to the next prompt (or type @PATH)"),
     SlashCommand("status", "", "show or hide the provider status panel"),
     SlashCommand("help", "", "every command and key"),
     SlashCommand("quit", "", "leave tui-agent"),

@@ -22,6 +22,8 @@ from textual.screen import Screen
 from textual.widgets import Footer, Static
 
 from tui_agent.ui import slash
+from tui_agent.ui.widgets.attachments import AttachmentChips
+from tui_agent.ui.widgets.completion import CompletionMenu
 from tui_agent.ui.widgets.conversation import Conversation
 from tui_agent.ui.widgets.prompt import Prompt
 
@@ -32,6 +34,7 @@ if TYPE_CHECKING:
     from tui_agent.auth.resolve import Chain
     from tui_agent.providers.base import ChatMessage
     from tui_agent.providers.events import Usage
+    from tui_agent.service.attachments import Prepared
     from tui_agent.service.conversation import ChatSession
     from tui_agent.service.history import Message as StoredMessage
     from tui_agent.ui.code_blocks import CodeBlock
@@ -45,9 +48,11 @@ log = logging.getLogger("tui_agent.ui.chat")
 KEYS_HELP: tuple[tuple[str, str], ...] = (
     ("Enter", "send the prompt"),
     ("shift+enter, ctrl+j", "new line in the prompt"),
-    ("up / down", "earlier prompts (on the first / last line of the prompt)"),
-    ("Tab", "complete a slash command"),
-    ("Escape", "stop the answer that is streaming (keeps what arrived)"),
+    ("up / down", "earlier prompts, also from earlier runs (on the first / last line); in an open menu, move"),
+    ("Tab", "complete from the menu (/commands, their arguments, @paths): common prefix first, then cycle"),
+    ("Escape", "close the completion menu; else stop the answer that is streaming (keeps what arrived)"),
+    ("ctrl+c", "stop the streaming answer; copy selected text; clear the prompt (Up brings it back); "
+               "twice within a second on an empty prompt: quit"),
     ("PageUp / PageDown", "scroll the conversation (PageUp at the top: older messages of a reopened one)"),
     ("End", "jump to the bottom and follow new text (when scrolled up)"),
     ("ctrl+n", "new conversation"),
@@ -81,7 +86,9 @@ class ChatScreen(Screen):
     COMMANDS = {_chat_commands}
     BINDINGS = [
         Binding("ctrl+q", "app.quit", "Quit", priority=True),
+        Binding("escape", "close_menu", show=False, priority=True),
         Binding("escape", "stop", "Stop", priority=True),
+        Binding("ctrl+c", "ctrl_c", "Stop/clear/quit", priority=True),
         Binding("end", "bottom", "Bottom", priority=True),
         Binding("pageup", "page_up", "Page up", show=False, priority=True),
         Binding("pagedown", "page_down", "Page down", show=False, priority=True),
@@ -115,6 +122,10 @@ class ChatScreen(Screen):
         self._more_text = ""
         # A prompt sent or a conversation opened: the resume at start (after the first frame) must not replace it.
         self._user_acted = False
+        from tui_agent.ui.ctrl_c import CtrlC
+
+        self._ctrl_c = CtrlC()
+        self._menu: CompletionMenu | None = None
 
     # --- layout ------------------------------------------------------------------------------------------
 
@@ -134,8 +145,11 @@ class ChatScreen(Screen):
                         self._welcome = Welcome(self.app.config)
                         yield self._welcome
                 yield Static("more arriving ↓  (End jumps to the bottom)", id="more", markup=False)
-                yield Static(id="hints", markup=False)
-                yield Prompt(id="prompt")
+                yield AttachmentChips(id="attachments")
+                prompt = Prompt(id="prompt")
+                yield prompt
+                # id "hints": the menu also shows a command's usage while its argument is typed.
+                yield CompletionMenu(prompt, self._completion_sources, id="hints")
         yield Footer()
 
     def on_mount(self) -> None:
@@ -145,6 +159,8 @@ class ChatScreen(Screen):
         if setting != "auto":
             self.add_class("-status-open" if setting == "show" else "-status-closed")
         self.prompt.focus()
+        self._menu = self.prompt.menu = self.query_one("#hints", CompletionMenu)
+        self.app.after_first_frame(self._load_recall)
         # The screen's callbacks run once it is painted and idle: its first frame is on the terminal then.
         self.call_after_refresh(self.app.first_frame_drawn)
         # The side panel's rows, timers and the service behind them are not needed for the first frame.
@@ -155,6 +171,14 @@ class ChatScreen(Screen):
         if self.app.config.ui.resume_last:
             # Reading history is disk work: after the first frame too.
             self.app.after_first_frame(lambda: self.run_worker(self._resume_last(), group="resume", exit_on_error=False))
+
+    def _load_recall(self) -> None:
+        """Prompts sent in earlier runs, for up/down (a small file: read after the first frame)."""
+        from tui_agent.service.recall import PromptRecall
+
+        store = PromptRecall(self.app.paths.prompt_recall_file)
+        self.prompt.load_recall(store.load())
+        self.prompt.recall_store = store
 
     def _ensure_status_panel(self) -> "StatusPanel":
         """The side panel, mounted now unless it is already (planned after the first frame, or on first use)."""
@@ -248,50 +272,17 @@ class ChatScreen(Screen):
             self._show_hints(self.prompt.text)
 
     def _show_hints(self, text: str) -> None:
-        hints = self.query_one("#hints", Static)
-        found = slash.completions(text)
-        if not found:
-            hints.display = False
-            return
-        width = max(len(c.usage) for c in found)
-        body = Text()
-        for i, command in enumerate(found):
-            if i:
-                body.append("\n")
-            body.append(command.usage.ljust(width + 2), style="bold" if i == 0 else "")
-            body.append(command.help, style="dim")
-        if " " not in text:
-            body.append(f"\nTab completes /{found[0].name}", style="italic dim")
-        elif choices := self._argument_matches(text):
-            body.append(f"\n{', '.join(choices)}", style="italic")
-            body.append("  (Tab completes)", style="italic dim")
-        hints.update(body)
-        hints.display = True
+        self.query_one("#hints", CompletionMenu).refresh_for(text)
 
-    def _argument_matches(self, text: str) -> list[str]:
-        """Profiles (for /model) or providers (for /login, /logout) that the argument typed so far could become."""
-        found = slash.completions(text)
-        _word, space, arg = text[1:].partition(" ")
-        if not found or not space:
-            return []
-        name = found[0].name
-        choices = self.app.config.profiles if name == "model" else self.app.config.providers if name in ("login", "logout") else ()
-        return sorted(c for c in choices if c.startswith(arg.strip()))
+    def _completion_sources(self) -> tuple[list[str], list[str]]:
+        """What /model (profiles) and /login, /logout (providers) complete from: the config in force."""
+        return list(self.app.config.profiles), list(self.app.config.providers)
 
     def on_prompt_tab_pressed(self, event: Prompt.TabPressed) -> None:
-        text = self.prompt.text
-        found = slash.completions(text)
-        if not found:
-            return
-        command = found[0]
-        if " " not in text:
-            completed = f"/{command.name}" + (" " if command.arg else "")
-        elif matches := self._argument_matches(text):
-            completed = f"/{command.name} {matches[0]}"
-        else:
-            return
-        self.prompt.load_text(completed)
-        self.prompt.move_cursor(self.prompt.document.end)
+        menu = self.query_one("#hints", CompletionMenu)
+        if not menu.is_open:
+            menu.reopen()
+        menu.tab()
 
     async def on_prompt_submitted(self, event: Prompt.Submitted) -> None:
         text = event.text
@@ -311,9 +302,28 @@ class ChatScreen(Screen):
         chain = self._ensure_chain()
         if chain is None:
             return
+        prepared = self._prepare(text, chain)
+        if prepared is None:
+            return  # the prompt and the chips stay for the user to fix
         self.prompt.remember(text)
         self.prompt.clear()
-        await self.send(text)
+        await self.query_one(AttachmentChips).clear()
+        await self.send(text, prepared)
+
+    def _prepare(self, text: str, chain: "Chain") -> "Prepared | None":
+        """Read the prompt's attachments; on a problem, say it in one sentence and return None."""
+        from tui_agent.service import attachments
+
+        try:
+            prepared = attachments.prepare(text, self.query_one(AttachmentChips).attachments)
+        except attachments.AttachmentError as exc:
+            self._note(str(exc), error=True)
+            return None
+        refusal = attachments.refusal(chain.adapter_kind, prepared)
+        if refusal:
+            self._note(refusal, error=True)
+            return None
+        return prepared
 
     def _ensure_chain(self) -> "Chain | None":
         if self.chain is None and self.profile is not None:
@@ -328,7 +338,7 @@ class ChatScreen(Screen):
 
     # --- sending and streaming ---------------------------------------------------------------------------
 
-    async def send(self, text: str) -> None:
+    async def send(self, text: str, prepared: "Prepared | None" = None) -> None:
         """Show the user's turn and an empty answer, then stream the answer in a worker."""
         from tui_agent.ui.widgets.message import AssistantMessage, UserMessage
 
@@ -337,12 +347,19 @@ class ChatScreen(Screen):
         self._remove_welcome()
         answer = AssistantMessage()
         # Awaited: a Markdown's on_mount resets its source, so nothing may be written to it before then.
-        await self.conversation.mount_all([UserMessage(text), answer])
+        shown = text
+        if prepared is not None:
+            names = ", ".join(a.name for a in prepared.attachments)
+            shown = prepared.text + (f"\n\n[attached: {names}]" if names else "")
+        await self.conversation.mount_all([UserMessage(shown), answer])
         self.conversation.jump_to_bottom()
         self._answer = answer
         self._answer_prompt = text
         self.is_streaming = True
-        self._worker = self._stream_answer(answer, self.chain, text)
+        if prepared is None:
+            self._worker = self._stream_answer(answer, self.chain, text)
+        else:
+            self._worker = self._stream_answer(answer, self.chain, prepared.content, prepared.attachments)
 
     async def open_conversation(self, conversation_id: int, *, keep_profile: bool = False) -> None:
         """Reopen a stored conversation: its latest messages render at once, older ones load on scroll-up.
@@ -419,7 +436,7 @@ class ChatScreen(Screen):
     # Not exclusive: is_streaming already allows one stream at a time, and an exclusive start would cancel the
     # previous worker while it renders its stopped answer for the last time.
     @work(group="chat", exit_on_error=False)
-    async def _stream_answer(self, answer: "AssistantMessage", chain: "Chain", text: str) -> None:
+    async def _stream_answer(self, answer: "AssistantMessage", chain: "Chain", text: str, attachments: tuple = ()) -> None:
         import contextlib
 
         from tui_agent.errors import TuiAgentError
@@ -431,7 +448,7 @@ class ChatScreen(Screen):
         session.switch_to_chain(chain)
         first = True
         try:
-            async with contextlib.aclosing(session.send(text)) as events:
+            async with contextlib.aclosing(session.send(text, attachments)) as events:
                 async for event in events:
                     if first:
                         first = False
@@ -564,6 +581,8 @@ class ChatScreen(Screen):
     # --- actions (keys, palette, slash commands) -----------------------------------------------------------
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "close_menu":
+            return self._menu is not None and self._menu.display
         if action == "stop":
             return self.is_streaming
         if action == "bottom":
@@ -583,6 +602,27 @@ class ChatScreen(Screen):
         self._conclude(answer, "stopped")
         if self._worker is not None:
             self._worker.cancel()
+
+    def action_close_menu(self) -> None:
+        if self._menu is not None:
+            self._menu.close()
+
+    def action_ctrl_c(self) -> None:
+        """ctrl+c, in order: stop the answer, copy selected text, clear the prompt, quit on a second press."""
+        prompt = self.prompt
+        selection = prompt.selected_text if prompt.has_focus else (self.get_selected_text() or "")
+        outcome = self._ctrl_c.press(streaming=self.is_streaming, selection=selection, prompt_text=prompt.text)
+        if outcome == "stop":
+            self.action_stop()
+        elif outcome == "copy":
+            self.copy(selection, "the selected text")
+        elif outcome == "clear":
+            prompt.clear_keeping()
+            prompt.focus()
+        elif outcome == "arm":
+            self.notify("Press ctrl+c again to quit.", timeout=2, markup=False)
+        else:
+            self.app.exit(0)
 
     def action_bottom(self) -> None:
         self.conversation.jump_to_bottom()
@@ -695,7 +735,8 @@ class ChatScreen(Screen):
             return
         if command.arg_required and not parsed.arg:
             choices = ", ".join(sorted(self.app.config.providers))
-            self._note(f"Usage: {command.usage} — PROVIDER is one of {choices}.", error=True)
+            what = f" — PROVIDER is one of {choices}" if command.arg == "PROVIDER" else ""
+            self._note(f"Usage: {command.usage}{what}.", error=True)
             return
         handler = getattr(self, f"_cmd_{command.name}")
         result = handler(parsed.arg)
@@ -745,6 +786,22 @@ class ChatScreen(Screen):
         lines += [f"  {k.ljust(key_width)}  {d}" for k, d in KEYS_HELP]
         lines += ["", "Start a message with // to send text that begins with a slash."]
         self._note("\n".join(lines))
+
+    def _cmd_attach(self, path: str) -> None:
+        from pathlib import Path
+
+        from tui_agent.service import attachments
+
+        chips = self.query_one(AttachmentChips)
+        try:
+            found = attachments.read_attachment(path, Path.cwd())
+            attachments.check_caps([*chips.attachments, found])
+        except attachments.AttachmentError as exc:
+            self._note(str(exc), error=True)
+            self.prompt.load_text(f"/attach {path}")  # kept, to be corrected
+            self.prompt.move_cursor(self.prompt.document.end)
+            return
+        chips.add(found)
 
     def _cmd_quit(self, _arg: str) -> None:
         self.app.exit(0)

@@ -74,6 +74,11 @@ class Prompt(TextArea):
         self.clear()
 
     @property
+    def is_recalled(self) -> bool:
+        """The text is an earlier prompt shown by up/down, unedited (the completion menu stays shut for it)."""
+        return self._recall_at is not None and self.text == self._recall[self._recall_at]
+
+    @property
     def recall(self) -> list[str]:
         return list(self._recall)
 
