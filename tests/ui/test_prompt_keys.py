@@ -184,7 +184,7 @@ async def test_footer_and_help_say_what_ctrl_c_does(home):
         await run(pilot, "/help")
         assert "twice within a second on an empty prompt: quit" in last_note(app).text
         footer_keys = {b.binding.key: b.binding.description for b in app.active_bindings.values() if b.binding.show}
-        assert footer_keys.get("ctrl+c") == "Stop/clear/quit"
+        assert footer_keys.get("ctrl+c") == "Clear/quit"
 
 
 # --- the completion menu ---------------------------------------------------------------------------------

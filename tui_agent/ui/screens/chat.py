@@ -88,7 +88,7 @@ class ChatScreen(Screen):
         Binding("ctrl+q", "app.quit", "Quit", priority=True),
         Binding("escape", "close_menu", show=False, priority=True),
         Binding("escape", "stop", "Stop", priority=True),
-        Binding("ctrl+c", "ctrl_c", "Stop/clear/quit", priority=True),
+        Binding("ctrl+c", "ctrl_c", "Clear/quit", priority=True),
         Binding("end", "bottom", "Bottom", priority=True),
         Binding("pageup", "page_up", "Page up", show=False, priority=True),
         Binding("pagedown", "page_down", "Page down", show=False, priority=True),

@@ -1,0 +1,63 @@
+"""Pictures of the prompt's helpers: the completion menu (arguments, @paths) and attachment chips."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.ui.support import make_app, no_blink
+
+SIZE = (100, 30)
+
+
+def prepare(app) -> None:
+    app.theme = "textual-dark"
+    no_blink(app)
+
+
+@pytest.fixture
+def workdir(tmp_path, monkeypatch):
+    (tmp_path / "notes.md").write_text("remember the milk\n", encoding="utf-8")
+    (tmp_path / "screenshot.png").write_bytes(b"\x89PNG\r\n\x1a\n" + bytes(16))
+    (tmp_path / "src").mkdir()
+    (tmp_path / "src" / "main.py").write_text("print(1)\n", encoding="utf-8")
+    monkeypatch.chdir(tmp_path)
+    return tmp_path
+
+
+def test_menu_of_profiles_with_the_second_row_highlighted(snap_compare, home):
+    app, _ = make_app(home)
+
+    async def run_before(pilot):
+        prepare(app)
+        app.screen.prompt.insert("/model ")
+        await pilot.pause()
+        await pilot.press("down")
+        await pilot.pause()
+
+    assert snap_compare(app, terminal_size=SIZE, run_before=run_before)
+
+
+def test_menu_of_at_paths(snap_compare, home, workdir):
+    app, _ = make_app(home)
+
+    async def run_before(pilot):
+        prepare(app)
+        app.screen.prompt.insert("summarise @")
+        await pilot.pause()
+
+    assert snap_compare(app, terminal_size=SIZE, run_before=run_before)
+
+
+def test_attachment_chips_above_the_prompt(snap_compare, home, workdir):
+    app, _ = make_app(home)
+
+    async def run_before(pilot):
+        prepare(app)
+        for path in ("notes.md", "screenshot.png"):
+            app.screen.prompt.insert(f"/attach {path}")
+            await pilot.press("enter")
+            await pilot.pause()
+        app.screen.prompt.insert("what do these show?")
+        await pilot.pause()
+
+    assert snap_compare(app, terminal_size=SIZE, run_before=run_before)
