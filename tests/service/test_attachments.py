@@ -11,11 +11,9 @@ from pathlib import Path
 import pytest
 
 from tests.fakes import FakeOpenAI
-from tui_agent.config.load import load_config
-from tui_agent.config.paths import Paths
+from tests.service.test_conversation import service  # noqa: F401  (the fixture: a service over FakeOpenAI)
 from tui_agent.providers.events import Done
 from tui_agent.service import attachments
-from tui_agent.service.agent import AgentService
 from tui_agent.service.attachments import AttachmentError, find_tokens, prepare, read_attachment
 
 PNG = b"\x89PNG\r\n\x1a\n" + bytes(range(64))
@@ -114,24 +112,6 @@ def test_path_completion_lists_the_directory_with_slashes_on_folders(files):
     assert attachments.complete_path("", files) == ["blob.bin", "latin1.txt", "notes.md", "sub/"]
     assert attachments.complete_path("./sub/", files) == ["./sub/a.py"]
     assert attachments.complete_path("n", files) == ["notes.md"]
-
-
-KEY = "sk-test-0123456789abcdefghijKLMN"
-
-
-@pytest.fixture
-async def service(isolated_home: Path, monkeypatch):
-    with FakeOpenAI(api_key=KEY) as fake:
-        (isolated_home / "config.toml").write_text(
-            f'[providers.gw]\nkind = "openai-chat"\nbase_url = "{fake.base_url}"\nauth = "api-key"\napi_key_env = "GW_KEY"\n'
-            '[profiles.a]\nprovider = "gw"\nmodel = "gpt-test"\n'
-        )
-        monkeypatch.setenv("GW_KEY", KEY)
-        paths = Paths.resolve()
-        svc = AgentService(load_config(paths.config_file), paths)
-        svc.fake = fake
-        yield svc
-        await svc.aclose()
 
 
 async def test_history_keeps_images_by_hash_and_sends_them_again_after_reopening(service, files):

@@ -9,23 +9,13 @@ import pytest
 from textual.widgets import Static
 
 from tests.ui.support import SIZE, Hold, make_app, wait_until
+from tests.ui.test_chat_commands import run, type_text
 from tui_agent.providers.events import Done, TextDelta
 from tui_agent.ui.ctrl_c import QUIT_WINDOW, CtrlC
 from tui_agent.ui.widgets.attachments import AttachmentChip
 from tui_agent.ui.widgets.message import AssistantMessage, Note
 
 PNG = b"\x89PNG\r\n\x1a\n" + bytes(range(32))
-
-
-async def type_text(pilot, text: str) -> None:
-    pilot.app.screen.prompt.insert(text)
-    await pilot.pause()
-
-
-async def run(pilot, text: str) -> None:
-    await type_text(pilot, text)
-    await pilot.press("enter")
-    await pilot.pause()
 
 
 def last_note(app) -> Note:
