@@ -230,3 +230,32 @@ async def test_at_path_completion_lists_files_and_descends_into_folders(home, wo
         assert [i.insert for i in menu.completion.items] == ["@src/main.py"]
         await pilot.press("tab")
         assert app.screen.prompt.text == "read @src/main.py"
+
+
+async def test_a_failed_answer_gives_back_the_prompt_and_its_chips(home, workdir):
+    from tui_agent.providers.events import StreamError
+
+    app, _ = make_app(home, scripts=[[StreamError("The server refused the image: too large.", kind="bad_request")]])
+    async with app.run_test(size=SIZE) as pilot:
+        await run(pilot, "/attach shot.png")
+        await run(pilot, "what is this?")
+        await wait_until(pilot, lambda: not app.screen.is_streaming, "the failure")
+        answer = list(app.screen.query(AssistantMessage))[-1]
+        assert answer.has_class("-error")
+        assert app.screen.prompt.text == "what is this?"
+        assert [c.attachment.name for c in app.screen.query(AttachmentChip)] == ["shot.png"]
+
+
+async def test_a_reopened_conversation_names_the_images_its_prompts_carried(home, workdir):
+    app, _ = make_app(home, scripts=[[TextDelta("a picture"), Done()]])
+    async with app.run_test(size=SIZE) as pilot:
+        await run(pilot, "what is @shot.png")
+        await wait_until(pilot, lambda: not app.screen.is_streaming, "the answer")
+        conversation_id = app.screen.conversation_id
+        await run(pilot, "/new")
+        await app.screen.open_conversation(conversation_id)
+        await pilot.pause()
+        from tui_agent.ui.widgets.message import UserMessage
+
+        [user] = list(app.screen.query(UserMessage))
+        assert user.text == "what is shot.png\n\n[attached: shot.png]"

@@ -22,7 +22,7 @@ from textual.screen import Screen
 from textual.widgets import Footer, Static
 
 from tui_agent.ui import slash
-from tui_agent.ui.widgets.attachments import AttachmentChips
+from tui_agent.ui.widgets.attachments import AttachmentChips, with_attached
 from tui_agent.ui.widgets.completion import CompletionMenu
 from tui_agent.ui.widgets.conversation import Conversation
 from tui_agent.ui.widgets.prompt import Prompt
@@ -117,6 +117,7 @@ class ChatScreen(Screen):
         self._older: list["StoredMessage"] = []  # a reopened conversation's messages not mounted yet (oldest first)
         self._answer: "AssistantMessage | None" = None  # the answer streaming now
         self._answer_prompt = ""  # the prompt text of that answer, given back if it fails
+        self._answer_chips: list = []  # the files attached with /attach to that prompt, given back with it
         self._worker: "Worker | None" = None
         self._welcome: "Welcome | None" = None
         self._more_text = ""
@@ -307,7 +308,9 @@ class ChatScreen(Screen):
             return  # the prompt and the chips stay for the user to fix
         self.prompt.remember(text)
         self.prompt.clear()
-        await self.query_one(AttachmentChips).clear()
+        chips = self.query_one(AttachmentChips)
+        self._answer_chips = chips.attachments
+        await chips.clear()
         await self.send(text, prepared)
 
     def _prepare(self, text: str, chain: "Chain") -> "Prepared | None":
@@ -347,10 +350,7 @@ class ChatScreen(Screen):
         self._remove_welcome()
         answer = AssistantMessage()
         # Awaited: a Markdown's on_mount resets its source, so nothing may be written to it before then.
-        shown = text
-        if prepared is not None:
-            names = ", ".join(a.name for a in prepared.attachments)
-            shown = prepared.text + (f"\n\n[attached: {names}]" if names else "")
+        shown = text if prepared is None else with_attached(prepared.text, [a.name for a in prepared.attachments])
         await self.conversation.mount_all([UserMessage(shown), answer])
         self.conversation.jump_to_bottom()
         self._answer = answer
@@ -398,7 +398,7 @@ class ChatScreen(Screen):
         widgets = []
         for message in stored:
             if message.role == "user":
-                widgets.append(UserMessage(message.content))
+                widgets.append(UserMessage(with_attached(message.content, [i.name for i in message.images])))
             elif message.content or message.error:
                 answer = AssistantMessage(message.content)
                 widgets.append(answer)
@@ -535,6 +535,10 @@ class ChatScreen(Screen):
             if self._answer is answer and not self.prompt.text.strip():
                 self.prompt.load_text(self._answer_prompt)
                 self.prompt.move_cursor(self.prompt.document.end)
+                chips = self.query_one(AttachmentChips)
+                if not chips.attachments:
+                    for attachment in self._answer_chips:
+                        chips.add(attachment)
         if self._answer is answer:
             self._answer = None
             self.is_streaming = False

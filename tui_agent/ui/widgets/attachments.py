@@ -13,6 +13,11 @@ if TYPE_CHECKING:
     from tui_agent.service.attachments import Attachment
 
 
+def with_attached(text: str, names: list[str]) -> str:
+    """A user message as shown: its text, then the files that went with it."""
+    return text + (f"\n\n[attached: {', '.join(names)}]" if names else "")
+
+
 class AttachmentChip(Button):
     """One attached file; pressing it (click, or Enter when focused) removes it."""
 
