@@ -259,3 +259,16 @@ async def test_a_reopened_conversation_names_the_images_its_prompts_carried(home
 
         [user] = list(app.screen.query(UserMessage))
         assert user.text == "what is shot.png\n\n[attached: shot.png]"
+
+
+async def test_the_palette_starts_an_attach_and_the_menu_lists_the_files(home, workdir):
+    from tui_agent.ui.commands import palette_entries
+
+    app, _ = make_app(home)
+    async with app.run_test(size=SIZE) as pilot:
+        entries = {title: callback for title, _help, callback in palette_entries(app.screen)}
+        entries["Attach a file"]()
+        await pilot.pause()
+        assert app.screen.prompt.text == "/attach "
+        menu = app.screen.query_one("#hints", Static)
+        assert [i.insert for i in menu.completion.items] == ["notes.md", "shot.png", "src/"]
