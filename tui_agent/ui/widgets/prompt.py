@@ -134,6 +134,12 @@ class Prompt(TextArea):
             event.prevent_default()
             start, end = self.selection
             self._replace_via_keyboard("\n", start, end)
+        elif event.key in ("up", "down") and self.menu_open:
+            # Here rather than through the cursor bindings: a binding runs only after the key has bubbled up
+            # unhandled, so a Tab arriving in the same burst would be handled before it.
+            event.stop()
+            event.prevent_default()
+            self.menu.move(-1 if event.key == "up" else 1)
         elif event.key == "tab" and (self.menu_open or self.text.startswith("/")):
             event.stop()
             event.prevent_default()
