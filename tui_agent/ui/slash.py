@@ -1,4 +1,4 @@
-"""Slash commands typed in the prompt: the table, the parser and the completion hints (no Textual here)."""
+"""Slash commands typed in the prompt: the table and the parser (no Textual here; completion: ui/completion.py)."""
 
 from __future__ import annotations
 
@@ -60,17 +60,6 @@ def parse(text: str) -> Parsed:
     word, _, arg = body.partition(" ")
     word = word.lower()
     return Parsed(BY_NAME.get(word), word, arg.strip())
-
-
-def completions(text: str) -> list[SlashCommand]:
-    """The commands a partly typed prompt could become; empty when the prompt is not a slash command."""
-    if not text.startswith("/") or text.startswith("//") or "\n" in text:
-        return []
-    word, space, _ = text[1:].partition(" ")
-    word = word.lower()
-    if space:  # the command word is complete: show its usage while the argument is typed
-        return [BY_NAME[word]] if word in BY_NAME else []
-    return [command for command in COMMANDS if command.name.startswith(word)]
 
 
 def closest(word: str) -> str | None:
