@@ -53,11 +53,10 @@ def test_attachment_chips_above_the_prompt(snap_compare, home, workdir):
 
     async def run_before(pilot):
         prepare(app)
-        for path in ("notes.md", "screenshot.png"):
-            app.screen.prompt.insert(f"/attach {path}")
-            await pilot.press("enter")
-            await pilot.pause()
-        app.screen.prompt.insert("what do these show?")
+        app.screen.prompt.insert("/attach screenshot.png")
+        await pilot.press("enter")
+        await pilot.pause()
+        app.screen.prompt.insert("what do this and @notes.md show?")
         await pilot.pause()
 
     assert snap_compare(app, terminal_size=SIZE, run_before=run_before)

@@ -272,3 +272,22 @@ async def test_the_palette_starts_an_attach_and_the_menu_lists_the_files(home, w
         assert app.screen.prompt.text == "/attach "
         menu = app.screen.query_one("#hints", Static)
         assert [i.insert for i in menu.completion.items] == ["notes.md", "shot.png", "src/"]
+
+
+async def test_at_path_tokens_show_as_chips_and_pressing_one_deletes_the_token(home, workdir):
+    from tui_agent.ui.widgets.attachments import TokenChip
+
+    app, adapter = make_app(home, scripts=[[TextDelta("ok"), Done()]])
+    async with app.run_test(size=SIZE) as pilot:
+        await type_text(pilot, "compare @notes.md @shot.png and mail me@example.com")
+        chips = list(app.screen.query(TokenChip))
+        assert [c.path for c in chips] == ["notes.md", "shot.png"]
+        await pilot.click(chips[0])
+        await pilot.pause()
+        assert app.screen.prompt.text == "compare @shot.png and mail me@example.com"
+        assert [c.path for c in app.screen.query(TokenChip)] == ["shot.png"]
+        await pilot.press("enter")
+        await wait_until(pilot, lambda: len(adapter.requests) == 1, "the request")
+        assert "remember the milk" not in adapter.requests[0].messages[-1].content
+        await pilot.pause()
+        assert list(app.screen.query(TokenChip)) == [] and not app.screen.query_one("#attachments").display

@@ -146,8 +146,8 @@ class ChatScreen(Screen):
                         self._welcome = Welcome(self.app.config)
                         yield self._welcome
                 yield Static("more arriving ↓  (End jumps to the bottom)", id="more", markup=False)
-                yield AttachmentChips(id="attachments")
                 prompt = Prompt(id="prompt")
+                yield AttachmentChips(prompt, id="attachments")
                 yield prompt
                 # id "hints": the menu also shows a command's usage while its argument is typed.
                 yield CompletionMenu(prompt, self._completion_sources, id="hints")
@@ -274,6 +274,7 @@ class ChatScreen(Screen):
 
     def _show_hints(self, text: str) -> None:
         self.query_one("#hints", CompletionMenu).refresh_for(text)
+        self.query_one(AttachmentChips).follow(text)
 
     def _completion_sources(self) -> tuple[list[str], list[str]]:
         """What /model (profiles) and /login, /logout (providers) complete from: the config in force."""
