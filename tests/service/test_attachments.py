@@ -125,6 +125,7 @@ async def test_history_keeps_images_by_hash_and_sends_them_again_after_reopening
     sha = prepared.images[0].sha256
     stored_file = service.paths.attachments_dir / f"{sha}.png"
     assert stored_file.read_bytes() == PNG
+    assert stored_file.stat().st_mode & 0o077 == 0 and stored_file.parent.stat().st_mode & 0o077 == 0
     stored = await service.history.messages(session.conversation_id)
     assert [(i.sha256, i.name) for i in stored[0].images] == [(sha, "shot.png")]
     assert base64.b64encode(PNG).decode() not in stored[0].content  # the row names the image, not its bytes

@@ -4,14 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from tests.ui.support import make_app, no_blink
-
-SIZE = (100, 30)
-
-
-def prepare(app) -> None:
-    app.theme = "textual-dark"
-    no_blink(app)
+from tests.snapshots.test_chat_snapshots import SIZE, prepare
+from tests.ui.support import make_app
 
 
 @pytest.fixture

@@ -306,9 +306,12 @@ class ImageStore:
         stored = StoredImage(attachment.sha256, attachment.media_type, attachment.name, attachment.size)
         path = self.directory / stored.file_name
         if not path.exists():
-            self.directory.mkdir(parents=True, exist_ok=True)
+            # Private like history.db: what a conversation carried is nobody else's to read.
+            self.directory.mkdir(mode=0o700, parents=True, exist_ok=True)
             tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-            tmp.write_bytes(attachment.data)
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+            with os.fdopen(fd, "wb") as handle:
+                handle.write(attachment.data)
             os.replace(tmp, path)
         return stored
 
