@@ -20,7 +20,7 @@ from tui_agent.redact import redact_text
 log = logging.getLogger("tui_agent.service.recall")
 
 MAX_ENTRIES = 1000
-MAX_ENTRY_CHARS = 20_000  # a longer prompt (a pasted file) is recalled in this session only
+MAX_ENTRY_CHARS = 4_000  # a longer prompt (a pasted file) is recalled in its own run only: the file stays small
 _FORMAT = "tui-agent-prompt-recall"
 
 # A one-word line of 32+ key-alphabet characters with both letters and digits: the shape of a bare key or
