@@ -144,3 +144,17 @@ async def test_history_keeps_images_by_hash_and_sends_them_again_after_reopening
     assert document["messages"][0]["images"] == [
         {"name": "shot.png", "media_type": "image/png", "sha256": sha, "file": f"attachments/{sha}.png"}
     ]
+
+
+def test_impossible_paths_are_sentences_not_exceptions(files):
+    with pytest.raises(AttachmentError, match="there is no such file"):
+        prepare("@./" + "a" * 5000, cwd=files)
+    assert paths_of("@" + "b" * 5000, files) == [] and attachments.complete_path("x" * 5000 + "/", files) == []
+
+
+def test_a_deleted_working_directory_falls_back_to_home(tmp_path, monkeypatch):
+    gone = tmp_path / "gone"
+    gone.mkdir()
+    monkeypatch.chdir(gone)
+    gone.rmdir()
+    assert attachments.working_dir() == Path.home()

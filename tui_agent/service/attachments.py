@@ -100,6 +100,14 @@ def image_type(head: bytes) -> str | None:
     return None
 
 
+def working_dir() -> Path:
+    """Where relative paths start: the working directory, or the home directory when it has been deleted."""
+    try:
+        return Path.cwd()
+    except OSError:
+        return Path.home()
+
+
 def resolve_path(name: str, cwd: Path) -> Path:
     """`~/x` under the home directory, a relative path under `cwd`."""
     path = Path(os.path.expanduser(name))
@@ -109,7 +117,7 @@ def resolve_path(name: str, cwd: Path) -> Path:
 def read_attachment(name: str, cwd: Path) -> Attachment:
     """Read one file for sending; raises AttachmentError (one sentence) when it cannot be attached."""
     path = resolve_path(name, cwd)
-    if not path.exists():
+    if not _exists(path):
         raise AttachmentError(f"Cannot attach {name}: there is no such file.")
     if path.is_dir():
         raise AttachmentError(f"Cannot attach {name}: it is a directory; attach the files in it one by one.")
@@ -180,13 +188,21 @@ def find_tokens(text: str, cwd: Path) -> list[tuple[int, int, str]]:
                 word = trimmed
             else:
                 continue  # an e-mail handle, a decorator, a mention: text
-        elif not resolve_path(word, cwd).exists():
+        elif not _exists(resolve_path(word, cwd)):
             trimmed = word.rstrip(_TRAILING_PUNCTUATION)
-            if trimmed != word and resolve_path(trimmed, cwd).exists():
+            if trimmed != word and _exists(resolve_path(trimmed, cwd)):
                 end -= len(word) - len(trimmed)
                 word = trimmed
         found.append((match.start(), end, word))
     return found
+
+
+def _exists(path: Path) -> bool:
+    """Path.exists without its exceptions: a name too long or holding a NUL byte does not exist either."""
+    try:
+        return path.exists()
+    except (OSError, ValueError):
+        return False
 
 
 def _is_file(word: str, cwd: Path) -> bool:
@@ -201,7 +217,7 @@ def prepare(text: str, attached: Sequence[Attachment] = (), *, cwd: Path | None 
 
     Raises AttachmentError (one sentence) for a path that cannot be attached; nothing is sent then.
     """
-    cwd = Path.cwd() if cwd is None else cwd
+    cwd = working_dir() if cwd is None else cwd
     tokens = find_tokens(text, cwd)
     files = [read_attachment(path, cwd) for _start, _end, path in tokens]
     files += attached
@@ -262,7 +278,7 @@ def complete_path(partial: str, cwd: Path, *, limit: int = 50) -> list[str]:
     directory = resolve_path(head + "/" if head or partial.startswith("/") else ".", cwd)
     try:
         entries = sorted(os.scandir(directory), key=lambda e: e.name)
-    except OSError:
+    except (OSError, ValueError):
         return []
     out = []
     for entry in entries:

@@ -58,9 +58,9 @@ def _slash(text: str, profiles: Iterable[str], providers: Iterable[str], cwd: Pa
     start = len(text) - len(arg.lstrip())
     typed = arg.strip()
     if command.name in PATH_ARGS:
-        from tui_agent.service.attachments import complete_path
+        from tui_agent.service.attachments import complete_path, working_dir
 
-        choices = complete_path(typed, cwd or Path.cwd())
+        choices = complete_path(typed, cwd or working_dir())
     elif command.name in PROFILE_ARGS:
         choices = sorted(p for p in profiles if p.startswith(typed))
     elif command.name in PROVIDER_ARGS:
@@ -81,7 +81,7 @@ def _at_path(text: str, cursor: int, cwd: Path | None) -> Completion | None:
         return None
     if any(ch.isspace() for ch in partial) or partial.startswith("@"):
         return None  # the token ended, or `@@` (a literal @)
-    from tui_agent.service.attachments import complete_path
+    from tui_agent.service.attachments import complete_path, working_dir
 
-    items = tuple(Item(f"@{path}", path) for path in complete_path(partial, cwd or Path.cwd()) if path != partial)
+    items = tuple(Item(f"@{path}", path) for path in complete_path(partial, cwd or working_dir()) if path != partial)
     return Completion(at, cursor, items) if items else None

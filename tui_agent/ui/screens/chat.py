@@ -793,13 +793,11 @@ class ChatScreen(Screen):
         self._note("\n".join(lines))
 
     def _cmd_attach(self, path: str) -> None:
-        from pathlib import Path
-
         from tui_agent.service import attachments
 
         chips = self.query_one(AttachmentChips)
         try:
-            found = attachments.read_attachment(path, Path.cwd())
+            found = attachments.read_attachment(path, attachments.working_dir())
             attachments.check_caps([*chips.attachments, found])
         except attachments.AttachmentError as exc:
             self._note(str(exc), error=True)

@@ -73,9 +73,9 @@ class AttachmentChips(Horizontal):
 
     def follow(self, text: str) -> None:
         """Show a chip per `@PATH` token of the prompt (remounted only when the set of tokens changes)."""
-        from tui_agent.service.attachments import find_tokens
+        from tui_agent.service.attachments import find_tokens, working_dir
 
-        tokens = [path for _start, _end, path in find_tokens(text, self.cwd or Path.cwd())]
+        tokens = [path for _start, _end, path in find_tokens(text, self.cwd or working_dir())]
         if tokens == self._tokens:
             return
         self._tokens = tokens
@@ -101,10 +101,10 @@ class AttachmentChips(Horizontal):
         self.prompt.focus()
 
     def _delete_token(self, path: str) -> None:
-        from tui_agent.service.attachments import find_tokens
+        from tui_agent.service.attachments import find_tokens, working_dir
 
         text = self.prompt.text
-        for start, end, found in find_tokens(text, self.cwd or Path.cwd()):
+        for start, end, found in find_tokens(text, self.cwd or working_dir()):
             if found == path:
                 if end < len(text) and text[end] == " ":
                     end += 1  # the space after it goes too
