@@ -155,3 +155,22 @@ def test_importing_the_history_module_does_not_import_sqlite():
     )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert result.stdout.strip() == "[]"
+
+
+def test_an_old_database_gains_the_image_table_and_deleting_a_conversation_removes_its_rows(tmp_path):
+    path = tmp_path / "history.db"
+    _make_v1_database(path)
+    from tui_agent.service.attachments import StoredImage
+
+    store = HistoryStore(path)
+    try:
+        conv = store.create_conversation()
+        image = StoredImage("ab" * 32, "image/png", "shot.png", 10)
+        store.add_message(conv.id, "user", "look", images=[image])
+        assert store.messages(conv.id)[0].images == (image,)
+        store.delete(conv.id)
+        conn = sqlite3.connect(path)
+        assert conn.execute("SELECT COUNT(*) FROM message_images").fetchone() == (0,)
+        conn.close()
+    finally:
+        store.close()

@@ -228,7 +228,7 @@ async def test_double_slash_sends_a_message_that_starts_with_a_slash(home):
         assert adapter.requests[0].messages[-1].content == "/etc/hosts"
 
 
-async def test_typing_a_slash_shows_hints_and_tab_completes(home):
+async def test_typing_a_slash_shows_the_menu_and_tab_completes_the_common_prefix_first(home):
     app, _ = make_app(home)
     async with app.run_test(size=SIZE) as pilot:
         hints = app.screen.query_one("#hints", Static)
@@ -237,15 +237,17 @@ async def test_typing_a_slash_shows_hints_and_tab_completes(home):
         await pilot.pause()
         assert hints.display
         shown = str(hints.render())
-        assert all(c.usage in shown for c in slash.COMMANDS)
+        assert all(c.usage in shown for c in slash.COMMANDS[:8]) and f"({len(slash.COMMANDS)} matches)" in shown
         await type_text(pilot, "lo")
         await pilot.pause()
         shown = str(hints.render())
         assert "/login PROVIDER" in shown and "/logout PROVIDER" in shown and "/model" not in shown
-        await pilot.press("tab")
-        await pilot.pause()
+        await pilot.press("tab")  # two matches: their common prefix first
+        assert app.screen.prompt.text == "/log"
+        await pilot.press("tab")  # then each in turn
         assert app.screen.prompt.text == "/login "
-        assert "/login PROVIDER" in str(hints.render())
+        await pilot.press("tab")
+        assert app.screen.prompt.text == "/logout "
         await pilot.press("ctrl+u")
         await type_text(pilot, "hello")
         await pilot.pause()
@@ -352,6 +354,9 @@ async def test_tab_completes_profile_and_provider_arguments(home):
         assert app.screen.prompt.text == "/model claude"
         await pilot.press("ctrl+u")
         await type_text(pilot, "/login ope")
+        await pilot.press("tab")  # openai, openrouter: the common prefix
+        assert app.screen.prompt.text == "/login open"
+        await type_text(pilot, "a")
         await pilot.press("tab")
         assert app.screen.prompt.text == "/login openai"
         await pilot.press("enter")

@@ -23,10 +23,18 @@ def test_double_slash_and_multi_line_text_are_messages_not_commands():
 
 
 def test_completions_narrow_by_prefix_and_show_usage_once_the_word_is_complete():
-    assert [c.name for c in slash.completions("/")] == [c.name for c in slash.COMMANDS]
-    assert [c.name for c in slash.completions("/lo")] == ["login", "logout"]
-    assert [c.name for c in slash.completions("/login ant")] == ["login"]
-    assert slash.completions("/zz") == [] and slash.completions("hello") == []
+    from tui_agent.ui.completion import complete
+
+    def inserts(text, **sources):
+        found = complete(text, len(text), **sources)
+        return None if found is None else [item.insert for item in found.items]
+
+    assert inserts("/") == [f"/{c.name}" + (" " if c.arg else "") for c in slash.COMMANDS]
+    assert inserts("/lo") == ["/login ", "/logout "]
+    assert inserts("/login ant", providers=["anthropic", "openai"]) == ["anthropic"]
+    assert complete("/new ", 5).info.startswith("/new")  # nothing to choose: the usage is shown
+    assert complete("/zz", 3) is None and complete("hello", 5) is None
+    assert complete("write to me@", 12) is None  # an e-mail address is not a path
 
 
 def test_code_blocks_are_the_exact_source_of_each_fence_in_order():

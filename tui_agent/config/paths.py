@@ -36,6 +36,16 @@ class Paths:
         return self.state_dir / "config-cache.json"
 
     @property
+    def prompt_recall_file(self) -> Path:
+        """Prompts and slash commands sent, newest first (`service/recall.py`)."""
+        return self.data_dir / "prompt-recall.json"
+
+    @property
+    def attachments_dir(self) -> Path:
+        """Images sent as attachments, one file per content hash (`service/attachments.py`)."""
+        return self.data_dir / "attachments"
+
+    @property
     def recents_file(self) -> Path:
         return self.state_dir / "recents.toml"
 

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, AsyncIterator
 import httpx
 
 from tui_agent.providers import _http
-from tui_agent.providers.base import ChatRequest, ModelInfo
+from tui_agent.providers.base import ChatMessage, ChatRequest, ModelInfo
 from tui_agent.providers.events import Done, ErrorKind, Event, StreamError, TextDelta, ThinkingDelta, Usage
 from tui_agent.providers.sse import aiter_sse
 
@@ -54,7 +54,7 @@ class AnthropicAdapter(_http.HttpAdapter):
             "model": request.model,
             "max_tokens": request.max_tokens or DEFAULT_MAX_TOKENS,
             "stream": True,
-            "messages": [{"role": m.role, "content": m.content} for m in request.messages],
+            "messages": [{"role": m.role, "content": _content(m)} for m in request.messages],
         }
         if request.reasoning == "off":
             body["thinking"] = {"type": "disabled"}
@@ -184,3 +184,16 @@ def _model_info(provider_id: str, item: dict) -> ModelInfo:
         context_window=item.get("max_input_tokens") if isinstance(item.get("max_input_tokens"), int) else None,
         capabilities=capabilities,
     )
+
+
+def _content(message: ChatMessage) -> str | list[dict]:
+    """A plain string, or content blocks with the images first (as the Messages API docs advise)."""
+    if not message.images:
+        return message.content
+    blocks: list[dict] = [
+        {"type": "image", "source": {"type": "base64", "media_type": image.media_type, "data": image.data}}
+        for image in message.images
+    ]
+    if message.content:
+        blocks.append({"type": "text", "text": message.content})
+    return blocks

@@ -197,6 +197,12 @@ class _Plan:
     process: _Process | None = None
 
 
+IMAGES_REFUSED = (
+    "The Claude Code CLI back-end takes text only, so images cannot be sent through it; "
+    "remove the image or switch to an API profile (anthropic, openai, ollama)."
+)
+
+
 def _transcript(history: list[ChatMessage], latest: str) -> str:
     """Earlier turns for a fresh CLI session, when the CLI's own session cannot be trusted to hold them."""
     parts = [
@@ -396,6 +402,9 @@ class ClaudeCliAdapter:
             return
         if location.problem:
             yield StreamError(f"The Claude Code CLI cannot be used: {location.problem}.", kind="provider")
+            return
+        if any(message.images for message in request.messages):
+            yield StreamError(IMAGES_REFUSED, kind="bad_request")
             return
         if not request.messages or request.messages[-1].role != "user":
             yield StreamError("Nothing to send to Claude Code: the conversation does not end with a user message.", kind="bad_request")

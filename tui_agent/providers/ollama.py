@@ -9,7 +9,7 @@ import httpx
 
 from tui_agent.errors import ProviderError
 from tui_agent.providers import _http
-from tui_agent.providers.base import ChatRequest, ModelInfo
+from tui_agent.providers.base import ChatMessage, ChatRequest, ModelInfo
 from tui_agent.providers.events import Done, Event, StreamError, TextDelta, ThinkingDelta, Usage
 from tui_agent.providers.ndjson import NDJSONError, aiter_ndjson
 
@@ -43,7 +43,7 @@ class OllamaAdapter(_http.HttpAdapter):
 
     def _body(self, request: ChatRequest) -> dict:
         messages = [{"role": "system", "content": request.system}] if request.system else []
-        messages += [{"role": m.role, "content": m.content} for m in request.messages]
+        messages += [_message(m) for m in request.messages]
         body: dict = {"model": request.model, "messages": messages, "stream": True}
         if request.reasoning is not None:
             body["think"] = False if request.reasoning == "off" else request.reasoning
@@ -144,3 +144,10 @@ class OllamaAdapter(_http.HttpAdapter):
             return None
         found = [v for k, v in info.items() if k.endswith(".context_length") and isinstance(v, int) and v > 0]
         return found[0] if found else None
+
+def _message(message: ChatMessage) -> dict:
+    """Ollama carries images beside the text, as a list of base64 strings on the message."""
+    encoded: dict = {"role": message.role, "content": message.content}
+    if message.images:
+        encoded["images"] = [image.data for image in message.images]
+    return encoded

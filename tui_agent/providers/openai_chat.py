@@ -11,7 +11,7 @@ import httpx
 
 from tui_agent.errors import ProviderError
 from tui_agent.providers import _http
-from tui_agent.providers.base import ChatRequest, ModelInfo
+from tui_agent.providers.base import ChatMessage, ChatRequest, ModelInfo
 from tui_agent.providers.events import Done, Event, StreamError, TextDelta, ThinkingDelta, Usage
 from tui_agent.providers.sse import aiter_sse
 
@@ -42,7 +42,7 @@ class OpenAIChatAdapter(_http.HttpAdapter):
 
     def _body(self, request: ChatRequest) -> dict:
         messages = [{"role": "system", "content": request.system}] if request.system else []
-        messages += [{"role": m.role, "content": m.content} for m in request.messages]
+        messages += [{"role": m.role, "content": _content(m)} for m in request.messages]
         body: dict = {
             "model": request.model,
             "messages": messages,
@@ -237,3 +237,12 @@ def _lmstudio_v0(provider_id: str, items: list) -> list[ModelInfo]:
             )
         )
     return models
+
+
+def _content(message: ChatMessage) -> str | list[dict]:
+    """A plain string, or content parts: the text, then each image as a data URL."""
+    if not message.images:
+        return message.content
+    parts: list[dict] = [{"type": "text", "text": message.content}] if message.content else []
+    parts += [{"type": "image_url", "image_url": {"url": image.data_url}} for image in message.images]
+    return parts

@@ -16,7 +16,7 @@ from __future__ import annotations
 import contextlib
 import logging
 from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING, Any, AsyncIterator
+from typing import TYPE_CHECKING, Any, AsyncIterator, Sequence
 
 from tui_agent.providers.base import ChatMessage
 from tui_agent.providers.events import Done, Event, StreamError, TextDelta, ThinkingDelta, Usage
@@ -26,6 +26,7 @@ if TYPE_CHECKING:
     from tui_agent.auth.resolve import Chain
     from tui_agent.config.model_facts import ModelFacts
     from tui_agent.service.agent import AgentService
+    from tui_agent.service.attachments import Attachment, ImageStore, StoredImage
     from tui_agent.service.history import AsyncHistory, Message
 
 log = logging.getLogger("tui_agent.service.conversation")
@@ -65,11 +66,13 @@ def continue_plan(kind: str, answer: "Message") -> ContinuePlan:
     return ContinuePlan("ask")  # OpenAI-compatible servers do not reliably continue a trailing assistant message
 
 
-def continue_messages(branch: list["Message"], kind: str) -> tuple[ContinuePlan, list[ChatMessage]]:
+def continue_messages(
+    branch: list["Message"], kind: str, images: "ImageStore | None" = None
+) -> tuple[ContinuePlan, list[ChatMessage]]:
     """How to continue the branch's last answer on a wire of this kind, and the messages that request carries."""
     answer = branch[-1]
     plan = continue_plan(kind, answer)
-    before = request_messages(branch[:-1])
+    before = request_messages(branch[:-1], images)
     if plan.how == "prefill":
         # Anthropic refuses a final assistant message that ends in whitespace; the stored text keeps it.
         tail = answer.content.rstrip() if kind == "anthropic-messages" else answer.content
@@ -77,12 +80,15 @@ def continue_messages(branch: list["Message"], kind: str) -> tuple[ContinuePlan,
     return plan, before + [ChatMessage("assistant", answer.content), ChatMessage("user", CONTINUE_PROMPT)]
 
 
-def request_messages(branch: list["Message"]) -> list[ChatMessage]:
-    """What a request carries for a stored branch: a failed or empty answer leaves out itself and its prompt."""
+def request_messages(branch: list["Message"], images: "ImageStore | None" = None) -> list[ChatMessage]:
+    """What a request carries for a stored branch: a failed or empty answer leaves out itself and its prompt.
+
+    With `images`, a user turn carries again the images it was sent with (read back from the image store)."""
     out: list[ChatMessage] = []
     for message in branch:
         if message.role == "user":
-            out.append(ChatMessage("user", message.content))
+            parts = tuple(p for p in map(images.part, message.images) if p is not None) if images and message.images else ()
+            out.append(ChatMessage("user", message.content, parts))
         elif message.role == "assistant":
             if message.content and message.status != "error":
                 out.append(ChatMessage("assistant", message.content))
@@ -187,7 +193,7 @@ class ChatSession:
             self.service.claims.release(self.conversation_id)
         self.conversation_id = conversation_id
         self.branch = stored
-        self.messages = request_messages(stored)
+        self.messages = self._requested(stored)
         self.last_usage = None
         try:
             self.settings = await self.history.settings(conversation_id)
@@ -322,14 +328,24 @@ class ChatSession:
             self.last_trim = Trim(fitted.turns_cut, fitted.messages_cut, window)
         return list(fitted.messages)
 
-    async def send(self, text: str) -> AsyncIterator[Event]:
-        """Stream the answer to `text`; the user turn and the answer are persisted whatever happens."""
+    def _requested(self, branch: list["Message"]) -> list[ChatMessage]:
+        return request_messages(branch, self._images())
+
+    def _images(self) -> "ImageStore":
+        from tui_agent.service.attachments import ImageStore
+
+        return ImageStore(self.service.paths.attachments_dir)
+
+    async def send(self, text: str, attachments: Sequence["Attachment"] = ()) -> AsyncIterator[Event]:
+        """Stream the answer to `text` (its text attachments already composed in); the user turn, its images
+        and the answer are persisted whatever happens."""
         if self.chain is None:
             yield StreamError("no model is chosen — type /model NICK", kind="bad_request")
             return
         chain = self.chain
-        await self._record_user(text, chain)
-        self.messages.append(ChatMessage("user", text))
+        images = [a for a in attachments if a.kind == "image"]
+        await self._record_user(text, chain, images)
+        self.messages.append(ChatMessage("user", text, tuple(a.image_part() for a in images)))
         await self.service.model_facts(chain)  # the context window _fit uses (asked once, then cached)
         async with contextlib.aclosing(self._answer(chain, self._fit(self.messages))) as events:
             async for event in events:
@@ -356,7 +372,7 @@ class ChatSession:
             raise BranchRefusal("No model is chosen — type /model NICK first.")
         self.chain = chain
         upto = self.branch[: self.branch.index(prompt) + 1]
-        to_send = request_messages(upto[:-1]) + [ChatMessage("user", prompt.content)]
+        to_send = self._requested(upto)  # the prompt last, with the images it was sent with
         self.messages = to_send
         async with contextlib.aclosing(self._answer(chain, self._fit(to_send), parent_id=prompt.id)) as events:
             async for event in events:
@@ -391,7 +407,7 @@ class ChatSession:
             self.conversation_id, "user", text, profile=nick, provider=provider, model=model,
             parent_id=original.parent_id,
         )
-        self.messages = request_messages(before) + [ChatMessage("user", text)]
+        self.messages = self._requested(before) + [ChatMessage("user", text)]
         async with contextlib.aclosing(self._answer(chain, self._fit(self.messages))) as events:
             async for event in events:
                 yield event
@@ -416,10 +432,10 @@ class ChatSession:
             raise BranchRefusal("No model is chosen — type /model NICK first.")
         chain = self.chain
         answer = self.branch[-1]
-        _plan, to_send = continue_messages(self.branch, chain.provider.kind)
+        _plan, to_send = continue_messages(self.branch, chain.provider.kind, self._images())
         assert self.history is not None
         await self.history.resume_answer(answer.id)
-        self.messages = request_messages(self.branch[:-1])
+        self.messages = self._requested(self.branch[:-1])
         async with contextlib.aclosing(self._answer(chain, self._fit(to_send), resume=answer)) as events:
             async for event in events:
                 yield event
@@ -452,7 +468,7 @@ class ChatSession:
         if not 0 <= at < len(ids):
             raise BranchRefusal(f"This is the {'first' if at < 0 else 'last'} of its {len(ids)} versions.")
         self.branch = await self.history.select(self.conversation_id, ids[at])
-        self.messages = request_messages(self.branch)
+        self.messages = self._requested(self.branch)
         return self.branch
 
     # --- streaming and persistence ---------------------------------------------------------------------------
@@ -535,18 +551,26 @@ class ChatSession:
                 except Exception:  # a disk problem must not turn a good answer into a crash
                     log.exception("could not save the answer")
 
-    async def _record_user(self, text: str, chain: "Chain") -> None:
+    async def _record_user(self, text: str, chain: "Chain", images: Sequence["Attachment"] = ()) -> None:
         nick, provider, model = chain.profile.nickname, chain.provider.id, chain.profile.model
         if self.history is None:
             return
         try:
+            stored: list["StoredImage"] = []
+            if images:
+                import asyncio
+
+                store = self._images()
+                stored = [await asyncio.to_thread(store.put, image) for image in images]
             if self.conversation_id is None:
                 conv = await self.history.create_conversation(profile=nick, provider=provider, model=model)
                 self.conversation_id = conv.id
                 self.service.claims.claim(conv.id)  # new, so nobody else holds it
                 if self.settings:  # set before the first message: stored with the conversation now
                     await self.history.set_settings(conv.id, self.settings)
-            await self.history.add_message(self.conversation_id, "user", text, profile=nick, provider=provider, model=model)
+            await self.history.add_message(
+                self.conversation_id, "user", text, profile=nick, provider=provider, model=model, images=stored
+            )
         except Exception:
             log.exception("could not save the prompt")
 

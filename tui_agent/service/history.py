@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Iterator, Literal, Sequence
 
 from tui_agent.errors import TuiAgentError
+from tui_agent.service.attachments import StoredImage
 
 if TYPE_CHECKING:
     import sqlite3
@@ -110,8 +111,21 @@ _V_TREE = (
 # Per-conversation settings (`/system`, `/set`): a JSON object of the values the conversation overrides.
 _V_SETTINGS = ("ALTER TABLE conversations ADD COLUMN settings TEXT NOT NULL DEFAULT '{}'",)
 
+# Attachments: the images sent with a user turn, by content hash (the files live in the data directory's
+# attachments/ folder; text attachments are part of the message's content as fenced blocks).
+_V_ATTACHMENTS = (
+    """CREATE TABLE message_images (
+        message_id INTEGER NOT NULL REFERENCES messages(id) ON DELETE CASCADE,
+        position INTEGER NOT NULL,
+        sha256 TEXT NOT NULL,
+        media_type TEXT NOT NULL,
+        name TEXT NOT NULL DEFAULT '',
+        size INTEGER NOT NULL DEFAULT 0,
+        PRIMARY KEY (message_id, position)
+    )""",
+)
 
-MIGRATIONS: tuple[tuple[str, ...], ...] = (_V1, _V2, _V_TREE, _V_SETTINGS)
+MIGRATIONS: tuple[tuple[str, ...], ...] = (_V1, _V2, _V_TREE, _V_SETTINGS, _V_ATTACHMENTS)
 SCHEMA_VERSION = len(MIGRATIONS)
 
 # The search index is not a versioned step: it depends on whether this Python's SQLite has FTS5, and a
@@ -200,15 +214,22 @@ class Message:
     parent_id: int | None = None  # the message this one answers or follows; None for a conversation's first turns
     stop_reason: str | None = None  # as the provider said it ("end_turn", "max_tokens", "length", …)
     continued_at: tuple[int, ...] = ()  # offsets in `content` where /continue appended text
+    images: tuple["StoredImage", ...] = ()  # filled by `messages()` (reopen, export), empty elsewhere
 
     def to_json(self) -> dict[str, Any]:
-        return {
+        document = {
             "id": self.id, "parent_id": self.parent_id, "role": self.role, "content": self.content,
             "status": self.status, "created_at": _iso(self.created_at), "updated_at": _iso(self.updated_at),
             "profile": self.profile, "provider": self.provider, "model": self.model, "error": self.error,
             "input_tokens": self.input_tokens, "output_tokens": self.output_tokens, "thinking": self.thinking,
             "stop_reason": self.stop_reason, "continued_at": list(self.continued_at),
         }
+        if self.images:
+            document["images"] = [
+                {"name": i.name, "media_type": i.media_type, "sha256": i.sha256, "file": f"attachments/{i.file_name}"}
+                for i in self.images
+            ]
+        return document
 
 
 @dataclass(frozen=True, slots=True)
@@ -237,13 +258,13 @@ class SearchHit:
     created_at: datetime
 
 
-def _message(row: Sequence[Any]) -> Message:
+def _message(row: Sequence[Any], images: tuple["StoredImage", ...] = ()) -> Message:
     return Message(
         id=row[0], conversation_id=row[1], role=row[2], content=row[3], status=row[4],
         created_at=_dt(row[5]), updated_at=_dt(row[6]), profile=row[7], provider=row[8], model=row[9],
         error=row[10], input_tokens=row[11], output_tokens=row[12], thinking=row[13] or "",
         parent_id=row[14], stop_reason=row[15],
-        continued_at=tuple(int(part) for part in (row[16] or "").split(",") if part),
+        continued_at=tuple(int(part) for part in (row[16] or "").split(",") if part), images=images,
     )
 
 
@@ -607,9 +628,9 @@ class HistoryStore:
         self, conversation_id: int, role: MessageRole, content: str, *, status: MessageStatus = "complete",
         profile: str | None = None, provider: str | None = None, model: str | None = None,
         error: str | None = None, input_tokens: int | None = None, output_tokens: int | None = None,
-        thinking: str = "", parent_id: ParentId = AFTER_CURRENT,
+        thinking: str = "", parent_id: ParentId = AFTER_CURRENT, images: Sequence["StoredImage"] = (),
     ) -> Message:
-        """Write a finished message (a user turn, or an answer that did not stream).
+        """Write a finished message (a user turn, or an answer that did not stream), with the images it carried.
 
         It follows `parent_id` (by default the current branch's leaf; None: a first turn) and becomes the leaf.
         """
@@ -617,7 +638,7 @@ class HistoryStore:
         _check(status, STATUSES, "status")
         return self._insert(
             conversation_id, role, content, status, profile, provider, model, error, input_tokens,
-            output_tokens, thinking, writer=None, parent_id=parent_id,
+            output_tokens, thinking, writer=None, parent_id=parent_id, images=images,
         )
 
     @_reported("start saving an answer")
@@ -711,7 +732,18 @@ class HistoryStore:
                 f"SELECT {_MESSAGE_COLUMNS} FROM messages WHERE conversation_id = ? ORDER BY id",
                 (conversation_id,),
             ).fetchall()
-            return [_message(row) for row in rows]
+            return self._with_images(conversation_id, rows)
+
+    def _with_images(self, conversation_id: int, rows: list[Sequence[Any]]) -> list[Message]:
+        """Messages from rows, each with the images its user turn carried (reopen, export, requests)."""
+        images: dict[int, list[StoredImage]] = {}
+        for message_id, sha, media_type, name, size in self._connection().execute(
+            "SELECT i.message_id, i.sha256, i.media_type, i.name, i.size FROM message_images i "
+            "JOIN messages m ON m.id = i.message_id WHERE m.conversation_id = ? ORDER BY i.message_id, i.position",
+            (conversation_id,),
+        ):
+            images.setdefault(message_id, []).append(StoredImage(sha, media_type, name, size))
+        return [_message(row, tuple(images.get(row[0], ()))) for row in rows]
 
     # -- the tree -------------------------------------------------------------------------------------
 
@@ -726,7 +758,7 @@ class HistoryStore:
                 f" SELECT {_MESSAGE_COLUMNS} FROM messages WHERE id IN (SELECT id FROM up) ORDER BY id",
                 (conversation_id,),
             ).fetchall()
-            return [_message(row) for row in rows]
+            return self._with_images(conversation_id, rows)
 
     @_reported("read the conversation")
     def children(self, conversation_id: int) -> dict[int | None, list[int]]:
@@ -852,6 +884,8 @@ class HistoryStore:
             if message.thinking:
                 out += ["<details><summary>Thinking</summary>", "", message.thinking, "", "</details>", ""]
             out.append(with_continue_marks(message) if message.content else "*(no text)*")
+            for image in message.images:
+                out += ["", f"*Attached image: {image.name} ({image.media_type}) — attachments/{image.file_name}*"]
             note = _status_note(message)
             if note:
                 out += ["", f"> {note}"]
@@ -883,6 +917,7 @@ class HistoryStore:
         self, conversation_id: int, role: str, content: str, status: str, profile: str | None,
         provider: str | None, model: str | None, error: str | None, input_tokens: int | None,
         output_tokens: int | None, thinking: str, *, writer: str | None, parent_id: ParentId = AFTER_CURRENT,
+        images: Sequence["StoredImage"] = (),
     ) -> Message:
         now = self._now()
         with self._lock, self._tx() as conn:
@@ -902,6 +937,10 @@ class HistoryStore:
                 "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (conversation_id, role, content, status, now, now, profile, provider, model, error,
                  input_tokens, output_tokens, thinking, writer, parent),
+            )
+            conn.executemany(
+                "INSERT INTO message_images (message_id, position, sha256, media_type, name, size) VALUES (?, ?, ?, ?, ?, ?)",
+                [(cursor.lastrowid, i, im.sha256, im.media_type, im.name, im.size) for i, im in enumerate(images)],
             )
             updates, args = ["updated_at = ?", "current_id = ?"], [now, cursor.lastrowid]
             if role == "assistant" and profile is not None:

@@ -42,6 +42,7 @@ def palette_entries(screen: "ChatScreen") -> Iterator[tuple[str, str, Callable[[
         yield f"Log in: {provider_id}", f"/login {provider_id}", partial(run, f"/login {provider_id}")
         yield f"Log out: {provider_id}", f"/logout {provider_id}", partial(run, f"/logout {provider_id}")
     yield "History", "/history · ctrl+r: past conversations, search", partial(run, "/history")
+    yield "Attach a file", "/attach PATH (or @PATH in a prompt): the menu lists the files", partial(_type, screen, "/attach ")
     yield "Auth status panel", "/status · f2: show or hide", partial(run, "/status")
     yield "Quit", "/quit · ctrl+q", partial(run, "/quit")
 
@@ -60,6 +61,11 @@ def branch_entries(screen: "ChatScreen") -> Iterator[tuple[str, str, Callable[[]
     if screen.branch_action_state("sibling_prev"):
         yield "Previous version (branch)", "alt+left: the sibling before", screen.action_sibling_prev
         yield "Next version (branch)", "alt+right: the sibling after", screen.action_sibling_next
+def _type(screen: "ChatScreen", text: str) -> None:
+    """Put a command that needs an argument into the prompt, for the user to finish (the menu helps)."""
+    screen.prompt.load_text(text)
+    screen.prompt.move_cursor(screen.prompt.document.end)
+    screen.prompt.focus()
 
 
 class ChatCommands(Provider):

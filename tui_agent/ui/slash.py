@@ -1,4 +1,4 @@
-"""Slash commands typed in the prompt: the table, the parser and the completion hints (no Textual here)."""
+"""Slash commands typed in the prompt: the table and the parser (no Textual here; completion: ui/completion.py)."""
 
 from __future__ import annotations
 
@@ -36,6 +36,7 @@ COMMANDS: tuple[SlashCommand, ...] = (
     SlashCommand("edit", "", "bring the last (or selected) prompt back to edit; sending makes a new branch"),
     SlashCommand("continue", "", "let a stopped, cut-off or failed answer go on where it ended"),
     SlashCommand("history", "", "open an earlier conversation"),
+    SlashCommand("attach", "PATH", "attach a text file or an image to the next prompt (or type @PATH)"),
     SlashCommand("status", "", "show or hide the provider status panel"),
     SlashCommand("help", "", "every command and key"),
     SlashCommand("quit", "", "leave tui-agent"),
@@ -65,17 +66,6 @@ def parse(text: str) -> Parsed:
     word, _, arg = body.partition(" ")
     word = word.lower()
     return Parsed(BY_NAME.get(word), word, arg.strip())
-
-
-def completions(text: str) -> list[SlashCommand]:
-    """The commands a partly typed prompt could become; empty when the prompt is not a slash command."""
-    if not text.startswith("/") or text.startswith("//") or "\n" in text:
-        return []
-    word, space, _ = text[1:].partition(" ")
-    word = word.lower()
-    if space:  # the command word is complete: show its usage while the argument is typed
-        return [BY_NAME[word]] if word in BY_NAME else []
-    return [command for command in COMMANDS if command.name.startswith(word)]
 
 
 def closest(word: str) -> str | None:

@@ -24,6 +24,8 @@ from textual.widgets import Footer, Static
 from tui_agent.service.claims import ConversationBusy
 from tui_agent.ui import slash
 from tui_agent.ui.branching import BranchCommands
+from tui_agent.ui.widgets.attachments import AttachmentChips, with_attached
+from tui_agent.ui.widgets.completion import CompletionMenu
 from tui_agent.ui.widgets.conversation import Conversation
 from tui_agent.ui.widgets.prompt import Prompt
 
@@ -34,6 +36,7 @@ if TYPE_CHECKING:
     from tui_agent.core.chain import Chain
     from tui_agent.providers.base import ChatMessage
     from tui_agent.providers.events import Usage
+    from tui_agent.service.attachments import Prepared
     from tui_agent.service.conversation import ChatSession
     from tui_agent.service.history import Message as StoredMessage
     from tui_agent.ui.code_blocks import CodeBlock
@@ -47,9 +50,11 @@ log = logging.getLogger("tui_agent.ui.chat")
 KEYS_HELP: tuple[tuple[str, str], ...] = (
     ("Enter", "send the prompt"),
     ("shift+enter, ctrl+j", "new line in the prompt"),
-    ("up / down", "earlier prompts (on the first / last line of the prompt)"),
-    ("Tab", "complete a slash command"),
-    ("Escape", "stop the answer that is streaming (keeps what arrived); leave editing a prompt"),
+    ("up / down", "earlier prompts, also from earlier runs (on the first / last line); in an open menu, move"),
+    ("Tab", "complete from the menu (/commands, their arguments, @paths): common prefix first, then cycle"),
+    ("Escape", "close the completion menu; else stop the answer that is streaming (keeps what arrived); leave editing a prompt"),
+    ("ctrl+c", "stop the streaming answer; copy selected text; clear the prompt (Up brings it back); "
+               "twice within a second on an empty prompt: quit"),
     ("f4", "edit the last prompt (or the selected one): Enter sends it as a new branch"),
     ("f5", "retry: ask the last prompt again (/retry NICK: with another profile)"),
     ("f8", "continue an answer that was stopped, cut off or failed midway"),
@@ -88,8 +93,10 @@ class ChatScreen(BranchCommands, Screen):
     COMMANDS = {_chat_commands}
     BINDINGS = [
         Binding("ctrl+q", "app.quit", "Quit", priority=True),
+        Binding("escape", "close_menu", show=False, priority=True),
         Binding("escape", "stop", "Stop", priority=True),
         Binding("escape", "cancel_edit", "Cancel edit", show=False),
+        Binding("ctrl+c", "ctrl_c", "Clear/quit", priority=True),
         Binding("end", "bottom", "Bottom", priority=True),
         Binding("pageup", "page_up", "Page up", show=False, priority=True),
         Binding("pagedown", "page_down", "Page down", show=False, priority=True),
@@ -126,12 +133,17 @@ class ChatScreen(BranchCommands, Screen):
         self._older: list["StoredMessage"] = []  # a reopened conversation's messages not mounted yet (oldest first)
         self._answer: "AssistantMessage | None" = None  # the answer streaming now
         self._answer_prompt = ""  # the prompt text of that answer, given back if it fails
+        self._answer_chips: list = []  # the files attached with /attach to that prompt, given back with it
         self._worker: "Worker | None" = None
         self._welcome: "Welcome | None" = None
         self._more_text = ""
         # A prompt sent or a conversation opened: the resume at start (after the first frame) must not replace it.
         self._user_acted = False
         self._oversize_confirmed = ""  # a prompt the user was warned will not fit the context window
+        from tui_agent.ui.ctrl_c import CtrlC
+
+        self._ctrl_c = CtrlC()
+        self._menu: CompletionMenu | None = None
 
     # --- layout ------------------------------------------------------------------------------------------
 
@@ -155,8 +167,11 @@ class ChatScreen(BranchCommands, Screen):
                         self._welcome = Welcome(self.app.config)
                         yield self._welcome
                 yield Static("more arriving ↓  (End jumps to the bottom)", id="more", markup=False)
-                yield Static(id="hints", markup=False)
-                yield Prompt(id="prompt")
+                prompt = Prompt(id="prompt")
+                yield AttachmentChips(prompt, id="attachments")
+                yield prompt
+                # id "hints": the menu also shows a command's usage while its argument is typed.
+                yield CompletionMenu(prompt, self._completion_sources, id="hints")
         yield Footer()
 
     def on_mount(self) -> None:
@@ -166,6 +181,8 @@ class ChatScreen(BranchCommands, Screen):
         if setting != "auto":
             self.add_class("-status-open" if setting == "show" else "-status-closed")
         self.prompt.focus()
+        self._menu = self.prompt.menu = self.query_one("#hints", CompletionMenu)
+        self.app.after_first_frame(self._load_recall)
         # The screen's callbacks run once it is painted and idle: its first frame is on the terminal then.
         self.call_after_refresh(self.app.first_frame_drawn)
         # The side panel's rows, timers and the service behind them are not needed for the first frame.
@@ -179,6 +196,14 @@ class ChatScreen(BranchCommands, Screen):
         self.app.after_first_frame(lambda: self.run_worker(self._open_history(), group="resume", exit_on_error=False))
         if self.app.explicit_model:
             self.app.after_first_frame(lambda: self.run_worker(self._say_why_explicit_model_cannot_serve(), exit_on_error=False))
+
+    def _load_recall(self) -> None:
+        """Prompts sent in earlier runs, for up/down (a small file: read after the first frame)."""
+        from tui_agent.service.recall import PromptRecall
+
+        store = PromptRecall(self.app.paths.prompt_recall_file)
+        self.prompt.load_recall(store.load())
+        self.prompt.recall_store = store
 
     def _ensure_status_panel(self) -> "StatusPanel":
         """The side panel, mounted now unless it is already (planned after the first frame, or on first use)."""
@@ -295,50 +320,18 @@ class ChatScreen(BranchCommands, Screen):
             self._show_hints(self.prompt.text)
 
     def _show_hints(self, text: str) -> None:
-        hints = self.query_one("#hints", Static)
-        found = slash.completions(text)
-        if not found:
-            hints.display = False
-            return
-        width = max(len(c.usage) for c in found)
-        body = Text()
-        for i, command in enumerate(found):
-            if i:
-                body.append("\n")
-            body.append(command.usage.ljust(width + 2), style="bold" if i == 0 else "")
-            body.append(command.help, style="dim")
-        if " " not in text:
-            body.append(f"\nTab completes /{found[0].name}", style="italic dim")
-        elif choices := self._argument_matches(text):
-            body.append(f"\n{', '.join(choices)}", style="italic")
-            body.append("  (Tab completes)", style="italic dim")
-        hints.update(body)
-        hints.display = True
+        self.query_one("#hints", CompletionMenu).refresh_for(text)
+        self.query_one(AttachmentChips).follow(text)
 
-    def _argument_matches(self, text: str) -> list[str]:
-        """Profiles (for /model) or providers (for /login, /logout) that the argument typed so far could become."""
-        found = slash.completions(text)
-        _word, space, arg = text[1:].partition(" ")
-        if not found or not space:
-            return []
-        name = found[0].name
-        choices = self.app.config.profiles if name == "model" else self.app.config.providers if name in ("login", "logout") else ()
-        return sorted(c for c in choices if c.startswith(arg.strip()))
+    def _completion_sources(self) -> tuple[list[str], list[str]]:
+        """What /model (profiles) and /login, /logout (providers) complete from: the config in force."""
+        return list(self.app.config.profiles), list(self.app.config.providers)
 
     def on_prompt_tab_pressed(self, event: Prompt.TabPressed) -> None:
-        text = self.prompt.text
-        found = slash.completions(text)
-        if not found:
-            return
-        command = found[0]
-        if " " not in text:
-            completed = f"/{command.name}" + (" " if command.arg else "")
-        elif matches := self._argument_matches(text):
-            completed = f"/{command.name} {matches[0]}"
-        else:
-            return
-        self.prompt.load_text(completed)
-        self.prompt.move_cursor(self.prompt.document.end)
+        menu = self.query_one("#hints", CompletionMenu)
+        if not menu.is_open:
+            menu.reopen()
+        menu.tab()
 
     async def on_prompt_submitted(self, event: Prompt.Submitted) -> None:
         text = event.text
@@ -368,9 +361,30 @@ class ChatScreen(BranchCommands, Screen):
         self._oversize_confirmed = ""
         if await self.submit_edit(text):
             return
+        prepared = self._prepare(text, chain)
+        if prepared is None:
+            return  # the prompt and the chips stay for the user to fix
         self.prompt.remember(text)
         self.prompt.clear()
-        await self.send(text)
+        chips = self.query_one(AttachmentChips)
+        self._answer_chips = chips.attachments
+        await chips.clear()
+        await self.send(text, prepared)
+
+    def _prepare(self, text: str, chain: "Chain") -> "Prepared | None":
+        """Read the prompt's attachments; on a problem, say it in one sentence and return None."""
+        from tui_agent.service import attachments
+
+        try:
+            prepared = attachments.prepare(text, self.query_one(AttachmentChips).attachments)
+        except attachments.AttachmentError as exc:
+            self._note(str(exc), error=True)
+            return None
+        refusal = attachments.refusal(chain.adapter_kind, prepared)
+        if refusal:
+            self._note(refusal, error=True)
+            return None
+        return prepared
 
     def _ensure_chain(self) -> "Chain | None":
         if self.chain is None and self.profile is not None:
@@ -385,7 +399,7 @@ class ChatScreen(BranchCommands, Screen):
 
     # --- sending and streaming ---------------------------------------------------------------------------
 
-    async def send(self, text: str) -> None:
+    async def send(self, text: str, prepared: "Prepared | None" = None) -> None:
         """Show the user's turn and an empty answer, then stream the answer in a worker."""
         from tui_agent.ui.widgets.branch import author_text
         from tui_agent.ui.widgets.message import AssistantMessage, UserMessage
@@ -395,12 +409,16 @@ class ChatScreen(BranchCommands, Screen):
         self._remove_welcome()
         answer = AssistantMessage(author=author_text(self.profile, self.chain.provider.id, self.chain.profile.model))
         # Awaited: a Markdown's on_mount resets its source, so nothing may be written to it before then.
-        await self.conversation.mount_all([UserMessage(text), answer])
+        shown = text if prepared is None else with_attached(prepared.text, [a.name for a in prepared.attachments])
+        await self.conversation.mount_all([UserMessage(shown), answer])
         self.conversation.jump_to_bottom()
         self._answer = answer
         self._answer_prompt = text
         self.is_streaming = True
-        self._worker = self._stream_answer(answer, self.chain, text)
+        if prepared is None:
+            self._worker = self._stream_answer(answer, self.chain, text)
+        else:
+            self._worker = self._stream_answer(answer, self.chain, prepared.content, prepared.attachments)
 
     async def open_conversation(self, conversation_id: int, *, keep_profile: bool = False, message_id: int | None = None) -> None:
         """Reopen a stored conversation: its latest messages render at once, older ones load on scroll-up.
@@ -461,7 +479,7 @@ class ChatScreen(BranchCommands, Screen):
         widgets = []
         for message in stored:
             if message.role == "user":
-                widgets.append(UserMessage(message.content, message.id))
+                widgets.append(UserMessage(with_attached(message.content, [i.name for i in message.images]), message.id))
             elif message.content or message.error:
                 author = author_text(message.profile, message.provider, message.model)
                 answer = AssistantMessage(with_continue_marks(message), message_id=message.id, author=author)
@@ -503,9 +521,10 @@ class ChatScreen(BranchCommands, Screen):
     # previous worker while it renders its stopped answer for the last time.
     @work(group="chat", exit_on_error=False)
     async def _stream_answer(
-        self, answer: "AssistantMessage", chain: "Chain", text: str, *, source=None, answer_chain: "Chain | None" = None
+        self, answer: "AssistantMessage", chain: "Chain", text: str, attachments: tuple = (), *, source=None,
+        answer_chain: "Chain | None" = None,
     ) -> None:
-        """Stream `session.send(text)`, or `source()` (a retry, edit or continue answered by `answer_chain`)."""
+        """Stream `session.send(text, attachments)`, or `source()` (a retry, edit or continue answered by `answer_chain`)."""
         import contextlib
 
         from tui_agent.errors import TuiAgentError
@@ -518,7 +537,7 @@ class ChatScreen(BranchCommands, Screen):
         session.switch_to_chain(chain)
         first = True
         try:
-            async with contextlib.aclosing(source() if source is not None else session.send(text)) as events:
+            async with contextlib.aclosing(source() if source is not None else session.send(text, attachments)) as events:
                 async for event in events:
                     if first:
                         first = False
@@ -604,6 +623,10 @@ class ChatScreen(BranchCommands, Screen):
             if self._answer is answer and not self.prompt.text.strip():
                 self.prompt.load_text(self._answer_prompt)
                 self.prompt.move_cursor(self.prompt.document.end)
+                chips = self.query_one(AttachmentChips)
+                if not chips.attachments:
+                    for attachment in self._answer_chips:
+                        chips.add(attachment)
         if self._answer is answer:
             self._answer = None
             self.is_streaming = False
@@ -650,6 +673,8 @@ class ChatScreen(BranchCommands, Screen):
     # --- actions (keys, palette, slash commands) -----------------------------------------------------------
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "close_menu":
+            return self._menu is not None and self._menu.display
         if action == "stop":
             return self.is_streaming
         if action == "cancel_edit":
@@ -685,6 +710,27 @@ class ChatScreen(BranchCommands, Screen):
                 await asyncio.wait_for(worker.wait(), timeout)
             except Exception:  # cancelled, failed or slow: the answer row is marked interrupted at the next open
                 pass
+
+    def action_close_menu(self) -> None:
+        if self._menu is not None:
+            self._menu.close()
+
+    def action_ctrl_c(self) -> None:
+        """ctrl+c, in order: stop the answer, copy selected text, clear the prompt, quit on a second press."""
+        prompt = self.prompt
+        selection = prompt.selected_text if prompt.has_focus else (self.get_selected_text() or "")
+        outcome = self._ctrl_c.press(streaming=self.is_streaming, selection=selection, prompt_text=prompt.text)
+        if outcome == "stop":
+            self.action_stop()
+        elif outcome == "copy":
+            self.copy(selection, "the selected text")
+        elif outcome == "clear":
+            prompt.clear_keeping()
+            prompt.focus()
+        elif outcome == "arm":
+            self.notify("Press ctrl+c again to quit.", timeout=2, markup=False)
+        else:
+            self.app.exit(0)
 
     def action_bottom(self) -> None:
         self.conversation.jump_to_bottom()
@@ -797,7 +843,8 @@ class ChatScreen(BranchCommands, Screen):
             return
         if command.arg_required and not parsed.arg:
             choices = ", ".join(sorted(self.app.config.providers))
-            self._note(f"Usage: {command.usage} — PROVIDER is one of {choices}.", error=True)
+            what = f" — PROVIDER is one of {choices}" if command.arg == "PROVIDER" else ""
+            self._note(f"Usage: {command.usage}{what}.", error=True)
             return
         handler = getattr(self, f"_cmd_{command.name}")
         result = handler(parsed.arg)
@@ -915,6 +962,20 @@ class ChatScreen(BranchCommands, Screen):
         show_settings(self, self.session)
         if learn and self.session is not None and self.session.chain is not None:
             self.run_worker(learn_and_show(self, self.session), group="model-facts", exclusive=True, exit_on_error=False)
+
+    def _cmd_attach(self, path: str) -> None:
+        from tui_agent.service import attachments
+
+        chips = self.query_one(AttachmentChips)
+        try:
+            found = attachments.read_attachment(path, attachments.working_dir())
+            attachments.check_caps([*chips.attachments, found])
+        except attachments.AttachmentError as exc:
+            self._note(str(exc), error=True)
+            self.prompt.load_text(f"/attach {path}")  # kept, to be corrected
+            self.prompt.move_cursor(self.prompt.document.end)
+            return
+        chips.add(found)
 
     def _cmd_quit(self, _arg: str) -> None:
         self.app.exit(0)

@@ -3,10 +3,15 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from textual import events
 from textual.message import Message
 from textual.widgets import TextArea
+
+if TYPE_CHECKING:
+    from tui_agent.service.recall import PromptRecall
+    from tui_agent.ui.widgets.completion import CompletionMenu
 
 # ctrl+j is the fallback for terminals that cannot tell shift+enter from enter (no Kitty keyboard protocol).
 NEWLINE_KEYS = ("shift+enter", "ctrl+j", "newline")
@@ -28,7 +33,7 @@ class Prompt(TextArea):
 
     @dataclass
     class TabPressed(Message):
-        """Tab was pressed while the text is a slash command: the screen may complete it."""
+        """Tab was pressed while the completion menu is open or the text is a slash command: the screen completes."""
 
         prompt: "Prompt"
 
@@ -37,14 +42,41 @@ class Prompt(TextArea):
         self._recall: list[str] = []
         self._recall_at: int | None = None  # index into _recall while browsing, None when editing fresh text
         self._draft = ""  # what was typed before browsing started, restored when browsing past the newest
+        self.recall_store: "PromptRecall | None" = None  # where sent prompts are kept across restarts
+        self.menu: "CompletionMenu | None" = None  # while it is open, up/down/Tab move in it instead
+
+    @property
+    def menu_open(self) -> bool:
+        return self.menu is not None and self.menu.is_open
 
     # --- recall ----------------------------------------------------------------------------------------
 
     def remember(self, text: str) -> None:
-        """Add a sent prompt to the recall list (consecutive duplicates are kept once)."""
+        """Add a sent prompt to the recall list (consecutive duplicates are kept once) and to the stored one."""
         if text and (not self._recall or self._recall[-1] != text):
             self._recall.append(text)
         self._recall_at = None
+        if text and self.recall_store is not None:
+            self.recall_store.add(text)
+
+    def load_recall(self, newest_first: list[str]) -> None:
+        """Put prompts stored by earlier runs before this run's (a prompt sent already stays newest)."""
+        earlier = [text for text in reversed(newest_first) if text not in self._recall]
+        self._recall[:0] = earlier
+        self._recall_at = None
+
+    def clear_keeping(self) -> None:
+        """Clear the prompt (ctrl+c) so that Up brings the text back; it is not stored across restarts."""
+        text = self.text
+        if text.strip() and (not self._recall or self._recall[-1] != text):
+            self._recall.append(text)
+        self._recall_at = None
+        self.clear()
+
+    @property
+    def is_recalled(self) -> bool:
+        """The text is an earlier prompt shown by up/down, unedited (the completion menu stays shut for it)."""
+        return self._recall_at is not None and self.text == self._recall[self._recall_at]
 
     @property
     def recall(self) -> list[str]:
@@ -58,6 +90,9 @@ class Prompt(TextArea):
             self.move_cursor((0, len(self.document.get_line(0))))
 
     def action_cursor_up(self, select: bool = False) -> None:
+        if not select and self.menu_open:
+            self.menu.move(-1)
+            return
         if not select and self.cursor_location[0] == 0 and self._recall and self._recall_at != 0:
             if self._recall_at is None:
                 self._draft = self.text
@@ -69,6 +104,9 @@ class Prompt(TextArea):
         super().action_cursor_up(select)
 
     def action_cursor_down(self, select: bool = False) -> None:
+        if not select and self.menu_open:
+            self.menu.move(1)
+            return
         last_row = self.document.line_count - 1
         if not select and self.cursor_location[0] == last_row and self._recall_at is not None:
             if self._recall_at < len(self._recall) - 1:
@@ -96,7 +134,13 @@ class Prompt(TextArea):
             event.prevent_default()
             start, end = self.selection
             self._replace_via_keyboard("\n", start, end)
-        elif event.key == "tab" and self.text.startswith("/"):
+        elif event.key in ("up", "down") and self.menu_open:
+            # Here rather than through the cursor bindings: a binding runs only after the key has bubbled up
+            # unhandled, so a Tab arriving in the same burst would be handled before it.
+            event.stop()
+            event.prevent_default()
+            self.menu.move(-1 if event.key == "up" else 1)
+        elif event.key == "tab" and (self.menu_open or self.text.startswith("/")):
             event.stop()
             event.prevent_default()
             self.post_message(self.TabPressed(self))
