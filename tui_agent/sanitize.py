@@ -1,0 +1,104 @@
+"""Makes untrusted text safe to put on a terminal: no control codes, no escape sequences, no bidi overrides.
+
+Every string that came from a server, a file, history or another program goes through `sanitize` (or
+`sanitize_line` for one-line values such as names and codes) before it is printed or rendered.
+
+- Whole escape sequences (CSI, OSC — window titles, OSC 52 clipboard writes — DCS, SOS, PM, APC and the short
+  ESC forms), in their 7-bit and 8-bit (C1) spellings, are removed.
+- Every other C0 or C1 control (a lone ESC, BEL, backspace, form feed, …) is shown as a visible symbol: a
+  Control Pictures character (␛, ␇, ␈, …) for C0 and DEL, `�` for C1. Carriage returns are removed (a CR
+  could overwrite a line; CRLF becomes LF).
+- Newline and tab are kept (`sanitize_line` shows them as ␤ and ␉).
+- Bidi embeddings, overrides and isolates (U+202A–202E, U+2066–2069), which can make text read differently
+  from what it is, are removed. Everything else — CJK, right-to-left scripts, emoji, ZWJ/ZWNJ, combining
+  marks, the LRM/RLM marks — passes unchanged.
+
+Streaming: `StreamSanitizer` holds back a sequence that a chunk ends in the middle of (at most
+`STREAM_HOLD_LIMIT` characters), so a stream sanitised chunk by chunk gives exactly `sanitize(whole text)`.
+Even without it nothing unsafe passes: the ESC (or C1 introducer) starting a split sequence is itself always
+replaced, so what is left of the sequence is plain printable text.
+
+All of it is one regular-expression pass (linear time); text with nothing to change is returned as it is.
+"""
+
+from __future__ import annotations
+
+import re
+
+_ST = r"(?:\x1b\\|\x9c)"  # string terminator, 7-bit or 8-bit
+# Bodies stop at ESC, BEL and ST, so every scan ends at the next ESC: the whole pass stays linear.
+_SEQUENCE = (
+    r"(?:\x1b\[|\x9b)[0-?]*[ -/]*[@-~]"  # CSI: parameters, intermediates, final byte
+    r"|(?:\x1b\]|\x9d)[^\x07\x1b\x9c]*(?:\x07|" + _ST + ")"  # OSC, ended by BEL or ST
+    r"|(?:\x1b[PX^_]|[\x90\x98\x9e\x9f])[^\x07\x1b\x9c]*(?:\x07|" + _ST + ")"  # DCS, SOS, PM, APC
+    r"|\x1b[ -/]*[0-OQ-WYZ\\`-~]"  # the short forms (ESC c, ESC 7, ESC ( B, …); not the string introducers
+)
+_BIDI_CONTROLS = "\u202a-\u202e\u2066-\u2069"
+_UNSAFE_CHAR = rf"[\x00-\x08\x0b-\x1f\x7f-\x9f{_BIDI_CONTROLS}]"
+_UNSAFE = re.compile(_UNSAFE_CHAR)
+_TOKEN = re.compile(f"{_SEQUENCE}|{_UNSAFE_CHAR}")
+_LINE_TOKEN = re.compile(f"{_SEQUENCE}|{_UNSAFE_CHAR}|[\n\t]")
+# The start of a sequence not yet ended, reaching the end of the text: what a stream must hold back.
+_UNFINISHED = re.compile(
+    r"(?:(?:\x1b\[|\x9b)[0-?]*[ -/]*"
+    r"|(?:\x1b[\]PX^_]|[\x90\x98\x9d\x9e\x9f])[^\x07\x1b\x9c]*\x1b?"
+    r"|\x1b[ -/]*)\Z"
+)
+
+_VISIBLE: dict[str, str] = {chr(c): chr(0x2400 + c) for c in range(0x20)}  # ␀ … ␟
+_VISIBLE["\x7f"] = "␡"
+_VISIBLE.update({chr(c): "\ufffd" for c in range(0x80, 0xA0)})
+_VISIBLE["\r"] = ""
+_VISIBLE.update({chr(c): "" for c in [*range(0x202A, 0x202F), *range(0x2066, 0x206A)]})
+_LINE_VISIBLE = {**_VISIBLE, "\n": "␤", "\t": "␉"}
+
+STREAM_HOLD_LIMIT = 4096
+
+
+def _replace(match: re.Match[str]) -> str:
+    return _VISIBLE.get(match.group(), "")  # a whole sequence (more than one character) is removed
+
+
+def _replace_in_line(match: re.Match[str]) -> str:
+    return _LINE_VISIBLE.get(match.group(), "")
+
+
+def sanitize(text: str) -> str:
+    """`text` with escape sequences removed, other controls made visible, newline and tab kept (see module doc)."""
+    if not _UNSAFE.search(text):
+        return text
+    return _TOKEN.sub(_replace, text)
+
+
+def sanitize_line(text: str) -> str:
+    """`sanitize` for one-line values (names, codes, URLs): newline and tab are shown as ␤ and ␉ too."""
+    if "\n" not in text and "\t" not in text and not _UNSAFE.search(text):
+        return text
+    return _LINE_TOKEN.sub(_replace_in_line, text)
+
+
+class StreamSanitizer:
+    """Sanitises a text stream chunk by chunk; the pieces joined equal `sanitize` of the whole text.
+
+    `feed` returns what is safe to show now; a trailing unfinished sequence (up to STREAM_HOLD_LIMIT
+    characters) waits for the next chunk. `flush` returns the rest when the stream ends.
+    """
+
+    def __init__(self) -> None:
+        self._held = ""
+
+    def feed(self, chunk: str) -> str:
+        text = self._held + chunk if self._held else chunk
+        self._held = ""
+        if not _UNSAFE.search(text):
+            return text
+        window = max(0, len(text) - STREAM_HOLD_LIMIT)
+        unfinished = _UNFINISHED.search(text, window)
+        if unfinished is not None:
+            self._held = text[unfinished.start():]
+            text = text[: unfinished.start()]
+        return sanitize(text)
+
+    def flush(self) -> str:
+        held, self._held = self._held, ""
+        return sanitize(held)
