@@ -13,13 +13,15 @@ from typing import TYPE_CHECKING
 
 from tui_agent.auth.state import STATE_SYMBOL
 from tui_agent.errors import AuthError, ConfigError, ProviderError, UsageError
+from tui_agent.sanitize import StreamSanitizer, sanitize
 
 if TYPE_CHECKING:
     from tui_agent.service.agent import AgentService
 
 
 def _out(text: str = "") -> None:
-    sys.stdout.write(text + "\n")
+    # Names, details and reasons in these tables come from servers and files: nothing raw reaches the terminal.
+    sys.stdout.write(sanitize(text) + "\n")
 
 
 def _table(rows: list[list[str]], headers: list[str]) -> str:
@@ -103,7 +105,20 @@ async def explain(service: "AgentService", nick: str) -> int:
 # --- ask ------------------------------------------------------------------------------------------------------
 
 
-async def ask(service: "AgentService", nick: str | None, system: str | None, prompt: str) -> int:
+def _read_stdin_text(what: str) -> str:
+    """All of stdin as UTF-8 text; undecodable bytes are a usage error naming where they are."""
+    stream = getattr(sys.stdin, "buffer", None)
+    if stream is None:  # replaced by a text-only stream (tests, embedding): already decoded
+        return sys.stdin.read()
+    data = stream.read()
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise UsageError(f"{what} on stdin is not UTF-8 text (byte 0x{data[exc.start]:02x} at offset {exc.start})") from None
+
+
+async def ask(service: "AgentService", nick: str | None, system: str | None, prompt: str, *, raw: bool = False) -> int:
+    """Stream one answer to stdout: sanitised for the terminal, or (`raw`) exactly as the model sent it."""
     from tui_agent.providers.base import ChatMessage
     from tui_agent.providers.events import Done, StreamError, TextDelta
 
@@ -112,18 +127,27 @@ async def ask(service: "AgentService", nick: str | None, system: str | None, pro
         raise UsageError("no model chosen: pass `-m NICK`, or set default_profile in config.toml (run `tui-agent models` to see the profiles)")
     chain = service.resolve(nick)
     if prompt == "-":
-        prompt = sys.stdin.read()
+        prompt = _read_stdin_text("the prompt")
     if not prompt.strip():
         raise UsageError("the prompt is empty")
     wrote_any = False
     ended_with_newline = True
-    async for event in service.send(chain, [ChatMessage("user", prompt)], system=system):
-        if isinstance(event, TextDelta) and event.text:
-            sys.stdout.write(event.text)
+    sanitizer = None if raw else StreamSanitizer()
+
+    def write(text: str) -> None:
+        nonlocal wrote_any, ended_with_newline
+        if text:
+            sys.stdout.write(text)
             sys.stdout.flush()
             wrote_any = True
-            ended_with_newline = event.text.endswith("\n")
-        elif isinstance(event, StreamError):
+            ended_with_newline = text.endswith("\n")
+
+    async for event in service.send(chain, [ChatMessage("user", prompt)], system=system):
+        if isinstance(event, TextDelta) and event.text:
+            write(sanitizer.feed(event.text) if sanitizer else event.text)
+        elif isinstance(event, (StreamError, Done)) and sanitizer:
+            write(sanitizer.flush())
+        if isinstance(event, StreamError):
             if wrote_any and not ended_with_newline:
                 sys.stdout.write("\n")
                 sys.stdout.flush()
@@ -305,18 +329,18 @@ def import_qwen(config_flag: str | None, file: str | None, force: bool) -> int:
     paths = Paths.resolve(config_flag)
     source = Path(file).expanduser() if file else QWEN_DEFAULT.expanduser()
     try:
-        entries = json.loads(source.read_text(encoding="utf-8"))
+        entries = json.loads(source.read_text(encoding="utf-8-sig"))
     except FileNotFoundError:
         raise UsageError(f"{source}: no such file (pass the path: `tui-agent import qwen-profiles FILE`)") from None
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise UsageError(f"{source}: not a readable JSON file ({exc})") from None
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
+        raise UsageError(f"{source}: not a readable JSON file ({type(exc).__name__ if isinstance(exc, RecursionError) else exc})") from None
     if not isinstance(entries, list):
         raise UsageError(f"{source}: expected a JSON list of {{nickname, provider, authType}} objects")
 
     config, problems = check_config(paths.config_file)
     if config is None:  # a syntax error: never rewrite a file we cannot read
         raise ConfigError(problems)
-    doc = tomlkit.parse(paths.config_file.read_text(encoding="utf-8")) if paths.config_file.is_file() else tomlkit.document()
+    doc = tomlkit.parse(paths.config_file.read_text(encoding="utf-8-sig")) if paths.config_file.is_file() else tomlkit.document()
     if "profiles" not in doc:
         doc["profiles"] = tomlkit.table(is_super_table=True)
     profiles_table = doc["profiles"]

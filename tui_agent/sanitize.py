@@ -11,7 +11,7 @@ Every string that came from a server, a file, history or another program goes th
 - Newline and tab are kept (`sanitize_line` shows them as ␤ and ␉).
 - Bidi embeddings, overrides and isolates (U+202A–202E, U+2066–2069), which can make text read differently
   from what it is, are removed. Everything else — CJK, right-to-left scripts, emoji, ZWJ/ZWNJ, combining
-  marks, the LRM/RLM marks — passes unchanged.
+  marks, the LRM/RLM marks — passes unchanged. Lone surrogates (undecodable bytes) become `�`.
 
 Streaming: `StreamSanitizer` holds back a sequence that a chunk ends in the middle of (at most
 `STREAM_HOLD_LIMIT` characters), so a stream sanitised chunk by chunk gives exactly `sanitize(whole text)`.
@@ -34,7 +34,8 @@ _SEQUENCE = (
     r"|\x1b[ -/]*[0-OQ-WYZ\\`-~]"  # the short forms (ESC c, ESC 7, ESC ( B, …); not the string introducers
 )
 _BIDI_CONTROLS = "\u202a-\u202e\u2066-\u2069"
-_UNSAFE_CHAR = rf"[\x00-\x08\x0b-\x1f\x7f-\x9f{_BIDI_CONTROLS}]"
+# Lone surrogates (undecodable bytes kept by Python's surrogateescape) cannot be written as UTF-8 at all.
+_UNSAFE_CHAR = rf"[\x00-\x08\x0b-\x1f\x7f-\x9f{_BIDI_CONTROLS}\ud800-\udfff]"
 _UNSAFE = re.compile(_UNSAFE_CHAR)
 _TOKEN = re.compile(f"{_SEQUENCE}|{_UNSAFE_CHAR}")
 _LINE_TOKEN = re.compile(f"{_SEQUENCE}|{_UNSAFE_CHAR}|[\n\t]")
@@ -48,6 +49,7 @@ _UNFINISHED = re.compile(
 _VISIBLE: dict[str, str] = {chr(c): chr(0x2400 + c) for c in range(0x20)}  # ␀ … ␟
 _VISIBLE["\x7f"] = "␡"
 _VISIBLE.update({chr(c): "\ufffd" for c in range(0x80, 0xA0)})
+_VISIBLE.update({chr(c): "\ufffd" for c in range(0xD800, 0xE000)})
 _VISIBLE["\r"] = ""
 _VISIBLE.update({chr(c): "" for c in [*range(0x202A, 0x202F), *range(0x2066, 0x206A)]})
 _LINE_VISIBLE = {**_VISIBLE, "\n": "␤", "\t": "␉"}

@@ -19,6 +19,7 @@ if TYPE_CHECKING:
 _T = TypeVar("_T")
 
 TOP_LEVEL_KEYS = ("default_profile", "profiles", "providers", "ui")
+MAX_CONFIG_BYTES = 4_000_000  # far beyond any real config; bigger is a mistake, and parsing it would stall start-up
 CATALOG = "catalog"
 
 # Keys whose value would be a secret: never allowed in config.toml.
@@ -84,11 +85,18 @@ def check_config(config_file: Path) -> tuple[Config | None, list[ConfigProblem]]
     exists = config_file.is_file()
     if exists:
         try:
-            user = tomllib.loads(config_file.read_text(encoding="utf-8"))
+            if config_file.stat().st_size > MAX_CONFIG_BYTES:
+                return None, [ConfigProblem(fname, "", f"is larger than {MAX_CONFIG_BYTES // 1_000_000} MB; this is not a config file tui-agent will read")]
+            # utf-8-sig: a byte-order mark some editors put first is not part of the TOML
+            user = tomllib.loads(config_file.read_text(encoding="utf-8-sig"))
         except tomllib.TOMLDecodeError as exc:
             return None, [ConfigProblem(fname, "", f"TOML syntax error: {exc}")]
-        except (OSError, UnicodeDecodeError) as exc:
-            return None, [ConfigProblem(fname, "", f"cannot read the file ({exc})")]
+        except RecursionError:
+            return None, [ConfigProblem(fname, "", "TOML nested too deeply to read (arrays or inline tables inside each other hundreds of levels deep)")]
+        except UnicodeDecodeError as exc:
+            return None, [ConfigProblem(fname, "", f"is not UTF-8 text (byte 0x{exc.object[exc.start]:02x} at offset {exc.start})")]
+        except OSError as exc:
+            return None, [ConfigProblem(fname, "", f"cannot read the file ({exc.strerror or exc})")]
     elif config_file.exists():
         return None, [ConfigProblem(fname, "", "is not a regular file")]
 
