@@ -112,9 +112,11 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _say(message: str) -> None:
-    """One sentence on stderr, safe for the terminal (it may quote text from a server or a file)."""
+    """One sentence on stderr, safe for the terminal (it may quote text from a server or a file), secrets removed."""
+    from tui_agent.redact import redact_text
+
     try:
-        print(f"tui-agent: {sanitize(message)}", file=sys.stderr)
+        print(f"tui-agent: {sanitize(redact_text(message))}", file=sys.stderr)
     except (OSError, ValueError):  # stderr closed or gone: nothing left to tell
         pass
 

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 
 from tui_agent.auth.state import STATE_SYMBOL
 from tui_agent.errors import AuthError, ConfigError, ProviderError, UsageError
-from tui_agent.sanitize import StreamSanitizer, sanitize
+from tui_agent.sanitize import StreamSanitizer, sanitize, sanitize_line
 
 if TYPE_CHECKING:
     from tui_agent.service.agent import AgentService
@@ -352,6 +352,9 @@ def import_qwen(config_flag: str | None, file: str | None, force: bool) -> int:
             failed.append(f"{where}: needs string fields nickname and provider")
             continue
         nick, provider_name, auth_type = entry["nickname"], entry["provider"], entry.get("authType")
+        if not nick.strip() or sanitize_line(nick) != nick:
+            failed.append(f"{where} `{nick}`: a nickname must be non-empty printable text on one line (no control characters)")
+            continue
         pid = config.canonical_provider_id(provider_name)
         if pid is None:
             choices = closest_first(provider_name, config.provider_choices())
@@ -390,6 +393,6 @@ def import_qwen(config_flag: str | None, file: str | None, force: bool) -> int:
     for line in skipped:
         _out(f"skipped {line}")
     for line in failed:
-        print(f"tui-agent: cannot import {line}", file=sys.stderr)
+        print(f"tui-agent: cannot import {sanitize(line)}", file=sys.stderr)  # nicknames come from the file
     _out(f"{len(imported)} imported, {len(skipped)} skipped, {len(failed)} not importable → {paths.config_file}")
     return 0

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from tui_agent.config.problems import ConfigProblem, closest_first
 from tui_agent.config.schema import NESTED, OAuthSettings, ProfileConfig, ProviderConfig, UISettings
 from tui_agent.errors import ConfigError
+from tui_agent.redact import mask_url_userinfo
 
 if TYPE_CHECKING:
     from pydantic import TypeAdapter, ValidationError
@@ -314,7 +315,8 @@ def _pydantic_problems(fname: str, prefix: str, exc: "ValidationError") -> list[
             out.append(ConfigProblem(fname, key, f"invalid value {value!r}", value, closest_first(str(value), choices)))
         else:
             msg = err["msg"].removeprefix("Value error, ")
-            out.append(ConfigProblem(fname, key, f"{msg} (got {value!r})" if not isinstance(value, dict) else msg, value))
+            shown = mask_url_userinfo(repr(value))  # a password in a URL is never echoed back
+            out.append(ConfigProblem(fname, key, f"{msg} (got {shown})" if not isinstance(value, dict) else msg, value))
     return out
 
 
