@@ -30,7 +30,7 @@ _BARE_PAIR = re.compile(
 )
 _BEARER = re.compile(r"(?P<scheme>\bbearer\s+)(?P<value>[A-Za-z0-9._~+/=-]{8,})", re.IGNORECASE)
 # The user-info part of a URL (`scheme://user:password@host`); the scheme is bounded so a long word costs linear time.
-_URL_USERINFO = re.compile(r"(?P<scheme>\b[A-Za-z][A-Za-z0-9+.-]{0,30}://)[^/?#\s@]+@")
+_URL_USERINFO = re.compile(r"(?P<scheme>[A-Za-z][A-Za-z0-9+.-]{0,30}://)[^/?#\s@]+@")
 # Well-known API key shapes (Anthropic, OpenAI, OpenRouter and friends), caught even when never registered.
 _KEY_SHAPES = re.compile(r"\bsk-[A-Za-z0-9_-]{16,}")
 
