@@ -83,12 +83,12 @@ def test_an_in_band_stream_error_with_escape_sequences_is_printed_harmlessly(cap
     assert_terminal_safe(err)
 
 
-def test_discovered_model_names_are_printed_harmlessly(capsys, isolated_home):
-    with FakeOllama(models=["evil\x1b]0;title\x07:latest", "bidi\u202eexe.txt"]) as fake:
+def test_discovered_model_names_with_control_characters_are_left_out(capsys, isolated_home):
+    with FakeOllama(models=["evil\x1b]0;title\x07:latest", "bidi\u202eexe.txt", "qwen3:8b"]) as fake:
         (isolated_home / "config.toml").write_text(f'[providers.ollama]\nbase_url = "{fake.base_url}"\n')
         code, out, err = run(capsys, "models", "--provider", "ollama")
     assert code == 0, err
-    assert "evil:latest" in out and "bidiexe.txt" in out
+    assert "qwen3:8b" in out and "evil" not in out and "bidi" not in out
     assert_terminal_safe(out, err)
 
 
@@ -190,3 +190,18 @@ def test_userinfo_in_base_url_is_a_located_error_that_never_shows_the_password(c
     assert code == 2
     assert "providers.ollama.base_url" in err and "credentials belong in the key store" in err
     assert "http://•••@127.0.0.1:1/v1" in err and "hunter22" not in err and "bob" not in err
+
+
+def test_control_characters_written_as_toml_escapes_are_located_config_errors(capsys, isolated_home):
+    (isolated_home / "config.toml").write_text(
+        '[profiles."a\\u001b[2Jb"]\nprovider = "ollama"\nmodel = "m\\u001b]0;x\\u0007"\nsystem = "two\\nlines\\tand a tab"\n'
+        '[providers.ollama]\ndisplay_name = "Oll\\u202eama"\n'
+    )
+    code, out, err = run(capsys, "config", "check")
+    assert code == 2
+    assert out.splitlines() == [
+        f'{isolated_home / "config.toml"}: profiles."a\\u001b[2Jb": a name with control characters is not allowed; rename it',
+        f'{isolated_home / "config.toml"}: profiles."a\\u001b[2Jb".model: contains control characters or bidi overrides (a terminal escape?); remove them',
+        f'{isolated_home / "config.toml"}: providers.ollama.display_name: contains control characters or bidi overrides (a terminal escape?); remove them',
+    ]
+    assert_terminal_safe(out, err)

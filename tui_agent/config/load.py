@@ -13,6 +13,7 @@ from tui_agent.config.problems import ConfigProblem, closest_first
 from tui_agent.config.schema import NESTED, OAuthSettings, ProfileConfig, ProviderConfig, UISettings
 from tui_agent.errors import ConfigError
 from tui_agent.redact import mask_url_userinfo
+from tui_agent.sanitize import sanitize, sanitize_line
 
 if TYPE_CHECKING:
     from pydantic import TypeAdapter, ValidationError
@@ -107,6 +108,7 @@ def check_config(config_file: Path) -> tuple[Config | None, list[ConfigProblem]]
                 ConfigProblem(fname, key, "unknown setting", key, closest_first(key, TOP_LEVEL_KEYS))
             )
     problems += find_literal_secrets(fname, user)
+    problems += find_control_characters(fname, user)
 
     catalog = _read_catalog()
     providers, aliases, origins = _merge_providers(fname, catalog.get("providers", {}), _table(fname, user, "providers", problems), problems)
@@ -326,6 +328,32 @@ def _known_fields(prefix: str, loc: tuple) -> list[str]:
         model = NESTED.get(model, {}).get(str(part), model)  # a typo inside a sub-table: that table's fields
     hidden = {"id", "nickname"}
     return [f.name for f in fields(model) if f.name not in hidden]
+
+
+def find_control_characters(fname: str, data: Any, path: str = "") -> list[ConfigProblem]:
+    """Keys and strings holding terminal controls or bidi overrides (TOML escapes like \\u001b allow them): names and
+    values are shown on screen, so each is a located problem. Newline and tab are fine (a system prompt)."""
+    problems = []
+    if isinstance(data, dict):
+        for key, value in data.items():
+            name = str(key) if sanitize_line(str(key)) == key else _quoted_key(str(key))
+            key_path = f"{path}.{name}" if path else name
+            if name != key:
+                problems.append(ConfigProblem(fname, key_path, "a name with control characters is not allowed; rename it"))
+            problems += find_control_characters(fname, value, key_path)
+    elif isinstance(data, list):
+        for item in data:
+            problems += find_control_characters(fname, item, path)
+    elif isinstance(data, str) and sanitize(data) != data.replace("\r", ""):
+        problems.append(ConfigProblem(fname, path, "contains control characters or bidi overrides (a terminal escape?); remove them"))
+    return problems
+
+
+def _quoted_key(key: str) -> str:
+    """A key as a quoted TOML key with \\uXXXX escapes: printable, and how such a key is usually written."""
+    import json
+
+    return json.dumps(key)
 
 
 def find_literal_secrets(fname: str, data: dict[str, Any], prefix: str = "") -> list[ConfigProblem]:

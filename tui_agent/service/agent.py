@@ -351,7 +351,7 @@ class AgentService:
         )
         if credential is None:
             raise ProviderError(why)
-        models = await self.adapter(provider).list_models(credential)
+        models = _displayable_models(provider_id, await self.adapter(provider).list_models(credential))
         self._models_cache[provider_id] = models
         return models
 
@@ -386,6 +386,22 @@ class AgentService:
                 for info in result:
                     rows.append(ModelRow(pid, info.id, None, "discovered", True, "", info.loaded))
         return rows
+
+
+def _displayable_models(provider_id: str, models: list[ModelInfo]) -> list[ModelInfo]:
+    """A server's model list without names no person could read or type (control characters, bidi overrides):
+    such a name is an attack on the terminal, not a model. The other labels are sanitised for display."""
+    from dataclasses import replace
+
+    from tui_agent.sanitize import sanitize_line
+
+    kept = []
+    for info in models:
+        if not info.id.strip() or sanitize_line(info.id) != info.id:
+            log.warning("ignoring a model from %s whose name has control characters: %r", provider_id, info.id)
+            continue
+        kept.append(replace(info, display_name=sanitize_line(info.display_name), capabilities=tuple(sanitize_line(c) for c in info.capabilities)))
+    return kept
 
 
 def usable(status: CredentialStatus) -> tuple[bool, str]:
