@@ -137,3 +137,4 @@ def test_url_masking_is_linear_on_a_long_word():
 
     word = "a" * 200_000 + "://x@y"
     assert mask_url_userinfo(word).endswith("://•••@y")
+
