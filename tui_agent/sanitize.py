@@ -79,6 +79,21 @@ def sanitize_line(text: str) -> str:
     return _LINE_TOKEN.sub(_replace_in_line, text)
 
 
+_SAME_LENGTH = {**_LINE_VISIBLE, "\r": " ", "\n": " ", "\t": " "}
+_SAME_LENGTH.update({chr(c): "\ufffd" for c in [*range(0x202A, 0x202F), *range(0x2066, 0x206A)]})
+
+
+def sanitize_keeping_offsets(text: str) -> str:
+    """One line, each unsafe character replaced by exactly one visible one (whitespace by a space), so offsets into
+    `text` (search highlights) stay valid. Escape sequences are not removed, only defused: their ESC shows as ␛."""
+    if not _UNSAFE.search(text) and "\n" not in text and "\t" not in text:
+        return text
+    return _UNSAFE_OR_SPACE.sub(lambda m: _SAME_LENGTH[m.group()], text)
+
+
+_UNSAFE_OR_SPACE = re.compile(f"{_UNSAFE_CHAR}|[\n\t]")
+
+
 class StreamSanitizer:
     """Sanitises a text stream chunk by chunk; the pieces joined equal `sanitize` of the whole text.
 

@@ -172,3 +172,19 @@ def test_property_any_chunking_gives_the_same_text_as_the_whole(chunks):
 @given(st.text(alphabet=st.characters(blacklist_categories=("Cc", "Cs"), blacklist_characters="\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")))
 def test_property_text_without_controls_is_unchanged(text):
     assert sanitize(text) == text
+
+
+@settings(max_examples=300, deadline=None)
+@given(_TEXT)
+def test_property_sanitize_keeping_offsets_keeps_the_length_and_is_safe(text):
+    from tui_agent.sanitize import sanitize_keeping_offsets
+
+    out = sanitize_keeping_offsets(text)
+    assert len(out) == len(text)
+    assert_terminal_safe(out, newline_ok=False)
+
+
+def test_sanitize_keeping_offsets_defuses_sequences_in_place():
+    from tui_agent.sanitize import sanitize_keeping_offsets
+
+    assert sanitize_keeping_offsets("a\x1b]0;t\x07\nb\u202e") == "a␛]0;t␇ b\ufffd"

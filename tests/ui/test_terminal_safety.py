@@ -11,6 +11,7 @@ from tests.ui.support import SIZE, wait_until
 from tui_agent.config.load import load_config
 from tui_agent.config.paths import Paths
 from tui_agent.service.agent import AgentService
+from tui_agent.service.history import HistoryStore
 from tui_agent.ui.app import TuiAgentApp
 from tui_agent.ui.widgets.message import AssistantMessage
 
@@ -93,3 +94,27 @@ async def test_an_error_body_with_escape_sequences_is_shown_harmlessly(home):
             output = terminal_bytes(app)
             assert "boom" in visible(output)
             assert_no_hostile_sequences(output)
+
+
+async def test_titles_and_search_snippets_from_history_reach_the_terminal_harmlessly(tmp_path):
+    from tests.ui.test_history_screen import Clock, make, search
+
+    clock = Clock()
+    store = HistoryStore(tmp_path / "history.db", clock=clock)
+    try:
+        conversation = store.create_conversation("Evil\x1b]0;title\x07 chat\u202e")
+        store.add_message(conversation.id, "user", "tell me about barnacles")
+        store.add_message(conversation.id, "assistant", "barnacles " + CLIPBOARD + " cling" + CLEAR, profile="p\x1b[2J",
+                          provider="ollama", model="m")
+        app, screen = make(store, tmp_path, clock)
+        async with app.run_test(size=SIZE) as pilot:
+            await pilot.pause()
+            output = terminal_bytes(app)
+            assert "Evil chat" in visible(output)
+            assert_no_hostile_sequences(output)
+            await search(pilot, screen, "barnacles")
+            output = terminal_bytes(app)
+            assert "barnacles" in visible(output)
+            assert_no_hostile_sequences(output)
+    finally:
+        store.close()
