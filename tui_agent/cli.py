@@ -123,6 +123,7 @@ def _say(message: str) -> None:
 
 # Arguments that name files may hold any bytes the file system allows; the others are text sent or compared.
 _PATH_ARGUMENTS = frozenset({"config", "file"})
+_OPTIONS_ONLY = frozenset({"system", "model", "method"})  # the rest are named like their positional metavar
 
 
 def _check_text_arguments(args: argparse.Namespace) -> None:
@@ -132,7 +133,7 @@ def _check_text_arguments(args: argparse.Namespace) -> None:
             try:
                 value.encode("utf-8")
             except UnicodeEncodeError as exc:
-                option = "PROMPT" if name == "prompt" else f"--{name.replace('_', '-')}" if name in ("system", "model", "method", "provider") else name.upper()
+                option = f"--{name}" if name in _OPTIONS_ONLY else name.upper()
                 raise UsageError(f"{option} is not valid UTF-8 text (an undecodable byte at position {exc.start}); pass it as UTF-8") from None
 
 

@@ -113,7 +113,8 @@ def test_imported_nicknames_are_printed_harmlessly(capsys, isolated_home, tmp_pa
         (["ask", "--system", "be \udcff", "hi"], "--system"),
         (["ask", "-m", "n\udcffck", "hi"], "--model"),
         (["explain", "\udcff"], "NICK"),
-        (["login", "open\udcffai"], "--provider"),
+        (["login", "open\udcffai"], "PROVIDER"),
+        (["models", "--provider", "\udcff"], "PROVIDER"),
     ],
 )
 def test_undecodable_bytes_in_an_argument_are_a_usage_error(capsys, gateway, argv, named):
