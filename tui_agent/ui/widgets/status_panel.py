@@ -19,6 +19,7 @@ from textual.message import Message
 from textual.widgets import ListItem, ListView, Static
 
 from tui_agent.auth.state import STATE_SYMBOL, CredentialState, CredentialStatus
+from tui_agent.sanitize import sanitize
 from tui_agent.ui.widgets.status_summary import StatusPublished
 from tui_agent.ui.widgets.usage import UsageMeter
 
@@ -497,7 +498,7 @@ class StatusPanel(Vertical):
             try:
                 chain = self.service.resolve(nick)
             except ResolutionError as exc:
-                text.append(f"The chain is broken: {exc}\n")
+                text.append(f"The chain is broken: {sanitize(str(exc))}\n")
             else:
                 steps = list(chain.steps)
                 steps.append(credential_step(status))
@@ -520,7 +521,7 @@ class StatusPanel(Vertical):
             text.append("none this session")
         else:
             when, message = error
-            text.append(f"({format_age(when, self.clock())}) {message}")
+            text.append(f"({format_age(when, self.clock())}) {sanitize(message)}")  # a server's words
         return text
 
     def _show_detail(self) -> None:
