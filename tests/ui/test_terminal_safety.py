@@ -4,13 +4,10 @@ writes (the compositor's full-screen update, exactly what Textual hands its driv
 from __future__ import annotations
 
 import re
-from pathlib import Path
 
 from tests.fakes import FakeOllama
 from tests.ui.support import SIZE, wait_until
-from tui_agent.config.load import load_config
-from tui_agent.config.paths import Paths
-from tui_agent.service.agent import AgentService
+from tests.ui.test_chat_loopback import app_on
 from tui_agent.service.history import HistoryStore
 from tui_agent.ui.app import TuiAgentApp
 from tui_agent.ui.widgets.message import AssistantMessage
@@ -19,18 +16,6 @@ CLIPBOARD = "\x1b]52;c;ZWNobyBwd25lZA==\x07"
 TITLE = "\x1b]0;pwned\x1b\\"
 CLEAR = "\x1b[2J\x1b[H"
 HOSTILE = ("\x1b]52;", "\x1b]0;", "\x1b[2J", "\x07", "\x1bc", "\u202e", "\x9b")
-
-
-def app_on(fake: FakeOllama, home: Path) -> TuiAgentApp:
-    (home / "config.toml").write_text(
-        f'default_profile = "local"\n[profiles.local]\nprovider = "ollama"\nmodel = "llama3.2:latest"\n'
-        f'[providers.ollama]\nbase_url = "{fake.base_url}"\n',
-        encoding="utf-8",
-    )
-    env = {"TUI_AGENT_HOME": str(home), "TUI_AGENT_KEYRING": "file"}
-    paths = Paths.resolve(env=env)
-    config = load_config(paths.config_file)
-    return TuiAgentApp(config=config, paths=paths, service=AgentService(config, paths, env=env))
 
 
 def terminal_bytes(app: TuiAgentApp) -> str:
