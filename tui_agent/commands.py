@@ -205,7 +205,10 @@ def _read_key(provider_id: str) -> str:
 
         key = getpass.getpass(f"API key for {provider_id} (input hidden): ")
     else:
-        key = sys.stdin.readline()
+        try:
+            key = sys.stdin.readline()
+        except UnicodeDecodeError:
+            raise UsageError(f"the API key for {provider_id} on stdin is not UTF-8 text") from None
     key = key.strip()
     if not key:
         raise UsageError(f"no API key was given for {provider_id}")

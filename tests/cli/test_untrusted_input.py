@@ -206,3 +206,23 @@ def test_control_characters_written_as_toml_escapes_are_located_config_errors(ca
         f'{isolated_home / "config.toml"}: providers.ollama.display_name: contains control characters or bidi overrides (a terminal escape?); remove them',
     ]
     assert_terminal_safe(out, err)
+
+
+def test_an_undecodable_api_key_on_stdin_is_a_usage_error(capsys, monkeypatch, isolated_home):
+    monkeypatch.setattr("sys.stdin", io.TextIOWrapper(io.BytesIO(b"sk-\xff\xfe\n"), encoding="utf-8"))
+    code, out, err = run(capsys, "login", "openai")
+    assert (code, out) == (2, "")
+    assert "the API key for openai on stdin is not UTF-8 text" in err
+    assert_no_traceback(err)
+
+
+def test_an_unexpected_failure_is_one_sentence_without_verbose_and_a_traceback_with_it(capsys, monkeypatch, isolated_home):
+    async def broken(*args, **kwargs):
+        raise RuntimeError("something \x1b]0;odd\x07 happened")
+
+    monkeypatch.setattr("tui_agent.commands.status", broken)
+    code, out, err = run(capsys, "status", "--no-probe")
+    assert (code, out) == (1, "")
+    assert err == "tui-agent: unexpected failure (RuntimeError: something  happened); please report it — `--verbose` shows the traceback\n"
+    with pytest.raises(RuntimeError):
+        main(["status", "--no-probe", "--verbose"])
