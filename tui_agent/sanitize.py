@@ -55,6 +55,8 @@ _VISIBLE.update({chr(c): "" for c in [*range(0x202A, 0x202F), *range(0x2066, 0x2
 _LINE_VISIBLE = {**_VISIBLE, "\n": "␤", "\t": "␉"}
 
 STREAM_HOLD_LIMIT = 4096
+_STRING_START = re.compile(r"\x1b[\]PX^_]|[\x90\x98\x9d\x9e\x9f]")
+_STRING_END = re.compile(r"[\x07\x1b\x9c]")
 
 
 def _replace(match: re.Match[str]) -> str:
@@ -105,7 +107,13 @@ class StreamSanitizer:
         self._held = ""
 
     def feed(self, chunk: str) -> str:
-        text = self._held + chunk if self._held else chunk
+        held = self._held
+        if (held and _STRING_START.match(held) and held[-1] != "\x1b" and not _STRING_END.search(chunk)
+                and len(held) + len(chunk) <= STREAM_HOLD_LIMIT):
+            # Still inside an OSC/DCS/… body (it ends only at BEL, ESC or ST): no need to scan the held part again.
+            self._held = held + chunk
+            return ""
+        text = held + chunk if held else chunk
         self._held = ""
         if not _UNSAFE.search(text):
             return text

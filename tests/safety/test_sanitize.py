@@ -188,3 +188,10 @@ def test_sanitize_keeping_offsets_defuses_sequences_in_place():
     from tui_agent.sanitize import sanitize_keeping_offsets
 
     assert sanitize_keeping_offsets("a\x1b]0;t\x07\nb\u202e") == "a␛]0;t␇ b\ufffd"
+
+
+def test_text_after_a_split_string_terminator_is_not_held_back():
+    sanitizer = StreamSanitizer()
+    assert sanitizer.feed("a\x1b]0;title") == "a"
+    assert sanitizer.feed("more\x1b") == ""
+    assert sanitizer.feed("\\visible now") == "visible now"
