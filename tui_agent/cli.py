@@ -190,8 +190,10 @@ def _run_tui(config_flag: str | None, model: str | None, verbose: bool) -> int:
         setup_tui_logging(paths, verbose)
         from tui_agent.ui.app import TuiAgentApp
 
-        app = TuiAgentApp(config=config, paths=paths, model=model)
+        app = TuiAgentApp(config=config, paths=paths, model=model, verbose=verbose)
         app.run()
+        if app.failure:
+            _say(app.failure)
     finally:
         gc.enable()
     return app.return_code or 0

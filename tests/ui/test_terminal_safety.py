@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import re
 
+import pytest
+
 from tests.fakes import FakeOllama
 from tests.ui.support import SIZE, wait_until
 from tests.ui.test_chat_loopback import app_on
@@ -103,3 +105,24 @@ async def test_titles_and_search_snippets_from_history_reach_the_terminal_harmle
             assert_no_hostile_sequences(output)
     finally:
         store.close()
+
+
+async def test_an_unexpected_failure_in_the_app_is_one_sentence_and_the_traceback_goes_to_the_log(home, caplog, capsys):
+    # cli.main prints `app.failure` on stderr after the app has restored the terminal.
+    from tests.ui.support import make_app
+
+    app, _adapter = make_app(home)
+
+    async def broken() -> None:
+        raise RuntimeError("boom \x1b]0;t\x07")
+
+    with pytest.raises(RuntimeError):  # Pilot re-raises it for the test; a real run exits with code 1
+        async with app.run_test(size=SIZE) as pilot:
+            app.call_later(broken)
+            await pilot.pause()
+    assert app.return_code == 1
+    assert app.failure.startswith("unexpected failure (RuntimeError: boom ); please report it — the traceback is in ")
+    assert app.failure.endswith("tui-agent.log (or run with --verbose)")
+    assert "Traceback" not in capsys.readouterr().err
+    logged = [r for r in caplog.records if r.getMessage() == "unexpected failure"]
+    assert logged and logged[0].exc_info is not None
