@@ -16,6 +16,7 @@ from typing import Sequence
 
 from tui_agent import __version__
 from tui_agent.errors import ConfigError, TuiAgentError, UsageError
+from tui_agent.sanitize import sanitize
 
 log = logging.getLogger("tui_agent.cli")
 
@@ -41,6 +42,7 @@ def build_parser() -> argparse.ArgumentParser:
     ask = sub.add_parser("ask", parents=[common], help="one answer, streamed to stdout")
     ask.add_argument("-m", "--model", dest="model", metavar="NICK", help="profile to use (default: default_profile)")
     ask.add_argument("--system", metavar="TEXT", help="system prompt for this answer")
+    ask.add_argument("--raw", action="store_true", help="write the model's text exactly as received (no terminal sanitising)")
     ask.add_argument("prompt", metavar="PROMPT", help='the prompt; "-" reads it from stdin')
 
     status = sub.add_parser("status", parents=[common], help="login / credential state of every provider")
@@ -85,6 +87,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     verbose = getattr(args, "verbose", False)
     config_flag = getattr(args, "config", None)
     try:
+        _check_text_arguments(args)
         if args.command is None:
             return _run_tui(config_flag, args.model, verbose)
         from tui_agent.logs import setup_headless_logging
@@ -97,10 +100,42 @@ def main(argv: Sequence[str] | None = None) -> int:
     except TuiAgentError as exc:
         if verbose:
             log.exception("failed")
-        print(f"tui-agent: {exc}", file=sys.stderr)
+        _say(str(exc))
         return exc.exit_code
     except BrokenPipeError:
         return 1
+    except Exception as exc:  # noqa: BLE001 — the backstop: one sentence, never a traceback without --verbose
+        if verbose:
+            log.exception("failed")
+            raise
+        _say(f"unexpected failure ({type(exc).__name__}: {exc}); please report it — `--verbose` shows the traceback")
+        return 1
+
+
+def _say(message: str) -> None:
+    """One sentence on stderr, safe for the terminal (it may quote text from a server or a file), secrets removed."""
+    from tui_agent.redact import redact_text
+
+    try:
+        print(f"tui-agent: {sanitize(redact_text(message))}", file=sys.stderr)
+    except (OSError, ValueError):  # stderr closed or gone: nothing left to tell
+        pass
+
+
+# Arguments that name files may hold any bytes the file system allows; the others are text sent or compared.
+_PATH_ARGUMENTS = frozenset({"config", "file"})
+_OPTIONS_ONLY = frozenset({"system", "model", "method"})  # the rest are named like their positional metavar
+
+
+def _check_text_arguments(args: argparse.Namespace) -> None:
+    """Undecodable bytes in a text argument (kept by Python as lone surrogates) are a usage error, not a crash."""
+    for name, value in vars(args).items():
+        if isinstance(value, str) and name not in _PATH_ARGUMENTS:
+            try:
+                value.encode("utf-8")
+            except UnicodeEncodeError as exc:
+                option = f"--{name}" if name in _OPTIONS_ONLY else name.upper()
+                raise UsageError(f"{option} is not valid UTF-8 text (an undecodable byte at position {exc.start}); pass it as UTF-8") from None
 
 
 async def _dispatch(args: argparse.Namespace, config_flag: str | None) -> int:
@@ -124,7 +159,7 @@ async def _dispatch(args: argparse.Namespace, config_flag: str | None) -> int:
         if args.command == "explain":
             return await commands.explain(service, args.nick)
         if args.command == "ask":
-            return await commands.ask(service, args.model, args.system, args.prompt)
+            return await commands.ask(service, args.model, args.system, args.prompt, raw=args.raw)
         if args.command == "login":
             return await commands.login(service, args.provider, args.method, args.no_browser, no_check=args.no_check)
         if args.command == "logout":
@@ -150,8 +185,10 @@ def _run_tui(config_flag: str | None, model: str | None, verbose: bool) -> int:
         setup_tui_logging(paths, verbose)
         from tui_agent.ui.app import TuiAgentApp
 
-        app = TuiAgentApp(config=config, paths=paths, model=model)
+        app = TuiAgentApp(config=config, paths=paths, model=model, verbose=verbose)
         app.run()
+        if app.failure:
+            _say(app.failure)
     finally:
         gc.enable()
     return app.return_code or 0

@@ -11,13 +11,15 @@ from typing import TYPE_CHECKING
 
 from tui_agent.auth.state import state_label, state_line
 from tui_agent.errors import AuthError, ConfigError, ProviderError, Unreachable, UsageError
+from tui_agent.sanitize import StreamSanitizer, sanitize, sanitize_line
 
 if TYPE_CHECKING:
     from tui_agent.service.agent import AgentService
 
 
 def _out(text: str = "") -> None:
-    sys.stdout.write(text + "\n")
+    # Names, details and reasons in these tables come from servers and files: nothing raw reaches the terminal.
+    sys.stdout.write(sanitize(text) + "\n")
 
 
 def _table(rows: list[list[str]], headers: list[str]) -> str:
@@ -92,7 +94,20 @@ async def explain(service: "AgentService", nick: str) -> int:
 # --- ask ------------------------------------------------------------------------------------------------------
 
 
-async def ask(service: "AgentService", nick: str | None, system: str | None, prompt: str) -> int:
+def _read_stdin_text(what: str) -> str:
+    """All of stdin as UTF-8 text; undecodable bytes are a usage error naming where they are."""
+    stream = getattr(sys.stdin, "buffer", None)
+    if stream is None:  # replaced by a text-only stream (tests, embedding): already decoded
+        return sys.stdin.read()
+    data = stream.read()
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise UsageError(f"{what} on stdin is not UTF-8 text (byte 0x{data[exc.start]:02x} at offset {exc.start})") from None
+
+
+async def ask(service: "AgentService", nick: str | None, system: str | None, prompt: str, *, raw: bool = False) -> int:
+    """Stream one answer to stdout: sanitised for the terminal, or (`raw`) exactly as the model sent it."""
     from tui_agent.providers.base import ChatMessage
     from tui_agent.providers.events import Done, StreamError, TextDelta
 
@@ -101,7 +116,7 @@ async def ask(service: "AgentService", nick: str | None, system: str | None, pro
         raise UsageError("no model chosen: pass `-m NICK`, or set default_profile in config.toml (run `tui-agent models` to see the profiles)")
     chain = service.resolve(nick)
     if prompt == "-":
-        prompt = sys.stdin.read()
+        prompt = _read_stdin_text("the prompt")
     if not prompt.strip():
         raise UsageError("the prompt is empty")
     from tui_agent.service.settings import not_applied
@@ -110,13 +125,22 @@ async def ask(service: "AgentService", nick: str | None, system: str | None, pro
         sys.stderr.write(f"tui-agent: {unapplied}\n")
     wrote_any = False
     ended_with_newline = True
-    async for event in service.send(chain, [ChatMessage("user", prompt)], system=system):
-        if isinstance(event, TextDelta) and event.text:
-            sys.stdout.write(event.text)
+    sanitizer = None if raw else StreamSanitizer()
+
+    def write(text: str) -> None:
+        nonlocal wrote_any, ended_with_newline
+        if text:
+            sys.stdout.write(text)
             sys.stdout.flush()
             wrote_any = True
-            ended_with_newline = event.text.endswith("\n")
-        elif isinstance(event, StreamError):
+            ended_with_newline = text.endswith("\n")
+
+    async for event in service.send(chain, [ChatMessage("user", prompt)], system=system):
+        if isinstance(event, TextDelta) and event.text:
+            write(sanitizer.feed(event.text) if sanitizer else event.text)
+        elif isinstance(event, (StreamError, Done)) and sanitizer:
+            write(sanitizer.flush())
+        if isinstance(event, StreamError):
             if wrote_any and not ended_with_newline:
                 sys.stdout.write("\n")
                 sys.stdout.flush()
@@ -143,7 +167,10 @@ def _read_key(provider_id: str) -> str:
 
         key = getpass.getpass(f"API key for {provider_id} (input hidden): ")
     else:
-        key = sys.stdin.readline()
+        try:
+            key = sys.stdin.readline()
+        except UnicodeDecodeError:
+            raise UsageError(f"the API key for {provider_id} on stdin is not UTF-8 text") from None
     key = key.strip()
     if not key:
         raise UsageError(f"no API key was given for {provider_id}")
@@ -255,6 +282,6 @@ def import_qwen(config_flag: str | None, file: str | None, force: bool) -> int:
     for line in report.skipped:
         _out(f"skipped {line}")
     for line in report.failed:
-        print(f"tui-agent: cannot import {line}", file=sys.stderr)
+        print(f"tui-agent: cannot import {sanitize(line)}", file=sys.stderr)  # nicknames come from the file
     _out(f"{len(report.imported)} imported, {len(report.skipped)} skipped, {len(report.failed)} not importable → {report.config_file}")
     return 0

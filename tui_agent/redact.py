@@ -29,6 +29,8 @@ _BARE_PAIR = re.compile(
     re.IGNORECASE,
 )
 _BEARER = re.compile(r"(?P<scheme>\bbearer\s+)(?P<value>[A-Za-z0-9._~+/=-]{8,})", re.IGNORECASE)
+# The user-info part of a URL (`scheme://user:password@host`); the scheme is bounded so a long word costs linear time.
+_URL_USERINFO = re.compile(r"(?P<scheme>[A-Za-z][A-Za-z0-9+.-]{0,30}://)[^/?#\s@]+@")
 # Well-known API key shapes (Anthropic, OpenAI, OpenRouter and friends), caught even when never registered.
 _KEY_SHAPES = re.compile(r"\bsk-[A-Za-z0-9_-]{16,}")
 
@@ -42,6 +44,13 @@ def mask(secret: str | None) -> str:
     return f"{secret[:6]}…{secret[-4:]}"
 
 
+def mask_url_userinfo(text: str) -> str:
+    """`text` with the user name and password of every URL in it replaced by `•••` (`https://•••@host/v1`)."""
+    if "://" not in text or "@" not in text:
+        return text
+    return _URL_USERINFO.sub(lambda m: f"{m['scheme']}•••@", text)
+
+
 def register_secret(value: str | None) -> None:
     """Remember a secret so that `redact_text` and the logging filter remove it wherever it appears."""
     if value and len(value) >= _MIN_SECRET_LENGTH:
@@ -50,7 +59,7 @@ def register_secret(value: str | None) -> None:
 
 
 def redact_text(text: str) -> str:
-    """Return `text` with every registered secret, credential header value and key-shaped string removed."""
+    """Return `text` with every registered secret, credential header value, URL password and key-shaped string removed."""
     if not text:
         return text
     with _known_lock:
@@ -61,6 +70,7 @@ def redact_text(text: str) -> str:
     text = _QUOTED_PAIR.sub(lambda m: f"{m['name']}{m['vq']}{_keep_scheme(m['value'])}{m['vq']}", text)
     text = _BARE_PAIR.sub(lambda m: f"{m['name']}{m['scheme'] or ''}{REDACTED}", text)
     text = _BEARER.sub(lambda m: f"{m['scheme']}{REDACTED}", text)
+    text = mask_url_userinfo(text)
     return _KEY_SHAPES.sub(REDACTED, text)
 
 

@@ -55,6 +55,8 @@ _VISIBLE.update({chr(c): "" for c in [*range(0x202A, 0x202F), *range(0x2066, 0x2
 _LINE_VISIBLE = {**_VISIBLE, "\n": "␤", "\t": "␉"}
 
 STREAM_HOLD_LIMIT = 4096
+_STRING_START = re.compile(r"\x1b[\]PX^_]|[\x90\x98\x9d\x9e\x9f]")
+_STRING_END = re.compile(r"[\x07\x1b\x9c]")
 
 
 def _replace(match: re.Match[str]) -> str:
@@ -79,6 +81,21 @@ def sanitize_line(text: str) -> str:
     return _LINE_TOKEN.sub(_replace_in_line, text)
 
 
+_SAME_LENGTH = {**_LINE_VISIBLE, "\r": " ", "\n": " ", "\t": " "}
+_SAME_LENGTH.update({chr(c): "\ufffd" for c in [*range(0x202A, 0x202F), *range(0x2066, 0x206A)]})
+
+
+def sanitize_keeping_offsets(text: str) -> str:
+    """One line, each unsafe character replaced by exactly one visible one (whitespace by a space), so offsets into
+    `text` (search highlights) stay valid. Escape sequences are not removed, only defused: their ESC shows as ␛."""
+    if not _UNSAFE.search(text) and "\n" not in text and "\t" not in text:
+        return text
+    return _UNSAFE_OR_SPACE.sub(lambda m: _SAME_LENGTH[m.group()], text)
+
+
+_UNSAFE_OR_SPACE = re.compile(f"{_UNSAFE_CHAR}|[\n\t]")
+
+
 class StreamSanitizer:
     """Sanitises a text stream chunk by chunk; the pieces joined equal `sanitize` of the whole text.
 
@@ -90,7 +107,13 @@ class StreamSanitizer:
         self._held = ""
 
     def feed(self, chunk: str) -> str:
-        text = self._held + chunk if self._held else chunk
+        held = self._held
+        if (held and _STRING_START.match(held) and held[-1] != "\x1b" and not _STRING_END.search(chunk)
+                and len(held) + len(chunk) <= STREAM_HOLD_LIMIT):
+            # Still inside an OSC/DCS/… body (it ends only at BEL, ESC or ST): no need to scan the held part again.
+            self._held = held + chunk
+            return ""
+        text = held + chunk if held else chunk
         self._held = ""
         if not _UNSAFE.search(text):
             return text

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import re
 
 import httpx
 import pytest
@@ -144,8 +145,48 @@ async def test_expires_in_running_out_stops_polling_without_another_request(serv
     server.script("POST", "/token", PENDING)
     with pytest.raises(AuthError, match="expired before the sign-in was finished"):
         await run(make_flow(server, client, vt))
-    assert len(server.seen("/token")) == 2  # at t=5 and t=10; at t=15 the code is dead, so no third poll
-    assert vt.now == 15
+    assert len(server.seen("/token")) == 2  # at t=5 and t=10; the code dies at t=12, so no third poll
+    assert vt.sleeps == [5, 5, 2] and vt.now == 12  # stopped waiting at the expiry, not at the next interval
+
+
+async def test_a_huge_interval_never_makes_the_flow_wait_past_the_expiry(server, client, vt):
+    server.script("POST", "/device", device_reply(expires_in=60, interval=86_400))
+    with pytest.raises(AuthError, match=r"device code for Work SSO expired before the sign-in was finished \(it was valid for 60 s\)"):
+        await run(make_flow(server, client, vt))
+    assert vt.sleeps == [60] and server.seen("/token") == []
+
+
+async def test_backoff_after_network_trouble_never_waits_past_the_expiry(server, client, vt):
+    server.script("POST", "/device", device_reply(expires_in=100, interval=40))
+    server.script("POST", "/token", Reply.json({"error": "temporarily_unavailable"}, status=503))
+    with pytest.raises(AuthError, match="expired before the sign-in was finished"):
+        await run(make_flow(server, client, vt))
+    assert vt.sleeps == [40, 60] and vt.now == 100  # the backoff of 80 s is cut to the 60 s left
+
+
+@pytest.mark.parametrize(
+    "field, value, says",
+    [
+        ("user_code", "WDJB\x1b]52;c;QQ==\x07-MJHT", "user code with control characters"),
+        ("user_code", "WDJB\u202e-MJHT", "user code with control characters"),
+        ("verification_uri", "https://example.com/device\x1b[2J", "not a plain http(s) URL"),
+        ("verification_uri", "https://login.example.com@evil.test/device", "not a plain http(s) URL"),
+        ("verification_uri", "javascript:alert(1)", "not a plain http(s) URL"),
+    ],
+)
+async def test_a_hostile_user_code_or_verification_address_is_refused_and_never_echoed_raw(server, client, vt, field, value, says):
+    server.script("POST", "/device", device_reply(**{field: value}))
+    with pytest.raises(AuthError, match=re.escape(says)) as info:
+        await make_flow(server, client, vt).start()
+    text = str(info.value)
+    assert not any(c in text for c in "\x1b\x07\u202e") and "login.example.com@" not in text
+
+
+async def test_a_hostile_complete_uri_is_dropped_and_the_message_sanitised(server, client, vt):
+    server.script("POST", "/device", device_reply(verification_uri_complete="https://example.com/d\x1b]0;x\x07", message="Go \x1b[2Jthere"))
+    auth = await make_flow(server, client, vt).start()
+    assert auth.verification_uri_complete is None
+    assert auth.message == "Go there"
 
 
 async def test_bad_verification_code_is_fatal(server, client, vt):

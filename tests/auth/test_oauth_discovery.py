@@ -163,3 +163,15 @@ async def test_provider_without_oauth_settings_says_where_to_add_them(client):
     p = ProviderConfig(id="gw", kind="openai-chat", base_url="https://x.example.com", auth=["oauth-device"])
     with pytest.raises(AuthError, match=r"\[providers.gw.oauth\]"):
         await resolve_endpoints(p, client)
+
+
+@pytest.mark.parametrize(
+    "authorize",
+    ["https://login.example.com@evil.test/authorize", "https://login.example.com/auth\x1b]0;x\x07", "https://a.test/\u202eexe"],
+)
+async def test_a_discovered_endpoint_with_user_info_or_control_characters_is_refused(server, client, authorize):
+    server.script("GET", "/.well-known/openid-configuration", Reply.json(metadata(server.url, authorization_endpoint=authorize)))
+    with pytest.raises(AuthError, match="is not a plain URL") as info:
+        await resolve_endpoints(provider(issuer=server.url), client)
+    text = str(info.value)
+    assert not any(c in text for c in "\x1b\x07\u202e") and "login.example.com@" not in text

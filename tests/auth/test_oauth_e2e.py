@@ -409,12 +409,14 @@ async def test_device_instructions_from_the_server_are_printed_without_control_c
             clock.advance(seconds)
 
         err = io.StringIO()
-        cred = await login_in_terminal(provider, "oauth-device", client, MemoryStore(), no_browser=True, stderr=err,
-                                       stdin=io.StringIO(), clock=clock, sleep=sleep)
-    out = err.getvalue()
+        # A code that cannot be typed and an address hiding a hyperlink: refused in one sentence, nothing stored.
+        with pytest.raises(AuthError, match="user code with control characters") as info:
+            await login_in_terminal(provider, "oauth-device", client, MemoryStore(), no_browser=True, stderr=err,
+                                    stdin=io.StringIO(), clock=clock, sleep=sleep)
+    out = err.getvalue() + str(info.value)
     assert "\x1b" not in out and "\x07" not in out
-    assert "AB [31mCD" in out
-    assert cred.host == "https://llm.example.com" and cred.identity == "" and cred.expires_at is not None
+    assert "(ABCD)" in out  # the colour sequence removed, the rest shown
+    assert srv.seen("/token") == []
 
 
 async def test_a_verification_uri_that_is_not_a_web_address_is_never_opened(client, clock):
@@ -430,6 +432,7 @@ async def test_a_verification_uri_that_is_not_a_web_address_is_never_opened(clie
         async def sleep(seconds: float) -> None:
             clock.advance(seconds)
 
-        await login_in_terminal(provider, "oauth-device", client, MemoryStore(), no_browser=False, stderr=io.StringIO(),
-                                stdin=io.StringIO(), env={"DISPLAY": ":0"}, open_url=opened.append, clock=clock, sleep=sleep)
+        with pytest.raises(AuthError, match=r"not a plain http\(s\) URL \(file:///etc/passwd\); not opening"):
+            await login_in_terminal(provider, "oauth-device", client, MemoryStore(), no_browser=False, stderr=io.StringIO(),
+                                    stdin=io.StringIO(), env={"DISPLAY": ":0"}, open_url=opened.append, clock=clock, sleep=sleep)
     assert opened == []

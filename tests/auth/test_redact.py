@@ -115,3 +115,26 @@ def test_logging_filter_keeps_a_record_with_a_broken_format_string():
     logger.info("two placeholders %s %s", secret)  # one argument short
     text = out.getvalue()
     assert "two placeholders" in text and secret not in text
+
+
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("http://bob:hunter22@host/v1", "http://•••@host/v1"),
+        ("see https://bob@h:8080/x and ftp://u:p@f/", "see https://•••@h:8080/x and ftp://•••@f/"),
+        ("mail bob@example.com, http://host/a@b", "mail bob@example.com, http://host/a@b"),
+    ],
+)
+def test_url_userinfo_is_masked(text, expected):
+    from tui_agent.redact import mask_url_userinfo
+
+    assert mask_url_userinfo(text) == expected
+    assert redact_text(text) == expected
+
+
+def test_url_masking_is_linear_on_a_long_word():
+    from tui_agent.redact import mask_url_userinfo
+
+    word = "a" * 200_000 + "://x@y"
+    assert mask_url_userinfo(word).endswith("://•••@y")
+

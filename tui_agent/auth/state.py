@@ -7,6 +7,8 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from typing import Literal
 
+from tui_agent.sanitize import sanitize_line
+
 AuthMethod = Literal["none", "api-key", "oauth-device", "oauth-pkce", "claude-cli"]
 AUTH_METHODS: tuple[str, ...] = ("none", "api-key", "oauth-device", "oauth-pkce", "claude-cli")
 
@@ -146,6 +148,13 @@ class CredentialStatus:
     model_count: int | None = None  # local servers: how many models, when known
     # A request that failed without changing the state (5xx, an HTML page, 429): a second line on the row.
     last_failure: str = ""
+
+    def __post_init__(self) -> None:
+        # Identity and detail quote servers, tokens and the Claude CLI's output; every front-end shows them.
+        for name in ("source", "identity", "detail"):
+            value = getattr(self, name)
+            if isinstance(value, str):
+                object.__setattr__(self, name, sanitize_line(value))
 
     def with_(self, **changes) -> "CredentialStatus":
         return replace(self, **changes)

@@ -120,12 +120,12 @@ def _edit(path: Path, mutate: Callable[[Any], None], what: str) -> None:
     from tomlkit.exceptions import TOMLKitError
 
     try:
-        text = path.read_text(encoding="utf-8") if path.exists() else ""
+        text = path.read_text(encoding="utf-8-sig") if path.exists() else ""  # a leading BOM is dropped, as load does
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError(f"{path}: cannot {what}: cannot read the file ({exc})") from None
     try:
         doc = tomlkit.parse(text)
-    except TOMLKitError as exc:
+    except (TOMLKitError, RecursionError) as exc:
         raise ConfigError(f"{path}: cannot {what}: the file is not valid TOML ({exc}); fix it and try again") from None
     before_edit = _layout(doc)
     try:

@@ -12,6 +12,8 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from tui_agent.config.problems import ConfigProblem, closest_first
 from tui_agent.config.schema import NESTED, OAuthSettings, ProfileConfig, ProviderConfig, UISettings
 from tui_agent.errors import ConfigError, UnknownProvider
+from tui_agent.redact import mask_url_userinfo
+from tui_agent.sanitize import sanitize, sanitize_line
 
 if TYPE_CHECKING:
     from pydantic import TypeAdapter, ValidationError
@@ -19,6 +21,7 @@ if TYPE_CHECKING:
 _T = TypeVar("_T")
 
 TOP_LEVEL_KEYS = ("default_profile", "profiles", "providers", "ui")
+MAX_CONFIG_BYTES = 4_000_000  # far beyond any real config; bigger is a mistake, and parsing it would stall start-up
 CATALOG = "catalog"
 
 # Keys whose value would be a secret: never allowed in config.toml.
@@ -91,11 +94,18 @@ def check_config(config_file: Path) -> tuple[Config | None, list[ConfigProblem]]
     exists = config_file.is_file()
     if exists:
         try:
-            user = tomllib.loads(config_file.read_text(encoding="utf-8"))
+            if config_file.stat().st_size > MAX_CONFIG_BYTES:
+                return None, [ConfigProblem(fname, "", f"is larger than {MAX_CONFIG_BYTES // 1_000_000} MB; this is not a config file tui-agent will read")]
+            # utf-8-sig: a byte-order mark some editors put first is not part of the TOML
+            user = tomllib.loads(config_file.read_text(encoding="utf-8-sig"))
         except tomllib.TOMLDecodeError as exc:
             return None, [ConfigProblem(fname, "", f"TOML syntax error: {exc}")]
-        except (OSError, UnicodeDecodeError) as exc:
-            return None, [ConfigProblem(fname, "", f"cannot read the file ({exc})")]
+        except RecursionError:
+            return None, [ConfigProblem(fname, "", "TOML nested too deeply to read (arrays or inline tables inside each other hundreds of levels deep)")]
+        except UnicodeDecodeError as exc:
+            return None, [ConfigProblem(fname, "", f"is not UTF-8 text (byte 0x{exc.object[exc.start]:02x} at offset {exc.start})")]
+        except OSError as exc:
+            return None, [ConfigProblem(fname, "", f"cannot read the file ({exc.strerror or exc})")]
     elif config_file.exists():
         return None, [ConfigProblem(fname, "", "is not a regular file")]
 
@@ -105,6 +115,7 @@ def check_config(config_file: Path) -> tuple[Config | None, list[ConfigProblem]]
                 ConfigProblem(fname, key, "unknown setting", key, closest_first(key, TOP_LEVEL_KEYS))
             )
     problems += find_literal_secrets(fname, user)
+    problems += find_control_characters(fname, user)
 
     catalog = _read_catalog()
     providers, aliases, origins = _merge_providers(fname, catalog.get("providers", {}), _table(fname, user, "providers", problems), problems)
@@ -313,7 +324,8 @@ def _pydantic_problems(fname: str, prefix: str, exc: "ValidationError") -> list[
             out.append(ConfigProblem(fname, key, f"invalid value {value!r}", value, closest_first(str(value), choices)))
         else:
             msg = err["msg"].removeprefix("Value error, ")
-            out.append(ConfigProblem(fname, key, f"{msg} (got {value!r})" if not isinstance(value, dict) else msg, value))
+            shown = mask_url_userinfo(repr(value))  # a password in a URL is never echoed back
+            out.append(ConfigProblem(fname, key, f"{msg} (got {shown})" if not isinstance(value, dict) else msg, value))
     return out
 
 
@@ -323,6 +335,32 @@ def _known_fields(prefix: str, loc: tuple) -> list[str]:
         model = NESTED.get(model, {}).get(str(part), model)  # a typo inside a sub-table: that table's fields
     hidden = {"id", "nickname"}
     return [f.name for f in fields(model) if f.name not in hidden]
+
+
+def find_control_characters(fname: str, data: Any, path: str = "") -> list[ConfigProblem]:
+    """Keys and strings holding terminal controls or bidi overrides (TOML escapes like \\u001b allow them): names and
+    values are shown on screen, so each is a located problem. Newline and tab are fine (a system prompt)."""
+    problems = []
+    if isinstance(data, dict):
+        for key, value in data.items():
+            name = str(key) if sanitize_line(str(key)) == key else _quoted_key(str(key))
+            key_path = f"{path}.{name}" if path else name
+            if name != key:
+                problems.append(ConfigProblem(fname, key_path, "a name with control characters is not allowed; rename it"))
+            problems += find_control_characters(fname, value, key_path)
+    elif isinstance(data, list):
+        for item in data:
+            problems += find_control_characters(fname, item, path)
+    elif isinstance(data, str) and sanitize(data) != data.replace("\r", ""):
+        problems.append(ConfigProblem(fname, path, "contains control characters or bidi overrides (a terminal escape?); remove them"))
+    return problems
+
+
+def _quoted_key(key: str) -> str:
+    """A key as a quoted TOML key with \\uXXXX escapes: printable, and how such a key is usually written."""
+    import json
+
+    return json.dumps(key)
 
 
 def find_literal_secrets(fname: str, data: dict[str, Any], prefix: str = "") -> list[ConfigProblem]:

@@ -5,6 +5,8 @@ from __future__ import annotations
 import difflib
 from dataclasses import dataclass, field
 
+from tui_agent.sanitize import sanitize_line
+
 
 @dataclass(frozen=True)
 class ConfigProblem:
@@ -28,7 +30,7 @@ class ConfigProblem:
             text += f"; {lead}valid choices: {shown}{more}"
         if self.hint:
             text += f"; {self.hint}"
-        return text
+        return sanitize_line(text)  # keys and values come from the file: shown anywhere, they must be inert
 
 
 def _close(value: object, candidate: str) -> bool:

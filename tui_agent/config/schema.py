@@ -56,6 +56,11 @@ def _http_url(value: str | None) -> str | None:
     parts = urlsplit(value)
     if parts.scheme not in ("http", "https") or not parts.netloc:
         raise ValueError("must be an http:// or https:// URL")
+    if "@" in parts.netloc:
+        raise ValueError(
+            "must not contain a user name or password (`user:password@`); credentials belong in the key store "
+            "(`tui-agent login`) or the environment (api_key_env), never in config.toml"
+        )
     return value.rstrip("/")
 
 

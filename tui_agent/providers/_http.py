@@ -21,6 +21,7 @@ from tui_agent.errors import AuthError, ProviderError, TuiAgentError, Unreachabl
 from tui_agent.providers.events import Done, ErrorKind, Event, StreamError
 from tui_agent.providers.lines import StreamTooLarge
 from tui_agent.redact import mask
+from tui_agent.sanitize import sanitize_line
 
 if TYPE_CHECKING:
     from tui_agent.auth.state import Credential
@@ -191,8 +192,8 @@ def _login_hint(provider: "ProviderConfig") -> str:
 
 
 def _clean(text: str, secret: str, limit: int = 300) -> str:
-    """One line, bounded, and never the secret itself (servers sometimes echo the key they refused)."""
-    text = " ".join(text.split())
+    """One line, bounded, terminal-safe, and never the secret itself (servers sometimes echo the key they refused)."""
+    text = sanitize_line(" ".join(text.split()))
     if secret and len(secret) >= 4:
         text = text.replace(secret, mask(secret))
     if len(text) > limit:
@@ -265,7 +266,7 @@ def describe_status(
     content_type = headers.get("content-type", "")
     if 300 <= status < 400:
         location = headers.get("location", "")
-        target = urlsplit(location).netloc or location or "another address"
+        target = _clean(urlsplit(location).netloc.rpartition("@")[2] or location, secret, 120) or "another address"
         return StreamError(
             f"{name} redirected {where} to {target} (HTTP {status}); tui-agent never follows a redirect with a "
             f"credential, so check providers.{provider.id}.base_url",

@@ -654,7 +654,7 @@ class AgentService:
             raise ProviderError(why)
         first_use = provider.default_method == "api-key" and await self._saved_unchecked(provider_id)
         try:
-            models = await self.adapter(provider).list_models(credential)
+            models = _displayable_models(provider_id, await self.adapter(provider).list_models(credential))
         except AuthError:
             if first_use:
                 await self._first_use(provider_id, credential.secret, accepted=False)
@@ -733,6 +733,22 @@ def _failure_words(event: StreamError) -> str:
         wait = f", retry in {event.retry_after:g} s" if event.retry_after else ""
         return f"{code} (rate limited{wait})"
     return f"{code} (server error)"
+
+
+def _displayable_models(provider_id: str, models: list[ModelInfo]) -> list[ModelInfo]:
+    """A server's model list without names no person could read or type (control characters, bidi overrides):
+    such a name is an attack on the terminal, not a model. The other labels are sanitised for display."""
+    from dataclasses import replace
+
+    from tui_agent.sanitize import sanitize_line
+
+    kept = []
+    for info in models:
+        if not info.id.strip() or sanitize_line(info.id) != info.id:
+            log.warning("ignoring a model from %s whose name has control characters: %r", provider_id, info.id)
+            continue
+        kept.append(replace(info, display_name=sanitize_line(info.display_name), capabilities=tuple(sanitize_line(c) for c in info.capabilities)))
+    return kept
 
 
 def usable(status: CredentialStatus) -> tuple[bool, str]:

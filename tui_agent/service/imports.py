@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from tui_agent.errors import ConfigError, UnknownProvider, UsageError
+from tui_agent.sanitize import sanitize_line
 
 QWEN_DEFAULT = Path("~/.qwen/model-profiles.json")
 # authType in the old client → what it means here (None: the provider's default method)
@@ -31,11 +32,11 @@ def import_qwen_profiles(config_flag: str | None, file: str | None, force: bool)
     paths = Paths.resolve(config_flag)
     source = Path(file).expanduser() if file else QWEN_DEFAULT.expanduser()
     try:
-        entries = json.loads(source.read_text(encoding="utf-8"))
+        entries = json.loads(source.read_text(encoding="utf-8-sig"))  # a byte-order mark is not an error
     except FileNotFoundError:
         raise UsageError(f"{source}: no such file (pass the path: `tui-agent import qwen-profiles FILE`)") from None
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise UsageError(f"{source}: not a readable JSON file ({exc})") from None
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
+        raise UsageError(f"{source}: not a readable JSON file ({type(exc).__name__ if isinstance(exc, RecursionError) else exc})") from None
     if not isinstance(entries, list):
         raise UsageError(f"{source}: expected a JSON list of {{nickname, provider, authType}} objects")
 
@@ -50,6 +51,9 @@ def import_qwen_profiles(config_flag: str | None, file: str | None, force: bool)
             report.failed.append(f"{where}: needs string fields nickname and provider")
             continue
         nick, provider_name, auth_type = entry["nickname"], entry["provider"], entry.get("authType")
+        if not nick.strip() or sanitize_line(nick) != nick:
+            report.failed.append(f"{where} `{sanitize_line(nick)}`: a nickname must be non-empty printable text on one line (no control characters)")
+            continue
         try:
             provider = config.provider_named(provider_name)
         except UnknownProvider as exc:

@@ -36,8 +36,11 @@ class TuiAgentApp(App[int]):
         model: str | None = None,
         service: "AgentService | None" = None,
         status_probes: bool = True,
+        verbose: bool = False,
     ) -> None:
         super().__init__()
+        self.verbose = verbose  # an unexpected failure prints its traceback only with --verbose
+        self.failure = ""  # the sentence for an unexpected failure that ended the app
         # Whether the side panel re-checks providers periodically (off: only what the service publishes; tests).
         self.status_probes = status_probes
         self._config = config
@@ -51,6 +54,26 @@ class TuiAgentApp(App[int]):
         self._after_first_frame: list[Callable[[], object]] | None = []  # None: they have run
         if config.ui.theme:
             self._apply_theme(config.ui.theme)
+
+    def _fatal_error(self) -> None:
+        """An unexpected exception ends the app: one sentence on exit (`failure`); the traceback goes to the log file."""
+        if self.verbose:
+            super()._fatal_error()
+            return
+        import logging
+
+        from tui_agent.sanitize import sanitize_line
+
+        error = self._exception
+        logging.getLogger("tui_agent.ui").error("unexpected failure", exc_info=error)
+        what = f"{type(error).__name__}: {error}" if error is not None else "an unknown error"
+        self.bell()
+        # Printed by the command line once the terminal is restored, like every other error.
+        self.failure = (
+            f"unexpected failure ({sanitize_line(what)}); please report it — the traceback is in "
+            f"{self.paths.log_file} (or run with --verbose)"
+        )
+        self._close_messages_no_wait()
 
     def _apply_theme(self, name: str) -> None:
         try:

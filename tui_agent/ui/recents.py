@@ -35,7 +35,7 @@ def load_recents(path: Path) -> Recents:
         data = tomllib.loads(Path(path).read_text(encoding="utf-8"))
     except FileNotFoundError:
         return Recents()
-    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError, RecursionError) as exc:
         log.warning("ignoring unreadable recents file %s: %s", path, exc)
         return Recents()
     return Recents(recent=_names(data.get("recent"))[:MAX_RECENTS], favourites=_names(data.get("favourites")))

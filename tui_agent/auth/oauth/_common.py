@@ -13,7 +13,8 @@ import httpx
 
 from tui_agent.auth.state import StoredCredential
 from tui_agent.errors import AuthError, Interrupted
-from tui_agent.redact import register_secret
+from tui_agent.redact import mask_url_userinfo, register_secret
+from tui_agent.sanitize import sanitize, sanitize_line
 
 if TYPE_CHECKING:
     from tui_agent.config.schema import ProviderConfig
@@ -117,6 +118,9 @@ async def post_token_request(
 def check_endpoint_url(url: str, what: str) -> str:
     """Allow https anywhere and plain http only on loopback (tests, local gateways), as RFC 8252 §8.3 does for redirects."""
     parts = urlsplit(url)
+    if "@" in parts.netloc or sanitize_line(url) != url or " " in url:
+        # A user-info part can disguise the host (https://login.example.com@evil.test/); controls are an injection.
+        raise AuthError(f"The {what} {mask_url_userinfo(sanitize_line(_plain_url(url)))!r} is not a plain URL (it has a user name or control characters); check the provider's OAuth settings.")
     if parts.scheme == "https" and parts.netloc:
         return url
     if parts.scheme == "http" and parts.hostname in ("127.0.0.1", "::1", "localhost"):
@@ -179,9 +183,8 @@ def error_sentence(err: OAuthErrorResponse, where: str) -> str:
 
 
 def printable(text: object, limit: int = 300) -> str:
-    """Server-supplied text made safe to print: no control characters (a terminal escape is an injection), clipped."""
-    cleaned = "".join(ch if ch.isprintable() else " " for ch in str(text))
-    cleaned = " ".join(cleaned.split())
+    """Server-supplied text made safe to print on one line (the terminal sanitiser; whitespace runs become one space), clipped."""
+    cleaned = sanitize(" ".join(str(text).split()))
     return cleaned if len(cleaned) <= limit else cleaned[: limit - 1] + "…"
 
 

@@ -6,6 +6,7 @@ import asyncio
 import time
 from dataclasses import dataclass, field
 from typing import Awaitable, Callable
+from urllib.parse import urlsplit
 
 import httpx
 
@@ -21,6 +22,8 @@ from tui_agent.auth.oauth._common import (
 from tui_agent.auth.oauth.discovery import OAuthEndpoints
 from tui_agent.auth.oauth.pkce import PkcePair
 from tui_agent.errors import AuthError
+from tui_agent.redact import mask_url_userinfo
+from tui_agent.sanitize import sanitize, sanitize_line
 
 DEVICE_GRANT = "urn:ietf:params:oauth:grant-type:device_code"
 DEFAULT_INTERVAL = 5  # RFC 8628 §3.2: "If no value is provided, clients MUST use 5 as the default."
@@ -147,8 +150,11 @@ class DeviceFlow:
         failures_in_a_row = 0
         while True:
             left = deadline - self._clock()
+            if left <= 0:
+                raise AuthError(self._expired_sentence())
+            wait = min(wait, left)  # never sleep past the code's expiry, however long the server's interval
             if on_tick is not None:
-                on_tick(PollTick(seconds_left=max(left, 0.0), next_poll_in=wait, interval=interval, polls=polls, last=last))
+                on_tick(PollTick(seconds_left=left, next_poll_in=wait, interval=interval, polls=polls, last=last))
             await self._wait(wait)
             if self._clock() >= deadline:
                 raise AuthError(self._expired_sentence())
@@ -202,8 +208,9 @@ class DeviceFlow:
         sleeper.result()  # surface an exception from an injected sleep
 
     def _expired_sentence(self) -> str:
-        minutes = max(1, round((self.authorization.expires_in if self.authorization else 0) / 60))
-        return f"The device code for {self._label} expired before the sign-in was finished (it was valid for about {minutes} min); run login again."
+        seconds = self.authorization.expires_in if self.authorization else 0
+        valid = f"{seconds} s" if seconds < 120 else f"about {round(seconds / 60)} min"
+        return f"The device code for {self._label} expired before the sign-in was finished (it was valid for {valid}); run login again."
 
 
 def _backoff(interval: float, failures: int) -> float:
@@ -232,16 +239,28 @@ def _parse_authorization(data: dict, url: str) -> DeviceAuthorization:
         expires_in = int(data.get("expires_in") or 1800)
     except (TypeError, ValueError):
         expires_in = 1800
+    # What the person is shown and types comes from the server: it must be plain text, and the page an http(s)
+    # URL whose host is not disguised by a user-info part (`https://login.example.com@evil.test/`).
+    if sanitize_line(user_code) != user_code:
+        raise AuthError(f"The device authorization endpoint {url} sent a user code with control characters ({sanitize_line(user_code)}); it cannot be shown or typed safely.")
+    if not _plain_web_url(uri):
+        raise AuthError(f"The device authorization endpoint {url} sent a verification address that is not a plain http(s) URL ({mask_url_userinfo(sanitize_line(uri))}); not opening or showing it.")
     complete = data.get("verification_uri_complete")
     return DeviceAuthorization(
         device_code=device_code,
         user_code=user_code,
         verification_uri=uri,
-        verification_uri_complete=complete if isinstance(complete, str) and complete else None,
+        verification_uri_complete=complete if isinstance(complete, str) and _plain_web_url(complete) else None,
         expires_in=max(expires_in, 1),
         interval=max(interval, 1),  # never poll in a tight loop, whatever the server says
-        message=str(data.get("message") or ""),
+        message=sanitize(str(data.get("message") or "")),
     )
+
+
+def _plain_web_url(value: str) -> bool:
+    """An http(s) URL with a host, no user-info part, and nothing a terminal would act on or hide."""
+    parts = urlsplit(value)
+    return parts.scheme in ("http", "https") and bool(parts.hostname) and "@" not in parts.netloc and sanitize_line(value) == value and " " not in value
 
 
 def _hint(error: str, description: str) -> str:

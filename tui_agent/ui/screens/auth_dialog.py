@@ -22,6 +22,7 @@ from textual.worker import Worker, WorkerState
 
 from tui_agent.auth.state import CredentialState, CredentialStatus, state_label
 from tui_agent.errors import ConfigError, ProviderError
+from tui_agent.sanitize import sanitize
 from tui_agent.service.agent import usable
 from tui_agent.ui.screens.login import LoginResult, log_out, login_screen_for, state_line
 from tui_agent.ui.status_signal import status_signal
@@ -238,12 +239,12 @@ class AuthDialog(ModalScreen[AuthResult]):
             lines.append(status.last_failure)
         if extra:
             lines += [""] + extra
-        self.query_one("#auth-detail", Static).update(Text("\n".join(lines)))
+        self.query_one("#auth-detail", Static).update(Text(sanitize("\n".join(lines))))
 
     def say(self, message: str, *, error: bool = False) -> None:
         self._last_message = message
         widget = self.query_one("#auth-message", Static)
-        widget.update(Text(message))
+        widget.update(Text(sanitize(message)))  # errors may quote a server
         widget.set_class(error, "-error")
 
     @property

@@ -27,6 +27,7 @@ from textual.visual import Padding
 from textual.widgets import Footer, Input, Label, OptionList, Static
 from textual.widgets.option_list import Option
 
+from tui_agent.sanitize import sanitize, sanitize_keeping_offsets, sanitize_line
 from tui_agent.service.history import HistoryError
 from tui_agent.ui.screens.confirm import ConfirmScreen
 
@@ -144,7 +145,7 @@ class _RenameDialog(ModalScreen[str | None]):
     def compose(self) -> ComposeResult:
         with Vertical(id="rename") as box:
             box.border_title = "Rename conversation"
-            yield Input(value=self.old_title, placeholder="New title", id="rename-input")
+            yield Input(value=sanitize_line(self.old_title), placeholder="New title", id="rename-input")
             yield Label("Enter saves · Escape cancels", id="rename-hint")
         yield Footer()
 
@@ -359,14 +360,14 @@ class HistoryScreen(ModalScreen[HistoryResult | None]):
         self.refresh_bindings()
 
     def _conversation_option(self, conversation: "Conversation", now: datetime, matches: int = 0) -> Option:
-        title = Content.styled(conversation.title or _UNTITLED, "bold" if conversation.title else "italic")
+        title = Content.styled(sanitize_line(conversation.title) or _UNTITLED, "bold" if conversation.title else "italic")
         if conversation.id == self.current:
             title += Content.styled("  · open now", "$text-accent")
         count = conversation.message_count
         meta = [when_text(conversation.updated_at, now), _count(count, "message")]
         if conversation.profile:
-            detail = " · ".join(p for p in (conversation.provider, conversation.model) if p)
-            meta.append(f"{conversation.profile} ({detail})" if detail else conversation.profile)
+            detail = " · ".join(sanitize_line(p) for p in (conversation.provider, conversation.model) if p)
+            meta.append(f"{sanitize_line(conversation.profile)} ({detail})" if detail else sanitize_line(conversation.profile))
         else:
             meta.append("no answer yet")
         if matches:
@@ -375,7 +376,7 @@ class HistoryScreen(ModalScreen[HistoryResult | None]):
         return Option(line, id=f"c:{conversation.id}")
 
     def _bare_conversation_option(self, hit: "SearchHit", matches: int) -> Option:
-        title = Content.styled(hit.conversation_title or _UNTITLED, "bold" if hit.conversation_title else "italic")
+        title = Content.styled(sanitize_line(hit.conversation_title) or _UNTITLED, "bold" if hit.conversation_title else "italic")
         meta = Content.styled("  " + _count(matches, "match", "matches"), "$text-muted")
         return Option(Content.assemble(title, "\n", meta), id=f"c:{hit.conversation_id}")
 
@@ -383,13 +384,14 @@ class HistoryScreen(ModalScreen[HistoryResult | None]):
         who = {"user": "You", "assistant": "Answer", "system": "System"}.get(hit.role, hit.role)
         head = Content.styled(f"{who} · {when_text(hit.created_at, now)}", "$text-muted")
         # Same length replacements keep the highlight offsets valid.
-        snippet = Content(hit.snippet.replace("\n", " ").replace("\t", " "))
+        snippet = Content(sanitize_keeping_offsets(hit.snippet))
         for start, end in hit.highlights:
             snippet = snippet.stylize("bold reverse", start, end)
         body = Content.assemble(head, "\n", snippet)
         return Option(Padding(body, Spacing(0, 0, 0, 4)), id=f"h:{hit.message_id}:{hit.conversation_id}")
 
     def _say(self, message: str, *, error: bool = False) -> None:
+        message = sanitize(message)  # it may quote a title, which may quote anything
         if not self.is_attached:  # closed while a change finished: only a failure is still worth a word
             if error:
                 self.app.notify(message, severity="error", timeout=10)
@@ -512,7 +514,7 @@ class HistoryScreen(ModalScreen[HistoryResult | None]):
             what = "all its messages"
         else:
             what = f"its {_count(known.message_count, 'message')}"
-        question = f"Delete “{title or _UNTITLED}” and {what}? This cannot be undone."
+        question = f"Delete “{sanitize_line(title) or _UNTITLED}” and {what}? This cannot be undone."
         if conversation_id == self.current:
             question += " It is the conversation open now; the chat starts a new one."
 
@@ -564,7 +566,7 @@ class HistoryScreen(ModalScreen[HistoryResult | None]):
             return
         md_path, json_path = paths
         self._say(f"Exported to {md_path} and {json_path.name}")
-        self.app.notify(f"{md_path}\n{json_path}", title=f"Exported “{title or _UNTITLED}”", timeout=8)
+        self.app.notify(f"{md_path}\n{json_path}", title=f"Exported “{sanitize_line(title) or _UNTITLED}”", timeout=8, markup=False)
 
     def _redraw(self) -> None:
         if not self.is_attached:

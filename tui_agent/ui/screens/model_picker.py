@@ -22,6 +22,7 @@ from textual.widgets.option_list import Option
 
 from tui_agent.auth.state import STATE_SYMBOL, CredentialStatus, state_line
 from tui_agent.errors import ConfigError, ProviderError
+from tui_agent.sanitize import sanitize
 from tui_agent.service.agent import usable
 from tui_agent.ui import recents as recents_store
 from tui_agent.ui.slash import as_slash_commands
@@ -760,5 +761,5 @@ class ModelPicker(ModalScreen[PickerResult]):
 
     def _say(self, message: str, *, error: bool = False) -> None:
         widget = self.query_one("#picker-message", Static)
-        widget.update(Text(message))
+        widget.update(Text(sanitize(message)))  # errors may quote a server
         widget.set_class(error, "error")

@@ -1,5 +1,7 @@
 """One widget per conversation entry: the user's turn, a streamed assistant answer, and notes from the app.
 
+Everything shown goes through the terminal sanitiser first (the stored history keeps the original text).
+
 An answer streams through Textual's MarkdownStream, fed by time-coalesced writes (a few per frame, never one
 per chunk; fewer while the event loop is busy) and reconciled when it ends, so nothing that arrived is ever lost.
 """
@@ -16,6 +18,8 @@ from textual.containers import Vertical
 from textual.timer import Timer
 from textual.widget import Widget
 from textual.widgets import Collapsible, Markdown, Static
+
+from tui_agent.sanitize import StreamSanitizer, sanitize
 
 if TYPE_CHECKING:
     from textual.events import Resize
@@ -158,6 +162,7 @@ class UserMessage(Static):
     """What the user sent, shown as typed (no markup, no Markdown); `‹ 2/3 ›` below it when it has siblings."""
 
     def __init__(self, text: str, message_id: int | None = None) -> None:
+        text = sanitize(text)
         super().__init__(Text(text), classes="user-message", markup=False)
         self.text = text
         self.message_id = message_id  # its stored id, once known
@@ -180,6 +185,7 @@ class Note(Static):
     """A line from the app itself: a model switch, help, a command's answer or a command's error."""
 
     def __init__(self, text: str, *, error: bool = False) -> None:
+        text = sanitize(text)  # error notes quote servers' messages
         super().__init__(Text(text), classes="note -error" if error else "note", markup=False)
         self.text = text
 
@@ -201,6 +207,10 @@ class AssistantMessage(Vertical):
         self.state: AnswerState = "waiting" if text is None else "done"
         self.error: str = ""
         self.outcome_recorded = text is not None  # set by the screen once the transcript holds this answer's outcome
+        if text is not None:
+            text = sanitize(text)
+        self._answer_sanitizer = StreamSanitizer()
+        self._thinking_sanitizer = StreamSanitizer()
         # Text known up front goes straight to the Markdown (one update at mount), never through a stream.
         self._answer = Markdown(text, classes="answer")
         self._answer_feed = _Feed(self, self._answer)
@@ -254,7 +264,7 @@ class AssistantMessage(Vertical):
 
     @property
     def text(self) -> str:
-        """The answer's Markdown source as received (what copy puts on the clipboard)."""
+        """The answer's Markdown source as shown: received, then sanitised (what copy puts on the clipboard)."""
         return self._answer_feed.text
 
     def code_blocks(self) -> list["CodeBlock"]:
@@ -276,7 +286,7 @@ class AssistantMessage(Vertical):
         self._data_arrived()
         if self.state == "waiting":
             self._set_state("streaming")
-        self._answer_feed.add(text)
+        self._answer_feed.add(self._answer_sanitizer.feed(text))
 
     def add_thinking(self, text: str) -> None:
         if self._thinking is None:
@@ -289,7 +299,7 @@ class AssistantMessage(Vertical):
         self._data_arrived()
         if self.state == "waiting":
             self._status.update("thinking…  (Escape stops)")
-        self._thinking_feed.add(text)
+        self._thinking_feed.add(self._thinking_sanitizer.feed(text))
 
     @property
     def stalled_for(self) -> float | None:
@@ -327,9 +337,12 @@ class AssistantMessage(Vertical):
 
     async def finish(self, state: AnswerState, error: str = "") -> None:
         """End the answer: render everything that arrived, and say why it ended when it did not finish."""
-        self.error = error
+        self.error = sanitize(error)
         self._stop_stall_timer()
         self._stalled = False
+        self._answer_feed.add(self._answer_sanitizer.flush())  # a sequence cut off by the end shows visibly
+        if self._thinking_feed is not None:
+            self._thinking_feed.add(self._thinking_sanitizer.flush())
         self.unfold()
         self._set_state(state)
         if self._thinking_feed is not None:

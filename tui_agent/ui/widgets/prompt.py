@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import unicodedata
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from textual import events
 from textual.message import Message
 from textual.widgets import TextArea
+
+from tui_agent.sanitize import sanitize
 
 if TYPE_CHECKING:
     from tui_agent.service.recall import PromptRecall
@@ -144,3 +147,18 @@ class Prompt(TextArea):
             event.stop()
             event.prevent_default()
             self.post_message(self.TabPressed(self))
+        elif _typed_but_not_printable(event.character):
+            # TextArea inserts only characters that str.isprintable() accepts, which drops ZWJ/ZWNJ (Persian, emoji
+            # sequences), no-break spaces and private-use icons: a person typed them, so they are inserted here.
+            event.stop()
+            event.prevent_default()
+            start, end = self.selection
+            self._replace_via_keyboard(event.character, start, end)
+
+
+def _typed_but_not_printable(character: str | None) -> bool:
+    """A typed character Python calls unprintable that still belongs in text: not a control code, not a surrogate,
+    and kept by the terminal sanitiser (bidi overrides are not, so they are not inserted either)."""
+    if character is None or len(character) != 1 or character.isprintable():
+        return False
+    return unicodedata.category(character) not in ("Cc", "Cs") and sanitize(character) == character

@@ -18,7 +18,7 @@ from textual.containers import Horizontal, Vertical
 from textual.widgets import ListItem, ListView, Static
 
 from tui_agent.auth.state import CredentialState, CredentialStatus, state_label
-from tui_agent.sanitize import sanitize_line
+from tui_agent.sanitize import sanitize, sanitize_line
 from tui_agent.ui.status_signal import status_signal
 from tui_agent.ui.widgets.usage import UsageMeter
 
@@ -496,7 +496,7 @@ class StatusPanel(Vertical):
             try:
                 chain = self.service.resolve(nick)
             except ResolutionError as exc:
-                text.append(f"The chain is broken: {exc}\n")
+                text.append(f"The chain is broken: {sanitize(str(exc))}\n")
             else:
                 steps = list(chain.steps)
                 steps.append(credential_step(status))
@@ -522,7 +522,7 @@ class StatusPanel(Vertical):
             text.append("none this session")
         else:
             when, message = error
-            text.append(f"({format_age(when, self.clock())}) {message}")
+            text.append(f"({format_age(when, self.clock())}) {sanitize(message)}")  # a server's words
         return text
 
     def _show_detail(self) -> None:
