@@ -75,7 +75,7 @@ async def test_a_bad_value_is_one_sentence_and_nothing_changes(home):
 async def test_the_claude_cli_says_it_cannot_apply_a_parameter(home):
     app, _ = make_app(home, extra='\n[profiles.cli]\nprovider = "claude-code"\nmodel = "sonnet"\n')
     async with app.run_test(size=SIZE) as pilot:
-        await run(pilot, "/model cli")
+        await run(pilot, "/model cli --force")  # no Claude Code CLI here: the switch must be forced
         await run(pilot, "/set reasoning low")
         assert "The Claude Code CLI cannot take reasoning" in notes(app)[-1].text
 
@@ -108,7 +108,7 @@ async def test_the_narrow_header_shows_context_fullness_and_an_unknown_cost(home
 async def test_switching_to_the_claude_cli_names_the_profile_parameters_it_cannot_apply(home):
     app, _ = make_app(home, extra='\n[profiles.cli]\nprovider = "claude-code"\nmodel = "sonnet"\ntemperature = 0.2\n')
     async with app.run_test(size=SIZE) as pilot:
-        await run(pilot, "/model cli")
+        await run(pilot, "/model cli --force")  # no Claude Code CLI here: the switch must be forced
         note = notes(app)[-1]
         assert note.has_class("-error") and note.text == "The Claude Code CLI cannot take temperature: set for cli, not applied."
 

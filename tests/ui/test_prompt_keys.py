@@ -80,7 +80,7 @@ async def test_images_on_the_claude_cli_are_refused_before_anything_is_sent(home
     extra = '[profiles.cc]\nprovider = "claude-code"\nmodel = "sonnet"\n'
     app, _ = make_app(home, extra=extra)
     async with app.run_test(size=SIZE) as pilot:
-        await run(pilot, "/model cc")
+        await run(pilot, "/model cc --force")  # no Claude Code CLI here: the switch must be forced
         await run(pilot, "what is @shot.png")
         assert "takes text only" in last_note(app).text
         assert app.screen.prompt.text == "what is @shot.png"

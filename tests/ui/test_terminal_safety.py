@@ -3,6 +3,8 @@ writes (the compositor's full-screen update, exactly what Textual hands its driv
 
 from __future__ import annotations
 
+import logging
+
 import re
 
 import pytest
@@ -112,6 +114,7 @@ async def test_an_unexpected_failure_in_the_app_is_one_sentence_and_the_tracebac
     from tests.ui.support import make_app
 
     app, _adapter = make_app(home)
+    caplog.set_level(logging.ERROR, logger="tui_agent.ui")  # an earlier in-process `cli.main` may have raised the level
 
     async def broken() -> None:
         raise RuntimeError("boom \x1b]0;t\x07")
