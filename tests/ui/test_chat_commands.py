@@ -192,6 +192,15 @@ async def test_unknown_command_suggests_the_closest(home):
         assert adapter.requests == []  # a slash command is never sent to the model
 
 
+async def test_a_far_off_command_or_provider_gets_no_did_you_mean(home):
+    app, _ = make_app(home)
+    async with app.run_test(size=SIZE) as pilot:
+        await run(pilot, "/bogus")
+        assert "Unknown command /bogus: type /help for the list." in notes(app)[-1].text
+        await run(pilot, "/login zzzzzz")
+        assert "did you mean" not in notes(app)[-1].text and "/auth" in notes(app)[-1].text
+
+
 async def test_double_slash_sends_a_message_that_starts_with_a_slash(home):
     app, adapter = make_app(home, scripts=[[TextDelta("ok"), Done()]])
     async with app.run_test(size=SIZE) as pilot:

@@ -784,10 +784,11 @@ class ChatScreen(Screen):
     def _cmd_login(self, provider: str) -> None:
         pid = self.app.config.canonical_provider_id(provider)
         if pid is None:
-            from tui_agent.config.problems import closest_first
+            from tui_agent.config.problems import close_match
 
-            choices = closest_first(provider, self.app.config.provider_choices())
-            self._note(f"Unknown provider `{provider}`; did you mean `{choices[0]}`? Type /auth to see them all.", error=True)
+            near = close_match(provider, self.app.config.provider_choices())
+            hint = f"did you mean `{near}`? " if near else ""
+            self._note(f"Unknown provider `{provider}`; {hint}type /auth to see them all.", error=True)
             return
         self.open_auth(pid, login=True)
 
