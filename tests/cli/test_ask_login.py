@@ -175,7 +175,19 @@ def test_models_lists_discovered_models_with_loaded_state(capsys, isolated_home)
         code, out, _err = run(capsys, "models", "--json", "--provider", "ollama")
     assert code == 0
     rows = json.loads(out)
+    # The profile names llama3.2, which Ollama lists as llama3.2:latest: one row, carrying its loaded state.
     assert rows[0] == {"provider": "ollama", "model": "llama3.2", "profile": "o", "origin": "profile",
-                       "available": True, "reason": "", "loaded": None}
+                       "available": True, "reason": "", "loaded": False}
     discovered = {r["model"]: r["loaded"] for r in rows if r["origin"] == "discovered"}
-    assert discovered == {"llama3.2:latest": False, "qwen3:4b": True}
+    assert discovered == {"qwen3:4b": True}
+
+
+def test_models_lists_a_model_a_profile_names_once(capsys, isolated_home):
+    with FakeOllama(models=("llama3.2:latest", "qwen3:4b"), loaded=("qwen3:4b",)) as olla:
+        (isolated_home / "config.toml").write_text(
+            f'[providers.ollama]\nbase_url = "{olla.base_url}"\n[providers.lmstudio]\nbase_url = "http://127.0.0.1:9/v1"\n'
+            '[profiles.q]\nprovider = "ollama"\nmodel = "qwen3:4b"\n'
+        )
+        code, out, _err = run(capsys, "models", "--provider", "ollama")
+    assert code == 0
+    assert [line.split()[2] for line in out.splitlines()[1:] if line.strip()].count("qwen3:4b") == 1, out

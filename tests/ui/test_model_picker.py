@@ -188,6 +188,17 @@ async def test_profiles_and_discovered_models_are_grouped_under_their_providers_
     await service.aclose()
 
 
+async def test_a_profile_naming_an_ollama_model_without_its_tag_hides_the_discovered_twin(isolated_home, ollama, openai):
+    config = standard_config(ollama.base_url, openai.base_url).replace('model = "llama3.2:latest"', 'model = "llama3.2"')
+    write_config(isolated_home, config)
+    service = make_service(OPENAI_API_KEY=OPENAI_KEY)
+    picker = ModelPicker(service, current="local")
+    async with PickerHost(picker).run_test(size=(120, 40)) as pilot:
+        await settle(pilot, picker)
+        assert not any("llama3.2:latest" in t for t in rows(picker)), rows(picker)
+    await service.aclose()
+
+
 async def test_the_detail_pane_shows_context_window_and_loaded_state_of_a_discovered_model(isolated_home, ollama, openai):
     write_config(isolated_home, standard_config(ollama.base_url, openai.base_url))
     service = make_service(OPENAI_API_KEY=OPENAI_KEY)

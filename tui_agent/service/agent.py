@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import logging
 import os
 from dataclasses import dataclass
@@ -384,8 +385,18 @@ class AgentService:
                     log.info("discovery failed for %s: %s", pid, result)
                     continue
                 for info in result:
+                    named = [i for i, r in enumerate(rows) if r.origin == "profile" and r.provider == pid and same_model(r.model, info.id)]
+                    for i in named:  # a profile already names it: one row, with what discovery knows
+                        rows[i] = dataclasses.replace(rows[i], loaded=info.loaded)
+                    if named:
+                        continue
                     rows.append(ModelRow(pid, info.id, None, "discovered", True, "", info.loaded))
         return rows
+
+
+def same_model(named: str, listed: str) -> bool:
+    """Whether a model id in a profile and one a server lists are the same model (Ollama's `:latest` is implied)."""
+    return named == listed or named.removesuffix(":latest") == listed.removesuffix(":latest")
 
 
 def usable(status: CredentialStatus) -> tuple[bool, str]:

@@ -23,7 +23,7 @@ from textual.widgets.option_list import Option
 from tui_agent.auth.resolve import Chain, resolve, session_profile
 from tui_agent.auth.state import STATE_SYMBOL, CredentialStatus
 from tui_agent.errors import ConfigError, ProviderError
-from tui_agent.service.agent import usable
+from tui_agent.service.agent import same_model, usable
 from tui_agent.ui import recents as recents_store
 
 if TYPE_CHECKING:
@@ -261,7 +261,7 @@ class ModelPicker(ModalScreen[PickerResult]):
         ]
         named = {e.model for e in entries}
         for info in self._models.get(pid, []):
-            if info.id not in named:
+            if not any(same_model(model, info.id) for model in named):
                 entries.append(_Entry(f"{pid}/{info.id}", pid, info.id, None))
         return entries
 
