@@ -123,7 +123,7 @@ async def _dispatch(args: argparse.Namespace, config_flag: str | None) -> int:
         if args.command == "explain":
             return await commands.explain(service, args.nick)
         if args.command == "ask":
-            return await commands.ask(service, args.model, args.system, args.prompt)
+            return await commands.ask(service, args.model, args.system, args.prompt, verbose=getattr(args, "verbose", False))
         if args.command == "login":
             return await commands.login(service, args.provider, args.method, args.no_browser)
         if args.command == "logout":

@@ -103,14 +103,19 @@ async def explain(service: "AgentService", nick: str) -> int:
 # --- ask ------------------------------------------------------------------------------------------------------
 
 
-async def ask(service: "AgentService", nick: str | None, system: str | None, prompt: str) -> int:
+async def ask(service: "AgentService", nick: str | None, system: str | None, prompt: str, *, verbose: bool = False) -> int:
     from tui_agent.providers.base import ChatMessage
     from tui_agent.providers.events import Done, StreamError, TextDelta
+    from tui_agent.service.agent import NO_TEXT
 
     nick = nick or service.default_profile()
     if not nick:
         raise UsageError("no model chosen: pass `-m NICK`, or set default_profile in config.toml (run `tui-agent models` to see the profiles)")
     chain = service.resolve(nick)
+    if verbose:  # the same steps as `explain`, before anything is sent
+        steps, _status = await service.explain(nick, probe=False)
+        for line in format_steps(steps):
+            print(line, file=sys.stderr)
     if prompt == "-":
         prompt = sys.stdin.read()
     if not prompt.strip():
@@ -133,6 +138,8 @@ async def ask(service: "AgentService", nick: str | None, system: str | None, pro
             if wrote_any and not ended_with_newline:
                 sys.stdout.write("\n")
             sys.stdout.flush()
+    if not wrote_any:
+        print(NO_TEXT, file=sys.stderr)
     return 0
 
 

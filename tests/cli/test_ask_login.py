@@ -166,6 +166,27 @@ def test_verbose_logs_the_chain_and_http_but_never_the_key(capsys, monkeypatch, 
     assert KEY not in err
 
 
+def test_ask_verbose_prints_the_explain_steps_on_stderr_before_the_request(capsys, monkeypatch, openai_gateway):
+    monkeypatch.setenv("GW_KEY", KEY)
+    code, explained, _ = run(capsys, "explain", "g")
+    assert code == 0
+    openai_gateway.script(FakeOpenAI.answer("ok"))
+    code, out, err = run(capsys, "ask", "hi", "--verbose")
+    assert (code, out) == (0, "ok\n")
+    steps = [line for line in explained.splitlines() if line[:1].isdigit()]
+    assert len(steps) >= 4
+    at = [err.find(line) for line in steps]
+    assert -1 not in at and at == sorted(at), err
+    assert at[-1] < err.index("POST")
+
+
+def test_ask_that_gets_no_text_says_so_on_stderr_and_exits_0(capsys, monkeypatch, openai_gateway):
+    monkeypatch.setenv("GW_KEY", KEY)
+    openai_gateway.script(FakeOpenAI.answer())
+    code, out, err = run(capsys, "ask", "hi")
+    assert (code, out, err) == (0, "", "(the model returned no text)\n")
+
+
 def test_models_lists_discovered_models_with_loaded_state(capsys, isolated_home):
     with FakeOllama(models=("llama3.2:latest", "qwen3:4b"), loaded=("qwen3:4b",)) as olla:
         (isolated_home / "config.toml").write_text(

@@ -37,6 +37,9 @@ log = logging.getLogger("tui_agent.service")
 StatusListener = Callable[[CredentialStatus], None]
 
 
+NO_TEXT = "(the model returned no text)"  # what `ask` and the chat say for an answer that ended with no text
+
+
 @dataclass(frozen=True)
 class ModelRow:
     """One row of `models`: a profile or a discovered model, and whether it can serve now."""
