@@ -17,6 +17,8 @@ from textual.timer import Timer
 from textual.widget import Widget
 from textual.widgets import Collapsible, Markdown, Static
 
+from tui_agent.service.agent import NO_TEXT
+
 if TYPE_CHECKING:
     from textual.events import Resize
 
@@ -333,7 +335,7 @@ class AssistantMessage(Vertical):
         elif state == "error":
             self._status.update(f"✗ {self.error}")
         elif state == "done" and not self.text:
-            self._status.update("the model sent an empty answer")
+            self._status.update(NO_TEXT)
         else:
             self._status.update("")
         self._status.display = state != "done" or not self.text
