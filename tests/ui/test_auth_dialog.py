@@ -9,7 +9,7 @@ import asyncio
 from pathlib import Path
 
 from textual.app import App
-from textual.widgets import Input, ListView
+from textual.widgets import Input, ListView, Static
 
 from tests.fakes.fake_ollama import FakeOllama
 from tests.fakes.fake_openai import FakeOpenAI
@@ -135,12 +135,14 @@ async def test_an_accepted_key_is_stored_and_the_model_picker_is_offered(home, c
             app.screen.query_one("#login-key", Input).value = GOOD_KEY
             await pilot.press("enter")
             await wait_until(pilot, lambda: app.screen is screen and screen.logged_in == "openai", "the login")
-            message = screen.message
+            message = str(screen.query_one("#auth-message", Static).render())
             state = rows(screen)["openai"].status
             await pilot.press("m")
             await wait_until(pilot, lambda: app.results, "the dialog to close")
         await service.aclose()
     assert message.endswith("Press m to choose one of OpenAI's models.") and GOOD_KEY not in message
+    # The hint names the dialog's key, so it stays in the dialog: the conversation gets the login sentence alone.
+    assert "Press m" not in app.results[0].message and app.results[0].message in message
     assert (state.state, state.source, state.identity) == (CredentialState.READY, "file", "sk-tes…cdef")
     assert app.results[0].action == "pick-model" and app.results[0].provider == "openai"
     assert (await service.store.get("openai")).secret == GOOD_KEY

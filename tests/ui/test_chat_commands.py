@@ -127,6 +127,17 @@ async def test_login_to_an_unknown_provider_suggests_the_closest(home):
         assert "did you mean `anthropic`?" in notes(app)[-1].text
 
 
+async def test_after_a_login_in_the_dialog_the_chat_names_its_own_key_for_the_models(home):
+    from tui_agent.ui.screens.auth_dialog import AuthResult
+
+    app, _ = make_app(home)
+    async with app.run_test(size=SIZE) as pilot:
+        app.screen._auth_closed(AuthResult("close", provider="anthropic", message="Logged in to Anthropic."))
+        await pilot.pause()
+        text = notes(app)[-1].text
+        assert text.startswith("Logged in to Anthropic.") and "Press m" not in text and "ctrl+t" in text
+
+
 async def test_auth_opens_the_dialog(home):
     from tui_agent.ui.screens.auth_dialog import AuthDialog
 

@@ -42,7 +42,7 @@ class AuthResult:
     """How the dialog closed: `pick-model` asks the caller to open the model picker filtered to `provider`."""
 
     action: AuthAction
-    provider: str | None = None
+    provider: str | None = None  # for `close`: the provider a login just succeeded for, if any
     config: "Config | None" = None  # the re-loaded configuration when config.toml was written while open
     message: str = ""  # the last thing the dialog said (one sentence), for the conversation
 
@@ -255,10 +255,11 @@ class AuthDialog(ModalScreen[AuthResult]):
             lines += [""] + extra
         self.query_one("#auth-detail", Static).update(Text("\n".join(lines)))
 
-    def say(self, message: str, *, error: bool = False) -> None:
+    def say(self, message: str, *, error: bool = False, hint: str = "") -> None:
+        """Show a sentence; `hint` names this dialog's keys, so it is shown here but not carried out on close."""
         self._last_message = message
         widget = self.query_one("#auth-message", Static)
-        widget.update(Text(message))
+        widget.update(Text(f"{message} {hint}" if hint else message))
         widget.set_class(error, "-error")
 
     @property
@@ -303,7 +304,7 @@ class AuthDialog(ModalScreen[AuthResult]):
         if self._editing():
             self.action_close_url()
             return
-        self.dismiss(AuthResult("close", config=self._changed_config, message=self._last_message))
+        self.dismiss(AuthResult("close", provider=self.logged_in, config=self._changed_config, message=self._last_message))
 
     def action_pick_model(self) -> None:
         pid = self._current_id()
@@ -337,7 +338,7 @@ class AuthDialog(ModalScreen[AuthResult]):
         if result.ok:
             self.logged_in = result.provider
             name = self.service.config.providers[result.provider].name
-            self.say(f"{result.message} Press m to choose one of {name}'s models.")
+            self.say(result.message, hint=f"Press m to choose one of {name}'s models.")
         else:
             self.say(result.message, error=not result.cancelled)
         self.refresh_bindings()

@@ -386,7 +386,7 @@ class ChatScreen(Screen):
                 answer = AssistantMessage(message.content)
                 widgets.append(answer)
                 if message.status != "complete":
-                    what = {"stopped": "stopped", "interrupted": "interrupted (the app ended while it streamed)"}.get(message.status, "failed")
+                    what = {"stopped": "was stopped", "interrupted": "was interrupted (the app ended while it streamed)"}.get(message.status, "failed")
                     widgets.append(Note(f"The answer above {what}." + (f" {message.error}" if message.error else ""), error=message.status == "error"))
         return widgets
 
@@ -761,8 +761,12 @@ class ChatScreen(Screen):
             return
         if result.config is not None:
             self._config_changed(result.config)
-        if result.message:
-            self._note(result.message)
+        message = result.message
+        if result.action == "close" and result.provider in self.app.config.providers:
+            name = self.app.config.providers[result.provider].name
+            message = f"{message} Press ctrl+t to choose one of {name}'s models.".strip()
+        if message:
+            self._note(message)
         if result.action == "pick-model":
             self.open_model_picker(query=result.provider or "")
 
