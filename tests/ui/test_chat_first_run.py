@@ -94,3 +94,24 @@ async def test_welcome_without_profiles_shows_an_example_for_what_was_found(home
             text = welcome_text(app)
             assert "No profiles yet" in text
             assert '[profiles.local]\n  provider = "ollama"\n  model = "llama3.2"' in text
+
+
+async def test_at_80_by_24_the_welcome_starts_on_screen_and_the_footer_keys_are_whole(home):
+    from tests.ui.support import screen_lines
+
+    claude = install_fake_claude(home / "claude", {"auth_status": {"stdout": json.dumps(SUBSCRIPTION), "exit": 0}})
+    with FakeOllama() as ollama:
+        app, _ = make_app(
+            home, default=None, ollama_url=ollama.base_url,
+            env={"OPENAI_API_KEY": "sk-test-000000000000000000", "ANTHROPIC_API_KEY": "sk-ant-test-0000000000000",
+                 "TUI_AGENT_CLAUDE_PATH": str(claude)},
+        )
+        async with app.run_test(size=(80, 24)) as pilot:
+            await wait_until(pilot, lambda: app.screen.query_one(Welcome).statuses is not None, "the scan")
+            await pilot.pause()
+            lines = screen_lines(app)
+    assert any("Welcome to tui-agent." in line for line in lines), "\n".join(lines)
+    footer = lines[-1]
+    assert "f1 Help" in footer and "Hel▏" not in footer, footer
+    # Every key the footer shows is whole: no description is cut at the right edge.
+    assert footer.rstrip().endswith(("Help", "palette")), footer

@@ -62,6 +62,11 @@ KEYS_HELP: tuple[tuple[str, str], ...] = (
     ("ctrl+q", "quit"),
 )
 
+# Below this width the footer is compact and leaves out these keys (/help and the palette still name them), so
+# the keys it shows are never cut at the right edge (at 80 columns the full set ended in "f1 Hel").
+NARROW_FOOTER = 100
+NARROW_FOOTER_HIDES = frozenset({"f2", "f3"})
+
 MAX_MOUNTED = 200  # message widgets kept in a live conversation; older ones page back in from history
 OPEN_PAGE = 10  # messages mounted when a stored conversation opens (a screenful or more), and per page scrolled up
 
@@ -235,11 +240,19 @@ class ChatScreen(Screen):
             statuses = []
         if self._welcome is not None:
             self._welcome.show_found(statuses)
+            self.call_after_refresh(self._welcome_from_its_top)
+
+    def _welcome_from_its_top(self) -> None:
+        """A welcome taller than the view is read from its first line, not scrolled to its end."""
+        if self._welcome is not None and self.conversation.max_scroll_y > 0:
+            self.conversation.release_anchor()
+            self.conversation.scroll_home(animate=False)
 
     def _remove_welcome(self) -> None:
         if self._welcome is not None:
             self._welcome.remove()
             self._welcome = None
+            self.conversation.jump_to_bottom()
 
     # --- prompt ------------------------------------------------------------------------------------------
 
@@ -563,11 +576,32 @@ class ChatScreen(Screen):
 
     # --- actions (keys, palette, slash commands) -----------------------------------------------------------
 
+    @property
+    def active_bindings(self):
+        """The keys the footer shows: at narrow widths, fewer (they all still work)."""
+        from dataclasses import replace
+
+        from textual.binding import ActiveBinding
+
+        bindings = super().active_bindings
+        if self.size.width and self.size.width < NARROW_FOOTER:
+            for key in NARROW_FOOTER_HIDES & bindings.keys():
+                node, binding, enabled, tooltip = bindings[key]
+                bindings[key] = ActiveBinding(node, replace(binding, show=False), enabled, tooltip)
+        return bindings
+
+    def on_resize(self) -> None:
+        narrow = self.size.width < NARROW_FOOTER
+        footer = self.query_one(Footer)
+        if footer.compact != narrow:
+            footer.compact = narrow
+            self.refresh_bindings()
+
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "stop":
             return self.is_streaming
         if action == "bottom":
-            return not self.following
+            return not self.following and self._welcome is None  # a long welcome is read from the top
         if action == "copy_answer":
             return True if self.last_answer() is not None else None
         if action == "copy_code":
