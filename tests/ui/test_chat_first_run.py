@@ -115,3 +115,21 @@ async def test_at_80_by_24_the_welcome_starts_on_screen_and_the_footer_keys_are_
     assert "f1 Help" in footer and "Hel▏" not in footer, footer
     # Every key the footer shows is whole: no description is cut at the right edge.
     assert footer.rstrip().endswith(("Help", "palette")), footer
+
+
+def test_the_welcome_draws_no_symbol_a_terminal_may_show_two_cells_wide():
+    """▶ (U+25B6) has an emoji form that many terminals and fonts draw two cells wide, which pushed the box's
+    right border out of line on that row; the welcome uses only symbols that are one cell everywhere."""
+    import tempfile
+    from pathlib import Path
+
+    from tests.ui.support import config_text
+    from tui_agent.config.load import load_config
+    from tui_agent.ui.widgets.welcome import welcome_text
+
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "config.toml"
+        path.write_text(config_text(default=None))
+        text = welcome_text(load_config(path), []).plain
+    one_cell = set("✓—…·»")
+    assert {c for c in text if ord(c) > 127} <= one_cell, {c for c in text if ord(c) > 127} - one_cell

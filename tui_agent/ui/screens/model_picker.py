@@ -394,11 +394,11 @@ class ModelPicker(ModalScreen[PickerResult]):
         title = _line()
         if status is None:
             title.append(f"… {provider.name}", style="bold")
-            title.append(f"  {pid} · checking", style="dim")
+            title.append(f" ({pid}) · checking", style="dim")
             return title
         ok = usable(status)[0]
         title.append(f"{STATE_SYMBOL[status.state]} {provider.name}", style="bold" if ok else "bold dim")
-        title.append(f"  {pid} · {status.state.value}", style="dim")
+        title.append(f" ({pid}) · {status.state.value}", style="dim")
         if status.detail and ok:
             title.append(f" — {_tui_text(status.detail)}", style="dim")
         return title
@@ -415,8 +415,8 @@ class ModelPicker(ModalScreen[PickerResult]):
         status = self._statuses.get(pid)
         reason = _tui_text(usable(status)[1]) if status is not None else ""
         text = _line("    ")
-        text.append("connect", style="bold dim")
-        text.append(f"  {reason}", style="dim italic")
+        text.append("connect:" if reason else "connect", style="bold dim")
+        text.append(f" {reason}", style="dim italic")
         return Option(text, id=row_id)
 
     def _entry_option(self, section: str, entry: _Entry) -> Option:
