@@ -175,3 +175,12 @@ class ChatSession:
             checkpoint.saved()
         except Exception:
             log.exception("could not checkpoint the answer")
+
+
+def stored_usage(messages: "list[Message]") -> list[tuple[int, Usage]]:
+    """Each stored answer's token counts, oldest first (for a reopened conversation's usage meter)."""
+    return [
+        (m.id, Usage(m.input_tokens, m.output_tokens))
+        for m in messages
+        if m.role == "assistant" and (m.input_tokens is not None or m.output_tokens is not None)
+    ]

@@ -385,8 +385,19 @@ class ChatScreen(Screen):
         if last_profile and (self.chain is None or last_profile != self.chain.profile.nickname) and not keep_profile:
             self._note(f"This conversation was last answered by `{last_profile}`, which no longer resolves; "
                        f"continuing with {self.profile or 'no model (type /model NICK)'}.", error=True)
-        self.usage = None
+        self._show_stored_usage(stored)
         self.conversation.jump_to_bottom()
+
+    def _show_stored_usage(self, stored: list["StoredMessage"]) -> None:
+        """The usage meter counts what history recorded for this conversation's answers."""
+        from tui_agent.service.conversation import stored_usage
+
+        panel = self.status_panel
+        panel.reset_usage()
+        recorded = stored_usage(stored)
+        for message_id, usage in recorded:
+            panel.record_usage(usage, answer_id=("stored", message_id))
+        self.usage = recorded[-1][1] if recorded else None
 
     def _message_widgets(self, stored: list["StoredMessage"]) -> list:
         from tui_agent.ui.widgets.message import AssistantMessage, Note, UserMessage
