@@ -260,7 +260,8 @@ def config_check(config_flag: str | None) -> int:
     if problems:
         for problem in problems:
             _out(problem.sentence())
-        print(f"tui-agent: {len(problems)} problem(s) in {paths.config_file}", file=sys.stderr)
+        count = f"{len(problems)} problem" + ("" if len(problems) == 1 else "s")
+        print(f"tui-agent: {count} in {paths.config_file}", file=sys.stderr)
         return 2
     assert config is not None
     if not config.file_exists:

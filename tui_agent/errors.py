@@ -32,7 +32,8 @@ class ConfigError(TuiAgentError):
             problems = [ConfigProblem(file="", key="", message=problems)]
         self.problems = problems
         first = problems[0].sentence() if problems else "the configuration is invalid"
-        more = f" (and {len(problems) - 1} more problem(s); run `tui-agent config check`)" if len(problems) > 1 else ""
+        others = len(problems) - 1
+        more = f" (and {others} more problem{'' if others == 1 else 's'}; run `tui-agent config check`)" if others else ""
         super().__init__(first + more)
 
 
