@@ -552,9 +552,20 @@ class ChatScreen(Screen):
         if not answer.is_attached:
             return
         try:
-            await answer.finish(state, error)
+            # One frame: the text that arrived, then the mark, and a footer that no longer offers Stop.
+            with self.app.batch_update():
+                self._footer_without_stop()
+                await answer.finish(state, error)
         except Exception:  # the widget went away mid-render (/new, quit): nothing left to show
             log.debug("final render skipped", exc_info=True)
+
+    def _footer_without_stop(self) -> None:
+        """Hide the footer's Stop key now: Textual rebuilds the footer only after the next frame is drawn."""
+        from textual.widgets._footer import FooterKey  # Textual 8.2.8 (pinned) does not export it
+
+        for key in self.query_one(Footer).query(FooterKey):
+            if key.action == "stop":
+                key.display = False
 
     def _trim_note(self, answer: "AssistantMessage", trim) -> None:
         from tui_agent.ui.widgets.message import Note
@@ -628,6 +639,8 @@ class ChatScreen(Screen):
         self._conclude(answer, "stopped")
         if self._worker is not None:
             self._worker.cancel()
+        # Drawn by us, not only by the cancelled worker: a worker cancelled before it ran never draws its end.
+        self.call_later(self._render_end, answer, "stopped")
 
     def action_bottom(self) -> None:
         self.conversation.jump_to_bottom()

@@ -192,6 +192,7 @@ class AssistantMessage(Vertical):
         self._thinking_feed: _Feed | None = None
         self._blocks: list["CodeBlock"] = []
         self._blocks_for = -1  # the text length _blocks was parsed from
+        self._finished: asyncio.Event | None = None  # set once `finish` has drawn the end
         self._status = Static("waiting for the answer…  (Escape stops)", classes="answer-status", markup=False)
         self._status.display = text is None
 
@@ -239,17 +240,27 @@ class AssistantMessage(Vertical):
         self._thinking_feed.add(text)
 
     def mark_stopped(self) -> None:
-        """Show at once that the answer was stopped; `finish` renders the final text afterwards."""
-        self._set_state("stopped")
+        """Record at once that the answer was stopped; `finish` draws the text that arrived, then the mark."""
+        self.state = "stopped"
 
     async def finish(self, state: AnswerState, error: str = "") -> None:
-        """End the answer: render everything that arrived, and say why it ended when it did not finish."""
-        self.error = error
-        self.unfold()
-        self._set_state(state)
-        if self._thinking_feed is not None:
-            await self._thinking_feed.finish()
-        await self._answer_feed.finish()
+        """End the answer: render everything that arrived, then say why it ended when it did not finish.
+
+        In that order, so a stopped answer never shows its mark above text still being drawn; a second call
+        (the stop, then the cancelled worker) waits for the first instead of marking the answer early."""
+        if self._finished is not None:
+            await self._finished.wait()
+            return
+        self._finished = asyncio.Event()
+        try:
+            self.error = error
+            self.unfold()
+            if self._thinking_feed is not None:
+                await self._thinking_feed.finish()
+            await self._answer_feed.finish()
+            self._set_state(state)
+        finally:
+            self._finished.set()
 
     # --- folding (see FOLD_AFTER) -----------------------------------------------------------------------------
 
