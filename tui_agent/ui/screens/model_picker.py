@@ -28,6 +28,7 @@ from tui_agent.ui import recents as recents_store
 
 if TYPE_CHECKING:
     from rich.console import Group
+    from textual import events
 
     from tui_agent.config.load import Config
     from tui_agent.config.schema import ProfileConfig, ProviderConfig
@@ -187,6 +188,13 @@ class ModelPicker(ModalScreen[PickerResult]):
         # Probe only once the modal is on screen: a local server's connect check is short and must not
         # compete with the first frame.
         self.call_after_refresh(self._start_all)
+
+    def on_key(self, event: "events.Key") -> None:
+        """Typing that reached the screen (before the filter had the focus) filters like any other."""
+        from tui_agent.ui.type_ahead import hand_to_field
+
+        if not self.query_one("#picker-save").display:
+            hand_to_field(self, event, self.query_one("#picker-filter", Input))
 
     def _start_all(self, refresh: bool = False) -> None:
         for pid in self._provider_order():
