@@ -81,7 +81,7 @@ async def test_every_provider_is_listed_with_its_state_source_and_masked_identit
             classes = {pid: row.has_class(f"-state-{row.status.state.value}") for pid, row in rows(screen).items()}
         await service.aclose()
     assert list(shown) == ["anthropic", "claude-code", "openai", "openrouter", "azure-openai", "ollama", "lmstudio"]
-    assert shown["ollama"] == ["✓ ready", "Ollama", "none", "none", "-", "-"]
+    assert shown["ollama"] == ["✓ ready", "Ollama", "none", "-", "-", "-"]  # method none; source "-"
     assert shown["lmstudio"][:2] == ["⊘ unreachable", "LM Studio"]
     assert shown["openai"] == ["✓ ready", "OpenAI", "api-key", "env:OPENAI_API_KEY", "sk-tes…cdef", "-"]
     assert shown["anthropic"][0] == "○ missing"
@@ -317,3 +317,19 @@ async def test_keyboard_alone_reaches_every_action_in_the_footer(home):
         await asyncio.sleep(0)
     await service.aclose()
     assert {"k", "x", "u", "t", "e", "escape"} <= keys and "enter" not in keys  # LM Studio needs no login by default
+
+
+async def test_at_80_by_24_state_identity_and_expiry_stay_visible(home):
+    service = make_service(home, local_config(f"http://127.0.0.1:{closed_port()}"), env={"OPENAI_API_KEY": GOOD_KEY})
+    app = Host(lambda: AuthDialog(service))
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await loaded(pilot)
+        await pilot.pause()
+        inside = screen.query_one("#auth-list").content_region
+        for row in [screen.query_one("#auth-head"), *rows(screen).values()]:
+            for column in (".col-state", ".col-identity", ".col-expires"):
+                region = row.query_one(column).region
+                assert region.width >= 10 and inside.x <= region.x and region.right <= inside.right, (column, region, inside)
+        # A provider with no credential says so with a dash, not a wide "none".
+        assert str(rows(screen)["anthropic"].query_one(".col-source").render()) == "-"
+    await service.aclose()

@@ -59,6 +59,9 @@ def _expiry(status: CredentialStatus | None) -> str:
     return status.expires_at.astimezone(timezone.utc).strftime("%Y-%m-%d %H:%M")
 
 
+NARROW_DIALOG = 100  # terminal columns below which the table drops its method and source columns
+
+
 class AuthProviderRow(ListItem):
     """One provider: state (symbol + word, coloured by class), name, method, source, identity, expiry."""
 
@@ -90,7 +93,8 @@ class AuthProviderRow(ListItem):
         text = f"{STATE_SYMBOL[state]} {state.value}" if state is not None else "… checking"
         self.query_one(".col-state", Label).update(text)
         self.query_one(".col-method", Label).update(status.auth_method if status else self.provider.default_method)
-        self.query_one(".col-source", Label).update(status.source if status else "")
+        source = status.source if status else ""
+        self.query_one(".col-source", Label).update("-" if source == "none" else source)
         self.query_one(".col-identity", Label).update((status.identity if status else "") or "-")
         self.query_one(".col-expires", Label).update(_expiry(status))
 
@@ -175,6 +179,11 @@ class AuthDialog(ModalScreen[AuthResult]):
         self.call_after_refresh(self._load_all)
         if self.login_at_once:
             self.call_after_refresh(self.action_login)
+
+    def on_resize(self) -> None:
+        # Below 100 columns the method and source columns give way (the detail pane names both), so the state,
+        # identity and expiry of every provider stay on screen.
+        self.set_class(self.size.width < NARROW_DIALOG, "-narrow")
 
     def on_unmount(self) -> None:
         if self._unsubscribe is not None:
