@@ -121,7 +121,7 @@ async def _dispatch(args: argparse.Namespace, config_flag: str | None) -> int:
         if args.command == "models":
             return await commands.models(service, as_json=args.json, provider=args.provider)
         if args.command == "explain":
-            return await commands.explain(service, args.nick)
+            return await commands.explain(service, args.nick, verbose=getattr(args, "verbose", False))
         if args.command == "ask":
             return await commands.ask(service, args.model, args.system, args.prompt, verbose=getattr(args, "verbose", False))
         if args.command == "login":

@@ -56,7 +56,20 @@ async def status(service: "AgentService", *, as_json: bool, probe: bool) -> int:
              st.expires_iso() or "-", st.detail]
         )
     _out(_table(rows, ["provider", "method", "state", "source", "identity", "expires", "detail"]))
+    proxied = service.proxies([st.provider for st in statuses])
+    if proxied:
+        _out("")
+        for line in proxy_lines(proxied):
+            _out(line)
+        _out(PROXY_SOURCES)
     return 0
+
+
+PROXY_SOURCES = "(proxies come from HTTPS_PROXY, HTTP_PROXY and ALL_PROXY; NO_PROXY lists the hosts reached directly)"
+
+
+def proxy_lines(proxied: list[tuple[str, str, str]]) -> list[str]:
+    return [f"{pid}: requests to {url} go through the proxy {proxy}" for pid, url, proxy in proxied]
 
 
 # --- models ---------------------------------------------------------------------------------------------------
@@ -93,10 +106,13 @@ def format_steps(steps) -> list[str]:
     return lines
 
 
-async def explain(service: "AgentService", nick: str) -> int:
+async def explain(service: "AgentService", nick: str, *, verbose: bool = False) -> int:
     steps, _status = await service.explain(nick)
     for line in format_steps(steps):
         _out(line)
+    if verbose:
+        for pid, url, proxy in service.proxies([service.resolve(nick).provider.id]):
+            _out(f"proxy: requests to {url} go through the proxy {proxy} {PROXY_SOURCES}")
     return 0
 
 

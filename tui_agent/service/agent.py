@@ -133,6 +133,18 @@ class AgentService:
             self._client = httpx.AsyncClient(follow_redirects=False, trust_env=True, timeout=httpx.Timeout(30.0, connect=10.0))
         return self._client
 
+    def proxies(self, provider_ids: list[str] | None = None) -> list[tuple[str, str, str]]:
+        """(provider, base URL, proxy) for each provider whose requests go through a proxy (userinfo masked)."""
+        from tui_agent.providers.proxy import proxy_for
+
+        found = []
+        for pid in provider_ids if provider_ids is not None else list(self.config.providers):
+            base_url = self.config.providers[pid].base_url
+            proxy = proxy_for(base_url) if base_url else None
+            if proxy:
+                found.append((pid, base_url, proxy))
+        return found
+
     @property
     def history(self) -> "AsyncHistory":
         """The conversation store, opened lazily (never before the TUI's first frame)."""
