@@ -65,7 +65,8 @@ async def test_sending_before_choosing_a_model_keeps_the_text_and_says_how_to_ch
         await pilot.pause()
         assert app.screen.prompt.text == "hello?"
         assert adapter.requests == []
-        assert "/model NICK" in list(app.screen.query("Note"))[-1].text
+        said = list(app.screen.query("Note"))[-1].text
+        assert "/model NICK" in said and "ctrl+t" in said and "list your profiles" not in said  # /model opens the picker
 
 
 async def test_choosing_a_model_replaces_the_welcome_and_fills_the_header(home):

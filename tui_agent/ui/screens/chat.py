@@ -319,7 +319,7 @@ class ChatScreen(Screen):
             self.notify("An answer is still arriving; press Escape to stop it, or wait, then press Enter.", severity="warning", markup=False)
             return
         if self.profile is None:
-            self._note("No model is chosen yet: type /model NICK (or /model to list your profiles), then send again.", error=True)
+            self._note("No model is chosen yet: press ctrl+t (or type /model) to choose one in the picker, or type /model NICK; then send again.", error=True)
             return
         chain = self._ensure_chain()
         if chain is None:

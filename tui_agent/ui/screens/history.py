@@ -605,7 +605,7 @@ class HistoryScreen(ModalScreen[HistoryResult | None]):
             )
             return
         md_path, json_path = paths
-        self._say(f"Exported to {md_path} and {json_path.name}")
+        self._say(f"Exported to {md_path} and {json_path.name}.")
         self.app.notify(f"{md_path}\n{json_path}", title=f"Exported “{title or _UNTITLED}”", timeout=8)
 
     def _redraw(self) -> None:
