@@ -370,21 +370,24 @@ async def test_switch_to_a_session_chain_not_in_the_config_shows_it_in_the_heade
         assert adapter.requests[0].model == "other-model"
 
 
-def screenshot_command(app):
-    return next(c for c in app.get_system_commands(app.screen) if c.title == "Screenshot")
-
-
-async def test_the_palettes_screenshot_is_saved_without_a_downloads_folder_and_says_where(home, monkeypatch):
+async def take_screenshot(home, monkeypatch, downloads) -> tuple[object, list[str]]:
+    """Run the palette's Screenshot with `downloads` as the Downloads folder; the app and what it said."""
     from tui_agent.ui import screenshot
 
-    downloads = home / "no-such" / "Downloads"
     monkeypatch.setattr(screenshot, "downloads_dir", lambda: downloads)
     app, _ = make_app(home)
     said: list[str] = []
     async with app.run_test(size=SIZE) as pilot:
         monkeypatch.setattr(app, "notify", lambda message, **kw: said.append(message))
-        screenshot_command(app).callback()
+        command = next(c for c in app.get_system_commands(app.screen) if c.title == "Screenshot")
+        command.callback()
         await wait_until(pilot, lambda: said, "the screenshot")
+    return app, said
+
+
+async def test_the_palettes_screenshot_is_saved_without_a_downloads_folder_and_says_where(home, monkeypatch):
+    downloads = home / "no-such" / "Downloads"
+    app, said = await take_screenshot(home, monkeypatch, downloads)
     saved = list((app.paths.data_dir / "screenshots").glob("*.svg"))
     assert len(saved) == 1 and saved[0].read_text(encoding="utf-8").startswith("<svg")
     assert said == [f"Screenshot saved to {saved[0]}."]
@@ -392,15 +395,7 @@ async def test_the_palettes_screenshot_is_saved_without_a_downloads_folder_and_s
 
 
 async def test_the_screenshot_goes_to_downloads_when_it_exists(home, monkeypatch):
-    from tui_agent.ui import screenshot
-
     downloads = home / "Downloads"
     downloads.mkdir()
-    monkeypatch.setattr(screenshot, "downloads_dir", lambda: downloads)
-    app, _ = make_app(home)
-    said: list[str] = []
-    async with app.run_test(size=SIZE) as pilot:
-        monkeypatch.setattr(app, "notify", lambda message, **kw: said.append(message))
-        screenshot_command(app).callback()
-        await wait_until(pilot, lambda: said, "the screenshot")
+    _app, said = await take_screenshot(home, monkeypatch, downloads)
     assert len(list(downloads.glob("*.svg"))) == 1 and said[0].startswith(f"Screenshot saved to {downloads}")
