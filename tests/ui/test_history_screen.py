@@ -413,6 +413,33 @@ async def test_rename_is_saved_in_the_history_and_shown(store, filled, tmp_path,
         assert option_ids(screen)[-1] == f"c:{filled['ocean']}"  # renaming does not reorder
 
 
+async def test_a_new_title_typed_as_the_rename_dialog_opens_is_kept_whole(store, filled, tmp_path, clock):
+    from textual import events
+
+    app, screen = make(store, tmp_path, clock)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_until(pilot, lambda: screen.loaded, "the list")
+        await pilot.press("down", "down")
+        for key in ("r", *"Tides"):  # all queued before the app handles the first, as a fast typist's are
+            app.post_message(events.Key(key, key))
+        await wait_until(pilot, lambda: app.screen is not screen, "the rename dialog")
+        await pilot.pause()
+        assert app.screen.query_one("#rename-input", Input).value == "Tides"  # it replaced the old title
+
+
+async def test_n_for_keep_typed_straight_after_d_reaches_the_confirmation(store, filled, tmp_path, clock):
+    from textual import events
+
+    app, screen = make(store, tmp_path, clock)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_until(pilot, lambda: screen.loaded, "the list")
+        for key in ("d", "n"):
+            app.post_message(events.Key(key, key))
+        await wait_until(pilot, lambda: status(screen) == "Nothing deleted.", "the answer")
+        assert app.screen is screen and not app.results  # `n` answered the question; it did not start a new chat
+    assert len(store.list_conversations(10)) == 3
+
+
 async def test_rename_refuses_an_empty_title_and_escape_keeps_the_old_one(store, filled, tmp_path, clock):
     app, screen = make(store, tmp_path, clock)
     async with app.run_test(size=SIZE) as pilot:

@@ -25,3 +25,16 @@ def hand_to_field(screen: "Screen", event: "events.Key", field: "Input", *, inse
     if insert:
         field.insert_text_at_cursor(event.character)
     return True
+
+
+def pass_to_top(screen: "Screen", event: "events.Key") -> bool:
+    """A printable key that reached `screen` after it opened a dialog over itself goes on to that dialog."""
+    from textual import events
+
+    top = screen.app.screen
+    if top is screen or not event.is_printable or not event.character:
+        return False
+    event.stop()
+    event.prevent_default()
+    top.post_message(events.Key(event.key, event.character))
+    return True

@@ -43,7 +43,7 @@ _UNTITLED = "Untitled conversation"
 _SEARCH_GROUP = "history-search"
 _LIST_GROUP = "history-list"
 _sleep = asyncio.sleep  # the debounce wait; tests replace it instead of sleeping
-_COMMAND_LETTERS = frozenset("nrde")  # keys of the list's commands (BINDINGS): not the start of a search
+_COMMAND_LETTERS = {"n": "new", "r": "rename", "d": "delete", "e": "export"}  # the list's command keys (BINDINGS)
 
 
 @dataclass(frozen=True)
@@ -144,6 +144,7 @@ class _RenameDialog(ModalScreen[str | None]):
     def __init__(self, title: str) -> None:
         super().__init__()
         self.old_title = title
+        self._typed_ahead = False  # a key reached the dialog before its field had the focus
 
     def compose(self) -> ComposeResult:
         with Vertical(id="rename") as box:
@@ -154,6 +155,16 @@ class _RenameDialog(ModalScreen[str | None]):
 
     def on_mount(self) -> None:
         self.query_one("#rename-input", Input).focus()
+
+    def on_key(self, event: "events.Key") -> None:
+        """A title typed as the dialog opens replaces the old one, as typing into the selected title would."""
+        from tui_agent.ui.type_ahead import hand_to_field
+
+        field = self.query_one("#rename-input", Input)
+        if not self._typed_ahead and event.is_printable and event.character:
+            field.select_on_focus = False
+            field.value = ""
+        self._typed_ahead = hand_to_field(self, event, field) or self._typed_ahead
 
     @on(Input.Submitted, "#rename-input")
     def _save(self) -> None:
@@ -463,15 +474,22 @@ class HistoryScreen(ModalScreen[HistoryResult | None]):
 
         n, r, d and e stay commands on the list; once a search has started from the list, every letter is text,
         also those that were already on their way to the list when the focus moved."""
-        from tui_agent.ui.type_ahead import hand_to_field
+        from tui_agent.ui.type_ahead import hand_to_field, pass_to_top
 
-        if not event.is_printable or not event.character:
+        if not event.is_printable or not event.character or pass_to_top(self, event):
             return
         field = self.query_one("#history-search", Input)
+        command = _COMMAND_LETTERS.get(event.character)
         if event.character == "/" and not self._typing_ahead:
             self._typing_ahead = hand_to_field(self, event, field, insert=False)
-        elif self._typing_ahead or event.character.lower() not in _COMMAND_LETTERS:
+        elif self._typing_ahead or command is None:
             self._typing_ahead = hand_to_field(self, event, field)
+        elif self.check_action(command, ()):
+            # Run here rather than by the binding, which resolves only after the letters typed behind it have
+            # reached this screen: `r` then a title typed at once renames, the title going to the dialog.
+            event.stop()
+            event.prevent_default()
+            getattr(self, f"action_{command}")()
 
     def action_focus_list(self) -> None:
         option_list = self.query_one("#history-list", OptionList)
