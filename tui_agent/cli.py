@@ -157,9 +157,9 @@ async def _dispatch(args: argparse.Namespace, config_flag: str | None) -> int:
         if args.command == "models":
             return await commands.models(service, as_json=args.json, provider=args.provider)
         if args.command == "explain":
-            return await commands.explain(service, args.nick)
+            return await commands.explain(service, args.nick, verbose=getattr(args, "verbose", False))
         if args.command == "ask":
-            return await commands.ask(service, args.model, args.system, args.prompt, raw=args.raw)
+            return await commands.ask(service, args.model, args.system, args.prompt, raw=args.raw, verbose=getattr(args, "verbose", False))
         if args.command == "login":
             return await commands.login(service, args.provider, args.method, args.no_browser, no_check=args.no_check)
         if args.command == "logout":

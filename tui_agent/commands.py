@@ -56,7 +56,20 @@ async def status(service: "AgentService", *, as_json: bool, probe: bool) -> int:
              st.expires_iso() or "-", st.detail]
         )
     _out(_table(rows, ["provider", "method", "state", "source", "identity", "expires", "detail"]))
+    proxied = service.proxies([st.provider for st in statuses])
+    if proxied:
+        _out("")
+        for line in proxy_lines(proxied):
+            _out(line)
+        _out(PROXY_SOURCES)
     return 0
+
+
+PROXY_SOURCES = "(proxies come from HTTPS_PROXY, HTTP_PROXY and ALL_PROXY; NO_PROXY lists the hosts reached directly)"
+
+
+def proxy_lines(proxied: list[tuple[str, str, str]]) -> list[str]:
+    return [f"{pid}: requests to {url} go through the proxy {proxy}" for pid, url, proxy in proxied]
 
 
 # --- models ---------------------------------------------------------------------------------------------------
@@ -82,12 +95,15 @@ async def models(service: "AgentService", *, as_json: bool, provider: str | None
 # --- explain --------------------------------------------------------------------------------------------------
 
 
-async def explain(service: "AgentService", nick: str) -> int:
+async def explain(service: "AgentService", nick: str, *, verbose: bool = False) -> int:
     from tui_agent.core.chain import format_steps
 
     steps, _status = await service.explain(nick)
     for line in format_steps(steps):
         _out(line)
+    if verbose:
+        for pid, url, proxy in service.proxies([service.resolve(nick).provider.id]):
+            _out(f"proxy: requests to {url} go through the proxy {proxy} {PROXY_SOURCES}")
     return 0
 
 
@@ -106,15 +122,22 @@ def _read_stdin_text(what: str) -> str:
         raise UsageError(f"{what} on stdin is not UTF-8 text (byte 0x{data[exc.start]:02x} at offset {exc.start})") from None
 
 
-async def ask(service: "AgentService", nick: str | None, system: str | None, prompt: str, *, raw: bool = False) -> int:
+async def ask(service: "AgentService", nick: str | None, system: str | None, prompt: str, *, raw: bool = False, verbose: bool = False) -> int:
     """Stream one answer to stdout: sanitised for the terminal, or (`raw`) exactly as the model sent it."""
     from tui_agent.providers.base import ChatMessage
     from tui_agent.providers.events import Done, StreamError, TextDelta
+    from tui_agent.service.agent import NO_TEXT
 
     nick = nick or service.default_profile()
     if not nick:
         raise UsageError("no model chosen: pass `-m NICK`, or set default_profile in config.toml (run `tui-agent models` to see the profiles)")
     chain = service.resolve(nick)
+    if verbose:  # the same steps as `explain`, before anything is sent
+        from tui_agent.core.chain import format_steps
+
+        steps, _status = await service.explain(nick, probe=False)
+        for line in format_steps(steps):
+            print(sanitize(line), file=sys.stderr)
     if prompt == "-":
         prompt = _read_stdin_text("the prompt")
     if not prompt.strip():
@@ -150,6 +173,8 @@ async def ask(service: "AgentService", nick: str | None, system: str | None, pro
             if wrote_any and not ended_with_newline:
                 sys.stdout.write("\n")
             sys.stdout.flush()
+    if not wrote_any:
+        print(NO_TEXT, file=sys.stderr)
     return 0
 
 
@@ -235,7 +260,8 @@ def config_check(config_flag: str | None) -> int:
     if problems:
         for problem in problems:
             _out(problem.sentence())
-        print(f"tui-agent: {len(problems)} problem(s) in {paths.config_file}", file=sys.stderr)
+        count = f"{len(problems)} problem" + ("" if len(problems) == 1 else "s")
+        print(f"tui-agent: {count} in {paths.config_file}", file=sys.stderr)
         return 2
     assert config is not None
     from tui_agent.service.history import check_database

@@ -32,7 +32,8 @@ class ConfigError(TuiAgentError):
             problems = [ConfigProblem(file="", key="", message=problems)]
         self.problems = problems
         first = problems[0].sentence() if problems else "the configuration is invalid"
-        more = f" (and {len(problems) - 1} more problem(s); run `tui-agent config check`)" if len(problems) > 1 else ""
+        others = len(problems) - 1
+        more = f" (and {others} more problem{'' if others == 1 else 's'}; run `tui-agent config check`)" if others else ""
         super().__init__(first + more)
 
 
@@ -66,9 +67,10 @@ class Interrupted(TuiAgentError):
 class UnknownProvider(UsageError):
     """A provider name that is neither a provider id nor an alias; the one sentence says which names are close."""
 
-    def __init__(self, name: str, closest: list[str]):
+    def __init__(self, name: str, closest: list[str], near: str | None = None):
+        """`closest`: every valid name, closest first; `near`: the one to suggest, only when it is a likely typo."""
         self.name = name
         self.closest = closest
-        guess = f"; did you mean `{closest[0]}`?" if closest else ""
+        guess = f"; did you mean `{near}`?" if near else (";" if closest else "")
         choices = f" valid choices: {', '.join(closest[:8])}" if closest else ""
         super().__init__(f"unknown provider `{name}`{guess}{choices}")

@@ -166,6 +166,27 @@ def test_verbose_logs_the_chain_and_http_but_never_the_key(capsys, monkeypatch, 
     assert KEY not in err
 
 
+def test_ask_verbose_prints_the_explain_steps_on_stderr_before_the_request(capsys, monkeypatch, openai_gateway):
+    monkeypatch.setenv("GW_KEY", KEY)
+    code, explained, _ = run(capsys, "explain", "g")
+    assert code == 0
+    openai_gateway.script(FakeOpenAI.answer("ok"))
+    code, out, err = run(capsys, "ask", "hi", "--verbose")
+    assert (code, out) == (0, "ok\n")
+    steps = [line for line in explained.splitlines() if line[:1].isdigit()]
+    assert len(steps) >= 4
+    at = [err.find(line) for line in steps]
+    assert -1 not in at and at == sorted(at), err
+    assert at[-1] < err.index("POST")
+
+
+def test_ask_that_gets_no_text_says_so_on_stderr_and_exits_0(capsys, monkeypatch, openai_gateway):
+    monkeypatch.setenv("GW_KEY", KEY)
+    openai_gateway.script(FakeOpenAI.answer())
+    code, out, err = run(capsys, "ask", "hi")
+    assert (code, out, err) == (0, "", "(the model returned no text)\n")
+
+
 def test_models_lists_discovered_models_with_loaded_state(capsys, isolated_home):
     with FakeOllama(models=("llama3.2:latest", "qwen3:4b"), loaded=("qwen3:4b",)) as olla:
         (isolated_home / "config.toml").write_text(
@@ -175,10 +196,11 @@ def test_models_lists_discovered_models_with_loaded_state(capsys, isolated_home)
         code, out, _err = run(capsys, "models", "--json", "--provider", "ollama")
     assert code == 0
     rows = json.loads(out)
+    # The profile names llama3.2, which Ollama lists as llama3.2:latest: one row, carrying its loaded state.
     assert rows[0] == {"provider": "ollama", "model": "llama3.2", "profile": "o", "origin": "profile",
-                       "available": True, "reason": "", "loaded": None}
+                       "available": True, "reason": "", "loaded": False}
     discovered = {r["model"]: r["loaded"] for r in rows if r["origin"] == "discovered"}
-    assert discovered == {"llama3.2:latest": False, "qwen3:4b": True}
+    assert discovered == {"qwen3:4b": True}
 
 
 # --- a key that cannot be checked now (issue 22 item 1) -------------------------------------------------------
@@ -253,3 +275,15 @@ def test_no_check_key_refused_at_its_first_use_becomes_an_error(capsys, monkeypa
 def test_no_check_is_for_api_keys_only(capsys, isolated_home):
     code, _out, err = run(capsys, "login", "ollama", "--no-check")
     assert code == 2 and "does not allow auth method `api-key`" in err
+
+
+
+def test_models_lists_a_model_a_profile_names_once(capsys, isolated_home):
+    with FakeOllama(models=("llama3.2:latest", "qwen3:4b"), loaded=("qwen3:4b",)) as olla:
+        (isolated_home / "config.toml").write_text(
+            f'[providers.ollama]\nbase_url = "{olla.base_url}"\n[providers.lmstudio]\nbase_url = "http://127.0.0.1:9/v1"\n'
+            '[profiles.q]\nprovider = "ollama"\nmodel = "qwen3:4b"\n'
+        )
+        code, out, _err = run(capsys, "models", "--provider", "ollama")
+    assert code == 0
+    assert [line.split()[2] for line in out.splitlines()[1:] if line.strip()].count("qwen3:4b") == 1, out

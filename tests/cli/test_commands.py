@@ -126,10 +126,18 @@ def test_config_check_lists_every_problem_with_file_and_key(capsys, config_file)
     code, out, err = run(capsys, "config", "check")
     assert code == 2
     lines = out.strip().splitlines()
-    assert len(lines) == 2
+    # profiles.claude has an unknown field and (checked all the same) an unknown provider; profiles.b lacks a model.
+    assert len(lines) == 3
     assert all(str(config_file) in line for line in lines)
     assert any("profiles.b.model" in line for line in lines)
-    assert "2 problem(s)" in err
+    assert any("profiles.claude.provider" in line and "claude-code-mx" in line for line in lines)
+    assert "3 problems in" in err
+
+
+def test_config_check_counts_one_problem_in_the_singular(capsys, config_file):
+    config_file.write_text('[profiles.b]\nprovider = "openai"\n')
+    code, _out, err = run(capsys, "config", "check")
+    assert code == 2 and err.startswith("tui-agent: 1 problem in ")
 
 
 def test_config_check_ok(capsys, config_file):

@@ -204,3 +204,38 @@ def test_paths_precedence(tmp_path):
     assert xdg.config_file == tmp_path / "c" / "tui-agent" / "config.toml"
     assert xdg.history_db == tmp_path / "d" / "tui-agent" / "history.db"
     assert xdg.log_file == tmp_path / "s" / "tui-agent" / "tui-agent.log"
+
+
+def test_a_bad_value_and_a_disallowed_auth_method_in_one_profile_are_both_reported(tmp_path):
+    problems = problems_of(
+        tmp_path, '[profiles.p]\nprovider = "openai"\nmodel = "gpt-4o"\ntemperature = "hot"\nauth = "oauth-device"\n'
+    )
+    sentences = [p.sentence() for p in problems]
+    assert any("profiles.p.temperature" in s for s in sentences), sentences
+    assert any("profiles.p.auth" in s and "does not allow auth method `oauth-device`" in s for s in sentences), sentences
+
+
+@pytest.mark.parametrize(
+    ("body", "key", "said"),
+    [
+        ('temperature = "hot"', "temperature", "must be a number from 0 to 2 (got 'hot')"),
+        ("temperature = 3", "temperature", "must be a number from 0 to 2 (got 3)"),
+        ("top_p = 0", "top_p", "must be a number more than 0 and at most 1 (got 0)"),
+        ('max_tokens = "lots"', "max_tokens", "must be a whole number more than 0 (got 'lots')"),
+        ("max_tokens = 1.5", "max_tokens", "must be a whole number more than 0 (got 1.5)"),
+        ("model = 5", "model", "must be text in quotes (got 5)"),
+    ],
+)
+def test_value_problems_are_said_in_the_projects_words_not_pydantics(tmp_path, body, key, said):
+    problems = problems_of(tmp_path, f'[profiles.p]\nprovider = "openai"\nmodel = "m"\n{body}\n'.replace('model = "m"\nmodel', "model"))
+    mine = [p for p in problems if p.key == f"profiles.p.{key}"]
+    assert [p.message for p in mine] == [said], [p.sentence() for p in problems]
+    assert not any("Input should" in p.sentence() or "pydantic" in p.sentence() for p in problems)
+
+
+def test_ui_and_provider_values_are_in_the_projects_words(tmp_path):
+    problems = problems_of(tmp_path, '[ui]\nresume_last = "sometimes"\n[providers.ollama]\nlocal = 3\n[providers.ollama.timeouts]\nread = "long"\n')
+    by_key = {p.key: p.message for p in problems}
+    assert by_key["ui.resume_last"] == "must be true or false (got 'sometimes')", by_key
+    assert by_key["providers.ollama.timeouts.read"].startswith("must be a number"), by_key
+    assert not any("Input should" in m for m in by_key.values()), by_key

@@ -156,6 +156,10 @@ def test_dialog_every_state(snap_compare):
     assert snap_compare(dialog(), terminal_size=SIZE, run_before=settle)
 
 
+def test_dialog_at_80_by_24_keeps_state_identity_and_expiry(snap_compare):
+    assert snap_compare(dialog(), terminal_size=(80, 24), run_before=settle)
+
+
 def test_dialog_while_states_are_checked(snap_compare):
     service = make_service()
     service.hold = True

@@ -143,3 +143,8 @@ def no_blink(app: TuiAgentApp) -> None:
 
     for area in app.screen.query(TextArea):
         area.cursor_blink = False
+
+
+def screen_lines(app: TuiAgentApp) -> list[str]:
+    """The screen as the user sees it now, one string per terminal row (what a picture would show)."""
+    return [strip.text for strip in app.screen._compositor.render_strips()]

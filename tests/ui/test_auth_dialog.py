@@ -9,7 +9,7 @@ import asyncio
 from pathlib import Path
 
 from textual.app import App
-from textual.widgets import Input, ListView
+from textual.widgets import Input, ListView, Static
 
 from tests.fakes.fake_ollama import FakeOllama
 from tests.fakes.fake_openai import FakeOpenAI
@@ -81,7 +81,7 @@ async def test_every_provider_is_listed_with_its_state_source_and_masked_identit
             classes = {pid: row.has_class(f"-state-{row.status.state.value}") for pid, row in rows(screen).items()}
         await service.aclose()
     assert list(shown) == ["anthropic", "claude-code", "openai", "openrouter", "azure-openai", "ollama", "lmstudio"]
-    assert shown["ollama"] == ["✓ ready", "Ollama", "none", "none", "-", "-"]
+    assert shown["ollama"] == ["✓ ready", "Ollama", "none", "-", "-", "-"]  # method none; source "-"
     assert shown["lmstudio"][:2] == ["⊘ unreachable", "LM Studio"]
     assert shown["openai"] == ["✓ ready", "OpenAI", "api-key", "env:OPENAI_API_KEY", "sk-tes…cdef", "-"]
     assert shown["anthropic"][0] == "○ missing"
@@ -176,12 +176,14 @@ async def test_an_accepted_key_is_stored_and_the_model_picker_is_offered(home, c
             app.screen.query_one("#login-key", Input).value = GOOD_KEY
             await pilot.press("enter")
             await wait_until(pilot, lambda: app.screen is screen and screen.logged_in == "openai", "the login")
-            message = screen.message
+            message = str(screen.query_one("#auth-message", Static).render())
             state = rows(screen)["openai"].status
             await pilot.press("m")
             await wait_until(pilot, lambda: app.results, "the dialog to close")
         await service.aclose()
     assert message.endswith("Press m to choose one of OpenAI's models.") and GOOD_KEY not in message
+    # The hint names the dialog's key, so it stays in the dialog: the conversation gets the login sentence alone.
+    assert "Press m" not in app.results[0].message and app.results[0].message in message
     assert (state.state, state.source, state.identity) == (CredentialState.READY, "file", "sk-tes…cdef")
     assert app.results[0].action == "pick-model" and app.results[0].provider == "openai"
     assert (await service.store.get("openai")).secret == GOOD_KEY
@@ -375,3 +377,19 @@ async def test_a_key_stored_for_another_origin_shows_why_and_how_to_log_in_again
         f"! error — the stored key was stored for https://api.openai.com, and the provider now points at {origin}; "
         "nothing was sent — log in again for the new address (/login openai)"
     ) in " ".join(detail.split())
+
+
+async def test_at_80_by_24_state_identity_and_expiry_stay_visible(home):
+    service = make_service(home, local_config(f"http://127.0.0.1:{closed_port()}"), env={"OPENAI_API_KEY": GOOD_KEY})
+    app = Host(lambda: AuthDialog(service))
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await loaded(pilot)
+        await pilot.pause()
+        inside = screen.query_one("#auth-list").content_region
+        for row in [screen.query_one("#auth-head"), *rows(screen).values()]:
+            for column in (".col-state", ".col-identity", ".col-expires"):
+                region = row.query_one(column).region
+                assert region.width >= 10 and inside.x <= region.x and region.right <= inside.right, (column, region, inside)
+        # A provider with no credential says so with a dash, not a wide "none".
+        assert str(rows(screen)["anthropic"].query_one(".col-source").render()) == "-"
+    await service.aclose()

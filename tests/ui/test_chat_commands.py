@@ -155,6 +155,17 @@ async def test_login_to_an_unknown_provider_suggests_the_closest(home):
         assert "did you mean `anthropic`?" in notes(app)[-1].text
 
 
+async def test_after_a_login_in_the_dialog_the_chat_names_its_own_key_for_the_models(home):
+    from tui_agent.ui.screens.auth_dialog import AuthResult
+
+    app, _ = make_app(home)
+    async with app.run_test(size=SIZE) as pilot:
+        app.screen._auth_closed(AuthResult("close", provider="anthropic", message="Logged in to Anthropic."))
+        await pilot.pause()
+        text = notes(app)[-1].text
+        assert text.startswith("Logged in to Anthropic.") and "Press m" not in text and "ctrl+t" in text
+
+
 async def test_auth_opens_the_dialog(home):
     from tui_agent.ui.screens.auth_dialog import AuthDialog
 
@@ -218,6 +229,15 @@ async def test_unknown_command_suggests_the_closest(home):
         await run(pilot, "/hepl")
         assert "Unknown command /hepl: did you mean /help?" in notes(app)[-1].text
         assert adapter.requests == []  # a slash command is never sent to the model
+
+
+async def test_a_far_off_command_or_provider_gets_no_did_you_mean(home):
+    app, _ = make_app(home)
+    async with app.run_test(size=SIZE) as pilot:
+        await run(pilot, "/bogus")
+        assert "Unknown command /bogus: type /help for the list." in notes(app)[-1].text
+        await run(pilot, "/login zzzzzz")
+        assert "did you mean" not in notes(app)[-1].text and "/auth" in notes(app)[-1].text
 
 
 async def test_double_slash_sends_a_message_that_starts_with_a_slash(home):
@@ -395,3 +415,34 @@ async def test_reopening_a_conversation_whose_profile_cannot_serve_keeps_the_cur
         text = notes(app)[-1].text
         assert "last answered by `claude`, which cannot be used now (no API key" in text
         assert "type /login anthropic" in text and "continuing with fake" in text
+
+
+async def take_screenshot(home, monkeypatch, downloads) -> tuple[object, list[str]]:
+    """Run the palette's Screenshot with `downloads` as the Downloads folder; the app and what it said."""
+    from tui_agent.ui import screenshot
+
+    monkeypatch.setattr(screenshot, "downloads_dir", lambda: downloads)
+    app, _ = make_app(home)
+    said: list[str] = []
+    async with app.run_test(size=SIZE) as pilot:
+        monkeypatch.setattr(app, "notify", lambda message, **kw: said.append(message))
+        command = next(c for c in app.get_system_commands(app.screen) if c.title == "Screenshot")
+        command.callback()
+        await wait_until(pilot, lambda: said, "the screenshot")
+    return app, said
+
+
+async def test_the_palettes_screenshot_is_saved_without_a_downloads_folder_and_says_where(home, monkeypatch):
+    downloads = home / "no-such" / "Downloads"
+    app, said = await take_screenshot(home, monkeypatch, downloads)
+    saved = list((app.paths.data_dir / "screenshots").glob("*.svg"))
+    assert len(saved) == 1 and saved[0].read_text(encoding="utf-8").startswith("<svg")
+    assert said == [f"Screenshot saved to {saved[0]}."]
+    assert not downloads.exists()
+
+
+async def test_the_screenshot_goes_to_downloads_when_it_exists(home, monkeypatch):
+    downloads = home / "Downloads"
+    downloads.mkdir()
+    _app, said = await take_screenshot(home, monkeypatch, downloads)
+    assert len(list(downloads.glob("*.svg"))) == 1 and said[0].startswith(f"Screenshot saved to {downloads}")

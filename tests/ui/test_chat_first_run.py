@@ -65,7 +65,8 @@ async def test_sending_before_choosing_a_model_keeps_the_text_and_says_how_to_ch
         await pilot.pause()
         assert app.screen.prompt.text == "hello?"
         assert adapter.requests == []
-        assert "/model NICK" in list(app.screen.query("Note"))[-1].text
+        said = list(app.screen.query("Note"))[-1].text
+        assert "/model NICK" in said and "ctrl+t" in said and "list your profiles" not in said  # /model opens the picker
 
 
 async def test_choosing_a_model_replaces_the_welcome_and_fills_the_header(home):
@@ -94,3 +95,42 @@ async def test_welcome_without_profiles_shows_an_example_for_what_was_found(home
             text = welcome_text(app)
             assert "No profiles yet" in text
             assert '[profiles.local]\n  provider = "ollama"\n  model = "llama3.2"' in text
+
+
+async def test_at_80_by_24_the_welcome_starts_on_screen_and_the_footer_keys_are_whole(home):
+    from tests.ui.support import screen_lines
+
+    claude = install_fake_claude(home / "claude", {"auth_status": {"stdout": json.dumps(SUBSCRIPTION), "exit": 0}})
+    with FakeOllama() as ollama:
+        app, _ = make_app(
+            home, default=None, ollama_url=ollama.base_url,
+            env={"OPENAI_API_KEY": "sk-test-000000000000000000", "ANTHROPIC_API_KEY": "sk-ant-test-0000000000000",
+                 "TUI_AGENT_CLAUDE_PATH": str(claude)},
+        )
+        async with app.run_test(size=(80, 24)) as pilot:
+            await wait_until(pilot, lambda: app.screen.query_one(Welcome).statuses is not None, "the scan")
+            await pilot.pause()
+            lines = screen_lines(app)
+    assert any("Welcome to tui-agent." in line for line in lines), "\n".join(lines)
+    footer = lines[-1]
+    assert "f1 Help" in footer and "Hel▏" not in footer, footer
+    # Every key the footer shows is whole: no description is cut at the right edge.
+    assert footer.rstrip().endswith(("Help", "palette")), footer
+
+
+def test_the_welcome_draws_no_symbol_a_terminal_may_show_two_cells_wide():
+    """▶ (U+25B6) has an emoji form that many terminals and fonts draw two cells wide, which pushed the box's
+    right border out of line on that row; the welcome uses only symbols that are one cell everywhere."""
+    import tempfile
+    from pathlib import Path
+
+    from tests.ui.support import config_text
+    from tui_agent.config.load import load_config
+    from tui_agent.ui.widgets.welcome import welcome_text
+
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "config.toml"
+        path.write_text(config_text(default=None))
+        text = welcome_text(load_config(path), []).plain
+    one_cell = set("✓—…·»")
+    assert {c for c in text if ord(c) > 127} <= one_cell, {c for c in text if ord(c) > 127} - one_cell

@@ -146,3 +146,37 @@ async def test_a_long_live_conversation_keeps_the_dom_bounded(home, monkeypatch)
         await pilot.press("pageup")  # everything fits on screen here, so PageUp at the top asks for more
         await wait_until(pilot, lambda: len(shown(app, UserMessage)) > 3, "older messages back")
         assert shown(app, UserMessage)[0].text.startswith("question ")
+
+
+async def test_a_resumed_answer_that_did_not_finish_says_so_in_a_whole_sentence(home):
+    app, _ = make_app(home)
+    store = HistoryStore(app.paths.history_db)
+    conv = store.create_conversation(profile="fake", provider="scripted", model="scripted-1")
+    store.add_message(conv.id, "user", "one")
+    store.add_message(conv.id, "assistant", "part", status="interrupted", profile="fake", provider="scripted", model="scripted-1")
+    store.add_message(conv.id, "user", "two")
+    store.add_message(conv.id, "assistant", "half", status="stopped", profile="fake", provider="scripted", model="scripted-1")
+    store.close()
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_until(pilot, lambda: len(shown(app, AssistantMessage)) == 2, "its answers")
+        texts = [n.text for n in shown(app, Note)]
+        assert "The answer above was interrupted (the app ended while it streamed)." in texts, texts
+        assert "The answer above was stopped." in texts, texts
+
+
+async def test_a_resumed_conversation_shows_its_stored_token_usage(home):
+    app, _ = make_app(home)
+    store = HistoryStore(app.paths.history_db)
+    conv = store.create_conversation(profile="fake", provider="scripted", model="scripted-1")
+    for n, (tokens_in, tokens_out) in enumerate([(100, 20), (150, 30)]):
+        store.add_message(conv.id, "user", f"question {n}")
+        store.add_message(conv.id, "assistant", f"answer {n}", profile="fake", provider="scripted", model="scripted-1",
+                          input_tokens=tokens_in, output_tokens=tokens_out)
+    store.close()
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_until(pilot, lambda: app.screen.conversation_id == conv.id, "the last conversation to open")
+        await pilot.pause()
+        totals = app.screen.status_panel.usage.totals
+        assert (totals.input_tokens, totals.output_tokens, totals.answers) == (250, 50, 2)
+        assert "none yet" not in str(app.screen.status_panel.usage.render())
+        assert app.screen.usage is not None and app.screen.usage.input_tokens == 150

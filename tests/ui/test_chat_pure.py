@@ -97,3 +97,18 @@ async def test_the_app_notes_when_the_user_last_typed(home):
         await pilot.press("x")
         typed = app.last_input_at
         assert typed > 0.0 and app.screen.prompt.text == "x"
+
+
+def test_help_says_model_without_a_nickname_opens_the_picker():
+    model = slash.BY_NAME["model"]
+    assert "picker" in model.help and "list the profiles" not in model.help
+
+
+def test_did_you_mean_only_for_close_matches():
+    assert slash.closest("hepl") == "help"
+    assert slash.closest("modle") == "model"
+    assert slash.closest("nwe") == "new"
+    assert slash.closest("histroy") == "history"
+    assert slash.closest("bogus") is None  # not /logout
+    assert slash.closest("xyz") is None
+    assert slash.closest("foo") is None

@@ -302,6 +302,18 @@ async def test_search_finds_a_word_from_an_old_message_and_enter_opens_that_conv
     ]
 
 
+async def test_enter_in_the_search_field_opens_the_top_hit(store, filled, tmp_path, clock):
+    app, screen = make(store, tmp_path, clock)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_until(pilot, lambda: screen.loaded, "the list")
+        await search(pilot, screen, "cement")
+        await pilot.press("enter")
+        await wait_until(pilot, lambda: app.results, "a result")
+    assert app.results == [
+        HistoryResult("open", conversation_id=filled["ocean"], message_id=filled["barnacle"], profile="claude")
+    ]
+
+
 async def test_search_hits_are_grouped_under_their_conversation(store, filled, tmp_path, clock):
     app, screen = make(store, tmp_path, clock)
     async with app.run_test(size=SIZE) as pilot:
@@ -310,7 +322,7 @@ async def test_search_hits_are_grouped_under_their_conversation(store, filled, t
         ids = option_ids(screen)
         assert ids[0] == f"c:{filled['cooking']}" and all(i.endswith(f":{filled['cooking']}") for i in ids[1:])
         assert "1 match" in option_text(screen, ids[0]) and "Cooking with milk" in option_text(screen, ids[0])
-        await pilot.press("enter", "enter")  # to the list, then open its first row: the conversation itself
+        await pilot.press("down", "enter")  # to the list, then open its first row: the conversation itself
         await wait_until(pilot, lambda: app.results, "a result")
     assert app.results == [HistoryResult("open", conversation_id=filled["cooking"], profile="local")]
 
@@ -401,6 +413,33 @@ async def test_rename_is_saved_in_the_history_and_shown(store, filled, tmp_path,
         assert option_ids(screen)[-1] == f"c:{filled['ocean']}"  # renaming does not reorder
 
 
+async def test_a_new_title_typed_as_the_rename_dialog_opens_is_kept_whole(store, filled, tmp_path, clock):
+    from textual import events
+
+    app, screen = make(store, tmp_path, clock)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_until(pilot, lambda: screen.loaded, "the list")
+        await pilot.press("down", "down")
+        for key in ("r", *"Tides"):  # all queued before the app handles the first, as a fast typist's are
+            app.post_message(events.Key(key, key))
+        await wait_until(pilot, lambda: app.screen is not screen, "the rename dialog")
+        await pilot.pause()
+        assert app.screen.query_one("#rename-input", Input).value == "Tides"  # it replaced the old title
+
+
+async def test_n_for_keep_typed_straight_after_d_reaches_the_confirmation(store, filled, tmp_path, clock):
+    from textual import events
+
+    app, screen = make(store, tmp_path, clock)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_until(pilot, lambda: screen.loaded, "the list")
+        for key in ("d", "n"):
+            app.post_message(events.Key(key, key))
+        await wait_until(pilot, lambda: status(screen) == "Nothing deleted.", "the answer")
+        assert app.screen is screen and not app.results  # `n` answered the question; it did not start a new chat
+    assert len(store.list_conversations(10)) == 3
+
+
 async def test_rename_refuses_an_empty_title_and_escape_keeps_the_old_one(store, filled, tmp_path, clock):
     app, screen = make(store, tmp_path, clock)
     async with app.run_test(size=SIZE) as pilot:
@@ -482,7 +521,7 @@ async def test_delete_from_a_search_hit_removes_the_hits_too(store, filled, tmp_
     async with app.run_test(size=SIZE) as pilot:
         await wait_until(pilot, lambda: screen.loaded, "the list")
         await search(pilot, screen, "cement")
-        await pilot.press("enter", "down", "d")
+        await pilot.press("down", "down", "d")
         await wait_until(pilot, lambda: isinstance(app.screen, ConfirmScreen), "the confirmation")
         await pilot.press("y")
         await wait_until(pilot, lambda: store.get_conversation(filled["ocean"]) is None, "the delete")

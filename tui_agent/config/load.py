@@ -61,7 +61,10 @@ class Config:
         """The provider a name refers to (aliases followed); the one home of "unknown provider, did you mean"."""
         pid = self.canonical_provider_id(name)
         if pid is None:
-            raise UnknownProvider(name, closest_first(name, self.provider_choices()))
+            from tui_agent.config.problems import close_match
+
+            choices = self.provider_choices()
+            raise UnknownProvider(name, closest_first(name, choices), close_match(name, choices))
         return self.providers[pid]
 
 
@@ -119,7 +122,8 @@ def check_config(config_file: Path) -> tuple[Config | None, list[ConfigProblem]]
 
     catalog = _read_catalog()
     providers, aliases, origins = _merge_providers(fname, catalog.get("providers", {}), _table(fname, user, "providers", problems), problems)
-    profiles = _build_profiles(fname, _table(fname, user, "profiles", problems), problems, origins)
+    invalid_profiles: dict[str, ProfileConfig] = {}
+    profiles = _build_profiles(fname, _table(fname, user, "profiles", problems), problems, origins, invalid_profiles)
 
     ui = UISettings()
     if "ui" in user:
@@ -140,7 +144,7 @@ def check_config(config_file: Path) -> tuple[Config | None, list[ConfigProblem]]
         origins=origins,
         file_exists=exists,
     )
-    problems += _check_references(fname, config, broken_providers=set(user.get("providers", {}) if isinstance(user.get("providers"), dict) else ()) - set(providers))
+    problems += _check_references(fname, config, broken_providers=set(user.get("providers", {}) if isinstance(user.get("providers"), dict) else ()) - set(providers), invalid_profiles=invalid_profiles)
     # A literal secret is reported once, as a secret, not again as an unknown field.
     secret_keys = {p.key for p in problems if p.message.startswith("a literal secret")}
     problems = [p for p in problems if not (p.key in secret_keys and p.message.startswith("unknown field"))]
@@ -225,7 +229,8 @@ def _merge_providers(
 
 
 def _build_profiles(
-    fname: str, user: dict[str, Any], problems: list[ConfigProblem], origins: dict[str, str]
+    fname: str, user: dict[str, Any], problems: list[ConfigProblem], origins: dict[str, str],
+    unchecked: dict[str, ProfileConfig] | None = None,
 ) -> dict[str, ProfileConfig]:
     profiles: dict[str, ProfileConfig] = {}
     for nick, body in user.items():
@@ -233,16 +238,26 @@ def _build_profiles(
         if not isinstance(body, dict):
             problems.append(ConfigProblem(fname, key, "must be a table with provider and model", body))
             continue
+        before = len(problems)
         profile = _validated(ProfileConfig, {**body, "nickname": nick}, fname, key, problems)
         if profile is not None:
             profiles[nick] = profile
             origins[key] = f"{Path(fname).name}: {key}"
+        elif unchecked is not None:
+            # Invalid, so not usable; but its provider and auth method are still checked, so that one
+            # `config check` reports every problem of the profile, not only the first kind found.
+            bad = {p.key.removeprefix(f"{key}.").split(".")[0] for p in problems[before:]}
+            links = {f: body[f] for f in ("provider", "model", "auth") if f not in bad and isinstance(body.get(f), str)}
+            if "provider" in links:
+                unchecked[nick] = ProfileConfig(**{"model": "", **links, "nickname": nick})
     return profiles
 
 
-def _check_references(fname: str, config: Config, broken_providers: set[str]) -> list[ConfigProblem]:
+def _check_references(
+    fname: str, config: Config, broken_providers: set[str], invalid_profiles: dict[str, ProfileConfig] | None = None,
+) -> list[ConfigProblem]:
     problems: list[ConfigProblem] = []
-    for nick, profile in config.profiles.items():
+    for nick, profile in {**config.profiles, **(invalid_profiles or {})}.items():
         key = f"profiles.{nick}"
         pid = config.canonical_provider_id(profile.provider)
         if pid is None and profile.provider in broken_providers:
@@ -322,19 +337,68 @@ def _pydantic_problems(fname: str, prefix: str, exc: "ValidationError") -> list[
             expected = err.get("ctx", {}).get("expected", "")
             choices = tuple(re.findall(r"'([^']+)'", expected))
             out.append(ConfigProblem(fname, key, f"invalid value {value!r}", value, closest_first(str(value), choices)))
-        else:
+        elif err["type"] == "value_error":  # our own validators already speak in sentences
             msg = err["msg"].removeprefix("Value error, ")
             shown = mask_url_userinfo(repr(value))  # a password in a URL is never echoed back
             out.append(ConfigProblem(fname, key, f"{msg} (got {shown})" if not isinstance(value, dict) else msg, value))
+        else:  # a wrong type or an out-of-range value: say what the setting takes, never pydantic's words
+            wanted = _wanted(prefix, err["loc"], err["type"])
+            shown = f" (got {mask_url_userinfo(repr(value))})" if not isinstance(value, dict) else ""
+            out.append(ConfigProblem(fname, key, f"must be {wanted}{shown}", value))
     return out
 
 
-def _known_fields(prefix: str, loc: tuple) -> list[str]:
-    model: Any = ProfileConfig if prefix.startswith("profiles") else ProviderConfig
+def _model_at(prefix: str, loc: tuple) -> Any:
+    """The dataclass holding the field at `loc` under a top-level table (`profiles.x`, `providers.y`, `ui`)."""
+    model: Any = UISettings if prefix == "ui" else ProfileConfig if prefix.startswith("profiles") else ProviderConfig
     for part in loc[:-1]:
-        model = NESTED.get(model, {}).get(str(part), model)  # a typo inside a sub-table: that table's fields
+        model = NESTED.get(model, {}).get(str(part), model)  # inside a sub-table: that table's fields
+    return model
+
+
+def _known_fields(prefix: str, loc: tuple) -> list[str]:
     hidden = {"id", "nickname"}
-    return [f.name for f in fields(model) if f.name not in hidden]
+    return [f.name for f in fields(_model_at(prefix, loc)) if f.name not in hidden]
+
+
+# What a value of each kind is called, by the first word of pydantic's error type (`float_parsing` → float).
+_KIND_WORDS = {
+    "float": "a number", "int": "a whole number", "bool": "true or false", "string": "text in quotes",
+    "list": "a list (like [\"a\", \"b\"])", "dict": "a table", "dataclass": "a table", "model": "a table",
+    "too": "a list with at least one entry",  # too_short: an empty list where one is needed
+}
+
+
+def _wanted(prefix: str, loc: tuple, error_type: str) -> str:
+    """What a setting takes, in words: its kind and its bounds ("a number from 0 to 2")."""
+    import typing
+
+    names = [str(p) for p in loc if not isinstance(p, int)]
+    kind, bounds = "", {}
+    if names:
+        model = _model_at(prefix, tuple(names))
+        try:
+            hint = typing.get_type_hints(model, include_extras=True).get(names[-1])
+        except Exception:  # a hint that cannot be resolved only costs the detail
+            hint = None
+        for meta in getattr(hint, "__metadata__", ()):
+            bounds.update(getattr(meta, "constraints", {}))
+        base = typing.get_args(hint)[0] if bounds else hint
+        types = [t for t in typing.get_args(base) or (base,) if t is not type(None)]
+        if len(types) == 1 and types[0] in (float, int, bool, str):
+            kind = {float: "a number", int: "a whole number", bool: "true or false", str: "text in quotes"}[types[0]]
+    kind = kind or _KIND_WORDS.get(error_type.split("_")[0], "a valid value")
+    return kind + _bounds_words(bounds)
+
+
+def _bounds_words(bounds: dict[str, Any]) -> str:
+    low = f"from {bounds['ge']}" if "ge" in bounds else f"more than {bounds['gt']}" if "gt" in bounds else ""
+    high = f"at most {bounds['le']}" if "le" in bounds else f"less than {bounds['lt']}" if "lt" in bounds else ""
+    if low.startswith("from") and high.startswith("at most"):
+        return f" {low} to {bounds['le']}"
+    if low.startswith("from"):
+        low = f"at least {bounds['ge']}"
+    return " " + " and ".join(part for part in (low, high) if part) if low or high else ""
 
 
 def find_control_characters(fname: str, data: Any, path: str = "") -> list[ConfigProblem]:

@@ -42,3 +42,9 @@ def closest_first(value: str, choices: list[str] | tuple[str, ...]) -> tuple[str
     return tuple(
         sorted(set(choices), key=lambda c: (-difflib.SequenceMatcher(None, value or "", c).ratio(), c))
     )
+
+
+def close_match(value: str, choices: list[str] | tuple[str, ...]) -> str | None:
+    """The choice a mistyped value was probably meant to be, or None when nothing is close enough to suggest."""
+    ordered = closest_first(value, choices)
+    return ordered[0] if ordered and _close(value, ordered[0]) else None

@@ -28,8 +28,9 @@ class _Pydantic:
 
     A field carries at most one of these (it generates the whole schema of its type)."""
 
-    def __init__(self, build: Callable[[], tuple[Any, ...]]) -> None:
+    def __init__(self, build: Callable[[], tuple[Any, ...]], constraints: dict[str, Any] | None = None) -> None:
         self.build = build
+        self.constraints = constraints or {}  # numeric bounds, kept readable for the problem sentences
 
     def __get_pydantic_core_schema__(self, source: Any, handler: Any) -> Any:
         return handler.generate_schema(Annotated.__class_getitem__((source, *self.build())))  # type: ignore[attr-defined]
@@ -43,7 +44,7 @@ def _constrained(**constraints: Any) -> _Pydantic:
 
         return (Field(**constraints),)
 
-    return _Pydantic(build)
+    return _Pydantic(build, constraints)
 
 
 def _one_or_many(value: Any) -> Any:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import logging
 import os
 from dataclasses import dataclass
@@ -39,6 +40,9 @@ log = logging.getLogger("tui_agent.service")
 StatusListener = Callable[[CredentialStatus], None]
 # Builds the adapter for a provider on the shared client; None means "the wire kind's own" (providers.make_adapter).
 AdapterFactory = Callable[["ProviderConfig", "httpx.AsyncClient"], "Adapter | None"]
+
+
+NO_TEXT = "(the model returned no text)"  # what `ask` and the chat say for an answer that ended with no text
 
 
 @dataclass(frozen=True)
@@ -144,6 +148,18 @@ class AgentService:
             # follow_redirects=False: a key must never follow a redirect to another host.
             self._client = httpx.AsyncClient(follow_redirects=False, trust_env=True, timeout=httpx.Timeout(30.0, connect=10.0))
         return self._client
+
+    def proxies(self, provider_ids: list[str] | None = None) -> list[tuple[str, str, str]]:
+        """(provider, base URL, proxy) for each provider whose requests go through a proxy (userinfo masked)."""
+        from tui_agent.providers.proxy import proxy_for
+
+        found = []
+        for pid in provider_ids if provider_ids is not None else list(self.config.providers):
+            base_url = self.config.providers[pid].base_url
+            proxy = proxy_for(base_url) if base_url else None
+            if proxy:
+                found.append((pid, base_url, proxy))
+        return found
 
     @property
     def history(self) -> "AsyncHistory":
@@ -693,6 +709,11 @@ class AgentService:
                     log.info("discovery failed for %s: %s", pid, result)
                     continue
                 for info in result:
+                    named = [i for i, r in enumerate(rows) if r.origin == "profile" and r.provider == pid and same_model(r.model, info.id)]
+                    for i in named:  # a profile already names it: one row, with what discovery knows
+                        rows[i] = dataclasses.replace(rows[i], loaded=info.loaded)
+                    if named:
+                        continue
                     rows.append(ModelRow(pid, info.id, None, "discovered", True, "", info.loaded))
         return rows
 
@@ -749,6 +770,10 @@ def _displayable_models(provider_id: str, models: list[ModelInfo]) -> list[Model
             continue
         kept.append(replace(info, display_name=sanitize_line(info.display_name), capabilities=tuple(sanitize_line(c) for c in info.capabilities)))
     return kept
+def same_model(named: str, listed: str) -> bool:
+    """Whether a model id in a profile and one a server lists are the same model (Ollama's `:latest` is implied)."""
+    return named == listed or named.removesuffix(":latest") == listed.removesuffix(":latest")
+
 
 
 def usable(status: CredentialStatus) -> tuple[bool, str]:

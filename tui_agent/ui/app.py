@@ -142,6 +142,18 @@ class TuiAgentApp(App[int]):
         for callback in callbacks:
             self.call_later(callback)
 
+    def get_system_commands(self, screen):
+        """Textual's palette commands, with a Screenshot that saves where it can and says where."""
+        from textual.app import SystemCommand
+
+        from tui_agent.ui.screenshot import save_screenshot
+
+        for command in super().get_system_commands(screen):
+            if command.title == "Screenshot":  # after the palette has closed, so it is not in the picture
+                yield SystemCommand(command.title, "Save an SVG picture of the screen and say where", lambda: self.set_timer(0.1, lambda: save_screenshot(self)))
+            else:
+                yield command
+
     def on_mount(self) -> None:
         from tui_agent.ui.screens.chat import ChatScreen
 

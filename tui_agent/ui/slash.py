@@ -69,11 +69,34 @@ def parse(text: str) -> Parsed:
 
 
 def closest(word: str) -> str | None:
-    """The command name nearest to a mistyped word, for "did you mean" hints."""
-    import difflib
+    """The command a mistyped word was meant to be, for "did you mean" hints; None unless it is close.
 
-    found = difflib.get_close_matches(word, list(BY_NAME), n=1, cutoff=0.5)
-    return found[0] if found else None
+    Close means the only command the word begins, or one or two slips away (one for words of four letters or
+    fewer): a swap, a missing, extra or wrong letter. `/bogus` is not close to anything.
+    """
+    if not word:
+        return None
+    starts = [command.name for command in COMMANDS if command.name.startswith(word)]
+    if len(starts) == 1:
+        return starts[0]
+    allowed = 1 if len(word) <= 4 else 2
+    scored = sorted((_slips(word, name), name) for name in BY_NAME)
+    distance, name = scored[0]
+    return name if distance <= allowed else None
+
+
+def _slips(a: str, b: str) -> int:
+    """Optimal string alignment distance: insertions, deletions, substitutions and adjacent swaps."""
+    rows = [list(range(len(b) + 1))]
+    for i in range(1, len(a) + 1):
+        row = [i] + [0] * len(b)
+        for j in range(1, len(b) + 1):
+            cost = 0 if a[i - 1] == b[j - 1] else 1
+            row[j] = min(rows[i - 1][j] + 1, row[j - 1] + 1, rows[i - 1][j - 1] + cost)
+            if i > 1 and j > 1 and a[i - 1] == b[j - 2] and a[i - 2] == b[j - 1]:
+                row[j] = min(row[j], rows[i - 2][j - 2] + 1)
+        rows.append(row)
+    return rows[-1][-1]
 
 
 _CLI_COMMAND = re.compile(r"`tui-agent (login|logout) ([^`]+)`")

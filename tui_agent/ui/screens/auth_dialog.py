@@ -42,7 +42,7 @@ class AuthResult:
     """How the dialog closed: `pick-model` asks the caller to open the model picker filtered to `provider`."""
 
     action: AuthAction
-    provider: str | None = None
+    provider: str | None = None  # for `close`: the provider a login just succeeded for, if any
     config: "Config | None" = None  # the re-loaded configuration when config.toml was written while open
     message: str = ""  # the last thing the dialog said (one sentence), for the conversation
 
@@ -51,6 +51,9 @@ def _expiry(status: CredentialStatus | None) -> str:
     if status is None or status.expires_at is None:
         return "-"
     return status.expires_at.astimezone(timezone.utc).strftime("%Y-%m-%d %H:%M")
+
+
+NARROW_DIALOG = 100  # terminal columns below which the table drops its method and source columns
 
 
 class AuthProviderRow(ListItem):
@@ -84,7 +87,8 @@ class AuthProviderRow(ListItem):
         text = state_label(state) if state is not None else "… checking"
         self.query_one(".col-state", Label).update(text)
         self.query_one(".col-method", Label).update(status.auth_method if status else self.provider.default_method)
-        self.query_one(".col-source", Label).update(status.source if status else "")
+        source = status.source if status else ""
+        self.query_one(".col-source", Label).update("-" if source == "none" else source)
         self.query_one(".col-identity", Label).update((status.identity if status else "") or "-")
         self.query_one(".col-expires", Label).update(_expiry(status))
 
@@ -169,6 +173,11 @@ class AuthDialog(ModalScreen[AuthResult]):
         if self.login_at_once:
             self.call_after_refresh(self.action_login)
 
+    def on_resize(self) -> None:
+        # Below 100 columns the method and source columns give way (the detail pane names both), so the state,
+        # identity and expiry of every provider stay on screen.
+        self.set_class(self.size.width < NARROW_DIALOG, "-narrow")
+
     # --- states --------------------------------------------------------------------------------------------------
 
     def _load_all(self) -> None:
@@ -241,10 +250,11 @@ class AuthDialog(ModalScreen[AuthResult]):
             lines += [""] + extra
         self.query_one("#auth-detail", Static).update(Text(sanitize("\n".join(lines))))
 
-    def say(self, message: str, *, error: bool = False) -> None:
+    def say(self, message: str, *, error: bool = False, hint: str = "") -> None:
+        """Show a sentence; `hint` names this dialog's keys, so it is shown here but not carried out on close."""
         self._last_message = message
         widget = self.query_one("#auth-message", Static)
-        widget.update(Text(sanitize(message)))  # errors may quote a server
+        widget.update(Text(sanitize(f"{message} {hint}" if hint else message)))  # errors may quote a server
         widget.set_class(error, "-error")
 
     @property
@@ -289,7 +299,7 @@ class AuthDialog(ModalScreen[AuthResult]):
         if self._editing():
             self.action_close_url()
             return
-        self.dismiss(AuthResult("close", config=self._changed_config, message=self._last_message))
+        self.dismiss(AuthResult("close", provider=self.logged_in, config=self._changed_config, message=self._last_message))
 
     def action_pick_model(self) -> None:
         pid = self._current_id()
@@ -323,7 +333,7 @@ class AuthDialog(ModalScreen[AuthResult]):
         if result.ok:
             self.logged_in = result.provider
             name = self.service.config.providers[result.provider].name
-            self.say(f"{result.message} Press m to choose one of {name}'s models.")
+            self.say(result.message, hint=f"Press m to choose one of {name}'s models.")
         else:
             self.say(result.message, error=not result.cancelled)
         self.refresh_bindings()

@@ -74,6 +74,11 @@ KEYS_HELP: tuple[tuple[str, str], ...] = (
     ("ctrl+q", "quit"),
 )
 
+# Below this width the footer is compact and leaves out these keys (/help and the palette still name them), so
+# the keys it shows are never cut at the right edge (at 80 columns the full set ended in "f1 Hel").
+NARROW_FOOTER = 100
+NARROW_FOOTER_HIDES = frozenset({"f2", "f3"})
+
 MAX_MOUNTED = 200  # message widgets kept in a live conversation; older ones page back in from history
 OPEN_PAGE = 10  # messages mounted when a stored conversation opens (a screenful or more), and per page scrolled up
 
@@ -307,11 +312,19 @@ class ChatScreen(BranchCommands, Screen):
             statuses = []
         if self._welcome is not None:
             self._welcome.show_found(statuses)
+            self.call_after_refresh(self._welcome_from_its_top)
+
+    def _welcome_from_its_top(self) -> None:
+        """A welcome taller than the view is read from its first line, not scrolled to its end."""
+        if self._welcome is not None and self.conversation.max_scroll_y > 0:
+            self.conversation.release_anchor()
+            self.conversation.scroll_home(animate=False)
 
     def _remove_welcome(self) -> None:
         if self._welcome is not None:
             self._welcome.remove()
             self._welcome = None
+            self.conversation.jump_to_bottom()
 
     # --- prompt ------------------------------------------------------------------------------------------
 
@@ -346,7 +359,7 @@ class ChatScreen(BranchCommands, Screen):
             self.notify("An answer is still arriving; press Escape to stop it, or wait, then press Enter.", severity="warning", markup=False)
             return
         if self.profile is None:
-            self._note("No model is chosen yet: type /model NICK (or /model to list your profiles), then send again.", error=True)
+            self._note("No model is chosen yet: press ctrl+t (or type /model) to choose one in the picker, or type /model NICK; then send again.", error=True)
             return
         chain = self._ensure_chain()
         if chain is None:
@@ -466,7 +479,7 @@ class ChatScreen(BranchCommands, Screen):
         if refused:
             self._note(refused, error=True)
         self.usage = None
-        self.status_panel.reset_usage()
+        self._count_branch_usage()  # what history recorded for the branch shown (tokens of a reopened one)
         self._show_settings(learn=True)
         self.conversation.jump_to_bottom()
 
@@ -485,7 +498,7 @@ class ChatScreen(BranchCommands, Screen):
                 answer = AssistantMessage(with_continue_marks(message), message_id=message.id, author=author)
                 widgets.append(answer)
                 if message.status != "complete":
-                    what = {"stopped": "stopped", "interrupted": "interrupted (the app ended while it streamed)"}.get(message.status, "failed")
+                    what = {"stopped": "was stopped", "interrupted": "was interrupted (the app ended while it streamed)"}.get(message.status, "failed")
                     widgets.append(Note(f"The answer above {what}." + (f" {message.error}" if message.error else ""), error=message.status == "error"))
                 elif message.stop_reason in LENGTH_STOP_REASONS:
                     widgets.append(Note(CUT_AT_LIMIT))
@@ -637,9 +650,20 @@ class ChatScreen(BranchCommands, Screen):
         if not answer.is_attached:
             return
         try:
-            await answer.finish(state, error)
+            # One frame: the text that arrived, then the mark, and a footer that no longer offers Stop.
+            with self.app.batch_update():
+                self._footer_without_stop()
+                await answer.finish(state, error)
         except Exception:  # the widget went away mid-render (/new, quit): nothing left to show
             log.debug("final render skipped", exc_info=True)
+
+    def _footer_without_stop(self) -> None:
+        """Hide the footer's Stop key now: Textual rebuilds the footer only after the next frame is drawn."""
+        from textual.widgets._footer import FooterKey  # Textual 8.2.8 (pinned) does not export it
+
+        for key in self.query_one(Footer).query(FooterKey):
+            if key.action == "stop":
+                key.display = False
 
     def _trim_note(self, answer: "AssistantMessage", trim) -> None:
         from tui_agent.ui.widgets.message import Note
@@ -672,6 +696,27 @@ class ChatScreen(BranchCommands, Screen):
 
     # --- actions (keys, palette, slash commands) -----------------------------------------------------------
 
+    @property
+    def active_bindings(self):
+        """The keys the footer shows: at narrow widths, fewer (they all still work)."""
+        from dataclasses import replace
+
+        from textual.binding import ActiveBinding
+
+        bindings = super().active_bindings
+        if self.size.width and self.size.width < NARROW_FOOTER:
+            for key in NARROW_FOOTER_HIDES & bindings.keys():
+                node, binding, enabled, tooltip = bindings[key]
+                bindings[key] = ActiveBinding(node, replace(binding, show=False), enabled, tooltip)
+        return bindings
+
+    def on_resize(self) -> None:
+        narrow = self.size.width < NARROW_FOOTER
+        footer = self.query_one(Footer)
+        if footer.compact != narrow:
+            footer.compact = narrow
+            self.refresh_bindings()
+
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "close_menu":
             return self._menu is not None and self._menu.display
@@ -682,7 +727,7 @@ class ChatScreen(BranchCommands, Screen):
         if action in ("retry", "edit", "continue", "sibling_prev", "sibling_next"):
             return self.branch_action_state(action)
         if action == "bottom":
-            return not self.following
+            return not self.following and self._welcome is None  # a long welcome is read from the top
         if action == "copy_answer":
             return True if self.last_answer() is not None else None
         if action == "copy_code":
@@ -698,6 +743,8 @@ class ChatScreen(BranchCommands, Screen):
         self._conclude(answer, "stopped")
         if self._worker is not None:
             self._worker.cancel()
+        # Drawn by us, not only by the cancelled worker: a worker cancelled before it ran never draws its end.
+        self.call_later(self._render_end, answer, "stopped")
 
     async def stop_and_settle(self, timeout: float) -> None:
         """Stop the streaming answer and wait until its worker has saved it (at most `timeout` seconds)."""
@@ -992,8 +1039,12 @@ class ChatScreen(BranchCommands, Screen):
             return
         if result.config is not None:
             self._config_changed(result.config)
-        if result.message:
-            self._note(result.message)
+        message = result.message
+        if result.action == "close" and result.provider in self.app.config.providers:
+            name = self.app.config.providers[result.provider].name
+            message = f"{message} Press ctrl+t to choose one of {name}'s models.".strip()
+        if message:
+            self._note(message)
         if result.action == "pick-model":
             self.open_model_picker(query=result.provider or "")
 

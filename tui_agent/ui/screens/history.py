@@ -13,6 +13,7 @@ import os
 import re
 from dataclasses import dataclass
 from datetime import datetime
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Awaitable, Callable, Literal
 
@@ -32,6 +33,8 @@ from tui_agent.service.history import HistoryError
 from tui_agent.ui.screens.confirm import ConfirmScreen
 
 if TYPE_CHECKING:
+    from textual import events
+
     from tui_agent.service.history import AsyncHistory, Conversation, SearchHit
 
 log = logging.getLogger("tui_agent.ui.history")
@@ -41,6 +44,7 @@ _UNTITLED = "Untitled conversation"
 _SEARCH_GROUP = "history-search"
 _LIST_GROUP = "history-list"
 _sleep = asyncio.sleep  # the debounce wait; tests replace it instead of sleeping
+_COMMAND_LETTERS = {"n": "new", "r": "rename", "d": "delete", "e": "export"}  # the list's command keys (BINDINGS)
 
 
 @dataclass(frozen=True)
@@ -141,6 +145,7 @@ class _RenameDialog(ModalScreen[str | None]):
     def __init__(self, title: str) -> None:
         super().__init__()
         self.old_title = title
+        self._typed_ahead = False  # a key reached the dialog before its field had the focus
 
     def compose(self) -> ComposeResult:
         with Vertical(id="rename") as box:
@@ -151,6 +156,16 @@ class _RenameDialog(ModalScreen[str | None]):
 
     def on_mount(self) -> None:
         self.query_one("#rename-input", Input).focus()
+
+    def on_key(self, event: "events.Key") -> None:
+        """A title typed as the dialog opens replaces the old one, as typing into the selected title would."""
+        from tui_agent.ui.type_ahead import hand_to_field
+
+        field = self.query_one("#rename-input", Input)
+        if not self._typed_ahead and event.is_printable and event.character:
+            field.select_on_focus = False
+            field.value = ""
+        self._typed_ahead = hand_to_field(self, event, field) or self._typed_ahead
 
     @on(Input.Submitted, "#rename-input")
     def _save(self) -> None:
@@ -209,13 +224,18 @@ class HistoryScreen(ModalScreen[HistoryResult | None]):
         self._hits: list["SearchHit"] | None = None  # None: not showing search results
         self._more_hits = False
         self._rows: dict[str, _Row] = {}
+        # A search was started from the list (a letter, or "/") and its keys may still arrive there: they are text.
+        self._typing_ahead = False
+        self._open_top_hit = False  # Enter in the search field before its results came in
+        self._hits_for = ""  # the words the hits shown were found for
 
     # --- layout ----------------------------------------------------------------------------------------------
 
     def compose(self) -> ComposeResult:
         with Vertical(id="history") as box:
             box.border_title = "History"
-            yield _SearchField(placeholder="Search all messages  ( / )", id="history-search")
+            # Not selecting its text on focus: letters typed on the list arrive there before the focus does.
+            yield _SearchField(placeholder="Search all messages  ( / )", id="history-search", select_on_focus=False)
             yield _HistoryList(id="history-list")
             yield Static("", id="history-empty", markup=False)
             yield Static("Loading conversations…", id="history-status", markup=False)
@@ -261,7 +281,8 @@ class HistoryScreen(ModalScreen[HistoryResult | None]):
             if self._loaded:
                 self._show_list()
             return
-        self.run_worker(self._search(self._query), group=_SEARCH_GROUP, exclusive=True, exit_on_error=False)
+        # A function, not a coroutine: a search cancelled by the next key before it started is never created.
+        self.run_worker(partial(self._search, self._query), group=_SEARCH_GROUP, exclusive=True, exit_on_error=False)
 
     async def _search(self, query: str) -> None:
         # Debounce by sleeping first: the next keystroke starts a new exclusive worker, which cancels this one here.
@@ -280,8 +301,11 @@ class HistoryScreen(ModalScreen[HistoryResult | None]):
                     self._known[conversation_id] = found
         if query != self._query:
             return  # the field changed while this ran; the newer search (or the list) owns the screen
-        self._hits, self._more_hits = hits, more
+        self._hits, self._more_hits, self._hits_for = hits, more, query
         self._show_hits()
+        if self._open_top_hit:
+            self._open_top_hit = False
+            self._open_first_hit()
 
     async def _guard(self, what: str, call: Awaitable):
         """Await a history call; a failure becomes one sentence in the status line and None."""
@@ -447,14 +471,50 @@ class HistoryScreen(ModalScreen[HistoryResult | None]):
     def action_search(self) -> None:
         self.query_one("#history-search", Input).focus()
 
+    def on_key(self, event: "events.Key") -> None:
+        """Letters that reach the screen (typed on the list, or before anything had the focus) start a search.
+
+        n, r, d and e stay commands on the list; once a search has started from the list, every letter is text,
+        also those that were already on their way to the list when the focus moved."""
+        from tui_agent.ui.type_ahead import hand_to_field, pass_to_top
+
+        if not event.is_printable or not event.character or pass_to_top(self, event):
+            return
+        field = self.query_one("#history-search", Input)
+        command = _COMMAND_LETTERS.get(event.character)
+        if event.character == "/" and not self._typing_ahead:
+            self._typing_ahead = hand_to_field(self, event, field, insert=False)
+        elif self._typing_ahead or command is None:
+            self._typing_ahead = hand_to_field(self, event, field)
+        elif self.check_action(command, ()):
+            # Run here rather than by the binding, which resolves only after the letters typed behind it have
+            # reached this screen: `r` then a title typed at once renames, the title going to the dialog.
+            event.stop()
+            event.prevent_default()
+            getattr(self, f"action_{command}")()
+
     def action_focus_list(self) -> None:
         option_list = self.query_one("#history-list", OptionList)
         if option_list.option_count:
+            self._typing_ahead = False
             option_list.focus()
 
     @on(Input.Submitted, "#history-search")
     def _search_submitted(self) -> None:
-        self.action_focus_list()
+        """Enter in the search field opens the top hit (once the search has answered); with no words, the list."""
+        if not self._query:
+            self.action_focus_list()
+        elif self._hits is not None and self._hits_for == self._query:
+            self._open_first_hit()
+        else:
+            self._open_top_hit = True
+
+    def _open_first_hit(self) -> None:
+        option_list = self.query_one("#history-list", OptionList)
+        first = next((option.id for option in option_list.options if option.id and option.id.startswith("h:")), None)
+        if first is not None:
+            option_list.highlighted = option_list.get_option_index(first)
+            option_list.action_select()
 
     def action_new(self) -> None:
         self.dismiss(HistoryResult("new"))
@@ -565,7 +625,7 @@ class HistoryScreen(ModalScreen[HistoryResult | None]):
             )
             return
         md_path, json_path = paths
-        self._say(f"Exported to {md_path} and {json_path.name}")
+        self._say(f"Exported to {md_path} and {json_path.name}.")
         self.app.notify(f"{md_path}\n{json_path}", title=f"Exported “{sanitize_line(title) or _UNTITLED}”", timeout=8, markup=False)
 
     def _redraw(self) -> None:

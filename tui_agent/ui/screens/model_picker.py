@@ -23,13 +23,14 @@ from textual.widgets.option_list import Option
 from tui_agent.auth.state import STATE_SYMBOL, CredentialStatus, state_line
 from tui_agent.errors import ConfigError, ProviderError
 from tui_agent.sanitize import sanitize
-from tui_agent.service.agent import usable
+from tui_agent.service.agent import same_model, usable
 from tui_agent.ui import recents as recents_store
 from tui_agent.ui.slash import as_slash_commands
 
 if TYPE_CHECKING:
     from tui_agent.core.chain import Chain
     from rich.console import Group
+    from textual import events
 
     from tui_agent.config.load import Config
     from tui_agent.config.schema import ProfileConfig, ProviderConfig
@@ -185,6 +186,13 @@ class ModelPicker(ModalScreen[PickerResult]):
         # compete with the first frame.
         self.call_after_refresh(self._start_all)
 
+    def on_key(self, event: "events.Key") -> None:
+        """Typing that reached the screen (before the filter had the focus) filters like any other."""
+        from tui_agent.ui.type_ahead import hand_to_field
+
+        if not self.query_one("#picker-save").display:
+            hand_to_field(self, event, self.query_one("#picker-filter", Input))
+
     def _start_all(self, refresh: bool = False) -> None:
         for pid in self._provider_order():
             self._start_load(pid, refresh)
@@ -258,7 +266,7 @@ class ModelPicker(ModalScreen[PickerResult]):
         ]
         named = {e.model for e in entries}
         for info in self._models.get(pid, []):
-            if info.id not in named:
+            if not any(same_model(model, info.id) for model in named):
                 entries.append(_Entry(f"{pid}/{info.id}", pid, info.id, None))
         return entries
 
@@ -391,11 +399,11 @@ class ModelPicker(ModalScreen[PickerResult]):
         title = _line()
         if status is None:
             title.append(f"… {provider.name}", style="bold")
-            title.append(f"  {pid} · checking", style="dim")
+            title.append(f" ({pid}) · checking", style="dim")
             return title
         ok = usable(status)[0]
         title.append(f"{STATE_SYMBOL[status.state]} {provider.name}", style="bold" if ok else "bold dim")
-        title.append(f"  {pid} · {status.state.value}", style="dim")
+        title.append(f" ({pid}) · {status.state.value}", style="dim")
         if status.detail and ok:
             title.append(f" — {as_slash_commands(status.detail)}", style="dim")
         return title
@@ -412,8 +420,8 @@ class ModelPicker(ModalScreen[PickerResult]):
         status = self._statuses.get(pid)
         reason = as_slash_commands(usable(status)[1]) if status is not None else ""
         text = _line("    ")
-        text.append("connect", style="bold dim")
-        text.append(f"  {reason}", style="dim italic")
+        text.append("connect:" if reason else "connect", style="bold dim")
+        text.append(f" {reason}", style="dim italic")
         return Option(text, id=row_id)
 
     def _entry_option(self, section: str, entry: _Entry) -> Option:

@@ -20,6 +20,7 @@ from textual.widget import Widget
 from textual.widgets import Collapsible, Markdown, Static
 
 from tui_agent.sanitize import StreamSanitizer, sanitize
+from tui_agent.service.agent import NO_TEXT
 
 if TYPE_CHECKING:
     from textual.events import Resize
@@ -225,6 +226,7 @@ class AssistantMessage(Vertical):
         self._thinking_feed: _Feed | None = None
         self._blocks: list["CodeBlock"] = []
         self._blocks_for = -1  # the text length _blocks was parsed from
+        self._finished: asyncio.Event | None = None  # set once `finish` has drawn the end
         self._status = Static("waiting for the answer…  (Escape stops)", classes="answer-status", markup=False)
         self._status.display = text is None
         self.clock = time.monotonic  # replaceable in tests
@@ -330,24 +332,34 @@ class AssistantMessage(Vertical):
             self._stall_timer = None
 
     def mark_stopped(self) -> None:
-        """Show at once that the answer was stopped; `finish` renders the final text afterwards."""
+        """Record at once that the answer was stopped; `finish` draws the text that arrived, then the mark."""
         self._stop_stall_timer()
         self._stalled = False
-        self._set_state("stopped")
+        self.state = "stopped"
 
     async def finish(self, state: AnswerState, error: str = "") -> None:
-        """End the answer: render everything that arrived, and say why it ended when it did not finish."""
-        self.error = sanitize(error)
-        self._stop_stall_timer()
-        self._stalled = False
-        self._answer_feed.add(self._answer_sanitizer.flush())  # a sequence cut off by the end shows visibly
-        if self._thinking_feed is not None:
-            self._thinking_feed.add(self._thinking_sanitizer.flush())
-        self.unfold()
-        self._set_state(state)
-        if self._thinking_feed is not None:
-            await self._thinking_feed.finish()
-        await self._answer_feed.finish()
+        """End the answer: render everything that arrived, then say why it ended when it did not finish.
+
+        In that order, so a stopped answer never shows its mark above text still being drawn; a second call
+        (the stop, then the cancelled worker) waits for the first instead of marking the answer early."""
+        if self._finished is not None:
+            await self._finished.wait()
+            return
+        self._finished = asyncio.Event()
+        try:
+            self.error = sanitize(error)
+            self._stop_stall_timer()
+            self._stalled = False
+            self._answer_feed.add(self._answer_sanitizer.flush())  # a sequence cut off by the end shows visibly
+            if self._thinking_feed is not None:
+                self._thinking_feed.add(self._thinking_sanitizer.flush())
+            self.unfold()
+            if self._thinking_feed is not None:
+                await self._thinking_feed.finish()
+            await self._answer_feed.finish()
+            self._set_state(state)
+        finally:
+            self._finished.set()
 
     # --- folding (see FOLD_AFTER) -----------------------------------------------------------------------------
 
@@ -433,7 +445,7 @@ class AssistantMessage(Vertical):
         elif state == "error":
             self._status.update(f"✗ {self.error}")
         elif state == "done" and not self.text:
-            self._status.update("the model sent an empty answer")
+            self._status.update(NO_TEXT)
         else:
             self._status.update("")
         self._status.display = state != "done" or not self.text

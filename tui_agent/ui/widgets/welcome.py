@@ -67,7 +67,7 @@ def welcome_text(config: "Config", statuses: list["CredentialStatus"] | None) ->
     profiles = sorted(config.profiles)
     # A clickable action as well as a key: the picker lists profiles and the models found, and the first
     # choice becomes default_profile.
-    text.append("▶ Choose a model", style=Style(bold=True, underline=True, meta={"@click": "screen.models"}))
+    text.append("» Choose a model", style=Style(bold=True, underline=True, meta={"@click": "screen.models"}))
     text.append(" — press ctrl+t (or type /model): your first choice is saved as default_profile.\n\n")
     if profiles:
         text.append("Or switch directly: ", style="bold")
