@@ -69,7 +69,7 @@ async def _mount_tail(screen, messages) -> None:
     await screen.conversation.mount_all(widgets)
     for answer, text in answers:
         answer.add_text(text)
-        await answer.finish("done")
+        await answer.finish("complete")
 
 
 async def open_in_chat(home, conversation_id: int, tail: int, *, via: str = "screen") -> dict:
@@ -89,7 +89,7 @@ async def open_in_chat(home, conversation_id: int, tail: int, *, via: str = "scr
             history = AsyncHistory(HistoryStore(app.paths.history_db))
             await history.open()
             if via == "session":
-                from tui_agent.service.conversation import ChatSession
+                from tui_agent.service.chat_session import ChatSession
 
                 session = ChatSession(app.service, history, "benchnick")
                 messages = (await session.open(conversation_id))[-tail:]

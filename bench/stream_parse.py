@@ -22,10 +22,10 @@ sys.path.insert(0, str(ROOT))
 import httpx  # noqa: E402
 
 from tests.fakes import FakeOpenAI, Reply  # noqa: E402
-from tui_agent.auth.state import NO_CREDENTIAL  # noqa: E402
+from tui_agent.core.credentials import NO_CREDENTIAL  # noqa: E402
 from tui_agent.config.schema import ProviderConfig  # noqa: E402
-from tui_agent.providers.base import ChatMessage, ChatRequest  # noqa: E402
-from tui_agent.providers.events import Done, StreamError  # noqa: E402
+from tui_agent.core.chat import ChatMessage, ChatRequest  # noqa: E402
+from tui_agent.core.events import Done, StreamFailed  # noqa: E402
 from tui_agent.providers.openai_chat import OpenAIChatAdapter  # noqa: E402
 from tui_agent.providers.sse import SSEDecoder  # noqa: E402
 
@@ -70,7 +70,7 @@ async def run_adapter(client: httpx.AsyncClient, fake: FakeOpenAI, body: bytes) 
         count += 1
         last = event
     elapsed = time.perf_counter() - start
-    assert isinstance(last, Done), last if isinstance(last, StreamError) else type(last)
+    assert isinstance(last, Done), last if isinstance(last, StreamFailed) else type(last)
     return elapsed, count
 
 

@@ -138,7 +138,7 @@ async def stream_into_chat(text: str, delay: float, *, echo: bool = False, check
                 # The answer's worker ends after the final render (the reconcile) has been awaited.
                 while not (screen._worker is not None and screen._worker.is_finished):
                     await asyncio.sleep(0.002)
-                assert answer.state == "done", answer.state
+                assert answer.state == "complete", answer.state
                 worker_done = time.perf_counter()
                 done.set()
                 paint(app)
@@ -167,7 +167,7 @@ async def _same_as_one_shot(pilot, screen, streamed: AssistantMessage, text: str
     reference = AssistantMessage()
     await screen.conversation.mount(reference)
     reference.add_text(text)
-    await reference.finish("done")
+    await reference.finish("complete")
     await pilot.pause()
     streamed_md = streamed.query_one(".answer", Markdown)
     reference_md = reference.query_one(".answer", Markdown)

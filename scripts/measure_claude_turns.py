@@ -21,11 +21,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 import httpx  # noqa: E402
 
 from tests.fakes import FakeAnthropic  # noqa: E402
-from tui_agent.auth.state import NO_CREDENTIAL  # noqa: E402
+from tui_agent.core.credentials import NO_CREDENTIAL  # noqa: E402
 from tui_agent.config.schema import ProviderConfig  # noqa: E402
-from tui_agent.providers.base import ChatMessage, ChatRequest  # noqa: E402
+from tui_agent.core.chat import ChatMessage, ChatRequest  # noqa: E402
 from tui_agent.providers.claude_cli import ClaudeCliAdapter  # noqa: E402
-from tui_agent.providers.events import TextDelta  # noqa: E402
+from tui_agent.core.events import TextDelta  # noqa: E402
 
 
 async def first_delta_seconds(adapter: ClaudeCliAdapter, request: ChatRequest) -> float:

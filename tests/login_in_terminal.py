@@ -15,8 +15,8 @@ import httpx
 from tui_agent.auth.login import REDIRECT_TIMEOUT, _Store, key_comes_from_browser, plan_for, run_login
 from tui_agent.auth.oauth.device import Clock, Sleep
 from tui_agent.auth.oauth.pkce_flow import browser_available
-from tui_agent.auth.oauth.terminal import render_in_terminal
-from tui_agent.auth.state import StoredCredential
+from tui_agent.terminal_login import render_in_terminal
+from tui_agent.core.credentials import StoredCredential
 from tui_agent.config.schema import ProviderConfig
 from tui_agent.core.login import LoginPlan
 

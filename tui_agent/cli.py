@@ -139,31 +139,31 @@ def _check_text_arguments(args: argparse.Namespace) -> None:
 
 
 async def _dispatch(args: argparse.Namespace, config_flag: str | None) -> int:
-    from tui_agent import commands
+    from tui_agent import headless
 
     if args.command == "config":
         if args.config_command == "check":
-            return commands.config_check(config_flag)
-        return commands.config_path(config_flag)
+            return headless.config_check(config_flag)
+        return headless.config_path(config_flag)
     if args.command == "import":
-        return commands.import_qwen(config_flag, args.file, args.force)
+        return headless.import_qwen(config_flag, args.file, args.force)
 
     from tui_agent.service.agent import AgentService
 
     service = AgentService.load(config_flag)
     try:
         if args.command == "status":
-            return await commands.status(service, as_json=args.json, probe=not args.no_probe)
+            return await headless.status(service, as_json=args.json, probe=not args.no_probe)
         if args.command == "models":
-            return await commands.models(service, as_json=args.json, provider=args.provider)
+            return await headless.models(service, as_json=args.json, provider=args.provider)
         if args.command == "explain":
-            return await commands.explain(service, args.nick, verbose=getattr(args, "verbose", False))
+            return await headless.explain(service, args.nick, verbose=getattr(args, "verbose", False))
         if args.command == "ask":
-            return await commands.ask(service, args.model, args.system, args.prompt, raw=args.raw, verbose=getattr(args, "verbose", False))
+            return await headless.ask(service, args.model, args.system, args.prompt, raw=args.raw, verbose=getattr(args, "verbose", False))
         if args.command == "login":
-            return await commands.login(service, args.provider, args.method, args.no_browser, no_check=args.no_check)
+            return await headless.login(service, args.provider, args.method, args.no_browser, no_check=args.no_check)
         if args.command == "logout":
-            return await commands.logout(service, args.provider)
+            return await headless.logout(service, args.provider)
         raise UsageError(f"unknown command `{args.command}`")
     finally:
         await service.aclose()

@@ -21,7 +21,7 @@ from tui_agent.auth.oauth.discovery import clear_discovery_cache, resolve_endpoi
 from tui_agent.auth.oauth.pkce import s256_challenge
 from tui_agent.auth.oauth.pkce_flow import PkceFlow
 from tests.login_in_terminal import login_in_terminal
-from tui_agent.auth.state import StoredCredential
+from tui_agent.core.credentials import StoredCredential
 from tui_agent.config.schema import OAuthSettings, ProviderConfig
 from tui_agent.errors import AuthError, ConfigError
 
@@ -359,10 +359,10 @@ async def test_ctrl_c_while_waiting_for_the_browser_closes_the_loopback_listener
 
 
 async def test_a_device_login_token_drives_a_chat_and_is_refreshed_when_it_expires(server, client, clock):
-    from tui_agent.auth.state import Credential
+    from tui_agent.core.credentials import Credential
     from tui_agent.auth.tokens import refresh_token_grant
-    from tui_agent.providers.base import ChatMessage, ChatRequest
-    from tui_agent.providers.events import Done, TextDelta
+    from tui_agent.core.chat import ChatMessage, ChatRequest
+    from tui_agent.core.events import Done, TextDelta
     from tui_agent.providers.openai_chat import OpenAIChatAdapter
 
     async def sleep(seconds: float) -> None:

@@ -21,7 +21,7 @@ from keyring.backend import KeyringBackend
 from keyring.backends import SecretService, chainer, fail, null
 
 from tui_agent import redact
-from tui_agent.auth.state import StoredCredential
+from tui_agent.core.credentials import StoredCredential
 from tui_agent.auth.store import (
     FileStore,
     KeyringStore,
@@ -255,7 +255,7 @@ async def test_a_keyring_entry_that_is_not_json_is_one_sentence():
 
 _WRITER = r"""
 import asyncio, sys
-from tui_agent.auth.state import StoredCredential
+from tui_agent.core.credentials import StoredCredential
 from tui_agent.auth.store import FileStore
 
 async def main(path):
@@ -298,7 +298,7 @@ async def test_writer_killed_mid_write_leaves_previous_content_readable(paths):
 
 _HALF_WRITER = r"""
 import asyncio, os, sys
-from tui_agent.auth.state import StoredCredential
+from tui_agent.core.credentials import StoredCredential
 from tui_agent.auth.store import FileStore
 
 real_fdopen = os.fdopen
@@ -345,7 +345,7 @@ def test_writer_killed_halfway_through_writing_the_data_leaves_the_old_file(path
 
 _ADDER = r"""
 import asyncio, sys
-from tui_agent.auth.state import StoredCredential
+from tui_agent.core.credentials import StoredCredential
 from tui_agent.auth.store import FileStore
 
 async def main(path, prefix):

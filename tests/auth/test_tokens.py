@@ -16,7 +16,7 @@ import httpx
 import pytest
 
 from tests.fakes.authserver import DROP, AuthlibServer, Reply, ScriptedServer
-from tui_agent.auth.state import CredentialState, StoredCredential
+from tui_agent.core.credentials import CredentialState, StoredCredential
 from tui_agent.auth.store import FileStore
 from tui_agent.auth.tokens import GrantGone, RefreshFailed, TokenManager, refresh_token_grant
 from tui_agent.config.paths import Paths

@@ -10,12 +10,12 @@ import httpx
 import pytest
 
 from tests.claude.conftest import recording
-from tui_agent.auth.state import NO_CREDENTIAL
+from tui_agent.core.credentials import NO_CREDENTIAL
 from tui_agent.config.schema import ProviderConfig
 from tui_agent.providers import claude_cli
-from tui_agent.providers.base import ChatMessage, ChatRequest
+from tui_agent.core.chat import ChatMessage, ChatRequest
 from tui_agent.providers.claude_cli import ClaudeCliAdapter
-from tui_agent.providers.events import Done, StreamError, TextDelta, ThinkingDelta, Usage
+from tui_agent.core.events import Done, StreamFailed, TextDelta, ThinkingDelta, Usage
 
 ANSWER = "Hello there (turn with 1 messages)"  # the text in success_thinking.jsonl
 
@@ -60,7 +60,7 @@ async def collect(adapter: ClaudeCliAdapter, request: ChatRequest) -> list:
 
 
 def terminal_only_at_end(events: list) -> bool:
-    terminals = [i for i, e in enumerate(events) if isinstance(e, (Done, StreamError))]
+    terminals = [i for i, e in enumerate(events) if isinstance(e, (Done, StreamFailed))]
     return terminals == [len(events) - 1]
 
 
@@ -168,7 +168,7 @@ async def test_not_logged_in_is_one_auth_error_with_the_login_hint(adapter, fake
 
     assert events == [events[-1]]  # the synthetic "Not logged in" message is not shown as an answer
     error = events[-1]
-    assert isinstance(error, StreamError) and error.kind == "auth"
+    assert isinstance(error, StreamFailed) and error.kind == "auth"
     assert "not logged in" in error.message and "tui-agent login claude-code" in error.message
 
 
@@ -177,7 +177,7 @@ async def test_refused_credential_is_an_auth_error(adapter, fake_claude):
 
     [error] = await collect(adapter, ask("hi"))
 
-    assert isinstance(error, StreamError)
+    assert isinstance(error, StreamFailed)
     assert (error.kind, error.status) == ("auth", 401)
     assert "401" in error.message and "tui-agent login claude-code" in error.message
 
@@ -187,7 +187,7 @@ async def test_rate_limited_answer_is_a_rate_limit_error_in_the_cli_words(adapte
 
     [error] = await collect(adapter, ask("hi"))
 
-    assert isinstance(error, StreamError)
+    assert isinstance(error, StreamFailed)
     assert (error.kind, error.status) == ("rate_limit", 429)
     assert "temporarily limiting requests" in error.message
     assert "exit" not in error.message  # the CLI exits 1 on purpose after an error result
@@ -199,7 +199,7 @@ async def test_crashing_cli_reports_its_exit_status_and_last_stderr_line(adapter
     events = await collect(adapter, ask("hi"))
 
     [error] = events
-    assert isinstance(error, StreamError) and error.kind == "provider"
+    assert isinstance(error, StreamFailed) and error.kind == "provider"
     assert "status 3" in error.message and "TypeError: boom" in error.message
 
 
@@ -209,7 +209,7 @@ async def test_cli_that_stops_without_a_result_line_is_an_interrupted_answer(ada
     events = await collect(adapter, ask("hi"))
 
     assert [e.text for e in events if isinstance(e, TextDelta)] == ["Hello", " there"]
-    assert isinstance(events[-1], StreamError) and events[-1].kind == "interrupted"
+    assert isinstance(events[-1], StreamFailed) and events[-1].kind == "interrupted"
     assert terminal_only_at_end(events)
 
 
@@ -220,7 +220,7 @@ async def test_missing_binary_is_one_clear_error(client, tmp_path, monkeypatch):
 
     [error] = await collect(adapter, ask("hi"))
 
-    assert isinstance(error, StreamError)
+    assert isinstance(error, StreamFailed)
     assert "Claude Code CLI was not found" in error.message and "npm install -g @anthropic-ai/claude-code" in error.message
 
 
@@ -231,7 +231,7 @@ async def test_configured_cli_path_that_does_not_exist_is_reported_not_replaced(
 
     [error] = await collect(adapter, ask("hi"))
 
-    assert isinstance(error, StreamError) and "providers.claude-code.cli_path" in error.message
+    assert isinstance(error, StreamFailed) and "providers.claude-code.cli_path" in error.message
     assert fake_claude.calls() == []
 
 
@@ -294,7 +294,7 @@ async def test_kept_process_that_died_between_turns_is_replaced_by_resuming_the_
     assert second["pid"] != first["pid"]
     assert flag_value(second["argv"], "--resume") == flag_value(first["argv"], "--session-id")
     assert second["stdin"] == "Still there?"
-    assert not any(isinstance(e, StreamError) for e in events) and isinstance(events[-1], Done)
+    assert not any(isinstance(e, StreamFailed) for e in events) and isinstance(events[-1], Done)
 
 
 async def test_only_the_most_recent_conversation_keeps_its_process(adapter, fake_claude):
@@ -394,7 +394,7 @@ async def test_lost_cli_session_is_replaced_by_a_new_one_with_the_transcript(mak
     calls = fake_claude.print_calls()
     assert [flag_value(c["argv"], "--resume") is not None for c in calls] == [False, True, False]
     assert "Say hello" in calls[2]["stdin"] and "And again?" in calls[2]["stdin"]
-    assert not any(isinstance(e, StreamError) for e in events)
+    assert not any(isinstance(e, StreamFailed) for e in events)
     assert isinstance(events[-1], Done)
 
 
@@ -489,7 +489,7 @@ async def test_continue_on_claude_code_sends_the_answer_so_far_and_a_user_turn_a
     """The CLI takes only user turns: /continue's fallback reaches it as the transcript plus the request to go on."""
     from datetime import datetime, timezone
 
-    from tui_agent.service.conversation import CONTINUE_PROMPT, continue_messages
+    from tui_agent.service.chat_session import CONTINUE_PROMPT, continue_messages
     from tui_agent.service.history import Message
 
     now = datetime.now(timezone.utc)

@@ -18,7 +18,7 @@ from tui_agent.auth.claude_cli import (
     run_logout,
     to_credential_status,
 )
-from tui_agent.auth.state import CredentialState
+from tui_agent.core.credentials import CredentialState
 
 # What Claude Code 2.1.197 prints (pretty JSON), in each situation; the claude.ai fields come from its source.
 LOGGED_OUT = {"loggedIn": False, "authMethod": "none", "apiProvider": "firstParty"}

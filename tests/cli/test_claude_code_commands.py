@@ -66,7 +66,7 @@ def test_ask_says_which_profile_parameters_the_cli_cannot_apply(capsys, tmp_path
 async def test_status_shows_which_credential_the_cli_really_used(tmp_path, monkeypatch, isolated_home):
     from tui_agent.config.load import load_config
     from tui_agent.config.paths import Paths
-    from tui_agent.providers.base import ChatMessage
+    from tui_agent.core.chat import ChatMessage
     from tui_agent.service.agent import AgentService, collect_text
 
     recording = sorted(RECORDINGS.glob("*success*"))[0]

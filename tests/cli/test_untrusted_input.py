@@ -220,7 +220,7 @@ def test_an_unexpected_failure_is_one_sentence_without_verbose_and_a_traceback_w
     async def broken(*args, **kwargs):
         raise RuntimeError("something \x1b]0;odd\x07 happened")
 
-    monkeypatch.setattr("tui_agent.commands.status", broken)
+    monkeypatch.setattr("tui_agent.headless.status", broken)
     code, out, err = run(capsys, "status", "--no-probe")
     assert (code, out) == (1, "")
     assert err == "tui-agent: unexpected failure (RuntimeError: something  happened); please report it — `--verbose` shows the traceback\n"

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tui_agent.providers.base import ChatMessage
+from tui_agent.core.chat import ChatMessage
 from tui_agent.service.context import MESSAGE_OVERHEAD, estimate_tokens, fit_context
 
 

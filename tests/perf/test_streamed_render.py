@@ -10,7 +10,7 @@ from textual.geometry import Region
 from textual.widgets import Markdown
 
 from tests.ui.support import SIZE, Hold, make_app, wait_until
-from tui_agent.providers.events import Done, TextDelta
+from tui_agent.core.events import Done, TextDelta
 from tui_agent.ui.widgets.message import AssistantMessage
 
 # Every kind of block the stream splits across appends: headings, prose, both lists, a table, a code fence.
@@ -74,7 +74,7 @@ async def test_streamed_answer_renders_the_same_as_one_update(isolated_home):
             sent = "".join(chunks[:(n + 1) * 6])
             await wait_until(pilot, lambda: streamed_md.source == sent, f"the text up to chunk {(n + 1) * 6} on screen")
             hold.release()
-        await wait_until(pilot, lambda: streamed.state == "done" and not app.screen.is_streaming, "the end of the answer")
+        await wait_until(pilot, lambda: streamed.state == "complete" and not app.screen.is_streaming, "the end of the answer")
         await pilot.pause()
 
         reference = AssistantMessage()

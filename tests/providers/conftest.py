@@ -10,7 +10,7 @@ import pytest
 from tests.fakes.fixtures import fake_anthropic, fake_ollama, fake_openai  # noqa: F401  (fixtures)
 from tui_agent.config.schema import ProviderConfig
 from tui_agent.providers import _http
-from tui_agent.providers.events import Done, Event, StreamError
+from tui_agent.core.events import Done, Event, StreamFailed
 
 
 class RecordingSleep:
@@ -51,18 +51,18 @@ async def collect(events: AsyncIterator[Event]) -> list[Event]:
 
 
 def assert_one_terminal(events: list[Event]) -> None:
-    """The adapter contract: exactly one Done or StreamError, and it is the last event."""
-    terminals = [i for i, e in enumerate(events) if isinstance(e, (Done, StreamError))]
+    """The adapter contract: exactly one Done or StreamFailed, and it is the last event."""
+    terminals = [i for i, e in enumerate(events) if isinstance(e, (Done, StreamFailed))]
     assert terminals == [len(events) - 1], events
 
 
 def text_of(events: list[Event]) -> str:
-    from tui_agent.providers.events import TextDelta
+    from tui_agent.core.events import TextDelta
 
     return "".join(e.text for e in events if isinstance(e, TextDelta))
 
 
 def thinking_of(events: list[Event]) -> str:
-    from tui_agent.providers.events import ThinkingDelta
+    from tui_agent.core.events import ThinkingDelta
 
     return "".join(e.text for e in events if isinstance(e, ThinkingDelta))

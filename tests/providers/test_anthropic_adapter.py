@@ -8,11 +8,11 @@ import socket
 import pytest
 
 from tests.fakes import FakeAnthropic, Reply, sse_bytes
-from tui_agent.auth.state import Credential
+from tui_agent.core.credentials import Credential
 from tui_agent.errors import AuthError, ProviderError
 from tui_agent.providers.anthropic import AnthropicAdapter
-from tui_agent.providers.base import ChatMessage, ChatRequest
-from tui_agent.providers.events import Done, StreamError, TextDelta, Usage
+from tui_agent.core.chat import ChatMessage, ChatRequest
+from tui_agent.core.events import Done, StreamFailed, TextDelta, Usage
 
 from .conftest import collect, make_provider, text_of, thinking_of
 
@@ -98,7 +98,7 @@ async def test_an_in_band_error_keeps_the_text_and_ends_the_stream(fake_anthropi
     fake_anthropic.script(FakeAnthropic.answer("partial", error=("overloaded_error", "Overloaded")))
     events = await collect(adapter_for(fake_anthropic, client).stream(REQUEST, KEY))
     assert text_of(events) == "partial"
-    assert isinstance(events[-1], StreamError) and events[-1].kind == "overloaded"
+    assert isinstance(events[-1], StreamFailed) and events[-1].kind == "overloaded"
     assert "overloaded_error" in events[-1].message
 
 
@@ -109,13 +109,13 @@ async def test_a_stream_that_ends_early_is_interrupted_after_the_text(fake_anthr
                           else FakeAnthropic.answer("half an", " answer", cut_after=5))
     events = await collect(adapter_for(fake_anthropic, client).stream(REQUEST, KEY))
     assert text_of(events) == "half an answer"
-    assert isinstance(events[-1], StreamError) and events[-1].kind == "interrupted"
+    assert isinstance(events[-1], StreamFailed) and events[-1].kind == "interrupted"
 
 
 async def test_an_empty_200_is_an_error_not_an_answer(fake_anthropic, client):
     fake_anthropic.script(Reply.stream([], "text/event-stream"))
     events = await collect(adapter_for(fake_anthropic, client).stream(REQUEST, KEY))
-    assert events == [events[-1]] and isinstance(events[-1], StreamError)
+    assert events == [events[-1]] and isinstance(events[-1], StreamFailed)
 
 
 async def test_overloaded_529_is_retried_with_backoff_before_the_first_token(fake_anthropic, client, no_wait_policy, sleep):
@@ -132,7 +132,7 @@ async def test_retries_give_up_with_one_overloaded_sentence(fake_anthropic, clie
     fake_anthropic.script(*[FakeAnthropic.error(529, "overloaded_error", "Overloaded")] * 3)
     events = await collect(adapter_for(fake_anthropic, client, no_wait_policy).stream(REQUEST, KEY))
     error = events[-1]
-    assert isinstance(error, StreamError) and error.kind == "overloaded" and error.status == 529
+    assert isinstance(error, StreamFailed) and error.kind == "overloaded" and error.status == 529
     assert "HTTP 529" in error.message and "Overloaded" in error.message and "try again" in error.message
     assert len(sleep.delays) == 2
 
@@ -144,7 +144,7 @@ async def test_429_waits_for_retry_after_and_reports_it_when_retries_run_out(fak
     events = await collect(adapter_for(fake_anthropic, client, no_wait_policy).stream(REQUEST, KEY))
     error = events[-1]
     assert sleep.delays == [7.0, 7.0]
-    assert isinstance(error, StreamError) and error.kind == "rate_limit" and error.retry_after == 7.0
+    assert isinstance(error, StreamFailed) and error.kind == "rate_limit" and error.retry_after == 7.0
     assert "try again in 7 s" in error.message
 
 
@@ -152,7 +152,7 @@ async def test_nothing_is_retried_once_the_answer_has_started(fake_anthropic, cl
     fake_anthropic.script(FakeAnthropic.answer("first words", cut_after=4), FakeAnthropic.answer("second answer"))
     events = await collect(adapter_for(fake_anthropic, client, no_wait_policy).stream(REQUEST, KEY))
     assert text_of(events) == "first words"
-    assert isinstance(events[-1], StreamError) and events[-1].kind == "interrupted"
+    assert isinstance(events[-1], StreamFailed) and events[-1].kind == "interrupted"
     assert len(fake_anthropic.chat_requests) == 1 and sleep.delays == []
 
 
@@ -179,7 +179,7 @@ async def test_a_second_401_after_refresh_is_a_clear_auth_error(client, no_wait_
 
         events = await collect(adapter_for(fake, client, no_wait_policy).stream(REQUEST, KEY, refresh))
         error = events[-1]
-        assert isinstance(error, StreamError) and error.kind == "auth" and error.status == 401
+        assert isinstance(error, StreamFailed) and error.kind == "auth" and error.status == 401
         assert "`tui-agent login test`" in error.message and "invalid x-api-key" in error.message
         assert calls == [1] and len(fake.chat_requests) == 2
         assert KEY.secret not in error.message and "still-a-wrong-key-987654321" not in error.message
@@ -188,7 +188,7 @@ async def test_a_second_401_after_refresh_is_a_clear_auth_error(client, no_wait_
 async def test_a_401_without_a_refresh_callback_fails_at_once(client, no_wait_policy, sleep):
     with FakeAnthropic(api_key="the-only-good-key") as fake:
         events = await collect(adapter_for(fake, client, no_wait_policy).stream(REQUEST, KEY))
-        assert isinstance(events[-1], StreamError) and events[-1].kind == "auth"
+        assert isinstance(events[-1], StreamFailed) and events[-1].kind == "auth"
         assert len(fake.chat_requests) == 1 and sleep.delays == []
 
 
@@ -196,7 +196,7 @@ async def test_a_redirect_is_not_followed_and_names_the_other_host(fake_anthropi
     fake_anthropic.script(Reply.redirect("http://collector.invalid/v1/messages", status=307))
     events = await collect(adapter_for(fake_anthropic, client).stream(REQUEST, KEY))
     error = events[-1]
-    assert isinstance(error, StreamError) and error.status == 307
+    assert isinstance(error, StreamFailed) and error.status == 307
     assert "collector.invalid" in error.message and "base_url" in error.message
 
 
@@ -212,7 +212,7 @@ async def test_an_html_502_is_reported_as_html_with_status_and_url(fake_anthropi
     fake_anthropic.script(Reply.html(502))
     events = await collect(adapter.stream(REQUEST, KEY))
     error = events[-1]
-    assert isinstance(error, StreamError) and error.kind == "bad_response" and error.status == 502
+    assert isinstance(error, StreamFailed) and error.kind == "bad_response" and error.status == 502
     assert "HTML" in error.message and "HTTP 502" in error.message
     assert f"{fake_anthropic.base_url}/v1/messages" in error.message
 
@@ -226,7 +226,7 @@ async def test_an_unreachable_server_is_a_network_error_naming_the_url(client, n
     adapter.retry_policy = no_wait_policy
     events = await collect(adapter.stream(REQUEST, KEY))
     error = events[-1]
-    assert isinstance(error, StreamError) and error.kind == "network"
+    assert isinstance(error, StreamFailed) and error.kind == "network"
     assert f"http://127.0.0.1:{port}/v1/messages" in error.message and "connection refused" in error.message
     assert sleep.delays == [0.5, 1.0]  # a remote provider's connection errors are retried with backoff first
 

@@ -10,10 +10,10 @@ import ollama
 import openai
 
 from tests.fakes import FakeAnthropic, FakeOllama, FakeOpenAI
-from tui_agent.auth.state import NO_CREDENTIAL, Credential
+from tui_agent.core.credentials import NO_CREDENTIAL, Credential
 from tui_agent.providers.anthropic import AnthropicAdapter
-from tui_agent.providers.base import ChatMessage, ChatRequest
-from tui_agent.providers.events import StreamError
+from tui_agent.core.chat import ChatMessage, ChatRequest
+from tui_agent.core.events import StreamFailed
 from tui_agent.providers.ollama import OllamaAdapter
 from tui_agent.providers.openai_chat import OpenAIChatAdapter
 from tui_agent.service.attachments import prepare
@@ -104,5 +104,5 @@ async def test_a_server_that_refuses_images_is_heard_in_its_own_words(client, tm
         fake.script(FakeOpenAI.error(400, "This model does not support image inputs."))
         adapter = OpenAIChatAdapter(make_provider("openai-chat", fake.base_url), client)
         events = await collect(adapter.stream(_request("m", prepared), NO_CREDENTIAL))
-        assert isinstance(events[-1], StreamError) and events[-1].kind == "bad_request"
+        assert isinstance(events[-1], StreamFailed) and events[-1].kind == "bad_request"
         assert "This model does not support image inputs" in events[-1].message

@@ -9,11 +9,11 @@ import openai
 import pytest
 
 from tests.fakes import FakeAnthropic, FakeOllama, FakeOpenAI
-from tui_agent.auth.state import NO_CREDENTIAL, Credential
+from tui_agent.core.credentials import NO_CREDENTIAL, Credential
 from tui_agent.config.schema import ProviderConfig
 from tui_agent.providers.anthropic import AnthropicAdapter
-from tui_agent.providers.base import ChatMessage, ChatRequest
-from tui_agent.providers.events import Done
+from tui_agent.core.chat import ChatMessage, ChatRequest
+from tui_agent.core.events import Done
 from tui_agent.providers.ollama import OllamaAdapter
 from tui_agent.providers.openai_chat import OpenAIChatAdapter
 

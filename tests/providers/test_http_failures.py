@@ -8,7 +8,7 @@ import time
 import httpx
 import pytest
 
-from tui_agent.auth.state import NO_CREDENTIAL, Credential
+from tui_agent.core.credentials import NO_CREDENTIAL, Credential
 from tui_agent.providers import _http
 
 from .conftest import make_provider

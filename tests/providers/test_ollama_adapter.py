@@ -8,10 +8,10 @@ import socket
 import pytest
 
 from tests.fakes import FakeOllama, Reply
-from tui_agent.auth.state import NO_CREDENTIAL
+from tui_agent.core.credentials import NO_CREDENTIAL
 from tui_agent.errors import ProviderError
-from tui_agent.providers.base import ChatMessage, ChatRequest
-from tui_agent.providers.events import Done, StreamError, TextDelta, Usage
+from tui_agent.core.chat import ChatMessage, ChatRequest
+from tui_agent.core.events import Done, StreamFailed, TextDelta, Usage
 from tui_agent.providers.ollama import OllamaAdapter, _connectable
 
 from .conftest import collect, make_provider, text_of, thinking_of
@@ -52,7 +52,7 @@ async def test_an_error_line_under_200_keeps_the_text(fake_ollama, client):
     fake_ollama.script(FakeOllama.answer("can", error="an error was encountered while running the model"))
     events = await collect(adapter_for(fake_ollama, client).stream(REQUEST, NO_CREDENTIAL))
     assert text_of(events) == "can"
-    assert isinstance(events[-1], StreamError) and "an error was encountered" in events[-1].message
+    assert isinstance(events[-1], StreamFailed) and "an error was encountered" in events[-1].message
 
 
 @pytest.mark.parametrize("reply", [
@@ -63,20 +63,20 @@ async def test_no_done_line_means_interrupted(fake_ollama, client, reply):
     fake_ollama.script(reply)
     events = await collect(adapter_for(fake_ollama, client).stream(REQUEST, NO_CREDENTIAL))
     assert text_of(events) == "half"
-    assert isinstance(events[-1], StreamError) and events[-1].kind == "interrupted"
+    assert isinstance(events[-1], StreamFailed) and events[-1].kind == "interrupted"
 
 
 async def test_a_line_that_is_not_json_is_a_bad_response(fake_ollama, client):
     fake_ollama.script(Reply.stream([b'{"message":{"content":"ok"},"done":false}\n', b"<html>\n"], "application/x-ndjson"))
     events = await collect(adapter_for(fake_ollama, client).stream(REQUEST, NO_CREDENTIAL))
-    assert text_of(events) == "ok" and isinstance(events[-1], StreamError) and events[-1].kind == "bad_response"
+    assert text_of(events) == "ok" and isinstance(events[-1], StreamFailed) and events[-1].kind == "bad_response"
 
 
 async def test_an_unknown_model_is_a_bad_request_sentence(fake_ollama, client):
     request = ChatRequest(model="nope:1b", messages=[ChatMessage("user", "hi")])
     events = await collect(adapter_for(fake_ollama, client).stream(request, NO_CREDENTIAL))
     error = events[-1]
-    assert isinstance(error, StreamError) and error.kind == "bad_request" and error.status == 404
+    assert isinstance(error, StreamFailed) and error.kind == "bad_request" and error.status == 404
     assert "model 'nope:1b' not found" in error.message
 
 
@@ -87,7 +87,7 @@ async def test_a_stopped_local_server_fails_at_once_without_retries(client, no_w
     adapter = OllamaAdapter(make_provider("ollama", f"http://127.0.0.1:{port}", local=True), client)
     adapter.retry_policy = no_wait_policy
     events = await collect(adapter.stream(REQUEST, NO_CREDENTIAL))
-    assert isinstance(events[-1], StreamError) and events[-1].kind == "network"
+    assert isinstance(events[-1], StreamFailed) and events[-1].kind == "network"
     assert "is the server running?" in events[-1].message and sleep.delays == []
 
 

@@ -7,10 +7,10 @@ import asyncio
 import pytest
 
 from tests.fakes import FakeOpenAI, Reply, sse_bytes
-from tui_agent.auth.state import NO_CREDENTIAL, Credential
+from tui_agent.core.credentials import NO_CREDENTIAL, Credential
 from tui_agent.errors import ProviderError
-from tui_agent.providers.base import ChatMessage, ChatRequest
-from tui_agent.providers.events import Done, StreamError, TextDelta, Usage
+from tui_agent.core.chat import ChatMessage, ChatRequest
+from tui_agent.core.events import Done, StreamFailed, TextDelta, Usage
 from tui_agent.providers.openai_chat import OpenAIChatAdapter
 
 from .conftest import collect, make_provider, text_of, thinking_of
@@ -46,7 +46,7 @@ async def test_done_without_any_finish_reason_is_an_interrupted_answer(fake_open
     fake_openai.script(FakeOpenAI.answer("cut ", "short", finish_reason=None, usage=None))
     events = await collect(adapter_for(fake_openai, client).stream(REQUEST, KEY))
     assert text_of(events) == "cut short"
-    assert isinstance(events[-1], StreamError) and events[-1].kind == "interrupted"
+    assert isinstance(events[-1], StreamFailed) and events[-1].kind == "interrupted"
     assert "finish_reason" in events[-1].message
 
 
@@ -60,13 +60,13 @@ async def test_a_connection_cut_mid_answer_keeps_the_text(fake_openai, client):
     fake_openai.script(FakeOpenAI.answer("one ", "two ", "three", cut_after=3))
     events = await collect(adapter_for(fake_openai, client).stream(REQUEST, KEY))
     assert text_of(events) == "one two "
-    assert isinstance(events[-1], StreamError) and events[-1].kind == "interrupted"
+    assert isinstance(events[-1], StreamFailed) and events[-1].kind == "interrupted"
 
 
 async def test_an_empty_200_body_is_reported_with_the_context_window_hint(fake_openai, client):
     fake_openai.script(Reply.stream([], "text/event-stream"))
     events = await collect(adapter_for(fake_openai, client).stream(REQUEST, KEY))
-    assert len(events) == 1 and isinstance(events[0], StreamError) and "context window" in events[0].message
+    assert len(events) == 1 and isinstance(events[0], StreamFailed) and "context window" in events[0].message
 
 
 @pytest.mark.parametrize("error, kind", [
@@ -78,14 +78,14 @@ async def test_an_in_band_error_keeps_the_text(fake_openai, client, error, kind)
     fake_openai.script(FakeOpenAI.answer("so far", error=error))
     events = await collect(adapter_for(fake_openai, client).stream(REQUEST, KEY))
     assert text_of(events) == "so far"
-    assert isinstance(events[-1], StreamError) and events[-1].kind == kind
+    assert isinstance(events[-1], StreamFailed) and events[-1].kind == kind
 
 
 async def test_a_vllm_style_error_object_is_an_error(fake_openai, client):
     fake_openai.script(Reply.stream([sse_bytes({"object": "error", "message": "bad things", "code": 400})],
                                     "text/event-stream"))
     events = await collect(adapter_for(fake_openai, client).stream(REQUEST, KEY))
-    assert isinstance(events[-1], StreamError) and "bad things" in events[-1].message
+    assert isinstance(events[-1], StreamFailed) and "bad things" in events[-1].message
 
 
 @pytest.mark.parametrize("newline", ["\n", "\r\n", "\r"])
@@ -139,7 +139,7 @@ async def test_other_400s_are_not_retried_and_read_as_one_sentence(fake_openai, 
     fake_openai.script(FakeOpenAI.error(400, "The model `nope` does not exist", code="model_not_found"))
     events = await collect(adapter_for(fake_openai, client, no_wait_policy).stream(REQUEST, KEY))
     error = events[-1]
-    assert isinstance(error, StreamError) and error.kind == "bad_request" and error.status == 400
+    assert isinstance(error, StreamFailed) and error.kind == "bad_request" and error.status == 400
     assert "The model `nope` does not exist" in error.message and len(fake_openai.chat_requests) == 1
     assert sleep.delays == []
 
@@ -148,7 +148,7 @@ async def test_a_spent_quota_429_is_not_retried(fake_openai, client, no_wait_pol
     fake_openai.script(FakeOpenAI.error(429, "You exceeded your current quota", "insufficient_quota",
                                         "insufficient_quota"))
     events = await collect(adapter_for(fake_openai, client, no_wait_policy).stream(REQUEST, KEY))
-    assert isinstance(events[-1], StreamError) and "billing" in events[-1].message and sleep.delays == []
+    assert isinstance(events[-1], StreamFailed) and "billing" in events[-1].message and sleep.delays == []
 
 
 @pytest.mark.parametrize("credential, header, value", [
@@ -189,7 +189,7 @@ async def test_a_refresh_that_finds_nothing_is_an_auth_error(client):
             return None
 
         events = await collect(adapter_for(fake, client).stream(REQUEST, KEY, refresh))
-        assert isinstance(events[-1], StreamError) and events[-1].kind == "auth"
+        assert isinstance(events[-1], StreamFailed) and events[-1].kind == "auth"
         assert len(fake.chat_requests) == 1 and KEY.secret not in events[-1].message
 
 
@@ -198,7 +198,7 @@ async def test_an_html_502_from_a_proxy_is_named_as_html(fake_openai, client):
     adapter.retry_policy = adapter.retry_policy.__class__(max_retries=0)
     fake_openai.script(Reply.html(502))
     events = await collect(adapter.stream(REQUEST, KEY))
-    assert isinstance(events[-1], StreamError) and events[-1].kind == "bad_response"
+    assert isinstance(events[-1], StreamFailed) and events[-1].kind == "bad_response"
     assert "HTML" in events[-1].message and "HTTP 502" in events[-1].message
     assert f"{fake_openai.base_url}/chat/completions" in events[-1].message
 
@@ -206,13 +206,13 @@ async def test_an_html_502_from_a_proxy_is_named_as_html(fake_openai, client):
 async def test_an_html_page_under_200_is_not_read_as_a_stream(fake_openai, client):
     fake_openai.script(Reply.html(200))
     events = await collect(adapter_for(fake_openai, client).stream(REQUEST, KEY))
-    assert isinstance(events[-1], StreamError) and events[-1].kind == "bad_response"
+    assert isinstance(events[-1], StreamFailed) and events[-1].kind == "bad_response"
 
 
 async def test_a_redirect_is_an_error_and_is_not_followed(fake_openai, client):
     fake_openai.script(Reply.redirect("https://login.example.net/sso?next=/v1/chat/completions", status=301))
     events = await collect(adapter_for(fake_openai, client).stream(REQUEST, KEY))
-    assert isinstance(events[-1], StreamError) and "login.example.net" in events[-1].message
+    assert isinstance(events[-1], StreamFailed) and "login.example.net" in events[-1].message
     assert len(fake_openai.requests) == 1
 
 
@@ -265,7 +265,7 @@ async def test_a_json_error_under_200_instead_of_a_stream_is_an_error(fake_opena
     # OpenRouter may answer 200 with the error in the body (docs/protocols.md §2.7).
     fake_openai.script(Reply.json({"error": {"code": 402, "message": "Insufficient credits"}}))
     events = await collect(adapter_for(fake_openai, client).stream(REQUEST, KEY))
-    assert len(events) == 1 and isinstance(events[0], StreamError) and "Insufficient credits" in events[0].message
+    assert len(events) == 1 and isinstance(events[0], StreamFailed) and "Insufficient credits" in events[0].message
 
 
 async def test_a_whole_json_completion_instead_of_a_stream_is_named(fake_openai, client):

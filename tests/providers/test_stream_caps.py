@@ -9,10 +9,10 @@ import pytest
 
 from tests.fakes import FakeOpenAI, Reply, sse_bytes
 from tests.fakes.fake_ollama import FakeOllama
-from tui_agent.auth.state import Credential
+from tui_agent.core.credentials import Credential
 from tui_agent.providers import lines
-from tui_agent.providers.base import ChatMessage, ChatRequest
-from tui_agent.providers.events import StreamError
+from tui_agent.core.chat import ChatMessage, ChatRequest
+from tui_agent.core.events import StreamFailed
 from tui_agent.providers.ndjson import NDJSONDecoder
 from tui_agent.providers.ollama import OllamaAdapter
 from tui_agent.providers.openai_chat import OpenAIChatAdapter
@@ -102,7 +102,7 @@ async def test_200_mb_without_a_newline_is_refused_at_the_line_cap_and_the_parti
     events = await collect(adapter.stream(REQUEST, KEY))
     assert text_of(events) == "Partial answer"
     error = events[-1]
-    assert isinstance(error, StreamError) and error.kind == "bad_response"
+    assert isinstance(error, StreamFailed) and error.kind == "bad_response"
     assert "a single line of more than 16 MB" in error.message and "what arrived is kept" in error.message
     request = fake_openai.chat_requests[0]
     assert request.finished.wait(10)
@@ -127,4 +127,4 @@ async def test_an_ndjson_line_past_the_cap_ends_an_ollama_answer_with_the_cause(
     adapter = OllamaAdapter(make_provider("ollama", fake_ollama.base_url), client)
     events = await collect(adapter.stream(ChatRequest(model="m", messages=[ChatMessage("user", "hi")]), KEY))
     assert text_of(events) == "kept"
-    assert isinstance(events[-1], StreamError) and "a single line of more than 64 KB" in events[-1].message
+    assert isinstance(events[-1], StreamFailed) and "a single line of more than 64 KB" in events[-1].message

@@ -9,11 +9,11 @@ import pytest
 
 from tests.fakes import FakeOpenAI, Reply
 from tests.fakes.silent import SilentListener
-from tui_agent.auth.state import Credential
+from tui_agent.core.credentials import Credential
 from tui_agent.config.schema import ProviderConfig, Timeouts
 from tui_agent.providers import _http
-from tui_agent.providers.base import ChatMessage, ChatRequest
-from tui_agent.providers.events import StreamError
+from tui_agent.core.chat import ChatMessage, ChatRequest
+from tui_agent.core.events import StreamFailed
 from tui_agent.providers.openai_chat import OpenAIChatAdapter
 
 from .conftest import collect, make_provider, text_of
@@ -34,7 +34,7 @@ async def test_a_server_that_never_answers_is_reported_at_the_headers_limit_and_
         connections = hung.connections
         received = bytes(hung.received)
     error = events[-1]
-    assert isinstance(error, StreamError) and error.kind == "network"
+    assert isinstance(error, StreamFailed) and error.kind == "network"
     assert error.message == (
         f"Test Provider accepted the request but sent no answer within 0.2 s at {hung.base_url}/v1/chat/completions; "
         "it was not sent again — try later, or raise providers.test.timeouts.headers if the server needs longer"
@@ -56,7 +56,7 @@ async def test_a_stall_mid_answer_is_reported_at_the_idle_limit_with_the_partial
     fake_openai.release()
     assert text_of(events) == "Partial answer"
     error = events[-1]
-    assert isinstance(error, StreamError) and error.kind == "network"
+    assert isinstance(error, StreamFailed) and error.kind == "network"
     assert error.message == (
         f"Test Provider sent nothing for 0.2 s in the middle of the answer at {fake_openai.base_url}/chat/completions; "
         "what arrived is kept — send again to retry, or raise providers.test.timeouts.idle if the model pauses longer"
@@ -68,7 +68,7 @@ async def test_a_slow_answer_that_keeps_flowing_is_not_cut_by_the_idle_limit(fak
     # Each gap is shorter than the limit; the whole answer takes longer than it.
     fake_openai.script(FakeOpenAI.answer("a", "b", "c", "d", "e", delay=0.05))
     events = await collect(adapter(fake_openai.base_url, client, no_wait_policy, idle=0.2).stream(REQUEST, KEY))
-    assert text_of(events) == "abcde" and not isinstance(events[-1], StreamError)
+    assert text_of(events) == "abcde" and not isinstance(events[-1], StreamFailed)
 
 
 async def test_an_error_page_that_stalls_is_held_to_the_idle_limit(fake_openai, client, no_wait_policy):
@@ -76,7 +76,7 @@ async def test_an_error_page_that_stalls_is_held_to_the_idle_limit(fake_openai, 
     fake_openai.script(stalled)
     events = await collect(adapter(fake_openai.base_url, client, no_wait_policy, idle=0.2).stream(REQUEST, KEY))
     fake_openai.release()
-    assert isinstance(events[-1], StreamError) and events[-1].status == 400
+    assert isinstance(events[-1], StreamFailed) and events[-1].status == 400
 
 
 @pytest.mark.parametrize(

@@ -16,11 +16,11 @@ import pytest
 
 from tests.fakes import FakeAnthropic
 from tui_agent.auth.claude_cli import cli_status, find_claude_cli, to_credential_status
-from tui_agent.auth.state import NO_CREDENTIAL, CredentialState
+from tui_agent.core.credentials import NO_CREDENTIAL, CredentialState
 from tui_agent.config.schema import ProviderConfig
-from tui_agent.providers.base import ChatMessage, ChatRequest
+from tui_agent.core.chat import ChatMessage, ChatRequest
 from tui_agent.providers.claude_cli import ClaudeCliAdapter
-from tui_agent.providers.events import Done, StreamError, TextDelta
+from tui_agent.core.events import Done, StreamFailed, TextDelta
 
 pytestmark = pytest.mark.real_peer
 
@@ -159,7 +159,7 @@ async def test_without_login_or_token_the_answer_is_an_auth_error(adapter, cli_e
 
     events = [e async for e in adapter.stream(request("Say hello"), NO_CREDENTIAL)]
 
-    assert isinstance(events[-1], StreamError) and events[-1].kind == "auth", events[-1]
+    assert isinstance(events[-1], StreamFailed) and events[-1].kind == "auth", events[-1]
     assert "tui-agent login claude-code" in events[-1].message
     assert fake.chat_requests == []
 

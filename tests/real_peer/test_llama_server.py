@@ -13,12 +13,12 @@ from typing import AsyncIterator
 import httpx
 import pytest
 
-from tui_agent.auth.state import NO_CREDENTIAL, Credential
+from tui_agent.core.credentials import NO_CREDENTIAL, Credential
 from tui_agent.config.schema import ProviderConfig
 from tui_agent.errors import AuthError
 from tui_agent.providers import make_adapter
-from tui_agent.providers.base import ChatMessage, ChatRequest
-from tui_agent.providers.events import Done, Event, StreamError, TextDelta
+from tui_agent.core.chat import ChatMessage, ChatRequest
+from tui_agent.core.events import Done, Event, StreamFailed, TextDelta
 
 URL = os.environ.get("TUI_AGENT_REAL_LLAMA_URL", "")
 KEY = os.environ.get("TUI_AGENT_REAL_LLAMA_KEY", "")
@@ -43,7 +43,7 @@ async def adapter() -> AsyncIterator:
 
 
 def is_terminal(event: Event) -> bool:
-    return isinstance(event, (Done, StreamError))
+    return isinstance(event, (Done, StreamFailed))
 
 
 async def test_discovery_lists_the_served_model(adapter):
@@ -59,7 +59,7 @@ async def test_a_wrong_key_is_refused_with_one_sentence(adapter):
         await adapter.list_models(wrong)
     assert "Invalid API key" in str(err.value) and "tui-agent login lmstudio" in str(err.value)
     events = [e async for e in adapter.stream(ChatRequest(MODEL, PROMPT, max_tokens=8), wrong)]
-    assert len(events) == 1 and isinstance(events[0], StreamError) and events[0].kind == "auth"
+    assert len(events) == 1 and isinstance(events[0], StreamFailed) and events[0].kind == "auth"
 
 
 async def test_streaming_yields_real_text_deltas_then_done(adapter):
@@ -115,7 +115,7 @@ async def test_a_model_list_call_during_a_stream_cuts_it_and_that_reads_as_inter
     await listing
     if isinstance(events[-1], Done):
         pytest.skip(f"the model finished ({events[-1].stop_reason}) before the interrupt reached it")
-    assert isinstance(events[-1], StreamError) and events[-1].kind == "interrupted"
+    assert isinstance(events[-1], StreamFailed) and events[-1].kind == "interrupted"
     assert any(isinstance(e, TextDelta) for e in events)
 
 

@@ -12,7 +12,7 @@ import pytest
 
 from tests.fakes import FakeOpenAI
 from tests.service.test_conversation import service  # noqa: F401  (the fixture: a service over FakeOpenAI)
-from tui_agent.providers.events import Done
+from tui_agent.core.events import Done
 from tui_agent.service import attachments
 from tui_agent.service.attachments import AttachmentError, find_tokens, prepare, read_attachment
 

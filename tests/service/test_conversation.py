@@ -10,8 +10,8 @@ from tests.fakes import FakeOpenAI
 from tui_agent.config.load import load_config
 from tui_agent.config.paths import Paths
 from tui_agent.errors import ResolutionError
-from tui_agent.providers.base import ModelInfo
-from tui_agent.providers.events import Done, StreamError, TextDelta
+from tui_agent.core.chat import ModelInfo
+from tui_agent.core.events import Done, StreamFailed, TextDelta
 from tui_agent.service.agent import AgentService
 
 KEY = "sk-test-0123456789abcdefghijKLMN"
@@ -76,7 +76,7 @@ async def test_an_error_answer_is_stored_with_its_sentence(service, monkeypatch)
     monkeypatch.setenv("GW_KEY", "sk-wrong-0000000000000000000000")
     session = service.chat_session("a")
     events = await drain(session.send("hello"))
-    assert isinstance(events[-1], StreamError) and events[-1].kind == "auth"
+    assert isinstance(events[-1], StreamFailed) and events[-1].kind == "auth"
     stored = await service.history.messages(session.conversation_id)
     assert stored[-1].status == "error" and "tui-agent login gw" in stored[-1].error
 

@@ -10,7 +10,7 @@ import pytest
 from tests.fakes import FakeAnthropic, FakeOllama, FakeOpenAI
 from tui_agent.config.load import load_config
 from tui_agent.config.paths import Paths
-from tui_agent.providers.events import Done, Usage
+from tui_agent.core.events import Done, Usage
 from tui_agent.service.agent import AgentService
 from tui_agent.service.settings import SettingError
 
@@ -121,9 +121,9 @@ async def test_settings_are_stored_with_the_conversation_and_come_back_when_it_i
 
 
 @pytest.mark.parametrize("name, value, words", [
-    ("temperature", "5", "temperature: Input should be less than or equal to 2"),
-    ("top_p", "zero", "top_p: Input should be a valid number"),
-    ("max_tokens", "1.5", "max_tokens: Input should be a valid integer"),
+    ("temperature", "5", "temperature: must be a number from 0 to 2"),
+    ("top_p", "zero", "top_p: must be a number more than 0 and at most 1"),
+    ("max_tokens", "1.5", "max_tokens: must be a whole number"),
     ("reasoning", "hgih", "did you mean `high`?"),
     ("temprature", "1", "Unknown setting `temprature`"),
 ])

@@ -9,9 +9,9 @@ import pytest
 from tests.fakes import FakeAnthropic, FakeOllama, FakeOpenAI
 from tui_agent.config.load import load_config
 from tui_agent.config.paths import Paths
-from tui_agent.providers.events import Done, TextDelta
+from tui_agent.core.events import Done, TextDelta
 from tui_agent.service.agent import AgentService
-from tui_agent.service.conversation import CONTINUE_PROMPT, BranchRefusal, request_messages
+from tui_agent.service.chat_session import CONTINUE_PROMPT, BranchRefusal, request_messages
 from tui_agent.service.history import CONTINUE_MARK
 
 KEY = "sk-test-0123456789abcdefghijKLMN"

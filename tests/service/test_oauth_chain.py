@@ -17,9 +17,9 @@ from tui_agent.auth.oauth.discovery import clear_discovery_cache
 from tests.login_in_terminal import login_in_terminal
 from tui_agent.config.load import load_config
 from tui_agent.config.paths import Paths
-from tui_agent.providers.base import ChatMessage
+from tui_agent.core.chat import ChatMessage
 from tui_agent.service.agent import AgentService, collect_text
-from tui_agent.providers.events import Done, StreamError
+from tui_agent.core.events import Done, StreamFailed
 
 SCOPES = ["openid", "email", "offline_access", "chat"]
 
@@ -98,7 +98,7 @@ async def test_a_dead_grant_moves_to_expired_and_nothing_else_is_tried(service):
         replace(cred, refresh_token="revoked-refresh-token-000000", expires_at=datetime.now(timezone.utc) - timedelta(minutes=1)),
     )
     text, last = await collect_text(service.send("work", [ChatMessage("user", "hi")]))
-    assert text == "" and isinstance(last, StreamError) and last.kind == "auth"
+    assert text == "" and isinstance(last, StreamFailed) and last.kind == "auth"
     assert "tui-agent login work-gateway" in last.message
     status = await service.credential_status("work-gateway")
     assert status.state.value == "expired"

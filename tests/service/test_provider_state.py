@@ -9,7 +9,7 @@ from tests.fakes.fake_openai import FakeOpenAI
 from tests.ui.support import closed_port
 from tui_agent.config.load import load_config
 from tui_agent.config.paths import Paths
-from tui_agent.providers.base import ChatMessage
+from tui_agent.core.chat import ChatMessage
 from tui_agent.service.agent import AgentService, collect_text, usable
 
 KEY = "sk-test-provider-state-0123456789"

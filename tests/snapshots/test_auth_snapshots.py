@@ -15,7 +15,7 @@ from textual.widgets import Input
 
 from tests.fakes.authserver import FakeClock
 from tui_agent.auth.oauth.device import DeviceAuthorization, PollTick
-from tui_agent.auth.state import CredentialState, CredentialStatus
+from tui_agent.core.credentials import CredentialState, CredentialStatus
 from tui_agent.config.load import load_config
 from tui_agent.config.paths import Paths
 from tui_agent.service.agent import AgentService

@@ -9,7 +9,7 @@ from __future__ import annotations
 from textual.widgets import Markdown
 
 from tests.ui.support import Hold, make_app, no_blink, wait_until
-from tui_agent.providers.events import Done, TextDelta, ThinkingDelta
+from tui_agent.core.events import Done, TextDelta, ThinkingDelta
 from tui_agent.ui.widgets.message import AssistantMessage
 from tui_agent.ui.widgets.welcome import Welcome
 
@@ -203,8 +203,8 @@ def test_history_banner(snap_compare, home):
     assert snap_compare(app, terminal_size=SIZE, run_before=run_before)
 def test_system_prompt_line_and_the_narrow_headers_context_and_cost(snap_compare, home):
     """The conversation's system prompt above it; "ctx … · cost unknown" beside the auth summary (80 columns)."""
-    from tui_agent.providers.base import ModelInfo
-    from tui_agent.providers.events import Usage
+    from tui_agent.core.chat import ModelInfo
+    from tui_agent.core.events import Usage
 
     app, _ = make_app(home, scripts=[[TextDelta("Arr, ahoy."), Usage(input_tokens=1200, output_tokens=300), Done()]])
     app.service._models_cache["scripted"] = [ModelInfo("scripted", "scripted-1", context_window=8192)]

@@ -10,10 +10,10 @@ from __future__ import annotations
 from textual.app import App
 from textual.widgets import Input
 
-from tui_agent.auth.state import CredentialState, CredentialStatus
+from tui_agent.core.credentials import CredentialState, CredentialStatus
 from tui_agent.config.load import load_config
 from tui_agent.config.paths import Paths
-from tui_agent.providers.base import ModelInfo
+from tui_agent.core.chat import ModelInfo
 from tui_agent.service.agent import AgentService
 from tui_agent.ui import recents
 from tui_agent.ui.screens.model_picker import ModelPicker

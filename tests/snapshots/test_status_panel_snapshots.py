@@ -16,8 +16,8 @@ from pathlib import Path
 import pytest
 
 from tests.ui.test_status_panel import FROZEN, ChatLikeApp, FakeClock, PanelApp, make_service
-from tui_agent.auth.state import CredentialState, CredentialStatus
-from tui_agent.providers.events import Usage
+from tui_agent.core.credentials import CredentialState, CredentialStatus
+from tui_agent.core.events import Usage
 from tui_agent.service.agent import AgentService
 from tui_agent.ui.widgets.status_panel import StatusPanel
 

@@ -10,8 +10,8 @@ from typing import AsyncIterator, Callable, Iterable, Sequence
 
 from tui_agent.config.load import load_config
 from tui_agent.config.paths import Paths
-from tui_agent.providers.base import ChatRequest
-from tui_agent.providers.events import Done, Event
+from tui_agent.core.chat import ChatRequest
+from tui_agent.core.events import Done, Event
 from tui_agent.service.agent import AgentService
 from tui_agent.ui.app import TuiAgentApp
 

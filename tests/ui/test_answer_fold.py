@@ -6,7 +6,7 @@ from __future__ import annotations
 from textual.widgets import Markdown
 
 from tests.ui.support import SIZE, Hold, make_app, wait_until
-from tui_agent.providers.events import Done, TextDelta
+from tui_agent.core.events import Done, TextDelta
 from tui_agent.ui.widgets.message import FOLD_AFTER, FOLD_KEEP, AssistantMessage
 
 PARAGRAPHS = FOLD_AFTER + 40
@@ -62,7 +62,7 @@ async def test_old_blocks_fold_while_following_and_come_back_when_the_answer_end
         assert conversation.following and conversation.scroll_y == conversation.max_scroll_y
 
         hold.release()
-        await wait_until(pilot, lambda: answer(app).state == "done", "the end")
+        await wait_until(pilot, lambda: answer(app).state == "complete", "the end")
         await pilot.pause()
         assert answer(app).folded == 0
         assert not markdown(app).query(".answer-fold")
@@ -77,7 +77,7 @@ async def test_the_folded_part_keeps_its_height_so_the_view_does_not_jump(home):
         await stream_until_folded(app, pilot, hold)
         await assert_unfolding_keeps_the_height(app, pilot, AssistantMessage.unfold)
         hold.release()
-        await wait_until(pilot, lambda: answer(app).state == "done", "the end")
+        await wait_until(pilot, lambda: answer(app).state == "complete", "the end")
 
 
 async def test_scrolling_up_shows_the_folded_blocks_again(home):
@@ -90,7 +90,7 @@ async def test_scrolling_up_shows_the_folded_blocks_again(home):
         assert not app.screen.conversation.following
         assert all(b.display for b in markdown(app).children)
         hold.release()
-        await wait_until(pilot, lambda: answer(app).state == "done", "the end")
+        await wait_until(pilot, lambda: answer(app).state == "complete", "the end")
         assert answer(app).folded == 0  # not following: nothing folds again
 
 
@@ -108,7 +108,7 @@ async def test_a_new_width_unfolds_and_folds_again_at_the_new_width(home, monkey
         await wait_until(pilot, lambda: answer(app).folded > 0, "the fold at the new width")
         await assert_unfolding_keeps_the_height(app, pilot, real_unfold)
         hold.release()
-        await wait_until(pilot, lambda: answer(app).state == "done", "the end")
+        await wait_until(pilot, lambda: answer(app).state == "complete", "the end")
 
 
 async def test_an_answer_that_folded_ends_exactly_as_a_one_shot_render(home):
@@ -122,7 +122,7 @@ async def test_an_answer_that_folded_ends_exactly_as_a_one_shot_render(home):
         await pilot.press("enter")
         await wait_until(pilot, lambda: answer(app).folded > 0, "a fold")
         hold.release()
-        await wait_until(pilot, lambda: answer(app).state == "done" and not app.screen.is_streaming, "the end")
+        await wait_until(pilot, lambda: answer(app).state == "complete" and not app.screen.is_streaming, "the end")
         await pilot.pause()
         reference = AssistantMessage()
         await app.screen.conversation.mount(reference)
@@ -144,4 +144,4 @@ async def test_what_stays_shown_fills_the_view_so_the_spacer_is_never_seen(home)
         first_shown = shown_blocks(app)[0]
         assert markdown(app).size.height - first_shown.virtual_region.y >= conversation.scrollable_content_region.height
         hold.release()
-        await wait_until(pilot, lambda: answer(app).state == "done", "the end")
+        await wait_until(pilot, lambda: answer(app).state == "complete", "the end")

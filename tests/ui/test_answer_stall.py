@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from tests.ui.support import SIZE, Hold, make_app, wait_until
-from tui_agent.providers.events import Done, TextDelta
+from tui_agent.core.events import Done, TextDelta
 from tui_agent.ui.widgets.message import STALL_NOTICE_AFTER, AssistantMessage
 
 
@@ -54,7 +54,7 @@ async def test_a_stalled_answer_counts_the_silence_and_clears_it_when_data_arriv
         assert answer.stalled_for is None
         assert status_of(answer) == "… streaming  (Escape stops)"
         hold_end.release()
-        await wait_until(pilot, lambda: answer.state == "done", "the end")
+        await wait_until(pilot, lambda: answer.state == "complete", "the end")
 
 
 async def test_escape_stops_a_stalled_answer_and_keeps_what_arrived(home):

@@ -14,7 +14,7 @@ from textual.widgets import Input, ListView, Static
 from tests.fakes.fake_ollama import FakeOllama
 from tests.fakes.fake_openai import FakeOpenAI
 from tests.ui.support import closed_port, wait_until
-from tui_agent.auth.state import CredentialState, CredentialStatus, StoredCredential
+from tui_agent.core.credentials import CredentialState, CredentialStatus, StoredCredential
 from tui_agent.config.load import load_config
 from tui_agent.config.paths import Paths
 from tui_agent.service.agent import AgentService

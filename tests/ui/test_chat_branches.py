@@ -5,8 +5,8 @@ from __future__ import annotations
 from textual.widgets import Markdown
 
 from tests.ui.support import SIZE, Hold, make_app, wait_until
-from tui_agent.providers.events import Done, TextDelta
-from tui_agent.service.conversation import CONTINUE_PROMPT
+from tui_agent.core.events import Done, TextDelta
+from tui_agent.service.chat_session import CONTINUE_PROMPT
 from tui_agent.service.history import CONTINUE_MARK
 from tui_agent.ui.branching import EDITING_TITLE, STOP_FIRST
 from tui_agent.ui.widgets.message import AssistantMessage, Note, UserMessage
@@ -237,7 +237,7 @@ def test_an_author_from_history_cannot_send_escape_sequences():
 
 
 async def test_usage_and_cost_count_the_branch_shown(home):
-    from tui_agent.providers.events import Usage
+    from tui_agent.core.events import Usage
 
     app, _ = make_app(home, scripts=[
         [TextDelta("one"), Usage(10, 5, 0.01), Done()],

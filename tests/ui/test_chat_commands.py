@@ -5,9 +5,9 @@ from __future__ import annotations
 from textual.widgets import Static
 
 from tests.ui.support import SIZE, make_app, wait_until
-from tui_agent.providers.events import Done, TextDelta
+from tui_agent.core.events import Done, TextDelta
 from tui_agent.ui import slash
-from tui_agent.ui.commands import palette_entries
+from tui_agent.ui.palette import palette_entries
 from tui_agent.ui.widgets.message import AssistantMessage, Note, UserMessage
 
 
@@ -180,7 +180,7 @@ async def test_auth_opens_the_dialog(home):
 
 
 async def test_logout_forgets_a_stored_key(home):
-    from tui_agent.auth.state import StoredCredential
+    from tui_agent.core.credentials import StoredCredential
 
     app, _ = make_app(home)
     async with app.run_test(size=SIZE) as pilot:
@@ -387,7 +387,7 @@ async def test_tab_completes_profile_and_provider_arguments(home):
 
 
 async def test_switch_to_a_session_chain_not_in_the_config_shows_it_in_the_header(home):
-    from tui_agent.auth.resolve import Chain
+    from tui_agent.core.chain import Chain
     from tui_agent.config.schema import ProfileConfig
 
     app, adapter = make_app(home, scripts=[[TextDelta("hi"), Done()]])

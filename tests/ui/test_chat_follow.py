@@ -5,7 +5,7 @@ from __future__ import annotations
 from textual.widgets import Markdown, Static
 
 from tests.ui.support import SIZE, Hold, make_app, wait_until
-from tui_agent.providers.events import Done, TextDelta
+from tui_agent.core.events import Done, TextDelta
 from tui_agent.ui.widgets.message import AssistantMessage
 
 

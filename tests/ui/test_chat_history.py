@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from tests.ui.support import Hold, make_app, wait_until
-from tui_agent.providers.events import Done, TextDelta
+from tui_agent.core.events import Done, TextDelta
 from tui_agent.service.history import HistoryStore
 from tui_agent.ui.screens.chat import OPEN_PAGE
 from tui_agent.ui.widgets.message import AssistantMessage, Note, UserMessage

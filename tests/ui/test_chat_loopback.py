@@ -39,7 +39,7 @@ async def test_answer_streams_from_a_loopback_ollama(home):
         async with app.run_test(size=SIZE) as pilot:
             app.screen.prompt.insert("hello")
             await pilot.press("enter")
-            await wait_until(pilot, lambda: app.screen.query(AssistantMessage) and answer(app).state == "done", "the answer")
+            await wait_until(pilot, lambda: app.screen.query(AssistantMessage) and answer(app).state == "complete", "the answer")
             await wait_until(pilot, lambda: answer(app).query_one(".answer", Markdown).source == "".join(pieces), "the render")
             assert answer(app).thinking_text == "hmm"
             sent = fake.chat_requests[-1].json

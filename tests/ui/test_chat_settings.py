@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from tests.ui.support import SIZE, make_app, wait_until
 from tests.ui.test_chat_commands import notes, run
-from tui_agent.providers.base import ModelInfo
-from tui_agent.providers.events import Done, TextDelta, Usage
+from tui_agent.core.chat import ModelInfo
+from tui_agent.core.events import Done, TextDelta, Usage
 from tui_agent.ui.widgets.settings_lines import ContextSummary, SystemPromptLine
 
 ANSWER = [TextDelta("ok"), Usage(input_tokens=40, output_tokens=10), Done()]
@@ -64,7 +64,7 @@ async def test_a_bad_value_is_one_sentence_and_nothing_changes(home):
     app, _ = make_app(home)
     async with app.run_test(size=SIZE) as pilot:
         await run(pilot, "/set temperature 0.3")
-        for typed, words in (("/set temperature 5", "less than or equal to 2"), ("/set reasoning maximum", "valid choices"),
+        for typed, words in (("/set temperature 5", "must be a number from 0 to 2"), ("/set reasoning maximum", "must be one of off, low, medium, high"),
                              ("/set colour blue", "Unknown setting `colour`"), ("/set max_tokens", "Usage: /set max_tokens")):
             await run(pilot, typed)
             note = notes(app)[-1]
@@ -114,7 +114,7 @@ async def test_switching_to_the_claude_cli_names_the_profile_parameters_it_canno
 
 
 async def test_the_palette_offers_the_settings(home):
-    from tui_agent.ui.commands import palette_entries
+    from tui_agent.ui.palette import palette_entries
 
     app, _ = make_app(home)
     async with app.run_test(size=SIZE) as pilot:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from textual.widgets import Markdown
 
 from tests.ui.support import SIZE, Hold, make_app, wait_until
-from tui_agent.providers.events import Done, StreamError, TextDelta, ThinkingDelta, Usage
+from tui_agent.core.events import Done, StreamFailed, TextDelta, ThinkingDelta, Usage
 from tui_agent.ui.widgets.message import AssistantMessage, UserMessage
 
 
@@ -45,7 +45,7 @@ async def test_enter_sends_and_the_answer_streams_into_markdown(home):
         hold.release()
         await wait_until(pilot, lambda: not screen.is_streaming, "the answer to end")
         await wait_until(pilot, lambda: answer_source(app) == "Hello **world**", "the final render")
-        assert answers(app)[0].state == "done"
+        assert answers(app)[0].state == "complete"
         assert [(m.role, m.content) for m in screen.transcript] == [("user", "hi there"), ("assistant", "Hello **world**")]
         assert [(m.role, m.content) for m in adapter.requests[0].messages] == [("user", "hi there")]
         assert adapter.requests[0].model == "scripted-1"
@@ -200,7 +200,7 @@ async def test_missing_key_shows_one_sentence_with_the_login_fix_and_keeps_the_p
 
 async def test_provider_error_mid_stream_keeps_the_text_and_says_what_failed(home):
     message = "the scripted server is overloaded (HTTP 529); try again in a minute"
-    app, _ = make_app(home, scripts=[[TextDelta("half an "), StreamError(message, kind="overloaded", status=529)]])
+    app, _ = make_app(home, scripts=[[TextDelta("half an "), StreamFailed(message, kind="overloaded", status=529)]])
     async with app.run_test(size=SIZE) as pilot:
         await type_text(pilot, "try")
         await pilot.press("enter")
@@ -237,7 +237,7 @@ async def test_an_empty_answer_is_said_and_left_out_of_the_transcript(home):
     async with app.run_test(size=SIZE) as pilot:
         await type_text(pilot, "anything?")
         await pilot.press("enter")
-        await wait_until(pilot, lambda: answers(app) and answers(app)[0].state == "done", "the empty answer")
+        await wait_until(pilot, lambda: answers(app) and answers(app)[0].state == "complete", "the empty answer")
         assert str(answers(app)[0].query_one(".answer-status").render()) == "(the model returned no text)"  # as `ask` says
         assert app.screen.transcript == []
         assert app.screen.prompt.text == "anything?"
@@ -273,7 +273,7 @@ async def test_a_saved_conversation_is_shown_rendered_and_continued(home):
         await app.screen.open_conversation(conv.id)
         await pilot.pause()
         loaded = answers(app)[0]
-        assert loaded.state == "done" and loaded.text == answer_text
+        assert loaded.state == "complete" and loaded.text == answer_text
         assert loaded.query_one(".answer", Markdown).source == answer_text
         assert not loaded.query_one(".answer-status").display
         await pilot.press("ctrl+b")

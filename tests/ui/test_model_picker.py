@@ -19,7 +19,7 @@ from tui_agent.config.load import load_config
 from tui_agent.config.paths import Paths
 from tui_agent.config.schema import ProfileConfig
 from tui_agent.errors import ProviderError
-from tui_agent.providers.base import ModelInfo
+from tui_agent.core.chat import ModelInfo
 from tui_agent.service.agent import AgentService
 from tui_agent.ui import recents
 from tui_agent.ui.screens.model_picker import ModelPicker, PickerResult, suggest_nickname

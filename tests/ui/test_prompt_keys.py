@@ -10,7 +10,7 @@ from textual.widgets import Static
 
 from tests.ui.support import SIZE, Hold, make_app, wait_until
 from tests.ui.test_chat_commands import run, type_text
-from tui_agent.providers.events import Done, TextDelta
+from tui_agent.core.events import Done, TextDelta
 from tui_agent.ui.ctrl_c import QUIT_WINDOW, CtrlC
 from tui_agent.ui.widgets.attachments import AttachmentChip
 from tui_agent.ui.widgets.message import AssistantMessage, Note
@@ -233,9 +233,9 @@ async def test_at_path_completion_lists_files_and_descends_into_folders(home, wo
 
 
 async def test_a_failed_answer_gives_back_the_prompt_and_its_chips(home, workdir):
-    from tui_agent.providers.events import StreamError
+    from tui_agent.core.events import StreamFailed
 
-    app, _ = make_app(home, scripts=[[StreamError("The server refused the image: too large.", kind="bad_request")]])
+    app, _ = make_app(home, scripts=[[StreamFailed("The server refused the image: too large.", kind="bad_request")]])
     async with app.run_test(size=SIZE) as pilot:
         await run(pilot, "/attach shot.png")
         await run(pilot, "what is this?")
@@ -262,7 +262,7 @@ async def test_a_reopened_conversation_names_the_images_its_prompts_carried(home
 
 
 async def test_the_palette_starts_an_attach_and_the_menu_lists_the_files(home, workdir):
-    from tui_agent.ui.commands import palette_entries
+    from tui_agent.ui.palette import palette_entries
 
     app, _ = make_app(home)
     async with app.run_test(size=SIZE) as pilot:

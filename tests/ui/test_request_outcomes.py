@@ -28,7 +28,7 @@ async def send(pilot, text: str) -> AssistantMessage:
     await pilot.press("enter")
     await wait_until(pilot, lambda: len(app.screen.query(AssistantMessage)) > before, "the answer")
     answer = list(app.screen.query(AssistantMessage))[-1]
-    await wait_until(pilot, lambda: answer.state in ("done", "error", "stopped"), "the answer to end")
+    await wait_until(pilot, lambda: answer.state in ("complete", "error", "stopped"), "the answer to end")
     await pilot.pause(0.05)
     return answer
 
@@ -92,7 +92,7 @@ async def test_a_refused_key_turns_every_view_to_error_and_a_new_key_brings_back
             # The user fixes the key (a login stores one): the refusal was about the old key.
             await app.service.save_api_key("gw", KEY)
             answer = await send(pilot, "again")
-            assert answer.state == "done"
+            assert answer.state == "complete"
             await wait_until(pilot, lambda: panel.row("gw").texts["state"] == "✓ ready", "ready again")
             assert errors_in_summary(app) == errors_before
             assert "Last error: none this session" in str(panel.detail_text("gw"))  # the refusal was before the new key
@@ -116,7 +116,7 @@ async def test_an_html_502_keeps_the_state_adds_a_line_and_a_success_clears_it(h
 
             fake._queues.clear()
             fake.script(fake.answer("fine"))
-            assert (await send(pilot, "again")).state == "done"
+            assert (await send(pilot, "again")).state == "complete"
             await wait_until(pilot, lambda: row.texts["failure"] == "", "the line to go")
             assert "failing" not in summary(app)
             assert "Last error: none this session" in str(panel.detail_text("gw"))

@@ -18,11 +18,11 @@ from textual.widgets import Static
 
 from tests.fakes import FakeOllama
 from tui_agent.auth.resolve import Chain, session_profile
-from tui_agent.auth.state import STATE_SYMBOL, CredentialState, CredentialStatus
+from tui_agent.core.credentials import STATE_SYMBOL, CredentialState, CredentialStatus
 from tui_agent.config.load import load_config
 from tui_agent.config.paths import Paths
-from tui_agent.providers.base import ChatMessage
-from tui_agent.providers.events import TextDelta, Usage
+from tui_agent.core.chat import ChatMessage
+from tui_agent.core.events import TextDelta, Usage
 from tui_agent.service.agent import AgentService
 from tui_agent.ui.widgets.status_panel import StatusPanel, chain_text, format_age, format_countdown
 from tui_agent.ui.widgets.status_summary import StatusSummary, summary_text

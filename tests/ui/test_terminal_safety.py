@@ -50,7 +50,7 @@ async def test_escape_sequences_in_an_answer_and_its_thinking_never_reach_the_te
         async with app.run_test(size=SIZE) as pilot:
             app.screen.prompt.insert("hello")
             await pilot.press("enter")
-            await wait_until(pilot, lambda: app.screen.query(AssistantMessage) and answer(app).state == "done", "the answer")
+            await wait_until(pilot, lambda: app.screen.query(AssistantMessage) and answer(app).state == "complete", "the answer")
             await pilot.pause()
             assert answer(app).text == "Safe start middle end evil"
             assert answer(app).thinking_text == "think ing"

@@ -16,7 +16,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Mapping
 
-from tui_agent.auth.state import CredentialState, CredentialStatus
+from tui_agent.core.credentials import CredentialState, CredentialStatus
 from tui_agent.errors import ProviderError
 from tui_agent.providers.claude_cli import (  # re-exported: finding the CLI is shared with the chat adapter
     INSTALL_HINT,

@@ -14,7 +14,7 @@ from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Mapping
 from urllib.parse import urlsplit
 
-from tui_agent.auth.state import (
+from tui_agent.core.credentials import (
     NO_CREDENTIAL,
     REFUSED_AT_FIRST_USE,
     UNCHECKED,

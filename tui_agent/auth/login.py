@@ -1,6 +1,6 @@
 """The one login subsystem: plan a login (or raise one located error), then drive it as a stream of typed steps.
 
-Nothing here prints or draws: `tui-agent login` (auth/oauth/terminal.py) and the TUI's login screens render the
+Nothing here prints or draws: `tui-agent login` (tui_agent/terminal_login.py) and the TUI's login screens render the
 steps, and AgentService.login stores what a driver obtained. Every provider-specific choice is made here or in
 the catalog, never in a front-end. docs/architecture.md shows the data flow.
 """
@@ -18,7 +18,7 @@ import httpx
 
 from tui_agent.auth.oauth._common import credential_from_tokens, printable
 from tui_agent.auth.oauth.device import Clock, PollTick, Sleep
-from tui_agent.auth.state import StoredCredential
+from tui_agent.core.credentials import StoredCredential
 from tui_agent.core.login import Failed, LoginPlan, LoginStep, Obtained, OpenUrl, Progress, ShowCode, Tick
 from tui_agent.errors import AuthError, ConfigError, TuiAgentError, UsageError
 

@@ -16,7 +16,7 @@ from tui_agent.core.chain import Chain, Step  # the chain's types are vocabulary
 from tui_agent.errors import ResolutionError
 
 if TYPE_CHECKING:
-    from tui_agent.auth.state import CredentialStatus
+    from tui_agent.core.credentials import CredentialStatus
 
 
 def resolve(config: Config, nickname: str) -> Chain:

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Literal, Mapping
 from urllib.parse import urlsplit
 
-from tui_agent.auth.state import StoredCredential
+from tui_agent.core.credentials import StoredCredential
 from tui_agent.errors import ConfigError, TuiAgentError
 from tui_agent.redact import redact_text, register_secret
 

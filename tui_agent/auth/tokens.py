@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, AsyncIterator, Awaitable, Callable
 from urllib.parse import urlsplit
 
-from tui_agent.auth.state import CredentialState, StoredCredential
+from tui_agent.core.credentials import CredentialState, StoredCredential
 from tui_agent.errors import AuthError
 from tui_agent.redact import redact_text, register_secret
 

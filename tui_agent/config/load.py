@@ -374,11 +374,17 @@ def _wanted(prefix: str, loc: tuple, error_type: str) -> str:
     import typing
 
     names = [str(p) for p in loc if not isinstance(p, int)]
+    return wanted_for(_model_at(prefix, tuple(names)) if names else None, names[-1] if names else "", error_type)
+
+
+def wanted_for(model: Any, field: str, error_type: str) -> str:
+    """What `field` of `model` takes, in words ("a number from 0 to 2"); from the error type alone without them."""
+    import typing
+
     kind, bounds = "", {}
-    if names:
-        model = _model_at(prefix, tuple(names))
+    if model is not None and field:
         try:
-            hint = typing.get_type_hints(model, include_extras=True).get(names[-1])
+            hint = typing.get_type_hints(model, include_extras=True).get(field)
         except Exception:  # a hint that cannot be resolved only costs the detail
             hint = None
         for meta in getattr(hint, "__metadata__", ()):
@@ -387,6 +393,8 @@ def _wanted(prefix: str, loc: tuple, error_type: str) -> str:
         types = [t for t in typing.get_args(base) or (base,) if t is not type(None)]
         if len(types) == 1 and types[0] in (float, int, bool, str):
             kind = {float: "a number", int: "a whole number", bool: "true or false", str: "text in quotes"}[types[0]]
+        elif len(types) == 1 and typing.get_origin(types[0]) is typing.Literal:
+            kind = "one of " + ", ".join(str(choice) for choice in typing.get_args(types[0]))
     kind = kind or _KIND_WORDS.get(error_type.split("_")[0], "a valid value")
     return kind + _bounds_words(bounds)
 

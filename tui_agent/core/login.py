@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Literal, Union
 
 if TYPE_CHECKING:
-    from tui_agent.auth.state import StoredCredential
+    from tui_agent.core.credentials import StoredCredential
     from tui_agent.config.schema import ProviderConfig
 
 # What actually runs: no login at all, the Claude Code CLI's own login, a pasted key, RFC 8628, or a browser (PKCE).

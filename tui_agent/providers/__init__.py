@@ -9,7 +9,7 @@ if TYPE_CHECKING:
     import httpx
 
     from tui_agent.config.schema import ProviderConfig
-    from tui_agent.providers.base import Adapter
+    from tui_agent.core.chat import Adapter
 
 _ADAPTERS = {
     "anthropic-messages": ("tui_agent.providers.anthropic", "AnthropicAdapter"),

@@ -18,15 +18,15 @@ from urllib.parse import urlsplit
 import httpx
 
 from tui_agent.errors import AuthError, ProviderError, TuiAgentError, Unreachable
-from tui_agent.providers.events import Done, ErrorKind, Event, StreamError
+from tui_agent.core.events import Done, ErrorKind, Event, StreamFailed
 from tui_agent.providers.lines import StreamTooLarge
 from tui_agent.redact import mask
 from tui_agent.sanitize import sanitize_line
 
 if TYPE_CHECKING:
-    from tui_agent.auth.state import Credential
+    from tui_agent.core.credentials import Credential
     from tui_agent.config.schema import ProviderConfig
-    from tui_agent.providers.base import ChatRequest, RefreshCredential
+    from tui_agent.core.chat import ChatRequest, RefreshCredential
 
 # Where an API key goes when the provider does not say (provider.api_key_header overrides, e.g. Azure's `api-key`).
 DEFAULT_KEY_HEADER = {
@@ -162,18 +162,18 @@ def _limit_source(provider: "ProviderConfig", key: str) -> str:
     return f"providers.{provider.id or 'NAME'}.timeouts.{key}"
 
 
-def no_headers_error(provider: "ProviderConfig", url: str, limit: float) -> StreamError:
+def no_headers_error(provider: "ProviderConfig", url: str, limit: float) -> StreamFailed:
     """The server took the request but did not start answering in time; it is not sent again."""
-    return StreamError(
+    return StreamFailed(
         f"{_label(provider)} accepted the request but sent no answer within {limit:g} s at {url}; it was not sent "
         f"again — try later, or raise {_limit_source(provider, 'headers')} if the server needs longer",
         kind="network",
     )
 
 
-def idle_error(provider: "ProviderConfig", url: str, limit: float) -> StreamError:
+def idle_error(provider: "ProviderConfig", url: str, limit: float) -> StreamFailed:
     """The answer stopped flowing in the middle; what arrived is kept."""
-    return StreamError(
+    return StreamFailed(
         f"{_label(provider)} sent nothing for {limit:g} s in the middle of the answer at {url}; what arrived is "
         f"kept — send again to retry, or raise {_limit_source(provider, 'idle')} if the model pauses longer",
         kind="network",
@@ -259,7 +259,7 @@ def parse_retry_after(headers: httpx.Headers) -> float | None:
 
 def describe_status(
     provider: "ProviderConfig", url: str, status: int, headers: httpx.Headers, body: str, secret: str = ""
-) -> StreamError:
+) -> StreamFailed:
     """Turn a non-2xx (or HTML) answer into one sentence with the right kind, status and retry-after."""
     name = _label(provider)
     where = _clean(url, secret)
@@ -267,14 +267,14 @@ def describe_status(
     if 300 <= status < 400:
         location = headers.get("location", "")
         target = _clean(urlsplit(location).netloc.rpartition("@")[2] or location, secret, 120) or "another address"
-        return StreamError(
+        return StreamFailed(
             f"{name} redirected {where} to {target} (HTTP {status}); tui-agent never follows a redirect with a "
             f"credential, so check providers.{provider.id}.base_url",
             kind="provider",
             status=status,
         )
     if _looks_like_html(content_type, body):
-        return StreamError(
+        return StreamFailed(
             f"{name} answered HTTP {status} with an HTML page where JSON was expected, at {where}; the server or a "
             "proxy in front of it is failing, or the base URL points at a web page",
             kind="bad_response",
@@ -290,7 +290,7 @@ def describe_status(
     kind: ErrorKind
     if status in (401, 403):
         verb = "refused the credential" if status == 401 else "denied access"
-        return StreamError(f"{name} {verb} with {what} at {where}; {_login_hint(provider)}", kind="auth", status=status)
+        return StreamFailed(f"{name} {verb} with {what} at {where}; {_login_hint(provider)}", kind="auth", status=status)
     if status == 429:
         if any(c in body for c in _NO_RETRY_CODES):
             sentence = f"{name} refused the request with {what}: the account's quota or spend limit is used up; check its billing"
@@ -298,7 +298,7 @@ def describe_status(
             sentence = f"{name} is rate limiting requests ({what}); try again in {retry_after:g} s"
         else:
             sentence = f"{name} is rate limiting requests ({what}); try again in a little while"
-        return StreamError(sentence, kind="rate_limit", status=status, retry_after=retry_after)
+        return StreamFailed(sentence, kind="rate_limit", status=status, retry_after=retry_after)
     if status >= 500:
         kind = "overloaded"
         sentence = f"{name} is overloaded or failing ({what}) at {where}; try again in a moment"
@@ -311,37 +311,37 @@ def describe_status(
     else:
         kind = "provider"
         sentence = f"{name} failed the request with {what} at {where}"
-    return StreamError(sentence, kind=kind, status=status, retry_after=retry_after)
+    return StreamFailed(sentence, kind=kind, status=status, retry_after=retry_after)
 
 
 def describe_transport(
     provider: "ProviderConfig", url: str, exc: Exception, *, during_stream: bool = False, read_limit: float | None = None
-) -> StreamError:
+) -> StreamFailed:
     """A connection-level failure (refused, DNS, TLS, timeout, cut) as one sentence naming the URL.
 
     `read_limit` is the read timeout that was in force, so a timeout names the limit actually hit."""
     name = _label(provider)
     if isinstance(exc, httpx.ConnectTimeout):
-        return StreamError(
+        return StreamFailed(
             f"Could not connect to {name} at {url} within {provider.timeouts.connect:g} s; check the network and "
             f"providers.{provider.id}.base_url",
             kind="network",
         )
     if isinstance(exc, httpx.TimeoutException):
         limit = headers_limit(provider) if read_limit is None else read_limit
-        return StreamError(
+        return StreamFailed(
             f"{name} sent nothing for {limit:g} s at {url}; it was abandoned, try again "
             f"(the limit is {_limit_source(provider, 'headers')})",
             kind="network",
         )
     if during_stream:
-        return StreamError(
+        return StreamFailed(
             f"{name} closed the connection in the middle of the answer at {url}; what arrived is kept, send again to retry",
             kind="interrupted",
         )
     reason = _transport_reason(exc)
     hint = "is the server running?" if provider.local else "check the network and the base URL"
-    return StreamError(
+    return StreamFailed(
         f"Could not connect to {name} at {url} ({reason}); {hint} (providers.{provider.id}.base_url)",
         kind="network",
     )
@@ -420,7 +420,7 @@ async def stream_events(
     reshape: Reshape | None = None,
     sse: bool = True,
 ) -> AsyncIterator[Event]:
-    """POST `body` and yield the events `parse` reads from the 2xx response; always ends with one Done or StreamError.
+    """POST `body` and yield the events `parse` reads from the 2xx response; always ends with one Done or StreamFailed.
     `sse` marks an event-stream wire: a 2xx JSON document in its place is reported instead of parsed.
 
     Failures before the response starts (connection errors, non-2xx) are retried per `policy`, except a
@@ -480,7 +480,7 @@ async def stream_events(
                     continue
             error = describe_status(provider, url, status, response.headers, text, credential.secret)
             if status == 401 and refreshed:
-                error = StreamError(
+                error = StreamFailed(
                     error.message + " (a refreshed credential was refused too)", kind="auth", status=status
                 )
             if retries < policy.max_retries and should_retry(status, response.headers, text):
@@ -506,7 +506,7 @@ async def stream_events(
         try:
             async for event in events:
                 yield event
-                if isinstance(event, (Done, StreamError)):
+                if isinstance(event, (Done, StreamFailed)):
                     ended = True
                     break
         except _Idle:
@@ -517,7 +517,7 @@ async def stream_events(
             yield describe_transport(provider, url, exc, during_stream=True)
         except StreamTooLarge as exc:
             ended = True
-            yield StreamError(
+            yield StreamFailed(
                 f"{_label(provider)} sent {exc} at {url}, past tui-agent's limit; reading stopped there and what "
                 "arrived is kept",
                 kind="bad_response",
@@ -525,7 +525,7 @@ async def stream_events(
         except (ValueError, TypeError, AttributeError, KeyError, IndexError) as exc:
             # A payload of an unexpected shape must end the answer with a sentence, not crash the caller.
             ended = True
-            yield StreamError(
+            yield StreamFailed(
                 f"{_label(provider)} sent data tui-agent could not read at {url} ({type(exc).__name__}); "
                 "what arrived is kept",
                 kind="bad_response",
@@ -534,14 +534,14 @@ async def stream_events(
             await events.aclose()  # type: ignore[attr-defined]
             await response.aclose()
         if not ended:
-            yield StreamError(
+            yield StreamFailed(
                 f"{_label(provider)} ended the answer without its end marker at {url}; what arrived is kept",
                 kind="interrupted",
             )
         return
 
 
-def _json_instead_of_stream(provider: "ProviderConfig", url: str, text: str, secret: str) -> StreamError:
+def _json_instead_of_stream(provider: "ProviderConfig", url: str, text: str, secret: str) -> StreamFailed:
     name = _label(provider)
     try:
         obj = json.loads(text)
@@ -550,8 +550,8 @@ def _json_instead_of_stream(provider: "ProviderConfig", url: str, text: str, sec
     if isinstance(obj, dict) and (obj.get("error") or obj.get("detail") or obj.get("object") == "error"):
         message, code = _error_detail(text)
         detail = _clean(f"{code}: {message}" if code and code not in message else message, secret)
-        return StreamError(f"{name} answered with an error instead of a stream ({detail}) at {url}", kind="provider")
-    return StreamError(
+        return StreamFailed(f"{name} answered with an error instead of a stream ({detail}) at {url}", kind="provider")
+    return StreamFailed(
         f"{name} answered {url} with one JSON document instead of a stream; the server may not support streaming",
         kind="bad_response",
     )
@@ -639,7 +639,7 @@ class HttpAdapter:
         credential: "Credential",
         refresh: "RefreshCredential | None" = None,
     ) -> AsyncIterator[Event]:
-        """Yield the answer's events; ends with exactly one Done or StreamError."""
+        """Yield the answer's events; ends with exactly one Done or StreamFailed."""
         url = f"{self._base}{self.CHAT_PATH}"
         return stream_events(
             client=self.client,

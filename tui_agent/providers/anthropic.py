@@ -8,12 +8,12 @@ from typing import TYPE_CHECKING, AsyncIterator
 import httpx
 
 from tui_agent.providers import _http
-from tui_agent.providers.base import ChatMessage, ChatRequest, ModelInfo
-from tui_agent.providers.events import Done, ErrorKind, Event, StreamError, TextDelta, ThinkingDelta, Usage
+from tui_agent.core.chat import ChatMessage, ChatRequest, ModelInfo
+from tui_agent.core.events import Done, ErrorKind, Event, StreamFailed, TextDelta, ThinkingDelta, Usage
 from tui_agent.providers.sse import aiter_sse
 
 if TYPE_CHECKING:
-    from tui_agent.auth.state import Credential
+    from tui_agent.core.credentials import Credential
 
 DEFAULT_BASE_URL = "https://api.anthropic.com"
 DEFAULT_VERSION = "2023-06-01"  # pinned: 2026-10-21 rejects sampling parameters (docs/protocols.md §1.2)
@@ -83,7 +83,7 @@ class AnthropicAdapter(_http.HttpAdapter):
             try:
                 data = json.loads(sse.data) if sse.data else {}
             except ValueError:
-                yield StreamError(
+                yield StreamFailed(
                     f"{name} sent an event that is not JSON at {url}; the answer was abandoned", kind="bad_response"
                 )
                 return
@@ -118,11 +118,11 @@ class AnthropicAdapter(_http.HttpAdapter):
                 return
             # content_block_start / content_block_stop / anything new: nothing to show
         if not seen_any:
-            yield StreamError(
+            yield StreamFailed(
                 f"{name} accepted the request but sent no events at {url}; try again", kind="provider"
             )
         else:
-            yield StreamError(
+            yield StreamFailed(
                 f"{name} stopped before the end of the answer (no message_stop) at {url}; what arrived is kept",
                 kind="interrupted",
             )
@@ -160,7 +160,7 @@ def _total_input(usage: dict, previous: int | None) -> int | None:
     return sum(int(usage.get(k) or 0) for k in ("input_tokens", "cache_creation_input_tokens", "cache_read_input_tokens"))
 
 
-def _in_band_error(name: str, data: dict) -> StreamError:
+def _in_band_error(name: str, data: dict) -> StreamFailed:
     error = data.get("error") if isinstance(data.get("error"), dict) else {}
     etype = str(error.get("type") or "error")
     message = " ".join(str(error.get("message") or "no details").split()).rstrip(".")
@@ -170,7 +170,7 @@ def _in_band_error(name: str, data: dict) -> StreamError:
         "rate_limit": "try again in a little while",
         "auth": "log in again",
     }.get(kind, "what arrived is kept")
-    return StreamError(f"{name} stopped the answer with an error ({etype}: {message}); {advice}", kind=kind)
+    return StreamFailed(f"{name} stopped the answer with an error ({etype}: {message}); {advice}", kind=kind)
 
 
 def _model_info(provider_id: str, item: dict) -> ModelInfo:

@@ -21,13 +21,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, AsyncIterator, Mapping
 
-from tui_agent.providers.base import ChatMessage, ChatRequest, ModelInfo, RefreshCredential
-from tui_agent.providers.events import Done, ErrorKind, Event, StreamError, TextDelta, ThinkingDelta, Usage
+from tui_agent.core.chat import ChatMessage, ChatRequest, ModelInfo, RefreshCredential
+from tui_agent.core.events import Done, ErrorKind, Event, StreamFailed, TextDelta, ThinkingDelta, Usage
 
 if TYPE_CHECKING:
     import httpx
 
-    from tui_agent.auth.state import Credential
+    from tui_agent.core.credentials import Credential
     from tui_agent.config.schema import ProviderConfig
 
 log = logging.getLogger(__name__)
@@ -318,20 +318,20 @@ class _Mapper:
         if status in (400, 404, 413, 422) or self.assistant_error == "invalid_request":
             return "bad_request", status
         if result.get("terminal_reason") in ("aborted_streaming", "aborted_tools"):
-            return "cancelled", status
+            return "stopped", status
         return "provider", status
 
 
-def _failure(mapper: _Mapper) -> StreamError:
+def _failure(mapper: _Mapper) -> StreamFailed:
     text = scrub(mapper.error_text())
     kind, status = mapper.error_kind(text)
     if "Not logged in" in text:
-        return StreamError(f"Claude Code is not logged in (it said: {text}); {LOGIN_HINT}.", kind="auth", status=status)
+        return StreamFailed(f"Claude Code is not logged in (it said: {text}); {LOGIN_HINT}.", kind="auth", status=status)
     if kind == "auth":
-        return StreamError(
+        return StreamFailed(
             f"Claude Code's credential was refused (it said: {text}); {LOGIN_HINT}.", kind="auth", status=status
         )
-    return StreamError(f"Claude Code reported an error: {text.rstrip('.')}.", kind=kind, status=status)
+    return StreamFailed(f"Claude Code reported an error: {text.rstrip('.')}.", kind=kind, status=status)
 
 
 # --- the adapter -------------------------------------------------------------------------------------------
@@ -339,7 +339,7 @@ def _failure(mapper: _Mapper) -> StreamError:
 
 @dataclass
 class _Outcome:
-    terminal: Done | StreamError | None = None
+    terminal: Done | StreamFailed | None = None
     mapper: _Mapper = field(default_factory=_Mapper)
     started: bool = False  # the CLI printed at least one stream-json line for this turn
     process: _Process | None = None
@@ -394,25 +394,25 @@ class ClaudeCliAdapter:
     async def stream(
         self, request: ChatRequest, credential: "Credential", refresh: RefreshCredential | None = None
     ) -> AsyncIterator[Event]:
-        """Yield events for one answer; always ends with exactly one Done or StreamError (unless cancelled)."""
+        """Yield events for one answer; always ends with exactly one Done or StreamFailed (unless cancelled)."""
         env = os.environ if self._env is None else self._env
         location = find_claude_cli(self._provider, env)
         if location is None:
-            yield StreamError(f"The Claude Code CLI was not found; {INSTALL_HINT}.", kind="provider")
+            yield StreamFailed(f"The Claude Code CLI was not found; {INSTALL_HINT}.", kind="provider")
             return
         if location.problem:
-            yield StreamError(f"The Claude Code CLI cannot be used: {location.problem}.", kind="provider")
+            yield StreamFailed(f"The Claude Code CLI cannot be used: {location.problem}.", kind="provider")
             return
         if any(message.images for message in request.messages):
-            yield StreamError(IMAGES_REFUSED, kind="bad_request")
+            yield StreamFailed(IMAGES_REFUSED, kind="bad_request")
             return
         if not request.messages or request.messages[-1].role != "user":
-            yield StreamError("Nothing to send to Claude Code: the conversation does not end with a user message.", kind="bad_request")
+            yield StreamFailed("Nothing to send to Claude Code: the conversation does not end with a user message.", kind="bad_request")
             return
         try:
             workdir = prepare_workdir(self._workdir)
         except OSError as exc:
-            yield StreamError(f"Could not create Claude Code's working directory ({exc.strerror}); check the state directory.")
+            yield StreamFailed(f"Could not create Claude Code's working directory ({exc.strerror}); check the state directory.")
             return
 
         system = request.system or DEFAULT_SYSTEM
@@ -470,7 +470,7 @@ class ClaudeCliAdapter:
         return _Plan(str(uuid.uuid4()), resume=False, prompt=prompt, persist=request.conversation_id is not None)
 
     def _retry(self, plan: _Plan, outcome: _Outcome, request: ChatRequest) -> _Plan | None:
-        if plan.process is not None and not outcome.started and isinstance(outcome.terminal, StreamError):
+        if plan.process is not None and not outcome.started and isinstance(outcome.terminal, StreamFailed):
             # The kept process had gone away between turns; the session itself is fine.
             log.info("claude-cli: kept process for session %s was gone; resuming in a new one", plan.session_id)
             return _Plan(plan.session_id, resume=True, prompt=plan.prompt, persist=plan.persist)
@@ -574,7 +574,7 @@ class ClaudeCliAdapter:
                 start_new_session=os.name != "nt",  # its own process group: a cancel reaches the CLI's children too
             )
         except OSError as exc:
-            outcome.terminal = StreamError(
+            outcome.terminal = StreamFailed(
                 f"Could not start the Claude Code CLI at {path} ({exc.strerror or exc}); {INSTALL_HINT}.", kind="provider"
             )
             return None
@@ -655,10 +655,10 @@ def _env_key(env: Mapping[str, str]) -> int:
 
 def _session_is_gone(outcome: _Outcome) -> bool:
     text = (outcome.mapper.error_text() if outcome.mapper.result else "").lower()
-    return isinstance(outcome.terminal, StreamError) and "no conversation found" in text
+    return isinstance(outcome.terminal, StreamFailed) and "no conversation found" in text
 
 
-def _terminal(mapper: _Mapper, returncode: int, stderr_tail: list[str], path: Path) -> Done | StreamError:
+def _terminal(mapper: _Mapper, returncode: int, stderr_tail: list[str], path: Path) -> Done | StreamFailed:
     if mapper.result is not None:
         if mapper.result.get("is_error"):
             return _failure(mapper)  # the CLI exits non-zero on purpose after an error result: its words matter
@@ -667,9 +667,9 @@ def _terminal(mapper: _Mapper, returncode: int, stderr_tail: list[str], path: Pa
     if returncode != 0:
         said = f": {last}" if last else " without saying why"
         if "Not logged in" in last:
-            return StreamError(f"Claude Code is not logged in ({last}); {LOGIN_HINT}.", kind="auth")
-        return StreamError(f"The Claude Code CLI at {path} exited with status {returncode}{said}.", kind="provider")
-    return StreamError(
+            return StreamFailed(f"Claude Code is not logged in ({last}); {LOGIN_HINT}.", kind="auth")
+        return StreamFailed(f"The Claude Code CLI at {path} exited with status {returncode}{said}.", kind="provider")
+    return StreamFailed(
         "The Claude Code CLI ended without finishing its answer" + (f" ({last})" if last else "") + "; try again.",
         kind="interrupted",
     )

@@ -9,12 +9,12 @@ import httpx
 
 from tui_agent.errors import ProviderError
 from tui_agent.providers import _http
-from tui_agent.providers.base import ChatMessage, ChatRequest, ModelInfo
-from tui_agent.providers.events import Done, Event, StreamError, TextDelta, ThinkingDelta, Usage
+from tui_agent.core.chat import ChatMessage, ChatRequest, ModelInfo
+from tui_agent.core.events import Done, Event, StreamFailed, TextDelta, ThinkingDelta, Usage
 from tui_agent.providers.ndjson import NDJSONError, aiter_ndjson
 
 if TYPE_CHECKING:
-    from tui_agent.auth.state import Credential
+    from tui_agent.core.credentials import Credential
 
 DEFAULT_BASE_URL = "http://127.0.0.1:11434"
 
@@ -70,7 +70,7 @@ class OllamaAdapter(_http.HttpAdapter):
                 if error:
                     # A mid-stream failure is one more line under HTTP 200 (§3.4).
                     message = " ".join(str(error).split()).rstrip(".")
-                    yield StreamError(f"{name} stopped the answer with an error ({message}); what arrived is kept")
+                    yield StreamFailed(f"{name} stopped the answer with an error ({message}); what arrived is kept")
                     return
                 message = obj.get("message")
                 if isinstance(message, dict):
@@ -84,15 +84,15 @@ class OllamaAdapter(_http.HttpAdapter):
                     yield Done(stop_reason=obj.get("done_reason"))
                     return
         except NDJSONError as exc:
-            yield StreamError(
+            yield StreamFailed(
                 f"{name} sent a line that is not JSON at {url} ({exc.line[:60]!r}); the answer was abandoned",
                 kind="bad_response",
             )
             return
         if not seen_any:
-            yield StreamError(f"{name} accepted the request but sent nothing back at {url}; try again", kind="provider")
+            yield StreamFailed(f"{name} accepted the request but sent nothing back at {url}; try again", kind="provider")
         else:
-            yield StreamError(
+            yield StreamFailed(
                 f"{name} stopped before the end of the answer (no done: true) at {url}; what arrived is kept",
                 kind="interrupted",
             )

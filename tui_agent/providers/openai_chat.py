@@ -11,12 +11,12 @@ import httpx
 
 from tui_agent.errors import ProviderError
 from tui_agent.providers import _http
-from tui_agent.providers.base import ChatMessage, ChatRequest, ModelInfo
-from tui_agent.providers.events import Done, Event, StreamError, TextDelta, ThinkingDelta, Usage
+from tui_agent.core.chat import ChatMessage, ChatRequest, ModelInfo
+from tui_agent.core.events import Done, Event, StreamFailed, TextDelta, ThinkingDelta, Usage
 from tui_agent.providers.sse import aiter_sse
 
 if TYPE_CHECKING:
-    from tui_agent.auth.state import Credential
+    from tui_agent.core.credentials import Credential
     from tui_agent.config.schema import ProviderConfig
 
 DEFAULT_BASE_URL = "https://api.openai.com/v1"
@@ -79,7 +79,7 @@ class OpenAIChatAdapter(_http.HttpAdapter):
             try:
                 chunk = loads(data)
             except ValueError:
-                yield StreamError(f"{name} sent a chunk that is not JSON at {url}; the answer was abandoned", kind="bad_response")
+                yield StreamFailed(f"{name} sent a chunk that is not JSON at {url}; the answer was abandoned", kind="bad_response")
                 return
             if not isinstance(chunk, dict):
                 continue
@@ -111,14 +111,14 @@ class OpenAIChatAdapter(_http.HttpAdapter):
             yield Done(stop_reason=finish_reason)
         elif not seen_any:
             # llama-cpp-python answers 200 with an empty body when the prompt overflows its context (§5.1).
-            yield StreamError(
+            yield StreamFailed(
                 f"{name} accepted the request but sent nothing back at {url}; the conversation may be longer than "
                 "the model's context window",
                 kind="provider",
             )
         else:
             # `[DONE]` or EOF without any finish_reason: the server cut the answer short (§5.1, §6 rule 9).
-            yield StreamError(
+            yield StreamFailed(
                 f"{name} stopped before the end of the answer (no finish_reason) at {url}; what arrived is kept",
                 kind="interrupted",
             )
@@ -153,7 +153,7 @@ class OpenAIChatAdapter(_http.HttpAdapter):
         return models
 
 
-def _in_band_error(name: str, chunk: dict) -> StreamError:
+def _in_band_error(name: str, chunk: dict) -> StreamFailed:
     error = chunk.get("error")
     if isinstance(error, dict):
         message = error.get("message") or ""
@@ -170,7 +170,7 @@ def _in_band_error(name: str, chunk: dict) -> StreamError:
     elif code in (502, 503, "server_error", "overloaded_error") or (isinstance(code, int) and code >= 500):
         kind = "overloaded"
     what = f"{code}: {message}" if code not in (None, "") else message
-    return StreamError(f"{name} stopped the answer with an error ({what}); what arrived is kept", kind=kind)  # type: ignore[arg-type]
+    return StreamFailed(f"{name} stopped the answer with an error ({what}); what arrived is kept", kind=kind)  # type: ignore[arg-type]
 
 
 def _unexpected(provider: "ProviderConfig", url: str) -> Exception:

@@ -15,12 +15,12 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, AsyncIterator, Callable, Mapping
 
 from tui_agent.auth.resolve import Chain, Step, credential_step, resolve
-from tui_agent.auth.state import UNCHECKED, CredentialState, CredentialStatus
+from tui_agent.core.credentials import UNCHECKED, CredentialState, CredentialStatus
 from tui_agent.config.load import Config, load_config
 from tui_agent.config.paths import Paths
 from tui_agent.errors import AuthError, ProviderError, UsageError
-from tui_agent.providers.base import ChatMessage, ChatRequest, ModelInfo
-from tui_agent.providers.events import Done, Event, StreamError, TextDelta
+from tui_agent.core.chat import ChatMessage, ChatRequest, ModelInfo
+from tui_agent.core.events import Done, Event, StreamFailed, TextDelta
 
 if TYPE_CHECKING:
     import httpx
@@ -31,8 +31,8 @@ if TYPE_CHECKING:
     from tui_agent.config.model_facts import ModelFacts
     from tui_agent.config.schema import ProviderConfig
     from tui_agent.core.login import LoginPlan, LoginStep
-    from tui_agent.providers.base import Adapter
-    from tui_agent.service.conversation import ChatSession
+    from tui_agent.core.chat import Adapter
+    from tui_agent.service.chat_session import ChatSession
     from tui_agent.service.history import AsyncHistory
 
 log = logging.getLogger("tui_agent.service")
@@ -192,7 +192,7 @@ class AgentService:
 
     def chat_session(self, profile: str | None, *, persist: bool = True) -> "ChatSession":
         """A new chat session on `profile` (raises ResolutionError when it does not resolve)."""
-        from tui_agent.service.conversation import ChatSession
+        from tui_agent.service.chat_session import ChatSession
 
         return ChatSession(self, self.history if persist else None, profile)
 
@@ -350,7 +350,7 @@ class AgentService:
             self._unchecked.add(provider_id)
         return status
 
-    async def _record_outcome(self, chain: Chain, event: "Done | StreamError") -> None:
+    async def _record_outcome(self, chain: Chain, event: "Done | StreamFailed") -> None:
         """A request's outcome moves the provider's state for every view (see service/provider_state.py)."""
         pid = chain.provider.id
         if isinstance(event, Done):
@@ -407,7 +407,7 @@ class AgentService:
 
     async def check_api_key(self, provider_id: str, key: str) -> None:
         """A cheap authenticated request (the models endpoint); raises AuthError when the key is refused."""
-        from tui_agent.auth.state import Credential
+        from tui_agent.core.credentials import Credential
 
         await self.adapter(self.config.providers[provider_id]).list_models(Credential("api-key", key))
 
@@ -417,7 +417,7 @@ class AgentService:
         `checked=False` records a key saved without a check: its state is `unknown` ("saved without a check")
         until its first use decides (see _first_use).
         """
-        from tui_agent.auth.state import UNCHECKED, StoredCredential
+        from tui_agent.core.credentials import UNCHECKED, StoredCredential
         from tui_agent.auth.store import bound_host
         from tui_agent.redact import mask
 
@@ -437,7 +437,7 @@ class AgentService:
     async def _saved_unchecked(self, provider_id: str) -> bool:
         """Whether the provider's stored key was saved without a check and has not been used yet."""
         if provider_id not in self._key_looked_up:
-            from tui_agent.auth.state import UNCHECKED
+            from tui_agent.core.credentials import UNCHECKED
 
             self._key_looked_up.add(provider_id)
             stored = await self.store.get(provider_id)
@@ -449,7 +449,7 @@ class AgentService:
         """A key saved without a check was just used: record whether the server accepted it, and publish the state."""
         from dataclasses import replace
 
-        from tui_agent.auth.state import REFUSED_AT_FIRST_USE, UNCHECKED
+        from tui_agent.core.credentials import REFUSED_AT_FIRST_USE, UNCHECKED
 
         self._unchecked.discard(provider_id)
         stored = await self.store.get(provider_id)
@@ -554,7 +554,7 @@ class AgentService:
         conversation_id: str | None = None,
         parameters: Mapping[str, object] | None = None,
     ) -> AsyncIterator[Event]:
-        """Stream one answer as events; always ends with one Done or StreamError. Never switches provider."""
+        """Stream one answer as events; always ends with one Done or StreamFailed. Never switches provider."""
         chain = self.resolve(profile) if isinstance(profile, str) else profile
         provider = chain.provider
         from tui_agent.auth.credentials import ready_credential
@@ -564,14 +564,14 @@ class AgentService:
             tokens=self.tokens if chain.method.startswith("oauth") else None,
         )
         if credential is None:
-            yield StreamError(message=why, kind="auth")
+            yield StreamFailed(message=why, kind="auth")
             return
         refresh = None
         if chain.method.startswith("oauth"):
             rejected = credential.secret
 
             async def refresh():
-                from tui_agent.auth.state import Credential
+                from tui_agent.core.credentials import Credential
 
                 fresh = await self.tokens.after_unauthorized(provider, rejected)
                 return Credential("bearer", fresh.secret) if fresh is not None else None
@@ -585,10 +585,10 @@ class AgentService:
             # aclosing: when our caller stops early (Escape), the adapter's connection closes now, not at GC.
             async with contextlib.aclosing(adapter.stream(request, credential, refresh)) as events:
                 async for event in events:
-                    if first_use and (isinstance(event, Done) or (isinstance(event, StreamError) and event.kind == "auth")):
+                    if first_use and (isinstance(event, Done) or (isinstance(event, StreamFailed) and event.kind == "auth")):
                         first_use = False
                         await self._first_use(provider.id, credential.secret, accepted=isinstance(event, Done))
-                    if isinstance(event, (Done, StreamError)):
+                    if isinstance(event, (Done, StreamFailed)):
                         try:
                             await self._record_outcome(chain, event)
                         except Exception:  # bookkeeping must never cost the user the answer
@@ -743,7 +743,7 @@ def _refusal_fix(provider: "ProviderConfig", status: CredentialStatus) -> str:
     return f"run `tui-agent login {provider.id}`"  # the TUI shows it as /login ID
 
 
-def _failure_words(event: StreamError) -> str:
+def _failure_words(event: StreamFailed) -> str:
     """A few words for the row's second line: "HTTP 502 (an HTML page)", "HTTP 429 (rate limited, retry in 20 s)"."""
     if event.kind == "interrupted":
         return "the answer was cut off mid-stream"
@@ -791,6 +791,6 @@ async def collect_text(events: AsyncIterator[Event]) -> tuple[str, Event | None]
     async for event in events:
         if isinstance(event, TextDelta):
             parts.append(event.text)
-        elif isinstance(event, (Done, StreamError)):
+        elif isinstance(event, (Done, StreamFailed)):
             last = event
     return "".join(parts), last

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Literal, Sequence
 
 from tui_agent.errors import UsageError
-from tui_agent.providers.base import ImagePart
+from tui_agent.core.chat import ImagePart
 
 log = logging.getLogger("tui_agent.service.attachments")
 

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Callable, Literal
 
-from tui_agent.auth.state import CredentialState, CredentialStatus
+from tui_agent.core.credentials import CredentialState, CredentialStatus
 
 OutcomeKind = Literal["refused", "unreachable", "failed"]
 

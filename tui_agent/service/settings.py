@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any, Mapping
 from tui_agent.errors import TuiAgentError
 
 if TYPE_CHECKING:
-    from tui_agent.auth.resolve import Chain
+    from tui_agent.core.chain import Chain
 
 PARAMETERS: tuple[str, ...] = ("temperature", "top_p", "max_tokens", "reasoning")
 REASONING_LEVELS: tuple[str, ...] = ("off", "low", "medium", "high")
@@ -51,15 +51,15 @@ def parse_value(name: str, text: str) -> Any:
 
     from pydantic import TypeAdapter, ValidationError
 
-    from tui_agent.config.load import _pydantic_problems
+    from tui_agent.config.load import wanted_for
     from tui_agent.config.schema import ProfileConfig
 
     annotation = typing.get_type_hints(ProfileConfig, include_extras=True)[name]
     try:
         value = TypeAdapter(annotation).validate_python(text.strip())
-    except ValidationError as exc:
-        problem = _pydantic_problems("", name, exc)[0]
-        raise SettingError(f"/set {problem.sentence()}. Nothing changed.") from None
+    except ValidationError as exc:  # in the project's words, as config check says it (never pydantic's)
+        wanted = wanted_for(ProfileConfig, name, exc.errors()[0]["type"])
+        raise SettingError(f"/set {name}: must be {wanted} (got {text.strip()!r}). Nothing changed.") from None
     if value is None:
         raise SettingError(f"/set {name} needs a value (or `default` to use the profile's). Nothing changed.")
     return value

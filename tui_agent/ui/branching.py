@@ -10,7 +10,7 @@ import logging
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from tui_agent.auth.resolve import Chain
+    from tui_agent.core.chain import Chain
     from tui_agent.service.history import Message as StoredMessage
     from tui_agent.ui.widgets.message import AssistantMessage, UserMessage
 
@@ -78,7 +78,7 @@ class BranchCommands:
     # --- /edit -----------------------------------------------------------------------------------------------
 
     def _cmd_edit(self, _arg: str) -> None:
-        from tui_agent.service.conversation import BranchRefusal
+        from tui_agent.service.chat_session import BranchRefusal
 
         session = self._ensure_session()
         selected = getattr(self._selected, "message_id", None)
@@ -160,7 +160,7 @@ class BranchCommands:
         await self._switch_sibling(+1)
 
     async def _switch_sibling(self, step: int) -> None:
-        from tui_agent.service.conversation import BranchRefusal
+        from tui_agent.service.chat_session import BranchRefusal
 
         if self.is_streaming:
             self._note("An answer is still arriving; press Escape to stop it before switching branch.", error=True)
@@ -312,13 +312,16 @@ class BranchCommands:
 
     def _count_branch_usage(self) -> None:
         """Token usage counts the branch shown: a sibling left behind no longer adds to it."""
-        from tui_agent.providers.events import Usage
+        from tui_agent.core.events import Usage
 
         panel = self.status_panel
         panel.reset_usage()
         costs = self._costs or {}
+        last = None
         for message in self.session.branch:
             if message.role == "assistant" and (message.input_tokens is not None or message.output_tokens is not None):
-                usage = Usage(message.input_tokens, message.output_tokens, costs.get(message.id))
+                last = usage = Usage(message.input_tokens, message.output_tokens, costs.get(message.id))
                 panel.record_usage(usage, answer_id=message.id)
+        if not self.is_streaming:
+            self.usage = last  # the branch's latest answer (a reopened conversation's too)
 

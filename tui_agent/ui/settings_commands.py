@@ -12,7 +12,7 @@ from tui_agent.errors import TuiAgentError
 from tui_agent.sanitize import sanitize
 
 if TYPE_CHECKING:
-    from tui_agent.service.conversation import ChatSession
+    from tui_agent.service.chat_session import ChatSession
     from tui_agent.ui.screens.chat import ChatScreen
 
 

@@ -13,7 +13,7 @@ from textual.signal import Signal
 if TYPE_CHECKING:
     from textual.app import App
 
-    from tui_agent.auth.state import CredentialStatus
+    from tui_agent.core.credentials import CredentialStatus
     from tui_agent.service.agent import AgentService
 
 _ATTRIBUTE = "_tui_agent_status_signal"

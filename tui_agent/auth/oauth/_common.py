@@ -11,7 +11,7 @@ from urllib.parse import urlsplit
 
 import httpx
 
-from tui_agent.auth.state import StoredCredential
+from tui_agent.core.credentials import StoredCredential
 from tui_agent.errors import AuthError, Interrupted
 from tui_agent.redact import mask_url_userinfo, register_secret
 from tui_agent.sanitize import sanitize, sanitize_line

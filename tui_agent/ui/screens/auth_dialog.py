@@ -20,7 +20,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Footer, Input, Label, ListItem, ListView, Static
 from textual.worker import Worker, WorkerState
 
-from tui_agent.auth.state import CredentialState, CredentialStatus, state_label
+from tui_agent.core.credentials import CredentialState, CredentialStatus, state_label
 from tui_agent.errors import ConfigError, ProviderError
 from tui_agent.sanitize import sanitize
 from tui_agent.service.agent import usable

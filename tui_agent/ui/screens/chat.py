@@ -26,7 +26,7 @@ from tui_agent.ui import slash
 from tui_agent.ui.branching import BranchCommands
 from tui_agent.ui.widgets.attachments import AttachmentChips, with_attached
 from tui_agent.ui.widgets.completion import CompletionMenu
-from tui_agent.ui.widgets.conversation import Conversation
+from tui_agent.ui.widgets.transcript import Transcript
 from tui_agent.ui.widgets.prompt import Prompt
 
 if TYPE_CHECKING:
@@ -34,10 +34,10 @@ if TYPE_CHECKING:
     from textual.worker import Worker
 
     from tui_agent.core.chain import Chain
-    from tui_agent.providers.base import ChatMessage
-    from tui_agent.providers.events import Usage
+    from tui_agent.core.chat import ChatMessage
+    from tui_agent.core.events import Usage
     from tui_agent.service.attachments import Prepared
-    from tui_agent.service.conversation import ChatSession
+    from tui_agent.service.chat_session import ChatSession
     from tui_agent.service.history import Message as StoredMessage
     from tui_agent.ui.code_blocks import CodeBlock
     from tui_agent.ui.widgets.message import AnswerState, AssistantMessage
@@ -84,9 +84,9 @@ OPEN_PAGE = 10  # messages mounted when a stored conversation opens (a screenful
 
 
 def _chat_commands() -> "type[Provider]":
-    from tui_agent.ui.commands import ChatCommands
+    from tui_agent.ui.palette import PaletteCommands
 
-    return ChatCommands
+    return PaletteCommands
 
 
 class ChatScreen(BranchCommands, Screen):
@@ -165,7 +165,7 @@ class ChatScreen(BranchCommands, Screen):
             with Vertical(id="main"):
                 yield Static(id="history-banner", markup=False)
                 yield SystemPromptLine(id="system-line")
-                with Conversation(id="conversation"):
+                with Transcript(id="conversation"):
                     if self.profile is None:
                         from tui_agent.ui.widgets.welcome import Welcome
 
@@ -292,8 +292,8 @@ class ChatScreen(BranchCommands, Screen):
         return self.session
 
     @property
-    def conversation(self) -> Conversation:
-        return self.query_one("#conversation", Conversation)
+    def conversation(self) -> Transcript:
+        return self.query_one("#conversation", Transcript)
 
     @property
     def prompt(self) -> Prompt:
@@ -478,7 +478,6 @@ class ChatScreen(BranchCommands, Screen):
                        f"continuing with {self.profile or 'no model (type /model NICK)'}.", error=True)
         if refused:
             self._note(refused, error=True)
-        self.usage = None
         self._count_branch_usage()  # what history recorded for the branch shown (tokens of a reopened one)
         self._show_settings(learn=True)
         self.conversation.jump_to_bottom()
@@ -526,7 +525,7 @@ class ChatScreen(BranchCommands, Screen):
         if reading is not None:  # keep the message the user was reading where it was, not jump to the new top
             self.conversation.scroll_to_widget(reading, top=True, animate=False)
 
-    def on_conversation_reached_top(self, _event) -> None:
+    def on_transcript_reached_top(self, _event) -> None:
         if self._older:
             self.run_worker(self.action_load_older(), group="older", exclusive=True)
 
@@ -541,10 +540,10 @@ class ChatScreen(BranchCommands, Screen):
         import contextlib
 
         from tui_agent.errors import TuiAgentError
-        from tui_agent.providers.events import Done, StreamError, TextDelta, ThinkingDelta, Usage
-        from tui_agent.service.conversation import BranchRefusal
+        from tui_agent.core.events import Done, StreamFailed, TextDelta, ThinkingDelta, Usage
+        from tui_agent.service.chat_session import BranchRefusal
 
-        state: "AnswerState" = "done"
+        state: "AnswerState" = "complete"
         error = ""
         session = self._ensure_session()
         session.switch_to_chain(chain)
@@ -566,10 +565,10 @@ class ChatScreen(BranchCommands, Screen):
                     elif isinstance(event, Usage):
                         self.usage = event
                         self.status_panel.record_usage(event, answer_id=id(answer))
-                    elif isinstance(event, StreamError):
-                        state, error = ("stopped", "") if event.kind == "cancelled" else ("error", _error_text(event, answer_chain or chain))
+                    elif isinstance(event, StreamFailed):
+                        state, error = ("stopped", "") if event.kind == "stopped" else ("error", _error_text(event, answer_chain or chain))
                     elif isinstance(event, Done):
-                        state = "done"
+                        state = "complete"
         except asyncio.CancelledError:
             # Escape (or /new, or leaving) cancelled us: the adapter has closed the connection; the outcome was
             # recorded by whoever cancelled; render what arrived, then let the cancellation finish.
@@ -630,7 +629,7 @@ class ChatScreen(BranchCommands, Screen):
             return
         answer.outcome_recorded = True
         text = answer.text
-        if not (text and state in ("done", "stopped")):
+        if not (text and state in ("complete", "stopped")):
             # Failed, empty, or stopped before any text: its text goes back to the prompt so it can be sent again
             # (unless the user has typed something new meanwhile).
             if self._answer is answer and not self.prompt.text.strip():
@@ -687,7 +686,7 @@ class ChatScreen(BranchCommands, Screen):
         more.update(text)
         more.display = True
 
-    def on_conversation_follow_changed(self, event: Conversation.FollowChanged) -> None:
+    def on_transcript_follow_changed(self, event: Transcript.FollowChanged) -> None:
         self.following = event.following
         if event.following:
             self.query_one("#more", Static).display = False

@@ -22,8 +22,8 @@ from textual.screen import ModalScreen
 from textual.worker import Worker, WorkerState
 from textual.widgets import Footer, Input, Label, Static
 
-from tui_agent.auth.state import CredentialState, CredentialStatus
-from tui_agent.auth.state import state_line as _state_line
+from tui_agent.core.credentials import CredentialState, CredentialStatus
+from tui_agent.core.credentials import state_line as _state_line
 from tui_agent.core.login import Failed, LoginPlan, Obtained, OpenUrl, Progress, ShowCode, Tick
 from tui_agent.errors import AuthError, ProviderError, TuiAgentError, Unreachable
 from tui_agent.ui.slash import as_slash_commands

@@ -20,7 +20,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Footer, Input, Label, OptionList, Static
 from textual.widgets.option_list import Option
 
-from tui_agent.auth.state import STATE_SYMBOL, CredentialStatus, state_line
+from tui_agent.core.credentials import STATE_SYMBOL, CredentialStatus, state_line
 from tui_agent.errors import ConfigError, ProviderError
 from tui_agent.sanitize import sanitize
 from tui_agent.service.agent import same_model, usable
@@ -34,7 +34,7 @@ if TYPE_CHECKING:
 
     from tui_agent.config.load import Config
     from tui_agent.config.schema import ProfileConfig, ProviderConfig
-    from tui_agent.providers.base import ModelInfo
+    from tui_agent.core.chat import ModelInfo
     from tui_agent.service.agent import AgentService
 
 log = logging.getLogger("tui_agent.ui.model_picker")

@@ -27,7 +27,7 @@ if TYPE_CHECKING:
 
     from tui_agent.ui.code_blocks import CodeBlock
 
-AnswerState = Literal["waiting", "streaming", "done", "stopped", "error"]
+AnswerState = Literal["waiting", "streaming", "complete", "stopped", "error"]
 
 # How long deltas are buffered before one write to the stream: short enough to look live (two or three
 # frames), long enough that a fast stream costs tens of appends a second instead of thousands.
@@ -205,7 +205,7 @@ class AssistantMessage(Vertical):
         self.mark: tuple[int, int] | None = None
         self._meta = Static(author, classes="answer-meta", markup=False)
         self._meta.display = bool(author)
-        self.state: AnswerState = "waiting" if text is None else "done"
+        self.state: AnswerState = "waiting" if text is None else "complete"
         self.error: str = ""
         self.outcome_recorded = text is not None  # set by the screen once the transcript holds this answer's outcome
         if text is not None:
@@ -444,8 +444,8 @@ class AssistantMessage(Vertical):
             self._status.update("■ stopped" + ("" if self.text else " before any text arrived"))
         elif state == "error":
             self._status.update(f"✗ {self.error}")
-        elif state == "done" and not self.text:
+        elif state == "complete" and not self.text:
             self._status.update(NO_TEXT)
         else:
             self._status.update("")
-        self._status.display = state != "done" or not self.text
+        self._status.display = state != "complete" or not self.text

@@ -17,7 +17,7 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.widgets import ListItem, ListView, Static
 
-from tui_agent.auth.state import CredentialState, CredentialStatus, state_label
+from tui_agent.core.credentials import CredentialState, CredentialStatus, state_label
 from tui_agent.sanitize import sanitize, sanitize_line
 from tui_agent.ui.status_signal import status_signal
 from tui_agent.ui.widgets.usage import UsageMeter
@@ -28,7 +28,7 @@ if TYPE_CHECKING:
 
     from tui_agent.core.chain import Step
     from tui_agent.config.schema import ProviderConfig
-    from tui_agent.providers.events import Usage
+    from tui_agent.core.events import Usage
     from tui_agent.service.agent import AgentService
 
 log = logging.getLogger("tui_agent.ui.status_panel")

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Callable, Iterable
 from textual.message import Message
 from textual.widgets import Static
 
-from tui_agent.auth.state import STATE_SYMBOL, CredentialState, CredentialStatus
+from tui_agent.core.credentials import STATE_SYMBOL, CredentialState, CredentialStatus
 from tui_agent.ui.status_signal import status_signal
 
 if TYPE_CHECKING:

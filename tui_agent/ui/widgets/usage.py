@@ -14,7 +14,7 @@ from typing import Hashable
 from rich.text import Text
 from textual.widget import Widget
 
-from tui_agent.providers.events import Usage
+from tui_agent.core.events import Usage
 
 _BAR_WIDTH = 12
 

@@ -9,7 +9,7 @@ from rich.text import Text
 from textual.widgets import Static
 
 if TYPE_CHECKING:
-    from tui_agent.auth.state import CredentialStatus
+    from tui_agent.core.credentials import CredentialStatus
     from tui_agent.config.load import Config
 
 SCANNING = "Looking for API keys in the environment, a Claude Code CLI and local model servers…"
@@ -17,7 +17,7 @@ SCANNING = "Looking for API keys in the environment, a Claude Code CLI and local
 
 def found_lines(config: "Config", statuses: Iterable["CredentialStatus"]) -> list[str]:
     """One line per usable credential or running server found (keys in the environment, the CLI, local servers)."""
-    from tui_agent.auth.state import CredentialState
+    from tui_agent.core.credentials import CredentialState
 
     lines: list[str] = []
     for status in statuses:
@@ -40,7 +40,7 @@ def found_lines(config: "Config", statuses: Iterable["CredentialStatus"]) -> lis
 
 
 def ready_providers(statuses: Iterable["CredentialStatus"]) -> set[str]:
-    from tui_agent.auth.state import CredentialState
+    from tui_agent.core.credentials import CredentialState
 
     return {s.provider for s in statuses if s.state in (CredentialState.READY, CredentialState.EXPIRING)}
 

@@ -68,7 +68,7 @@ def _type(screen: "ChatScreen", text: str) -> None:
     screen.prompt.focus()
 
 
-class ChatCommands(Provider):
+class PaletteCommands(Provider):
     """Palette provider active on the chat screen."""
 
     def _entries(self) -> list[tuple[str, str, Callable[[], object]]]:

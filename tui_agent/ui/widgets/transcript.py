@@ -8,7 +8,7 @@ from textual.containers import VerticalScroll
 from textual.message import Message
 
 
-class Conversation(VerticalScroll):
+class Transcript(VerticalScroll):
     """A VerticalScroll anchored to its bottom; scrolling away releases the anchor, reaching the bottom restores it."""
 
     @dataclass

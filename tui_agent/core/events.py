@@ -14,7 +14,7 @@ ErrorKind = Literal[
     "network",  # connection refused, DNS, TLS, timeout
     "interrupted",  # the stream ended without its terminal marker
     "provider",  # any other error the provider reported
-    "cancelled",  # the user stopped the answer
+    "stopped",  # the user stopped the answer
 ]
 
 
@@ -49,7 +49,7 @@ class Done:
 
 
 @dataclass(frozen=True, slots=True)
-class StreamError:
+class StreamFailed:
     """The answer failed; `message` is one sentence for a person (what failed, where, what to do)."""
 
     message: str
@@ -58,4 +58,4 @@ class StreamError:
     retry_after: float | None = None
 
 
-Event = Union[TextDelta, ThinkingDelta, Usage, Done, StreamError]
+Event = Union[TextDelta, ThinkingDelta, Usage, Done, StreamFailed]

@@ -18,18 +18,18 @@ import logging
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any, AsyncIterator, Sequence
 
-from tui_agent.providers.base import ChatMessage
-from tui_agent.providers.events import Done, Event, StreamError, TextDelta, ThinkingDelta, Usage
+from tui_agent.core.chat import ChatMessage
+from tui_agent.core.events import Done, Event, StreamFailed, TextDelta, ThinkingDelta, Usage
 from tui_agent.service.claims import ConversationBusy
 
 if TYPE_CHECKING:
-    from tui_agent.auth.resolve import Chain
+    from tui_agent.core.chain import Chain
     from tui_agent.config.model_facts import ModelFacts
     from tui_agent.service.agent import AgentService
     from tui_agent.service.attachments import Attachment, ImageStore, StoredImage
     from tui_agent.service.history import AsyncHistory, Message
 
-log = logging.getLogger("tui_agent.service.conversation")
+log = logging.getLogger("tui_agent.service.chat_session")
 
 
 # The user turn sent when a wire cannot continue a trailing assistant message itself (see continue_plan).
@@ -340,7 +340,7 @@ class ChatSession:
         """Stream the answer to `text` (its text attachments already composed in); the user turn, its images
         and the answer are persisted whatever happens."""
         if self.chain is None:
-            yield StreamError("no model is chosen — type /model NICK", kind="bad_request")
+            yield StreamFailed("no model is chosen — type /model NICK", kind="bad_request")
             return
         chain = self.chain
         images = [a for a in attachments if a.kind == "image"]
@@ -522,8 +522,8 @@ class ChatSession:
                         self.last_usage = event
                     elif isinstance(event, Done):
                         status, stop_reason = "complete", event.stop_reason
-                    elif isinstance(event, StreamError):
-                        status, error = ("stopped" if event.kind == "cancelled" else "error"), event.message
+                    elif isinstance(event, StreamFailed):
+                        status, error = ("stopped" if event.kind == "stopped" else "error"), event.message
                     yield event
         finally:
             answer = "".join(text_parts)

@@ -8,9 +8,9 @@ from typing import TYPE_CHECKING, AsyncIterator, Awaitable, Callable, Literal, P
 if TYPE_CHECKING:
     import httpx
 
-    from tui_agent.auth.state import Credential
+    from tui_agent.core.credentials import Credential
     from tui_agent.config.schema import ProviderConfig
-    from tui_agent.providers.events import Event
+    from tui_agent.core.events import Event
 
 Role = Literal["user", "assistant"]
 
@@ -82,7 +82,7 @@ class Adapter(Protocol):
         credential: "Credential",
         refresh: RefreshCredential | None = None,
     ) -> AsyncIterator["Event"]:
-        """Yield events for one answer; always ends with exactly one Done or StreamError."""
+        """Yield events for one answer; always ends with exactly one Done or StreamFailed."""
         ...
 
     async def list_models(self, credential: "Credential") -> list[ModelInfo]:

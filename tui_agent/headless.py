@@ -9,7 +9,7 @@ import json
 import sys
 from typing import TYPE_CHECKING
 
-from tui_agent.auth.state import state_label, state_line
+from tui_agent.core.credentials import state_label, state_line
 from tui_agent.errors import AuthError, ConfigError, ProviderError, Unreachable, UsageError
 from tui_agent.sanitize import StreamSanitizer, sanitize, sanitize_line
 
@@ -124,8 +124,8 @@ def _read_stdin_text(what: str) -> str:
 
 async def ask(service: "AgentService", nick: str | None, system: str | None, prompt: str, *, raw: bool = False, verbose: bool = False) -> int:
     """Stream one answer to stdout: sanitised for the terminal, or (`raw`) exactly as the model sent it."""
-    from tui_agent.providers.base import ChatMessage
-    from tui_agent.providers.events import Done, StreamError, TextDelta
+    from tui_agent.core.chat import ChatMessage
+    from tui_agent.core.events import Done, StreamFailed, TextDelta
     from tui_agent.service.agent import NO_TEXT
 
     nick = nick or service.default_profile()
@@ -161,9 +161,9 @@ async def ask(service: "AgentService", nick: str | None, system: str | None, pro
     async for event in service.send(chain, [ChatMessage("user", prompt)], system=system):
         if isinstance(event, TextDelta) and event.text:
             write(sanitizer.feed(event.text) if sanitizer else event.text)
-        elif isinstance(event, (StreamError, Done)) and sanitizer:
+        elif isinstance(event, (StreamFailed, Done)) and sanitizer:
             write(sanitizer.flush())
-        if isinstance(event, StreamError):
+        if isinstance(event, StreamFailed):
             if wrote_any and not ended_with_newline:
                 sys.stdout.write("\n")
                 sys.stdout.flush()
@@ -234,7 +234,7 @@ async def login(service: "AgentService", provider_id: str, method: str | None, n
         return 0
     import asyncio
 
-    from tui_agent.auth.oauth.terminal import render_in_terminal
+    from tui_agent.terminal_login import render_in_terminal
 
     pasted: asyncio.Queue[str] = asyncio.Queue()
     # render_in_terminal says who is logged in and until when (on stderr, beside its prompts), or raises.

@@ -1,7 +1,7 @@
 """`tui-agent login` for OAuth providers: renders a login's steps as prompts on stderr; it decides nothing.
 
-auth/login.py plans and drives the login and AgentService.login stores the result. This is a front-end (it
-imports only the vocabulary); rename-17.sh moves it beside the CLI.
+auth/login.py plans and drives the login and AgentService.login stores the result. This is a front-end: it
+imports only the vocabulary.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from tui_agent.core.login import Failed, LoginPlan, LoginStep, Obtained, OpenUrl
 from tui_agent.errors import AuthError
 
 if TYPE_CHECKING:
-    from tui_agent.auth.state import StoredCredential
+    from tui_agent.core.credentials import StoredCredential
 
 
 async def render_in_terminal(
