@@ -101,3 +101,15 @@ async def test_a_server_that_cannot_be_reached_is_unreachable_with_what_failed(i
         assert status.detail.startswith("the last request could not reach it 0 s ago: Could not connect to")
     finally:
         await service.aclose()
+
+
+async def test_a_model_list_that_cannot_be_read_is_not_asked_for_again_before_every_answer(isolated_home, fake):
+    service = make_service(isolated_home, fake.base_url, env={"GW_KEY": "sk-wrong-for-models-000000"})
+    try:
+        session = service.chat_session("gw", persist=False)
+        for _ in range(3):
+            await collect_text(session.send("hi"))
+        listings = [r for r in fake.requests if r.path.endswith("/models")]
+        assert len(listings) == 1  # asked once; the picker's or panel's refresh asks again
+    finally:
+        await service.aclose()

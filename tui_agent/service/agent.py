@@ -82,6 +82,7 @@ class AgentService:
         self._adapters: dict[str, "Adapter"] = {}
         self._models_cache: dict[str, list[ModelInfo]] = {}
         self._shown_context: dict[tuple[str, str], int] = {}  # (provider, model) -> Ollama /api/show's context length
+        self._facts_unlisted: set[str] = set()  # providers whose model list could not be read for model facts
         self._config = config
         self.paths = paths
         self.env = os.environ if env is None else env
@@ -623,10 +624,13 @@ class AgentService:
         Ollama's `/api/show`, or the shipped table; what none of them says stays None. Each is asked once until
         it answers (the model list is the session's cached discovery)."""
         provider = chain.provider
-        if provider.kind in ("openai-chat", "ollama") and provider.id not in self._models_cache:
+        if provider.kind in ("openai-chat", "ollama") and provider.id not in self._models_cache \
+                and provider.id not in self._facts_unlisted:
             try:
                 await self.discover(provider.id)
             except Exception as exc:  # unknown stays unknown: the panel says so
+                # Not asked again before every answer: the picker's or the panel's refresh asks again.
+                self._facts_unlisted.add(provider.id)
                 log.info("model facts: discovery failed for %s: %s", provider.id, exc)
         facts = self.known_facts(chain)
         if facts.context_window is None and provider.kind == "ollama":
@@ -678,6 +682,7 @@ class AgentService:
         if first_use:
             await self._first_use(provider_id, credential.secret, accepted=True)
         self._models_cache[provider_id] = models
+        self._facts_unlisted.discard(provider_id)
         return models
 
     async def list_models(self, provider_id: str | None = None, *, probe: bool = True) -> list[ModelRow]:
