@@ -291,3 +291,16 @@ async def test_at_path_tokens_show_as_chips_and_pressing_one_deletes_the_token(h
         assert "remember the milk" not in adapter.requests[0].messages[-1].content
         await pilot.pause()
         assert list(app.screen.query(TokenChip)) == [] and not app.screen.query_one("#attachments").display
+
+
+async def test_a_file_name_with_markup_or_escapes_is_shown_as_plain_text(home, workdir):
+    from tui_agent.ui.widgets.attachments import TokenChip
+
+    app, _adapter = make_app(home)
+    async with app.run_test(size=SIZE) as pilot:
+        await type_text(pilot, "look at @./a[/b][@click=app.quit]\x1b]0;x\x07.txt")
+        await pilot.pause()
+        chips = list(app.screen.query(TokenChip))
+        assert len(chips) == 1 and app.is_running  # no MarkupError, no action
+        label = str(chips[0].label)
+        assert "[/b][@click=app.quit]" in label and "\x1b" not in label and "\x07" not in label

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 from textual.containers import Horizontal
 from textual.widgets import Button
 
-from tui_agent.sanitize import sanitize
+from tui_agent.sanitize import sanitize_line
 
 if TYPE_CHECKING:
     from tui_agent.service.attachments import Attachment
@@ -26,8 +26,11 @@ def with_attached(text: str, names: list[str]) -> str:
     return text + (f"\n\n[attached: {', '.join(names)}]" if names else "")
 
 
-def _chip_label(name: str, image: bool) -> str:
-    return f"{'▣' if image else '≡'} {sanitize(name)} ✕"
+def _chip_label(name: str, image: bool) -> "Text":
+    # Text, not str: a Button reads a str label as markup, and a file called `a[/b]` must neither crash nor style it.
+    from rich.text import Text
+
+    return Text(f"{'▣' if image else '≡'} {sanitize_line(name)} ✕")
 
 
 class AttachmentChip(Button):
