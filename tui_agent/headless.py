@@ -23,6 +23,7 @@ def _out(text: str = "") -> None:
 
 
 def _table(rows: list[list[str]], headers: list[str]) -> str:
+    rows = [[sanitize_line(str(c)) for c in row] for row in rows]  # one line per row, widths of what is shown
     widths = [max(len(str(r[i])) for r in rows + [headers]) for i in range(len(headers))]
     lines = ["  ".join(h.upper().ljust(w) for h, w in zip(headers, widths)).rstrip()]
     for row in rows:
@@ -145,7 +146,7 @@ async def ask(service: "AgentService", nick: str | None, system: str | None, pro
     from tui_agent.service.settings import not_applied
 
     if unapplied := not_applied(chain):  # never silently: say which profile parameters this provider drops
-        sys.stderr.write(f"tui-agent: {unapplied}\n")
+        sys.stderr.write(f"tui-agent: {sanitize_line(unapplied)}\n")
     wrote_any = False
     ended_with_newline = True
     sanitizer = None if raw else StreamSanitizer()

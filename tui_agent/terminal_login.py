@@ -10,6 +10,7 @@ import asyncio
 import threading
 from typing import TYPE_CHECKING, Any, AsyncIterator, Callable, TextIO
 
+from tui_agent.sanitize import sanitize
 from tui_agent.core.login import Failed, LoginPlan, LoginStep, Obtained, OpenUrl, Progress, ShowCode, Tick
 from tui_agent.errors import AuthError
 
@@ -107,4 +108,4 @@ def _minutes(seconds: int) -> str:
 
 
 def _say(stderr: TextIO, text: str) -> None:
-    print(text, file=stderr, flush=True)
+    print(sanitize(text), file=stderr, flush=True)  # codes, URLs and identities come from servers

@@ -169,7 +169,7 @@ class PkceFlow:
             raise AuthError(f"{url} answered HTTP {response.status_code} without a key; run login again.")
         register_secret(key)
         user = data.get("user_id")
-        return KeyResult(key=key, user_id=str(user) if user not in (None, "") else "")
+        return KeyResult(key=key, user_id=printable(user, 200) if user not in (None, "") else "")  # shown as the identity
 
     def _code_from(self, result: RedirectResult) -> str:
         if result.error:

@@ -478,7 +478,6 @@ class ChatScreen(BranchCommands, Screen):
                        f"continuing with {self.profile or 'no model (type /model NICK)'}.", error=True)
         if refused:
             self._note(refused, error=True)
-        self._count_branch_usage()  # what history recorded for the branch shown (tokens of a reopened one)
         self._show_settings(learn=True)
         self.conversation.jump_to_bottom()
 

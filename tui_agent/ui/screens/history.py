@@ -418,7 +418,7 @@ class HistoryScreen(ModalScreen[HistoryResult | None]):
         message = sanitize(message)  # it may quote a title, which may quote anything
         if not self.is_attached:  # closed while a change finished: only a failure is still worth a word
             if error:
-                self.app.notify(message, severity="error", timeout=10)
+                self.app.notify(message, severity="error", timeout=10, markup=False)
             return
         status = self.query_one("#history-status", Static)
         status.update(message)

@@ -22,6 +22,7 @@ from textual.screen import ModalScreen
 from textual.worker import Worker, WorkerState
 from textual.widgets import Footer, Input, Label, Static
 
+from tui_agent.sanitize import sanitize
 from tui_agent.core.credentials import CredentialState, CredentialStatus
 from tui_agent.core.credentials import state_line as _state_line
 from tui_agent.core.login import Failed, LoginPlan, Obtained, OpenUrl, Progress, ShowCode, Tick
@@ -133,7 +134,7 @@ class _LoginScreen(ModalScreen[LoginResult]):
 
     def say(self, message: str, *, error: bool = False) -> None:
         widget = self.query_one("#login-message", Static)
-        widget.update(Text(message))
+        widget.update(Text(sanitize(message)))  # it may quote a server or an identity it sent
         widget.set_class(error, "-error")
 
     @property

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from rich.text import Text
 
-from tui_agent.sanitize import sanitize
+from tui_agent.sanitize import sanitize_line
 
 
 SWITCH_KEYS = "alt+← alt+→"  # beside every mark: the footer of a narrow terminal has no room left for them
@@ -17,7 +17,7 @@ def mark_text(position: int, count: int) -> str:
 
 def author_text(profile: str | None, provider: str | None, model: str | None) -> str:
     """Who wrote an answer: `profile · provider · model` (the parts that are known; from history: untrusted)."""
-    return sanitize(" · ".join(part for part in (profile, provider, model) if part))
+    return sanitize_line(" · ".join(part for part in (profile, provider, model) if part))
 
 
 def meta_text(author: str, mark: tuple[int, int] | None) -> Text:

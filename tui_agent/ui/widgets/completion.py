@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Callable
 from rich.text import Text
 from textual.widgets import Static
 
-from tui_agent.sanitize import sanitize
+from tui_agent.sanitize import sanitize_line
 from tui_agent.ui.completion import Completion, Item, complete
 
 if TYPE_CHECKING:
@@ -135,18 +135,19 @@ class CompletionMenu(Static):
         body = Text()
         items = completion.items
         if not items:
-            body.append(sanitize(completion.info), style="dim")
+            body.append(sanitize_line(completion.info), style="dim")
             return body
         first = min(max(0, self.index - MAX_ROWS + 1), max(0, len(items) - MAX_ROWS))
         shown = items[first:first + MAX_ROWS]
-        width = max(len(item.label) for item in shown)
+        width = max(len(sanitize_line(item.label)) for item in shown)
         for row, item in enumerate(shown, start=first):
             if row > first:
                 body.append("\n")
             style = "reverse" if row == self.index else ""
-            body.append(sanitize(item.label).ljust(width + 2), style=style or "bold")
+            # One line each: a file name with a newline must not draw a row of its own.
+            body.append(sanitize_line(item.label).ljust(width + 2), style=style or "bold")
             if item.detail:
-                body.append(sanitize(item.detail), style="dim")
+                body.append(sanitize_line(item.detail), style="dim")
         more = f"  ({len(items)} matches)" if len(items) > MAX_ROWS else ""
         body.append(f"\nTab completes · ↑↓ move · Esc closes{more}", style="italic dim")
         return body
