@@ -51,15 +51,19 @@ def parse_value(name: str, text: str) -> Any:
 
     from pydantic import TypeAdapter, ValidationError
 
-    from tui_agent.config.load import wanted_for
+    from tui_agent.config.load import _pydantic_problems, wanted_for
     from tui_agent.config.schema import ProfileConfig
 
     annotation = typing.get_type_hints(ProfileConfig, include_extras=True)[name]
     try:
         value = TypeAdapter(annotation).validate_python(text.strip())
     except ValidationError as exc:  # in the project's words, as config check says it (never pydantic's)
-        wanted = wanted_for(ProfileConfig, name, exc.errors()[0]["type"])
-        raise SettingError(f"/set {name}: must be {wanted} (got {text.strip()!r}). Nothing changed.") from None
+        error_type = exc.errors()[0]["type"]
+        if error_type == "literal_error":  # the choices, a close one first
+            sentence = _pydantic_problems("", name, exc)[0].sentence()
+        else:
+            sentence = f"{name}: must be {wanted_for(ProfileConfig, name, error_type)} (got {text.strip()!r})"
+        raise SettingError(f"/set {sentence}. Nothing changed.") from None
     if value is None:
         raise SettingError(f"/set {name} needs a value (or `default` to use the profile's). Nothing changed.")
     return value
