@@ -103,7 +103,10 @@ def test_stopped_answer(snap_compare, home):
         await send(pilot, "Tell me the whole history of terminals.")
         await wait_until(pilot, lambda: answer_source(app).endswith("which"), "the first words")
         await pilot.press("escape")
-        await wait_until(pilot, lambda: app.screen.query_one(AssistantMessage).state == "stopped" and not app.screen.workers, "the stop")
+        answer = app.screen.query_one(AssistantMessage)
+        # The mark is drawn after the text that arrived (in `finish`): wait for the mark itself, not the state.
+        await wait_until(pilot, lambda: answer.state == "stopped" and not app.screen.workers
+                         and "stopped" in str(answer.query_one(".answer-status").render()), "the stop mark")
         await pilot.pause()
 
     assert snap_compare(app, terminal_size=SIZE, run_before=run_before)
