@@ -687,11 +687,8 @@ class AgentService:
 
     async def list_models(self, provider_id: str | None = None, *, probe: bool = True) -> list[ModelRow]:
         """Profiles plus discovered models, each with whether it can serve now and why not."""
-        if provider_id is not None and self.config.canonical_provider_id(provider_id) is None:
-            from tui_agent.config.problems import closest_first
-
-            choices = closest_first(provider_id, self.config.provider_choices())
-            raise UsageError(f"unknown provider `{provider_id}`; valid choices: {', '.join(choices[:8])}")
+        if provider_id is not None:
+            self.config.provider_named(provider_id)  # the one "unknown provider, did you mean" (UsageError)
         wanted = [self.config.canonical_provider_id(provider_id)] if provider_id else list(self.config.providers)
         statuses = dict(zip(wanted, await asyncio.gather(*(self.credential_status(p, probe=probe) for p in wanted))))
         rows: list[ModelRow] = []

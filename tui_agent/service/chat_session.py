@@ -31,6 +31,9 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("tui_agent.service.chat_session")
 
+# The one sentence for "nothing to send with yet" (the chat screen, retry, edit and continue say the same).
+NO_MODEL = "No model is chosen yet: press ctrl+t (or type /model) to choose one in the picker, or type /model NICK."
+
 
 # The user turn sent when a wire cannot continue a trailing assistant message itself (see continue_plan).
 CONTINUE_PROMPT = (
@@ -340,7 +343,7 @@ class ChatSession:
         """Stream the answer to `text` (its text attachments already composed in); the user turn, its images
         and the answer are persisted whatever happens."""
         if self.chain is None:
-            yield StreamFailed("no model is chosen — type /model NICK", kind="bad_request")
+            yield StreamFailed(NO_MODEL, kind="bad_request")
             return
         chain = self.chain
         images = [a for a in attachments if a.kind == "image"]
@@ -369,7 +372,7 @@ class ChatSession:
             raise BranchRefusal("There is no prompt to ask again yet.")
         chain = chain or self.chain
         if chain is None:
-            raise BranchRefusal("No model is chosen — type /model NICK first.")
+            raise BranchRefusal(NO_MODEL)
         self.chain = chain
         upto = self.branch[: self.branch.index(prompt) + 1]
         to_send = self._requested(upto)  # the prompt last, with the images it was sent with
@@ -398,7 +401,7 @@ class ChatSession:
         self._tree_ready()
         original = self.prompt_to_edit(message_id)
         if self.chain is None:
-            raise BranchRefusal("No model is chosen — type /model NICK first.")
+            raise BranchRefusal(NO_MODEL)
         chain = self.chain
         before = self.branch[: self.branch.index(original)]
         nick, provider, model = chain.profile.nickname, chain.provider.id, chain.profile.model
@@ -429,7 +432,7 @@ class ChatSession:
         if why:
             raise BranchRefusal(why)
         if self.chain is None:
-            raise BranchRefusal("No model is chosen — type /model NICK first.")
+            raise BranchRefusal(NO_MODEL)
         chain = self.chain
         answer = self.branch[-1]
         _plan, to_send = continue_messages(self.branch, chain.provider.kind, self._images())

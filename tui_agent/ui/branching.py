@@ -14,10 +14,11 @@ if TYPE_CHECKING:
     from tui_agent.service.history import Message as StoredMessage
     from tui_agent.ui.widgets.message import AssistantMessage, UserMessage
 
+from tui_agent.service.chat_session import NO_MODEL  # one sentence everywhere
+
 log = logging.getLogger("tui_agent.ui.branching")
 
 STOP_FIRST = "An answer is still arriving; press Escape to stop it first."
-NO_MODEL = "No model is chosen yet: type /model NICK first."
 CUT_AT_LIMIT = "The answer above reached the output token limit; /continue (f8) asks for the rest."
 EDITING_TITLE = "editing a prompt — Enter sends it as a new branch · Escape cancels"
 

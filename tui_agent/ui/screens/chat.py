@@ -21,6 +21,7 @@ from textual.reactive import reactive, var
 from textual.screen import Screen
 from textual.widgets import Footer, Static
 
+from tui_agent.service.chat_session import NO_MODEL
 from tui_agent.service.claims import ConversationBusy
 from tui_agent.ui import slash
 from tui_agent.ui.branching import BranchCommands
@@ -359,7 +360,7 @@ class ChatScreen(BranchCommands, Screen):
             self.notify("An answer is still arriving; press Escape to stop it, or wait, then press Enter.", severity="warning", markup=False)
             return
         if self.profile is None:
-            self._note("No model is chosen yet: press ctrl+t (or type /model) to choose one in the picker, or type /model NICK; then send again.", error=True)
+            self._note(f"{NO_MODEL[:-1]}; then send again.", error=True)
             return
         chain = self._ensure_chain()
         if chain is None:
