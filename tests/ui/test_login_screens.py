@@ -528,6 +528,7 @@ async def test_api_key_screen_refused_key_is_not_saved_and_can_be_retried(home):
         await _close(service)
     assert message.startswith("OpenAI refused the key (") and message.endswith("; it was not saved.")
     assert "wrong-key" not in message
+    assert "login" not in message  # not "run the login you are in"
     assert await service.store.get("openai") is None
     assert app.results[0].cancelled
 

@@ -410,7 +410,11 @@ class AgentService:
         """A cheap authenticated request (the models endpoint); raises AuthError when the key is refused."""
         from tui_agent.core.credentials import Credential
 
-        await self.adapter(self.config.providers[provider_id]).list_models(Credential("api-key", key))
+        try:
+            await self.adapter(self.config.providers[provider_id]).list_models(Credential("api-key", key))
+        except AuthError as exc:
+            # The person is logging in right now: "run `tui-agent login X`" would send them where they are.
+            raise AuthError(str(exc).replace(f"; run `tui-agent login {provider_id}`", "")) from None
 
     async def save_api_key(self, provider_id: str, key: str, *, checked: bool = True) -> str:
         """Store a key bound to the provider's host; one sentence saying where (the key masked).
