@@ -347,6 +347,10 @@ def describe_transport(
     )
 
 
+# Behind a TLS-inspecting company proxy or a gateway with a private CA, the fix is the CA bundle, not the URL.
+_CERT_PROBLEM = "TLS certificate not trusted; if a company proxy or CA signs it, set SSL_CERT_FILE to its CA bundle"
+
+
 def _transport_reason(exc: Exception) -> str:
     # httpx wraps the OS error ("All connection attempts failed"); the useful reason is down the chain.
     cause: BaseException | None = exc
@@ -356,7 +360,7 @@ def _transport_reason(exc: Exception) -> str:
         if isinstance(cause, socket.gaierror):
             return "host name not found"
         if isinstance(cause, ssl.SSLError):
-            return "TLS certificate problem" if "certificate" in str(cause).lower() else "TLS handshake failed"
+            return _CERT_PROBLEM if "certificate" in str(cause).lower() else "TLS handshake failed"
         cause = cause.__cause__ or cause.__context__
     text = str(exc).lower()
     if "refused" in text:
@@ -364,7 +368,7 @@ def _transport_reason(exc: Exception) -> str:
     if "name or service" in text or "nodename" in text or "getaddrinfo" in text or "name resolution" in text:
         return "host name not found"
     if "certificate" in text or "ssl" in text:
-        return "TLS certificate problem"
+        return _CERT_PROBLEM
     return _clean(str(exc), "", 120) or type(exc).__name__
 
 
