@@ -235,7 +235,7 @@ class ApiKeyScreen(_LoginScreen):
             self.say(f"The key could not be checked with {self.label} ({_clip(exc)}); it was not saved. ctrl+s saves it anyway, unchecked.", error=True)
             self.refresh_bindings()
             return
-        except (ProviderError, TuiAgentError) as exc:
+        except TuiAgentError as exc:  # ProviderError included
             self._refused(f"The key could not be checked with {self.label} ({_clip(exc)}); it was not saved.")
             return
         await self._save(key, checked=True)
