@@ -1006,7 +1006,7 @@ class ChatScreen(BranchCommands, Screen):
             except ConfigError:
                 pass
         show_settings(self, self.session)
-        if learn and self.session is not None and self.session.chain is not None:
+        if learn and self.is_attached and self.session is not None and self.session.chain is not None:
             self.run_worker(learn_and_show(self, self.session), group="model-facts", exclusive=True, exit_on_error=False)
 
     def _cmd_attach(self, path: str) -> None:
