@@ -141,6 +141,16 @@ class _LoginScreen(ModalScreen[LoginResult]):
     def message(self) -> str:
         return str(self.query_one("#login-message", Static).render())
 
+    async def _ended_by(self, step: object) -> bool:
+        """A Failed or Obtained step ends the login on screen (the same for every flow); True when it did."""
+        if isinstance(step, Failed):
+            self._fail(step.sentence)
+            return True
+        if isinstance(step, Obtained):
+            await self.finish(True, step.sentence)
+            return True
+        return False
+
     async def finish(self, ok: bool, message: str, *, cancelled: bool = False) -> None:
         """Check the provider's state once more, then close with the result."""
         if self.done:
@@ -340,11 +350,7 @@ class DeviceLoginScreen(_LoginScreen):
                 self._on_tick(step)
             elif isinstance(step, Progress):
                 self._say_step(step.sentence)
-            elif isinstance(step, Failed):
-                self._fail(step.sentence)
-                return
-            elif isinstance(step, Obtained):
-                await self.finish(True, step.sentence)
+            elif await self._ended_by(step):
                 return
 
     def _show_authorization(self, step: ShowCode) -> None:
@@ -517,11 +523,7 @@ class BrowserLoginScreen(_LoginScreen):
                         self._waiting = False
                         self.query_one("#browser-paste", Input).value = ""
                         self._step(step.sentence)
-                elif isinstance(step, Failed):
-                    self._fail(step.sentence)
-                    return
-                elif isinstance(step, Obtained):
-                    await self.finish(True, step.sentence)
+                elif await self._ended_by(step):
                     return
         finally:
             self._waiting = False
