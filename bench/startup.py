@@ -85,9 +85,14 @@ def main() -> None:
     cases.insert(2, ("tui-agent, default profile, config just edited", [python, "-m", "tui_agent"], bench_env(home), NICK,
                      ROOT, lambda: cold_cache.unlink(missing_ok=True)))
     if args.compare_tree:
-        cases.append((f"tui-agent at {args.compare_tree}, default profile", [python, "-m", "tui_agent"], bench_env(home), NICK,
-                      args.compare_tree, None))
-        cases.append((f"tui-agent at {args.compare_tree}, first run", [python, "-m", "tui_agent"], bench_env(first_home),
+        # Its own home: a start-up cache is valid only for the code that wrote it, so in a shared home the two
+        # trees would throw each other's away and both would be timed validating the config.
+        compare_home, compare_first_home = temp_home(), temp_home()
+        write_config(compare_home)
+        write_config(compare_first_home, default=False)
+        cases.append((f"tui-agent at {args.compare_tree}, default profile", [python, "-m", "tui_agent"],
+                      bench_env(compare_home), NICK, args.compare_tree, None))
+        cases.append((f"tui-agent at {args.compare_tree}, first run", [python, "-m", "tui_agent"], bench_env(compare_first_home),
                       "no model chosen", args.compare_tree, None))
     times: dict[str, list[float]] = {name: [] for name, *_ in cases}
     for name, argv, env, needle, cwd, before in cases:  # warm-up: page cache, .pyc files

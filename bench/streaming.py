@@ -12,6 +12,9 @@ line, with a one-shot render of the same text mounted in the same conversation (
 
 Run from the repository root:  .venv/bin/python bench/streaming.py [--runs 3] [--size 94000]
 Targets (issue 12): full speed ≤ 3× one-shot; at 500 chunks/s final ≤ 0.5 s after the last chunk; echo < 100 ms.
+Issue 23 adds the echo with nothing streaming as a baseline (the same probe on a settled screen) and the echo
+while the answer comes at full speed (a run of its own: typing delays the writes); the echo target is then p95
+< 50 ms and ≤ 4× the idle p95, max < 150 ms, at both speeds.
 Not a test: it prints a table and never fails.
 """
 
@@ -114,6 +117,29 @@ async def _echo_probe(app, until: asyncio.Event, latencies: list[float]) -> None
         latencies.append(time.perf_counter() - start)
 
 
+async def idle_echo(keys: int = 12) -> list[float]:
+    """Key echo with nothing streaming (the same probe on a settled chat screen): the baseline echo is compared to."""
+    latencies: list[float] = []
+    app = make_app(temp_home())
+    async with app.run_test(size=SIZE) as pilot:
+        await started(app, pilot)
+        stop = asyncio.Event()
+        probe = asyncio.create_task(_echo_probe(app, stop, latencies))
+        while len(latencies) < keys:
+            await asyncio.sleep(0.05)
+        stop.set()
+        await probe
+    return latencies
+
+
+def percentiles(values: list[float]) -> tuple[float, float, float]:
+    """Median, p95 and max of `values` (seconds), NaN when there are none."""
+    ordered = sorted(values)
+    if not ordered:
+        return float("nan"), float("nan"), float("nan")
+    return ordered[len(ordered) // 2], ordered[int(len(ordered) * 0.95)], ordered[-1]
+
+
 async def stream_into_chat(text: str, delay: float, *, echo: bool = False, check: bool = True) -> dict:
     """Stream `text` (20-char chunks, `delay` s apart on the server) into the chat screen; times and checks it."""
     chunks = chunks_of(text)
@@ -190,11 +216,14 @@ async def main() -> None:
     text = answer_text(args.size)
     chunks = len(chunks_of(text))
     await one_shot(text)  # warm-up: imports, CSS, caches
-    shots, fast, paced = [], [], []
+    shots, fast, paced, fast_echo, idle = [], [], [], [], []
     for _ in range(args.runs):  # interleaved so machine noise hits all alike
         shots.append(await one_shot(text))
         fast.append(await stream_into_chat(text, 0.0))
         paced.append(await stream_into_chat(text, 0.002, echo=True))
+        # keys typed while the answer comes at full speed: a run of its own, as typing delays the writes
+        fast_echo.append(await stream_into_chat(text, 0.0, echo=True, check=False))
+        idle.extend(await idle_echo())
     base = median(shots)
 
     def med(runs: list[dict], key: str) -> float:
@@ -219,6 +248,18 @@ async def main() -> None:
               f"max {echoes[-1] * 1000:.1f} ms over {len(echoes)} keys")
     else:
         p50 = p95 = float("nan")
+    idle_p50, idle_p95, idle_max = percentiles(idle)
+    print(f"key echo with nothing streaming (baseline): median {idle_p50 * 1000:.1f} ms, p95 {idle_p95 * 1000:.1f} ms, "
+          f"max {idle_max * 1000:.1f} ms over {len(idle)} keys")
+    full_echo = [e for r in fast_echo for e in r["echo"]]
+    f50, f95, fmax = percentiles(full_echo)
+    print(f"key echo while streaming at full speed: median {f50 * 1000:.1f} ms, p95 {f95 * 1000:.1f} ms, "
+          f"max {fmax * 1000:.1f} ms over {len(full_echo)} keys")
+    for what, values in (("500 chunks/s", echoes), ("full speed", full_echo)):
+        _, e95, emax = percentiles(values)
+        ok = e95 < 0.05 and e95 <= 4 * idle_p95 and emax < 0.15
+        print(f"issue 23 echo target at {what} (p95 < 50 ms and ≤ 4× idle p95, max < 150 ms): p95 {e95 * 1000:.0f} ms "
+              f"= {e95 / idle_p95:.1f}× idle, max {emax * 1000:.0f} ms: {'met' if ok else 'NOT met'}")
     same = all(r["same_as_one_shot"] for r in fast + paced)
     print(f"final render equals the one-shot render (source and rendered lines), every run: {same}")
     full_ratio = med(fast, "total") / base

@@ -142,3 +142,23 @@ def test_search_finds_text_on_a_branch_that_is_not_shown(store):
     store.select(cid, a1.id)
     assert [hit.message_id for hit in store.search("zebra")] == [a1.id + 3]
     assert [hit.message_id for hit in store.search("second answer")] == [a2.id]
+
+
+def test_the_tail_of_the_branch_is_the_branch_shown_cut_to_its_latest_messages(store):
+    cid, q1, a1, q2, a2 = _two_turns(store)
+    retry = store.start_answer(cid, profile="other", provider="openai", model="gpt", parent_id=q1.id)
+    store.finish_answer(retry.id, "another first answer")
+    q3 = store.add_message(cid, "user", "third question")  # follows the retry: the branch is q1, retry, q3
+
+    tail, older = store.branch_tail(cid, 2)
+    assert [m.id for m in tail] == [retry.id, q3.id] and older == 1
+    assert tail == store.branch(cid)[-2:]
+    tail, older = store.branch_tail(cid, 10)
+    assert tail == store.branch(cid) and older == 0
+
+    # The other branch's tail once it is selected: its own messages, none of the one left.
+    store.select(cid, a1.id)
+    tail, older = store.branch_tail(cid, 3)
+    assert [m.id for m in tail] == [a1.id, q2.id, a2.id] and older == 1
+    empty = store.create_conversation()
+    assert store.branch_tail(empty.id, 5) == ([], 0)

@@ -210,3 +210,33 @@ async def test_opening_a_search_hit_on_another_branch_shows_that_branch(service)
     branch = await reopened.open(session.conversation_id, hit.message_id)
     assert branch[-1].content == "the zebra answer"
     assert [m.content for m in reopened.messages] == ["animals?", "the zebra answer"]
+
+
+async def test_a_conversation_reopened_by_its_tail_still_sends_and_counts_the_whole_branch(service):
+    session = service.chat_session("a")
+    service.gw.script(*(FakeOpenAI.answer(f"answer {n}") for n in range(3)))
+    for n in range(3):
+        await drain(session.send(f"question {n}"))
+    whole = list(session.branch)
+
+    reopened = service.chat_session("b")
+    tail, older = await reopened.open_tail(session.conversation_id, 2)
+    assert tail == whole[-2:] and older == 4
+    assert reopened.profile == "a"  # the profile of the last answer, found in the tail
+    assert reopened.branch == tail  # nothing older read yet
+
+    # The next request carries everything before it, read when it is needed.
+    service.gw.script(FakeOpenAI.answer("answer 3"))
+    await drain(reopened.send("question 3"))
+    assert [m["content"] for m in service.gw.chat_requests[-1].json["messages"]] == [
+        *(m.content for m in whole), "question 3",
+    ]
+    assert [m.content for m in reopened.branch] == [*(m.content for m in whole), "question 3", "answer 3"]
+
+    # Sibling marks see the whole branch too.
+    again = service.chat_session("a")
+    await again.open_tail(session.conversation_id, 2)
+    service.gw.script(FakeOpenAI.answer("answer 3b"))
+    await drain(again.retry())
+    assert list((await again.branch_marks()).values()) == [(2, 2)]
+    assert [m.content for m in await again.whole_branch()][-3:] == ["answer 2", "question 3", "answer 3b"]

@@ -208,6 +208,7 @@ async def test_switching_branch_re_renders_a_long_path_with_paging(home):
         await screen.open_conversation(conv.id)
         await pilot.pause()
         assert sources(app) == ["short branch"]
+        await wait_until(pilot, lambda: bool(screen._marks), "the sibling marks, read after the first paint")
         await pilot.press("alt+left")
         await wait_until(pilot, lambda: sources(app)[-1:] == ["a149"], "the long branch")
         shown = list(screen.query(UserMessage)) + answers(app)

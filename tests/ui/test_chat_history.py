@@ -90,13 +90,15 @@ async def test_a_long_conversation_mounts_only_its_latest_messages_and_pages_old
     cid = stored_conversation(app, 1000)  # 2,000 messages
     async with app.run_test(size=SIZE) as pilot:
         await app.screen.open_conversation(cid)
+        assert len(app.screen.session.branch) == OPEN_PAGE  # only what is drawn first was read before the paint
         await pilot.pause()
         mounted = shown(app, UserMessage) + shown(app, AssistantMessage)
         assert len(mounted) == OPEN_PAGE
         assert shown(app, AssistantMessage)[-1].text == "answer 999"
         marker = app.screen.conversation.children[0]
         assert isinstance(marker, Note) and f"{2000 - OPEN_PAGE} older messages" in marker.text
-        assert len(app.screen.transcript) == 2000  # the whole conversation is still what gets sent (trimmed to fit)
+        # The rest is read after that paint: the whole conversation is still what gets sent (trimmed to fit).
+        await wait_until(pilot, lambda: len(app.screen.transcript) == 2000, "the whole branch read")
         app.screen.conversation.scroll_home(animate=False)  # reaching the top loads the next page
         await wait_until(pilot, lambda: len(shown(app, UserMessage) + shown(app, AssistantMessage)) > OPEN_PAGE, "older messages")
         assert len(shown(app, UserMessage) + shown(app, AssistantMessage)) == 2 * OPEN_PAGE
@@ -175,7 +177,8 @@ async def test_a_resumed_conversation_shows_its_stored_token_usage(home):
     store.close()
     async with app.run_test(size=SIZE) as pilot:
         await wait_until(pilot, lambda: app.screen.conversation_id == conv.id, "the last conversation to open")
-        await pilot.pause()
+        # usage is counted over the whole branch, read just after the latest messages are painted
+        await wait_until(pilot, lambda: app.screen.status_panel.usage.totals.answers == 2, "the branch's usage")
         totals = app.screen.status_panel.usage.totals
         assert (totals.input_tokens, totals.output_tokens, totals.answers) == (250, 50, 2)
         assert "none yet" not in str(app.screen.status_panel.usage.render())

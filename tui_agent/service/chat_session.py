@@ -149,6 +149,8 @@ class ChatSession:
         self.last_usage: Usage | None = None
         # The stored branch on screen, oldest first (kept when there is a history; refreshed after each answer).
         self.branch: list["Message"] = []
+        # Set while `branch` holds only the tail `open_tail` read: the conversation whose older part is unread.
+        self._unread_older: int | None = None
         self.answer_id: int | None = None  # the stored answer streaming now, or the last one
         # This conversation's own settings: "system" ("" = none) and any of settings.PARAMETERS.
         self.settings: dict[str, Any] = {}
@@ -175,6 +177,7 @@ class ChatSession:
         self.last_trim = None
         self.last_usage = None
         self.branch = []
+        self._unread_older = None
         self.answer_id = None
         self.settings = {}
 
@@ -184,18 +187,61 @@ class ChatSession:
         With `message_id` (a search hit), the branch holding that message is the one shown.
         """
         assert self.history is not None
+        self._claim(conversation_id)
+        stored = await self.history.branch(conversation_id)
+        if message_id is not None and all(m.id != message_id for m in stored):
+            stored = await self.history.select(conversation_id, message_id)
+        await self._opened(conversation_id, stored)
+        return stored
+
+    async def open_tail(
+        self, conversation_id: int, count: int, message_id: int | None = None
+    ) -> tuple[list["Message"], int]:
+        """Reopen a stored conversation as `open` does, reading only the latest `count` messages of its branch.
+
+        Returns them and how many older ones the branch holds. The older part is read by `whole_branch()`, which
+        everything that needs the whole branch (a request, the tree, usage) awaits — so a long conversation's
+        latest messages can be on screen before the rest is read.
+        """
+        assert self.history is not None
+        if message_id is not None:  # a search hit: its branch may have to be selected first, which reads it all
+            stored = await self.open(conversation_id, message_id)
+            return stored[-count:], max(0, len(stored) - count)
+        self._claim(conversation_id)
+        tail, older = await self.history.branch_tail(conversation_id, count)
+        if older and not any(m.role == "assistant" and m.profile for m in tail):
+            return await self.open(conversation_id), 0  # the profile to use lies further up: read it all now
+        await self._opened(conversation_id, tail)
+        self._unread_older = conversation_id if older else None
+        return tail, older
+
+    async def whole_branch(self) -> list["Message"]:
+        """The whole branch shown; after `open_tail`, its older part is read now (once)."""
+        while self._unread_older is not None:
+            conversation_id = self._unread_older
+            assert self.history is not None
+            stored = await self.history.branch(conversation_id)
+            if self._unread_older == conversation_id:  # still the conversation shown (not replaced meanwhile)
+                self._unread_older = None
+                self.branch = stored
+                self.messages = self._requested(stored)
+        return self.branch
+
+    def _claim(self, conversation_id: int) -> None:
         if conversation_id != self.conversation_id and not self.service.claims.claim(conversation_id):
             raise ConversationBusy(
                 f"conversation {conversation_id} is open in another tui-agent window; "
                 "continue it there, or close that window first"
             )
-        stored = await self.history.branch(conversation_id)
-        if message_id is not None and all(m.id != message_id for m in stored):
-            stored = await self.history.select(conversation_id, message_id)
+
+    async def _opened(self, conversation_id: int, stored: list["Message"]) -> None:
+        """Make `stored` (the branch, or its tail) the conversation shown: its settings and last answer's profile."""
+        assert self.history is not None
         if self.conversation_id != conversation_id:
             self.service.claims.release(self.conversation_id)
         self.conversation_id = conversation_id
         self.branch = stored
+        self._unread_older = None
         self.messages = self._requested(stored)
         self.last_usage = None
         try:
@@ -209,7 +255,6 @@ class ChatSession:
                 self.chain = self.service.resolve(last_profile)
             except Exception as exc:  # the profile changed since: keep the current one, say why in the log
                 log.info("conversation %s: profile %s no longer resolves: %s", conversation_id, last_profile, exc)
-        return stored
 
     # --- settings (/system, /set) ---------------------------------------------------------------------------
 
@@ -346,6 +391,7 @@ class ChatSession:
             yield StreamFailed(NO_MODEL, kind="bad_request")
             return
         chain = self.chain
+        await self.whole_branch()  # the request carries the whole branch
         images = [a for a in attachments if a.kind == "image"]
         await self._record_user(text, chain, images)
         self.messages.append(ChatMessage("user", text, tuple(a.image_part() for a in images)))
@@ -367,6 +413,7 @@ class ChatSession:
     async def retry(self, chain: "Chain | None" = None) -> AsyncIterator[Event]:
         """Ask the last prompt again (with `chain`, else the current profile); the answer is a sibling of the old one."""
         self._tree_ready()
+        await self.whole_branch()
         prompt = self.last_prompt()
         if prompt is None:
             raise BranchRefusal("There is no prompt to ask again yet.")
@@ -399,6 +446,7 @@ class ChatSession:
     async def edit(self, message_id: int, text: str) -> AsyncIterator[Event]:
         """Send `text` in place of prompt `message_id`: a sibling branch starts there; the old one stays."""
         self._tree_ready()
+        await self.whole_branch()
         original = self.prompt_to_edit(message_id)
         if self.chain is None:
             raise BranchRefusal(NO_MODEL)
@@ -428,6 +476,7 @@ class ChatSession:
 
     async def continue_answer(self) -> AsyncIterator[Event]:
         """Ask the model to go on from where the last answer ended; the new text is appended to that answer."""
+        await self.whole_branch()
         why = self.continue_check()
         if why:
             raise BranchRefusal(why)
@@ -451,6 +500,7 @@ class ChatSession:
         """For each message of the branch shown that has siblings: (its position from 1, how many there are)."""
         if self.history is None or self.conversation_id is None or not self.branch:
             return {}
+        await self.whole_branch()
         tree = await self.history.children(self.conversation_id)
         marks = {}
         for message in self.branch:
@@ -462,6 +512,7 @@ class ChatSession:
     async def switch_sibling(self, message_id: int, step: int) -> list["Message"]:
         """Show the sibling `step` places from message `message_id` (and the newest branch below it)."""
         self._tree_ready()
+        await self.whole_branch()
         assert self.history is not None and self.conversation_id is not None
         tree = await self.history.children(self.conversation_id)
         ids = self.siblings(message_id, tree)

@@ -149,6 +149,12 @@ _MESSAGE_COLUMNS = (
     "id, conversation_id, role, content, status, created_at, updated_at, profile, provider, model, "
     "error, input_tokens, output_tokens, thinking, parent_id, stop_reason, continued_at"
 )
+# The ids of the branch on screen, as the table `up`: from the conversation's current leaf up to its first turn.
+_BRANCH_IDS = (
+    "WITH RECURSIVE up(id) AS ("
+    " SELECT current_id FROM conversations WHERE id = ? AND current_id IS NOT NULL"
+    " UNION ALL SELECT m.parent_id FROM messages m JOIN up ON m.id = up.id WHERE m.parent_id IS NOT NULL)"
+)
 _CONVERSATION_COLUMNS = (
     "c.id, c.title, c.created_at, c.updated_at, c.profile, c.provider, c.model, "
     "(SELECT COUNT(*) FROM messages m WHERE m.conversation_id = c.id)"
@@ -752,13 +758,29 @@ class HistoryStore:
         """The branch on screen: from the first turn down to the current leaf, oldest first."""
         with self._lock:
             rows = self._connection().execute(
-                "WITH RECURSIVE up(id) AS ("
-                " SELECT current_id FROM conversations WHERE id = ? AND current_id IS NOT NULL"
-                " UNION ALL SELECT m.parent_id FROM messages m JOIN up ON m.id = up.id WHERE m.parent_id IS NOT NULL)"
-                f" SELECT {_MESSAGE_COLUMNS} FROM messages WHERE id IN (SELECT id FROM up) ORDER BY id",
+                f"{_BRANCH_IDS} SELECT {_MESSAGE_COLUMNS} FROM messages WHERE id IN (SELECT id FROM up) ORDER BY id",
                 (conversation_id,),
             ).fetchall()
             return self._with_images(conversation_id, rows)
+
+    @_reported("read the conversation")
+    def branch_tail(self, conversation_id: int, limit: int) -> tuple[list[Message], int]:
+        """The last `limit` messages of the branch on screen, oldest first, and how many come before them.
+
+        Only the ids of the whole branch are walked; the messages themselves are read for the tail alone, so
+        reopening a long conversation costs what a short one does until its older part is needed.
+        """
+        with self._lock:
+            conn = self._connection()
+            ids = sorted(row[0] for row in conn.execute(f"{_BRANCH_IDS} SELECT id FROM up", (conversation_id,)))
+            tail = ids[-limit:] if limit > 0 else []
+            if not tail:
+                return [], len(ids)
+            # ids grow down a branch, so the highest ones are the leaf's end of it
+            rows = conn.execute(
+                f"SELECT {_MESSAGE_COLUMNS} FROM messages WHERE id IN ({', '.join('?' * len(tail))}) ORDER BY id", tail
+            ).fetchall()
+            return self._with_images(conversation_id, rows), len(ids) - len(tail)
 
     @_reported("read the conversation")
     def children(self, conversation_id: int) -> dict[int | None, list[int]]:
@@ -1046,6 +1068,9 @@ class AsyncHistory:
 
     async def branch(self, conversation_id: int) -> list[Message]:
         return await asyncio.to_thread(self.store.branch, conversation_id)
+
+    async def branch_tail(self, conversation_id: int, limit: int) -> tuple[list[Message], int]:
+        return await asyncio.to_thread(self.store.branch_tail, conversation_id, limit)
 
     async def children(self, conversation_id: int) -> dict[int | None, list[int]]:
         return await asyncio.to_thread(self.store.children, conversation_id)

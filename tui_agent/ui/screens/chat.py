@@ -437,6 +437,8 @@ class ChatScreen(BranchCommands, Screen):
     async def open_conversation(self, conversation_id: int, *, keep_profile: bool = False, message_id: int | None = None) -> None:
         """Reopen a stored conversation: its latest messages render at once, older ones load on scroll-up.
 
+        Only those latest messages are read before they are drawn; the rest of the branch (for older pages,
+        sibling marks and usage) is read after that paint, by `_finish_open`.
         The profile of its last answer becomes active (unless `keep_profile`, e.g. `--model` was given), but only
         when that profile still resolves; otherwise the current one stays and the screen says why.
         """
@@ -445,11 +447,11 @@ class ChatScreen(BranchCommands, Screen):
         session = self._ensure_session()
         current = self.chain
         try:
-            stored = await session.open(conversation_id, message_id)
+            tail, older = await session.open_tail(conversation_id, OPEN_PAGE, message_id)
         except ConversationBusy as exc:
             self._note(f"Not opened: {exc}.", error=True)
             return
-        last_profile = next((m.profile for m in reversed(stored) if m.role == "assistant" and m.profile), None)
+        last_profile = next((m.profile for m in reversed(tail) if m.role == "assistant" and m.profile), None)
         refused = ""
         if keep_profile or session.chain is None:
             session.chain = current
@@ -467,13 +469,12 @@ class ChatScreen(BranchCommands, Screen):
             self.chain = session.chain
             self._refresh_header()
         self._remove_welcome()
-        tail, self._older = stored[-OPEN_PAGE:], stored[:-OPEN_PAGE]
+        self._older = []  # filled once the whole branch is read (_finish_open)
         with self.app.batch_update():
             await self.conversation.remove_children()
             await self.conversation.mount_all(self._message_widgets(tail))
-            if self._older:
-                await self.conversation.mount(self._older_marker(), before=0)
-        await self.refresh_branch()
+            if older:
+                await self.conversation.mount(self._older_marker(older), before=0)
         if last_profile and (self.chain is None or last_profile != self.chain.profile.nickname) and not keep_profile:
             self._note(f"This conversation was last answered by `{last_profile}`, which no longer resolves; "
                        f"continuing with {self.profile or 'no model (type /model NICK)'}.", error=True)
@@ -481,6 +482,22 @@ class ChatScreen(BranchCommands, Screen):
             self._note(refused, error=True)
         self._show_settings(learn=True)
         self.conversation.jump_to_bottom()
+        # After the paint of the latest messages: read the rest of the branch (the paint does not wait for it).
+        self.call_after_refresh(
+            lambda: self.run_worker(self._finish_open(session, tail), group="open", exclusive=True, exit_on_error=False)
+        )
+
+    async def _finish_open(self, session: "ChatSession", tail: list["StoredMessage"]) -> None:
+        """Read the whole branch of a conversation just reopened: its older messages page in on scroll-up, and
+        sibling marks, usage and context count all of it."""
+        stored = await session.whole_branch()
+        first_shown = next((at for at, m in enumerate(stored) if tail and m.id == tail[0].id), None)
+        if session is not self.session or first_shown is None:
+            return  # another conversation (or another branch of it) is shown by now
+        self._older = stored[:first_shown]
+        await self.refresh_branch()
+        self._count_branch_usage()  # what history recorded for the branch shown (tokens of a reopened one)
+        self._show_settings()
 
     def _message_widgets(self, stored: list["StoredMessage"]) -> list:
         from tui_agent.service.history import LENGTH_STOP_REASONS, with_continue_marks
@@ -503,10 +520,11 @@ class ChatScreen(BranchCommands, Screen):
                     widgets.append(Note(CUT_AT_LIMIT))
         return widgets
 
-    def _older_marker(self):
+    def _older_marker(self, count: int | None = None):
         from tui_agent.ui.widgets.message import Note
 
-        marker = Note(f"↑ {len(self._older)} older messages — scroll up (PageUp at the top) to show them")
+        count = len(self._older) if count is None else count
+        marker = Note(f"↑ {count} older messages — scroll up (PageUp at the top) to show them")
         marker.add_class("older-marker")
         return marker
 
