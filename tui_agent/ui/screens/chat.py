@@ -495,8 +495,7 @@ class ChatScreen(BranchCommands, Screen):
         if session is not self.session or first_shown is None:
             return  # another conversation (or another branch of it) is shown by now
         self._older = stored[:first_shown]
-        await self.refresh_branch()
-        self._count_branch_usage()  # what history recorded for the branch shown (tokens of a reopened one)
+        await self.refresh_branch()  # marks, and the usage history recorded for the branch shown
         self._show_settings()
 
     def _message_widgets(self, stored: list["StoredMessage"]) -> list:
