@@ -44,6 +44,14 @@ def answer_source(app) -> str:
     return answers[-1].query_one(".answer", Markdown).source if answers else ""
 
 
+def footer_key_enabled(app, action: str) -> bool:
+    from textual.widgets import Footer
+    from textual.widgets._footer import FooterKey  # Textual 8.2.8 (pinned) does not export it
+
+    keys = [key for key in app.screen.query_one(Footer).query(FooterKey) if key.action == action]
+    return bool(keys) and not keys[0].disabled
+
+
 async def send(pilot, text: str) -> None:
     pilot.app.screen.prompt.insert(text)
     await pilot.press("enter")
@@ -107,6 +115,8 @@ def test_stopped_answer(snap_compare, home):
         # The mark is drawn after the text that arrived (in `finish`): wait for the mark itself, not the state.
         await wait_until(pilot, lambda: answer.state == "stopped" and not app.screen.workers
                          and "stopped" in str(answer.query_one(".answer-status").render()), "the stop mark")
+        # The footer is rebuilt after a frame: wait until it offers Edit (the stopped turn has a prompt to edit).
+        await wait_until(pilot, lambda: footer_key_enabled(app, "edit"), "Edit offered in the footer")
         await pilot.pause()
 
     assert snap_compare(app, terminal_size=SIZE, run_before=run_before)

@@ -670,6 +670,8 @@ class ChatScreen(BranchCommands, Screen):
             with self.app.batch_update():
                 self._footer_without_stop()
                 await answer.finish(state, error)
+            # The turn is stored by now (a stopped one too): Retry and Edit may have become possible.
+            self.refresh_bindings()
         except Exception:  # the widget went away mid-render (/new, quit): nothing left to show
             log.debug("final render skipped", exc_info=True)
 
