@@ -80,7 +80,9 @@ async def test_resume_can_be_switched_off(home):
     app, _ = make_app(home, extra="[ui]\nresume_last = false\n")
     stored_conversation(app, 1)
     async with app.run_test(size=SIZE) as pilot:
-        await pilot.pause(0.2)
+        await wait_until(pilot, lambda: app.startup_settled, "the deferred start-up work")
+        # The history is opened (and a resume would run) in the "resume" worker: wait for it to end.
+        await wait_until(pilot, lambda: not [w for w in app.screen.workers if w.group == "resume"], "the resume worker")
         assert app.screen.conversation_id is None
         assert shown(app, AssistantMessage) == []
 
