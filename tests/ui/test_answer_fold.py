@@ -145,3 +145,26 @@ async def test_what_stays_shown_fills_the_view_so_the_spacer_is_never_seen(home)
         assert markdown(app).size.height - first_shown.virtual_region.y >= conversation.scrollable_content_region.height
         hold.release()
         await wait_until(pilot, lambda: answer(app).state == "complete", "the end")
+
+
+
+async def test_an_answer_drawn_in_one_update_at_its_end_is_never_left_folded(home):
+    """All of a long answer arrives before the first write (a fast local server): `finish` draws it in one
+    update, which Textual mounts 200 blocks at a time with layouts between, while the state still says
+    streaming; those layouts must not fold the answer's first blocks."""
+    text = paragraphs("p", 1000)
+    app, _ = make_app(home)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        assert app.screen.conversation.following
+        late = AssistantMessage()
+        await app.screen.conversation.mount(late)
+        late.add_text(text)
+        await late.finish("complete")
+        await pilot.pause()
+        await pilot.pause()
+        md = late.query_one(".answer", Markdown)
+        assert md.source == text
+        assert late.folded == 0
+        assert not md.query(".answer-fold")
+        assert all(b.display for b in md.children)

@@ -369,7 +369,9 @@ class AssistantMessage(Vertical):
         return len(self._folded)
 
     def _fold_old_blocks(self) -> None:
-        if self.state != "streaming" or not getattr(self.parent, "following", False):
+        # Never once `finish` has begun: its last writes (or its one-shot update) lay out while the state still
+        # says streaming, and a fold made then would stay, a blank spacer in place of the answer's first blocks.
+        if self.state != "streaming" or self._finished is not None or not getattr(self.parent, "following", False):
             return
         blocks = [b for b in self._answer.children if b.display and b is not self._fold]
         if len(blocks) <= FOLD_AFTER:
