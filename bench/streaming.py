@@ -189,7 +189,12 @@ async def stream_into_chat(text: str, delay: float, *, echo: bool = False, check
 
 
 async def _same_as_one_shot(pilot, screen, streamed: AssistantMessage, text: str) -> bool:
-    """Mount a second answer in the same conversation, render `text` into it in one update, compare line by line."""
+    """Mount a second answer in the same conversation, render `text` into it in one update, compare line by line.
+
+    The streamed answer's folded blocks are shown again once the user pauses (message.py, UNFOLD_AFTER_QUIET):
+    that is awaited first, so the comparison is of what a reader scrolling up would see."""
+    while streamed.folded:
+        await asyncio.sleep(0.05)
     reference = AssistantMessage()
     await screen.conversation.mount(reference)
     reference.add_text(text)

@@ -63,8 +63,7 @@ async def test_old_blocks_fold_while_following_and_come_back_when_the_answer_end
 
         hold.release()
         await wait_until(pilot, lambda: answer(app).state == "complete", "the end")
-        await pilot.pause()
-        assert answer(app).folded == 0
+        await wait_until(pilot, lambda: answer(app).folded == 0, "the unfold once the user is quiet")
         assert not markdown(app).query(".answer-fold")
         assert all(b.display for b in markdown(app).children)
         assert markdown(app).source.endswith("The end.\n")
@@ -168,3 +167,38 @@ async def test_an_answer_drawn_in_one_update_at_its_end_is_never_left_folded(hom
         assert late.folded == 0
         assert not md.query(".answer-fold")
         assert all(b.display for b in md.children)
+
+
+async def test_an_ended_answer_stays_folded_while_the_user_types_and_unfolds_in_the_pause(home, monkeypatch):
+    import tui_agent.ui.widgets.message as message
+
+    monkeypatch.setattr(message, "UNFOLD_AFTER_QUIET", 2.0)  # far longer than a gap between the keys below
+    hold = Hold()
+    app, _ = make_app(home, scripts=[script(hold)])
+    async with app.run_test(size=SIZE) as pilot:
+        await stream_until_folded(app, pilot, hold)
+        await pilot.press("t")  # the user types while the answer ends
+        hold.release()
+        await wait_until(pilot, lambda: answer(app).state == "complete", "the end")
+        for letter in "yping on":  # keys closer together than the pause: the layout of the unfold waits
+            assert answer(app).folded > 0
+            await pilot.press(letter if letter != " " else "space")
+            await pilot.pause(0.05)
+        assert app.screen.prompt.text == "typing on"
+        await wait_until(pilot, lambda: answer(app).folded == 0, "the unfold in the pause")
+        assert all(b.display for b in markdown(app).children)
+
+
+async def test_scrolling_up_after_the_end_shows_the_folded_blocks_at_once(home, monkeypatch):
+    import tui_agent.ui.widgets.message as message
+
+    monkeypatch.setattr(message, "UNFOLD_AFTER_QUIET", 60.0)  # only the scroll can unfold it in this test
+    hold = Hold()
+    app, _ = make_app(home, scripts=[script(hold)])
+    async with app.run_test(size=SIZE) as pilot:
+        await stream_until_folded(app, pilot, hold)
+        hold.release()
+        await wait_until(pilot, lambda: answer(app).state == "complete" and not app.screen.is_streaming, "the end")
+        assert answer(app).folded > 0
+        await pilot.press("pageup")
+        await wait_until(pilot, lambda: answer(app).folded == 0, "the unfold")

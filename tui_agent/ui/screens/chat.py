@@ -709,8 +709,14 @@ class ChatScreen(BranchCommands, Screen):
         self.following = event.following
         if event.following:
             self.query_one("#more", Static).display = False
-        elif self._answer is not None:
-            self._answer.unfold()  # the user scrolls up: the folded part of the streaming answer is shown again
+        else:
+            # The user scrolls up: the folded part of the streaming answer (or of one that has just ended, still
+            # waiting for a pause in typing) is shown again.
+            from tui_agent.ui.widgets.message import AssistantMessage
+
+            for child in reversed(self.conversation.children[-4:]):
+                if isinstance(child, AssistantMessage) and child.folded:
+                    child.unfold()
 
     # --- actions (keys, palette, slash commands) -----------------------------------------------------------
 

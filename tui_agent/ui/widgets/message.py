@@ -49,12 +49,64 @@ TYPING_GRACE = 0.1
 STALL_NOTICE_AFTER = 5.0
 FOLD_AFTER = 60  # shown top-level blocks of a streaming answer before the oldest are folded
 FOLD_KEEP = 20  # the latest blocks always shown (more when they do not fill twice the view)
+UNFOLD_AFTER_QUIET = 0.5  # seconds without a key or a scroll before an ended answer shows its folded blocks again
+
+
+# A streaming block (a paragraph, a code fence) is drawn whole on every write: Textual re-parses, re-highlights and
+# re-wraps all of it, so a write costs as much as the block is long (a 300-line fence ≈ 0.1-0.3 s, a 5 MB
+# paragraph seconds). Once the block being written is longer than this, it is held back from the Markdown and only
+# its last lines show, as plain text, until it ends; it is then drawn once, as a one-shot render would draw it.
+HOLD_BLOCK_AFTER = 6_000  # characters
+TAIL_CHARS = 3_000  # of a held block shown while it streams (a screenful or two)
+
+
+class _BlockScanner:
+    """Finds where the top-level Markdown block being streamed began, reading each line of the answer once.
+
+    Line rules only (what CommonMark says ends a block, cheaply): a blank line outside a code fence ends a block; a
+    fence (``` or ~~~, indented at most three spaces) is one block from its opening line to its closing line. A
+    list or a quote with no blank lines counts as one block, which only errs towards holding it back.
+    """
+
+    def __init__(self) -> None:
+        self.block_start = 0  # offset in the text where the block being streamed began
+        self.fence = ""  # the open fence's marker ("```", "~~~~", …), "" outside a fence
+        self._line_start = 0  # offset of the first line not yet read (lines are read once complete)
+        self._searched = 0  # how far the text has been searched for the end of that line
+
+    def feed(self, text: str) -> None:
+        """Read the complete lines of `text` (the whole answer so far) that have not been read yet."""
+        while True:
+            end = text.find("\n", max(self._line_start, self._searched))
+            if end < 0:
+                self._searched = len(text)  # a line with no end yet (a long paragraph) is not searched again
+                return
+            self._read_line(text[self._line_start:end], self._line_start, end + 1)
+            self._line_start = end + 1
+
+    def _read_line(self, line: str, start: int, after: int) -> None:
+        stripped = line.lstrip(" ")
+        if self.fence:
+            if len(line) - len(stripped) <= 3 and stripped.rstrip().startswith(self.fence) \
+                    and not stripped.rstrip().strip(self.fence[0]):
+                self.fence, self.block_start = "", after
+            return
+        if not line.strip():
+            self.block_start = after
+        elif len(line) - len(stripped) <= 3 and stripped[:3] in ("```", "~~~"):
+            marker = stripped[0]
+            self.fence = marker * (len(stripped) - len(stripped.lstrip(marker)))
+            self.block_start = start
 
 
 class _Feed:
-    """Buffers text for one Markdown widget and writes it to the widget's stream at most every FLUSH_INTERVAL."""
+    """Buffers text for one Markdown widget and writes it to the widget's stream at most every FLUSH_INTERVAL.
 
-    def __init__(self, owner: Widget, markdown: Markdown, interval: float = FLUSH_INTERVAL) -> None:
+    With `show_tail`, a block longer than HOLD_BLOCK_AFTER is held back until it ends, and `show_tail` is given its
+    last characters to show instead (None once nothing is held).
+    """
+
+    def __init__(self, owner: Widget, markdown: Markdown, interval: float = FLUSH_INTERVAL, show_tail=None) -> None:
         self._owner = owner
         self._mounting = None  # the AwaitMount of a Markdown mounted mid-stream: its on_mount resets the source
         self._markdown = markdown
@@ -62,7 +114,11 @@ class _Feed:
         self._due = 0.0
         self._held_since = 0.0  # when the oldest text not yet written arrived
         self._parts: list[str] = []
-        self._pending: list[str] = []
+        self._length = 0  # of the text received
+        self._written = 0  # how much of it has been given to the stream
+        self._show_tail = show_tail
+        self._scanner = _BlockScanner() if show_tail is not None else None
+        self._tail_shown = False
         self._stream = None
         self._timer: Timer | None = None
         self._closed = False
@@ -76,20 +132,36 @@ class _Feed:
     def add(self, text: str) -> None:
         if self._closed or not text:
             return
-        self._parts.append(text)
-        if not self._pending:
+        if self._written == self._length:
             self._held_since = time.perf_counter()
-        self._pending.append(text)
+        self._parts.append(text)
+        self._length += len(text)
         if self._timer is None:
             self._due = time.perf_counter() + self._interval
             self._timer = self._owner.set_timer(self._interval, self._flush, name="markdown-feed")
+
+    def _writable_end(self) -> int:
+        """Where the text may be written up to now: its end, or the start of a long block still streaming."""
+        if self._scanner is None:
+            return self._length
+        text = self.text
+        self._scanner.feed(text)
+        start = self._scanner.block_start
+        held = self._length - start > HOLD_BLOCK_AFTER
+        if held:
+            self._show_tail(text[max(start, self._length - TAIL_CHARS):], self._length - start)
+            self._tail_shown = True
+        elif self._tail_shown:
+            self._show_tail(None, 0)
+            self._tail_shown = False
+        return start if held else self._length
 
     async def _flush(self) -> None:
         self._timer = None
         now = time.perf_counter()
         late = now - self._due
         self._interval = min(MAX_FLUSH_INTERVAL, max(self._base_interval, 2 * late))
-        if self._closed or not self._pending:
+        if self._closed or self._written == self._length:
             return
         typing = now - getattr(getattr(self._owner, "app", None), "last_input_at", 0.0)
         if typing < TYPING_GRACE and now - self._held_since < MAX_FLUSH_INTERVAL:
@@ -98,10 +170,13 @@ class _Feed:
             self._timer = self._owner.set_timer(wait, self._flush, name="markdown-feed")
             return
         await self._until_mounted()
-        if self._closed or not self._pending:
+        if self._closed:
             return
-        chunk = "".join(self._pending)
-        self._pending.clear()
+        end = self._writable_end()
+        if end <= self._written:
+            return
+        chunk = self.text[self._written:end]
+        self._written = end
         if self._stream is None:
             self._stream = Markdown.get_stream(self._markdown)
         await self._stream.write(chunk)
@@ -109,6 +184,7 @@ class _Feed:
     def close_with(self, text: str) -> None:
         """Hold `text` as the whole, final content (already given to the widget): nothing more is fed."""
         self._parts = [text] if text else []
+        self._length = self._written = len(text)
         self._closed = True
 
     def mounting(self, awaitable) -> None:
@@ -133,8 +209,8 @@ class _Feed:
         if self._timer is not None:
             self._timer.stop()
             self._timer = None
-        pending = "".join(self._pending)
-        self._pending.clear()
+        pending = self.text[self._written:]
+        self._written = self._length
         await self._until_mounted()
         if self._stream is not None:
             if pending:
@@ -143,6 +219,9 @@ class _Feed:
             await self._stream.stop()
         if self._markdown.source != self.text:
             await self._markdown.update(self.text)
+        if self._tail_shown:
+            self._show_tail(None, 0)
+            self._tail_shown = False
 
     async def _stream_idle(self) -> None:
         """Wait until the stream has handed every character to `append` and that append has finished.
@@ -214,7 +293,8 @@ class AssistantMessage(Vertical):
         self._thinking_sanitizer = StreamSanitizer()
         # Text known up front goes straight to the Markdown (one update at mount), never through a stream.
         self._answer = Markdown(text, classes="answer")
-        self._answer_feed = _Feed(self, self._answer)
+        self._answer_feed = _Feed(self, self._answer, show_tail=self._show_tail)
+        self._tail: Static | None = None  # the last lines of a long block held back while it streams
         self._fold: Static | None = None  # the spacer standing in for folded blocks
         self._fold_height = 0
         self._folded: list[Widget] = []
@@ -243,6 +323,21 @@ class AssistantMessage(Vertical):
         yield self._meta
         yield self._answer
         yield self._status
+
+    def _show_tail(self, tail: str | None, held: int) -> None:
+        """Show the end of a long block that is held back while it streams (None: nothing is held now)."""
+        if tail is None:
+            if self._tail is not None:
+                self._tail.display = False
+            return
+        if self._tail is None:
+            self._tail = Static("", classes="answer-tail", markup=False)
+            self.mount(self._tail, before=self._status)
+        cut = tail.find("\n") + 1 if len(tail) < held else 0  # start on a whole line where one begins
+        shown = tail[cut:] if 0 < cut < len(tail) else tail
+        self._tail.update(f"… {held - len(shown):,} more characters of this block above; it is drawn in full when it "
+                          f"ends.\n{shown}")
+        self._tail.display = True
 
     def set_mark(self, mark: tuple[int, int] | None) -> None:
         """Show where this answer stands among its siblings (None: it has none) beside its author."""
@@ -353,11 +448,11 @@ class AssistantMessage(Vertical):
             self._answer_feed.add(self._answer_sanitizer.flush())  # a sequence cut off by the end shows visibly
             if self._thinking_feed is not None:
                 self._thinking_feed.add(self._thinking_sanitizer.flush())
-            self.unfold()
             if self._thinking_feed is not None:
                 await self._thinking_feed.finish()
             await self._answer_feed.finish()
             self._set_state(state)
+            self._unfold_when_idle()
         finally:
             self._finished.set()
 
@@ -411,6 +506,20 @@ class AssistantMessage(Vertical):
     def _fold_retried(self) -> None:
         self._fold_retry = False
         self._fold_old_blocks()
+
+    def _unfold_when_idle(self) -> None:
+        """Show the folded blocks again once the user has paused (they are out of view: the spacer holds their place).
+
+        Showing them re-lays out every block of the answer at once (≈ 0.2-0.6 s for 100 KB); done when the answer
+        ends, that layout made a key typed then wait for it. Scrolling up or a new width shows them at once.
+        """
+        if self._fold is None or not self.is_attached:
+            return
+        quiet = time.perf_counter() - getattr(self.app, "last_input_at", 0.0)
+        if quiet >= UNFOLD_AFTER_QUIET:
+            self.unfold()
+        else:
+            self.set_timer(UNFOLD_AFTER_QUIET - quiet, self._unfold_when_idle, name="answer-unfold")
 
     def unfold(self) -> None:
         """Show every folded block again (the answer ended, the user scrolled up, or the width changed)."""
