@@ -30,6 +30,7 @@ SHOTS: dict[str, str] = {
     "chat-mid-stream": "test_chat_snapshots/test_answer_mid_stream.svg",
     "chat-code-block": "test_chat_snapshots/test_finished_answer_with_code_block.svg",
     "chat-stopped": "test_chat_snapshots/test_stopped_answer.svg",
+    "chat-long-block": "test_chat_snapshots/test_long_block_held_while_it_streams.svg",
     "chat-error": "test_chat_snapshots/test_error_answer.svg",
     "chat-slash-hints": "test_chat_snapshots/test_slash_command_hints.svg",
     "chat-scrolled-up": "test_chat_snapshots/test_scrolled_up_while_more_arrives.svg",

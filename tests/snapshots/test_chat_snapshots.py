@@ -102,6 +102,26 @@ def test_finished_answer_with_code_block(snap_compare, home):
     assert snap_compare(app, terminal_size=SIZE, run_before=run_before)
 
 
+LONG_FENCE = "Here is the generated table:\n\n```python\nROWS = [\n" + "".join(
+    f"    ({i}, 'row {i}', {i * i}),\n" for i in range(400)
+)
+
+
+def test_long_block_held_while_it_streams(snap_compare, home):
+    hold = Hold()
+    app, _ = make_app(home, scripts=[[TextDelta(LONG_FENCE), hold, Done()]])
+
+    async def run_before(pilot):
+        prepare(app)
+        await send(pilot, "Generate the table.")
+        answer = app.screen.query_one(AssistantMessage)
+        await wait_until(pilot, lambda: bool(answer.query(".answer-tail")) and answer.query_one(".answer-tail").display,
+                         "the held block's tail")
+        await pilot.pause()
+
+    assert snap_compare(app, terminal_size=SIZE, run_before=run_before)
+
+
 def test_stopped_answer(snap_compare, home):
     hold = Hold()
     app, _ = make_app(home, scripts=[[TextDelta("The history of the terminal begins with the teletype, which"), hold, Done()]])

@@ -57,7 +57,8 @@ UNFOLD_AFTER_QUIET = 0.5  # seconds without a key or a scroll before an ended an
 # paragraph seconds). Once the block being written is longer than this, it is held back from the Markdown and only
 # its last lines show, as plain text, until it ends; it is then drawn once, as a one-shot render would draw it.
 HOLD_BLOCK_AFTER = 6_000  # characters
-TAIL_CHARS = 3_000  # of a held block shown while it streams (a screenful or two)
+TAIL_CHARS = 3_000  # of a held block shown while it streams (a screenful or two)…
+TAIL_LINES = 20  # …and at most this many of its lines
 
 
 class _BlockScanner:
@@ -335,6 +336,9 @@ class AssistantMessage(Vertical):
             self.mount(self._tail, before=self._status)
         cut = tail.find("\n") + 1 if len(tail) < held else 0  # start on a whole line where one begins
         shown = tail[cut:] if 0 < cut < len(tail) else tail
+        lines = shown.split("\n")
+        if len(lines) > TAIL_LINES:  # short lines (code): the last screenful, so the heading stays in view
+            shown = "\n".join(lines[-TAIL_LINES:])
         self._tail.update(f"… {held - len(shown):,} more characters of this block above; it is drawn in full when it "
                           f"ends.\n{shown}")
         self._tail.display = True
