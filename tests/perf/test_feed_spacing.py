@@ -9,7 +9,7 @@ from __future__ import annotations
 import pytest
 
 from tui_agent.ui.widgets import message
-from tui_agent.ui.widgets.message import FLUSH_INTERVAL, MAX_FLUSH_INTERVAL, TYPING_GRACE, _Feed
+from tui_agent.ui.widgets.message import ECHO_FRAME, FLUSH_INTERVAL, KEY_POLL, MAX_FLUSH_INTERVAL, TYPING_PAUSE, _Feed
 
 
 class _Owner:
@@ -19,9 +19,14 @@ class _Owner:
         self.delays: list[float] = []
         self.app = type("App", (), {"last_input_at": 0.0})()
 
+        self.after_refresh: list = []
+
     def set_timer(self, delay, callback, name=None):
         self.delays.append(delay)
         return None
+
+    def call_after_refresh(self, callback):
+        self.after_refresh.append(callback)
 
 
 class _Markdown:
@@ -70,27 +75,35 @@ class _Stream:
         self.written.append(text)
 
 
-async def test_a_write_waits_for_a_pause_in_typing_but_never_longer_than_the_cap(clock):
+async def test_a_write_goes_right_after_the_echo_of_a_key_or_in_a_pause_and_never_later_than_the_cap(clock):
     owner = _Owner()
     feed = _Feed(owner, _Markdown())
     feed._stream = stream = _Stream()
+
     feed.add("a")
     clock[0] += FLUSH_INTERVAL
-    owner.app.last_input_at = clock[0] - 0.03  # a key 30 ms ago
+    owner.app.last_input_at = clock[0] - ECHO_FRAME / 2  # a key has just arrived
     await feed._flush()
-    assert stream.written == [] and owner.delays[-1] == pytest.approx(TYPING_GRACE - 0.03)
-
-    clock[0] += TYPING_GRACE  # the user paused: written now
-    await feed._flush()
+    assert stream.written == [] and len(owner.after_refresh) == 1  # not before the frame that shows the key
+    await owner.after_refresh.pop()()
     assert stream.written == ["a"]
 
     feed.add("b")
-    added_at = clock[0]
-    while clock[0] - added_at < 2 * MAX_FLUSH_INTERVAL:  # typing on and on: held at most MAX_FLUSH_INTERVAL
-        clock[0] += 0.05
-        owner.app.last_input_at = clock[0]
-        await feed._flush()
-        if stream.written[-1] == "b":
-            break
+    clock[0] += FLUSH_INTERVAL
+    owner.app.last_input_at = clock[0] - 0.1  # typing, between two keys: wait for the next one
+    await feed._flush()
+    assert stream.written == ["a"] and owner.delays[-1] == pytest.approx(KEY_POLL) and not owner.after_refresh
+    clock[0] += TYPING_PAUSE  # no next key: the user paused, written now
+    await feed._flush()
     assert stream.written == ["a", "b"]
-    assert MAX_FLUSH_INTERVAL <= clock[0] - added_at <= MAX_FLUSH_INTERVAL + 0.05
+
+    feed.add("c")
+    added_at = clock[0]
+    while clock[0] - added_at < 2 * MAX_FLUSH_INTERVAL:  # keys on and on, none just now: held at most the cap
+        clock[0] += KEY_POLL
+        owner.app.last_input_at = clock[0] - 2 * ECHO_FRAME
+        await feed._flush()
+        if stream.written[-1] == "c":
+            break
+    assert stream.written == ["a", "b", "c"]
+    assert MAX_FLUSH_INTERVAL <= clock[0] - added_at <= MAX_FLUSH_INTERVAL + KEY_POLL

@@ -35,10 +35,14 @@ FLUSH_INTERVAL = 0.04
 # While the event loop runs late (each append of a long answer re-lays out every block of it), writes are spaced
 # out to twice the lateness, up to this, so keys and scrolling still get most of the loop (bench/streaming.py).
 MAX_FLUSH_INTERVAL = 0.5
-# After a key (or a scroll) a write waits until the user has paused this long, but never holds text back for
-# more than MAX_FLUSH_INTERVAL: a write to a long answer takes the loop for a layout of all its blocks, and a
-# key arriving then waits for it; written in the pause after a key, it is done before a typist's next one.
-TYPING_GRACE = 0.1
+# While the user types, writes go in the gaps between keys: a write to a long answer takes the loop for a layout
+# (tens to hundreds of ms), and a key arriving then waits for it. A key typed in the last ECHO_FRAME seconds is
+# shown first and the write follows right after that frame, so it has the whole gap before the next key; a user
+# who typed within TYPING_PAUSE but not just now is between keys, so the write waits for the next one (polled
+# every KEY_POLL). Text is never held back for more than MAX_FLUSH_INTERVAL.
+ECHO_FRAME = 0.03
+TYPING_PAUSE = 0.3
+KEY_POLL = 0.01
 # Textual re-arranges every widget of the screen on each layout, so a write to a long answer costs more the
 # longer it is (≈ 300 ms at 290 blocks). While the view follows the bottom of a streaming answer, its blocks
 # that can no longer change and lie far above the view are hidden behind one spacer of their height: a write
@@ -122,6 +126,7 @@ class _Feed:
         self._tail_shown = False
         self._stream = None
         self._timer: Timer | None = None
+        self._after_echo = False  # a write is waiting for the frame that shows the key just typed
         self._closed = False
 
     @property
@@ -164,12 +169,24 @@ class _Feed:
         self._interval = min(MAX_FLUSH_INTERVAL, max(self._base_interval, 2 * late))
         if self._closed or self._written == self._length:
             return
-        typing = now - getattr(getattr(self._owner, "app", None), "last_input_at", 0.0)
-        if typing < TYPING_GRACE and now - self._held_since < MAX_FLUSH_INTERVAL:
-            wait = TYPING_GRACE - typing
-            self._due = now + wait
-            self._timer = self._owner.set_timer(wait, self._flush, name="markdown-feed")
+        since_key = now - getattr(getattr(self._owner, "app", None), "last_input_at", 0.0)
+        if since_key < TYPING_PAUSE and now - self._held_since < MAX_FLUSH_INTERVAL:
+            if since_key < ECHO_FRAME:  # a key has just arrived: write once the frame that shows it is drawn
+                if not self._after_echo:
+                    self._after_echo = True
+                    self._owner.call_after_refresh(self._write_after_echo)
+                return
+            self._due = now + KEY_POLL  # between two keys: wait for the next one
+            self._timer = self._owner.set_timer(KEY_POLL, self._flush, name="markdown-feed")
             return
+        await self._write()
+
+    async def _write_after_echo(self) -> None:
+        self._after_echo = False
+        if self._written < self._length:
+            await self._write()
+
+    async def _write(self) -> None:
         await self._until_mounted()
         if self._closed:
             return
