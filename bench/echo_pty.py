@@ -17,17 +17,18 @@ Cases (each run starts each case in a new process, interleaved across runs):
   idle       nothing streaming, a settled chat screen: the baseline of the ratio (40 keys);
   paced      the 94 KB answer (`_common.answer_text`) in 20-char chunks at 500 chunks/s (2 ms gaps);
   fast       the same answer at full speed;
-  para5mb    a 5 MB single paragraph (one block, no blank line) in 20–60-char chunks at full speed;
-  code5mb    a 5 MB fenced code block, same chunks, full speed.
+  paragraph  a 5 MB single paragraph (one block, no blank line) in 20–60-char chunks at full speed;
+  codeblock  a 5 MB fenced code block, same chunks, full speed (`--big-mb` sets the size of both).
 In the streaming cases "go" is sent with Enter, typing starts when the answer's status line says it streams
 and goes on until the answer has ended on screen: its status line no longer says "(Escape stops)" and its
 last line (which carries the word ENDOFANSWER) is shown. Then 8 more keys are timed with the finished answer
 on screen ("after"). For fast and the 5 MB cases the app is then quit (ctrl+q) and started again on the same
 home, where it reopens that conversation: first frame → ENDOFANSWER on screen is the one-shot render
-target 4 compares the streamed one (Enter → end on screen) with.
+target 4 compares the streamed one (Enter → end on screen) with. A case still running at `--timeout` is
+reported as timed out, with the keys it timed until then and how far into the answer the screen had got.
 
 Run from the repository root:  .venv/bin/python bench/echo_pty.py [--runs 3] [--cases idle,paced,fast]
-                                  [--timeout 300] [--json]
+                                  [--timeout 300] [--big-mb 5] [--json]
 Bounds (issue 23): echo p95 < 50 ms and ≤ 4× the idle p95 of the same run, max < 150 ms; for the 5 MB cases
 p95 < 100 ms and the streamed final render ≤ 3× the one-shot render. Not a test: it prints and never fails.
 """
@@ -39,6 +40,7 @@ import json
 import os
 import queue
 import random
+import re
 import select
 import shutil
 import signal
@@ -48,6 +50,7 @@ import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Callable, Iterator
 
 from _common import (ROOT, answer_text, bench_env, chunks_of, loopback_answer, median, one_code_block, one_paragraph,
                      percentiles, table, temp_home, varied_chunks, write_config)
@@ -61,7 +64,6 @@ AFTER_KEYS = 8  # keys timed once the answer has ended, with it on screen
 SETTLE = 2.0  # seconds after the first frame before anything is typed: the deferred start-up work is done
 END_MARK = "ENDOFANSWER"  # the last line of every benchmarked answer carries it
 STREAMING_MARK = "(Escape stops)"  # the status line of an answer while it is waiting or streaming
-MB5 = 5_000_000
 
 
 class CaseTimeout(Exception):
@@ -87,22 +89,36 @@ def answer_94k() -> str:
 class Case:
     name: str
     what: str
-    text: "callable | None" = None  # () -> the answer; None: nothing streams (idle)
-    chunking: "callable" = chunks_of
+    text: Callable[[], str] | None = None  # the answer; None: nothing streams (idle)
+    chunking: Callable[[str], list[str]] = chunks_of
     delay: float = 0.0
     one_shot: bool = False  # also time the reopened conversation (the one-shot render)
-    echo_bound: float = 0.050  # p95 bound, seconds
+    big: bool = False  # issue 23's bounds for big single blocks (target 4) instead of target 1's
+
+    def echo_misses(self, p95: float, maximum: float, idle_p95: float) -> list[str]:
+        """Which of issue 23's echo bounds these figures (seconds) miss: target 1 for the 94 KB answer
+        (p95 < 50 ms and ≤ 4× idle p95, max < 150 ms), target 4 for the 5 MB ones (p95 < 100 ms)."""
+        if self.big:
+            return ["p95 ≥ 100"] if p95 >= 0.100 else []
+        return ([m for m, missed in (("p95 ≥ 50", p95 >= 0.050), ("> 4× idle", p95 > 4 * idle_p95),
+                                     ("max ≥ 150", maximum >= 0.150)) if missed])
 
 
-CASES = {
-    "idle": Case("idle", "idle: nothing streaming (baseline)"),
-    "paced": Case("paced", "94 KB answer, 500 chunks/s", answer_94k, chunks_of, 0.002),
-    "fast": Case("fast", "94 KB answer, full speed", answer_94k, chunks_of, 0.0, one_shot=True),
-    "para5mb": Case("para5mb", "5 MB single paragraph, full speed", lambda: one_paragraph(MB5, f"{END_MARK}."),
-                    varied_chunks, 0.0, one_shot=True, echo_bound=0.100),
-    "code5mb": Case("code5mb", "5 MB code block, full speed", lambda: one_code_block(MB5, END_MARK), varied_chunks, 0.0,
-                    one_shot=True, echo_bound=0.100),
-}
+def make_cases(big_mb: float = 5.0) -> dict[str, Case]:
+    """The cases by name; the big single blocks are `big_mb` MB (issue 23 asks for 5)."""
+    big = int(big_mb * 1_000_000)
+    return {
+        "idle": Case("idle", "idle: nothing streaming (baseline)"),
+        "paced": Case("paced", "94 KB answer, 500 chunks/s", answer_94k, chunks_of, 0.002),
+        "fast": Case("fast", "94 KB answer, full speed", answer_94k, chunks_of, 0.0, one_shot=True),
+        "paragraph": Case("paragraph", f"{big_mb:g} MB single paragraph, full speed", lambda: one_paragraph(big, f"{END_MARK}."),
+                        varied_chunks, 0.0, one_shot=True, big=True),
+        "codeblock": Case("codeblock", f"{big_mb:g} MB code block, full speed", lambda: one_code_block(big, END_MARK),
+                        varied_chunks, 0.0, one_shot=True, big=True),
+    }
+
+
+CASES = make_cases()
 
 
 # --- the terminal ---------------------------------------------------------------------------------------------
@@ -127,7 +143,6 @@ class Terminal:
                                      start_new_session=True)
         os.close(slave)
         self._reads: queue.Queue[tuple[float, bytes]] = queue.Queue()
-        self.closed = threading.Event()
         self.bytes_read = 0
         self.read_stamps: list[float] = []  # when each read returned (the reader thread's clock)
         self.last_fed = self.started  # the stamp of the last read fed to the emulator
@@ -150,7 +165,6 @@ class Terminal:
             stamp = time.perf_counter()
             self.read_stamps.append(stamp)
             self._reads.put((stamp, data))
-        self.closed.set()
         self._reads.put((time.perf_counter(), b""))
 
     def longest_silence(self, start: float, end: float) -> float:
@@ -164,26 +178,14 @@ class Terminal:
         os.write(self.master, data)
         return now
 
-    def pump(self, timeout: float) -> float | None:
-        """Feed the emulator whatever has been read, waiting up to `timeout` for the first read; returns the
-        stamp of the last read fed (None: nothing came)."""
-        try:
-            stamp, data = self._reads.get(timeout=timeout)
-        except queue.Empty:
-            return None
-        while True:
-            if not data:
-                raise RuntimeError(f"tui-agent exited (code {self.proc.poll()}); screen:\n" + self.text())
-            self.bytes_read += len(data)
-            self._stream.feed(data)
-            self.last_fed = stamp
-            try:
-                stamp, data = self._reads.get_nowait()
-            except queue.Empty:
-                return stamp
+    def pump(self, timeout: float) -> None:
+        """Feed the emulator whatever has been read, waiting up to `timeout` for the first read."""
+        for _ in self.pump_each(timeout):
+            pass
 
-    def pump_each(self, timeout: float):
-        """Like `pump`, but yields after each read is fed, with its stamp (so a check sees every state)."""
+    def pump_each(self, timeout: float) -> Iterator[float]:
+        """Feed the emulator each read so far (waiting up to `timeout` for the first); yields after each one its
+        stamp, so that a check sees every state the screen went through."""
         try:
             item = self._reads.get(timeout=timeout)
         except queue.Empty:
@@ -388,6 +390,21 @@ def start_app(home: Path, timeout: float, settle: float = SETTLE) -> Terminal:
     return terminal
 
 
+def shown_so_far(screen: str, text: str) -> float:
+    """How far into `text` the screen is, as a fraction: the furthest run of ≥ 30 characters of a screen row
+    that occurs in the text (Markdown emphasis and code marks taken out, as the screen shows it)."""
+    plain = text.replace("**", "").replace("*", "").replace("`", "")
+    furthest = 0
+    for row in screen.splitlines():
+        for piece in re.split(r"\s{2,}|[│▏█╭╮╰╯]", row):
+            piece = piece.strip()
+            if len(piece) >= 30:
+                at = plain.rfind(piece)
+                if at >= 0:
+                    furthest = max(furthest, at + len(piece))
+    return furthest / len(plain)
+
+
 def answer_ended(terminal: Terminal) -> bool:
     text = terminal.text()
     return END_MARK in text and STREAMING_MARK not in text
@@ -442,6 +459,7 @@ def run_case(case: Case, timeout: float, seed: int, settle: float = SETTLE) -> d
             result["timeout"] = str(exc)
             result["longest_silence"] = terminal.longest_silence(sent, time.perf_counter())
             result["screen_at_timeout"] = terminal.text()
+            result["shown_at_timeout"] = shown_so_far(result["screen_at_timeout"], text)
         finally:
             result["keys"] = [_key_json(k, sent) for t in typists for k in t.keys]
             result["output_bytes"] = terminal.bytes_read
@@ -473,87 +491,83 @@ def latencies(results: list[dict], phase: str) -> tuple[list[float], int]:
     return [k["latency"] for k in keys if k["latency"] is not None], sum(k["latency"] is None for k in keys)
 
 
-def verdict(case: Case, p95: float, maximum: float, idle_p95: float) -> str:
-    if p95 != p95:
-        return "no keys"
-    if case.text is None:
-        return "(baseline)"
-    misses = []
-    if p95 >= case.echo_bound:
-        misses.append(f"p95 ≥ {case.echo_bound * 1000:.0f}")
-    if case.echo_bound == 0.050:  # the 94 KB bounds: also the ratio and the max
-        if p95 > 4 * idle_p95:
-            misses.append("> 4× idle")
-        if maximum >= 0.150:
-            misses.append("max ≥ 150")
-    return "met" if not misses else "NOT met (" + ", ".join(misses) + ")"
-
-
-def report(results: dict[str, list[dict]], runs: int) -> str:
-    lines: list[str] = []
+def report(results: dict[str, list[dict]], cases: dict[str, Case] = CASES) -> str:
     idle, _ = latencies(results.get("idle", []), "idle")
     idle_p95 = percentiles(idle)[1]
     rows = []
     for name, runs_of in results.items():
-        case = CASES[name]
-        timeouts = [r["timeout"] for r in runs_of if "timeout" in r]
+        case = cases[name]
         for phase, label in (("idle", case.what), ("stream", case.what + ": while streaming"),
                              ("after", "  … after the answer ended")):
             values, lost = latencies(runs_of, phase)
             if not values and not lost:
                 continue
             p50, p95, top = percentiles(values)
-            judged = verdict(case, p95, top, idle_p95) if phase != "after" else ""
+            each = [percentiles(latencies([r], phase)[0])[1] * 1000 for r in runs_of]
+            if phase == "idle":
+                judged = "(baseline)"
+            elif phase == "after":
+                judged = ""
+            else:
+                misses = case.echo_misses(p95, top, idle_p95)
+                judged = "met" if not misses else "NOT met: " + ", ".join(misses)
+            if lost:
+                judged += f"; {lost} never echoed"
             rows.append([label, len(values) + lost, p50 * 1000, p95 * 1000, top * 1000,
-                         p95 / idle_p95 if idle_p95 == idle_p95 else float("nan"), judged + (f", {lost} never echoed" if lost else "")])
+                         f"{min(each):.0f}–{max(each):.0f}", p95 / idle_p95, judged])
+        timeouts = sum("timeout" in r for r in runs_of)
         if timeouts:
-            rows.append([case.what, "", "", "", "", "", f"TIMED OUT in {len(timeouts)} of {len(runs_of)} runs"])
-    lines.append(table(["key echo (write → on screen)", "keys", "p50 ms", "p95 ms", "max ms", "p95 × idle p95", "issue 23"], rows))
+            rows.append([f"  {case.name} TIMED OUT", f"{timeouts} of {len(runs_of)} runs", "", "", "", "", "",
+                         "(its keys until then are counted above)"])
+    lines = [table(["key echo (write → on screen)", "keys", "p50 ms", "p95 ms", "max ms", "p95 of each run",
+                    "p95 ÷ idle p95", "issue 23"], rows)]
     answers = []
     for name, runs_of in results.items():
+        case = cases[name]
         done = [r for r in runs_of if "end" in r]
         if not done:
             continue
-        case = CASES[name]
         end = median(r["end"] for r in done)
-        row = [case.what, f"{done[0]['chars']:,}", f"{done[0]['chunks']:,}", median(r["first"] for r in done) * 1000,
-               end * 1000, ", ".join(f"{r['end']:.2f}" for r in done)]
-        if case.one_shot and all("one_shot" in r for r in done):
-            shot = median(r["one_shot"] for r in done)
-            ratio = end / shot
-            row += [shot * 1000, ratio, "met" if ratio <= 3 else "NOT met"] if case.echo_bound != 0.050 else [shot * 1000, ratio, ""]
-        else:
-            row += ["", "", ""]
+        row = [case.what, f"{done[0]['chars']:,}", median(r["first"] for r in done) * 1000, end * 1000,
+               ", ".join(f"{r['end']:.2f}" for r in done), median(r["longest_silence"] for r in done) * 1000]
+        shots = [r["one_shot"] for r in done if "one_shot" in r]
+        if case.one_shot and shots:
+            ratio = end / median(shots)
+            row += [median(shots) * 1000, ratio, ("met" if ratio <= 3 else "NOT met") if case.big else ""]
         answers.append(row)
     if answers:
-        lines.append("")
-        lines.append(table(["answer", "chars", "chunks", "Enter → first chunk ms", "Enter → end on screen ms",
-                            "each run s", "reopened: one-shot ms", "end ÷ one-shot", "≤ 3× (target 4)"], answers))
+        width = max(len(row) for row in answers)
+        answers = [row + [""] * (width - len(row)) for row in answers]
+        headers = ["answer", "chars", "Enter → first chunk ms", "Enter → end on screen ms", "each run s",
+                   "longest silence ms", "reopened: one-shot ms", "end ÷ one-shot", "≤ 3× (target 4)"]
+        lines += ["", table(headers[:width], answers)]
     return "\n".join(lines)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=3)
-    parser.add_argument("--cases", default="idle,paced,fast,para5mb,code5mb",
+    parser.add_argument("--cases", default="idle,paced,fast,paragraph,codeblock",
                         help=f"comma-separated, from: {', '.join(CASES)} (idle is always run: the baseline)")
     parser.add_argument("--timeout", type=float, default=300.0, help="seconds per case and run")
+    parser.add_argument("--big-mb", type=float, default=5.0, help="size of the single-block answers (issue 23: 5)")
     parser.add_argument("--json", action="store_true", help="print every key's figures as JSON instead of tables")
     args = parser.parse_args()
     try:
         import pyte  # noqa: F401
     except ImportError:
         raise SystemExit("this benchmark needs pyte: pip install -e '.[bench]'") from None
+    cases = make_cases(args.big_mb)
     names = ["idle"] + [n.strip() for n in args.cases.split(",") if n.strip() and n.strip() != "idle"]
-    unknown = [n for n in names if n not in CASES]
+    unknown = [n for n in names if n not in cases]
     if unknown:
-        raise SystemExit(f"unknown case(s): {', '.join(unknown)}; known: {', '.join(CASES)}")
+        raise SystemExit(f"unknown case(s): {', '.join(unknown)}; known: {', '.join(cases)}")
     results: dict[str, list[dict]] = {name: [] for name in names}
     for run in range(args.runs):  # interleaved so machine noise hits all alike
         for name in names:
             clock = time.process_time()
             try:
-                result = run_case(CASES[name], args.timeout, seed=1000 * run + names.index(name))
+                result = run_case(cases[name], args.timeout, seed=1000 * run + names.index(name))
             except CaseTimeout as exc:
                 result = {"case": name, "timeout": str(exc)}
             result["bench_cpu_s"] = time.process_time() - clock
@@ -568,15 +582,15 @@ def main() -> None:
     print(f"{platform.system()} {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}; "
           f"`tui-agent` on a {COLUMNS}×{LINES} pty read through pyte; a key every {KEY_GAP * 1000:.0f}±"
           f"{KEY_JITTER * 1000:.0f} ms; {args.runs} interleaved runs, keys of all runs pooled\n")
-    print(report(results, args.runs))
+    print(report(results, cases))
 
 
 def _progress(result: dict) -> str:
-    if "timeout" in result:
-        return "TIMED OUT: " + result["timeout"]
     values = [k["latency"] for k in result.get("keys", []) if k["latency"] is not None and k["phase"] != "after"]
     p50, p95, top = percentiles(values)
-    extra = f", end {result['end']:.2f} s" if "end" in result else ""
+    extra = f", TIMED OUT: {result['timeout']}" if "timeout" in result else ""
+    extra += f" (the screen was {result['shown_at_timeout']:.0%} into the answer)" if "shown_at_timeout" in result else ""
+    extra += f", end {result['end']:.2f} s" if "end" in result else ""
     extra += f", one-shot {result['one_shot']:.2f} s" if "one_shot" in result else ""
     return (f"{len(values)} keys, p50 {p50 * 1000:.0f} p95 {p95 * 1000:.0f} max {top * 1000:.0f} ms{extra}; "
             f"bench CPU {result['bench_cpu_s']:.1f} s")
