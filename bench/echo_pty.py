@@ -85,6 +85,48 @@ def answer_94k() -> str:
     return answer_text() + f"\nThe last line: {END_MARK}.\n"
 
 
+@dataclass(frozen=True)
+class Program:
+    """An app as the bench drives it: how it starts on a home, when it is ready, what its prompt shows, the key
+    that sends, and what its screen says while an answer streams."""
+
+    name: str
+    launch: Callable[[Path, str, bool], tuple[list[str], dict[str, str]]]  # (home, base URL, resume) → argv, env
+    ready: Callable[["Terminal"], bool]
+    holds: Callable[["Terminal", str], bool]  # the prompt shows exactly this text
+    send: bytes
+    streaming_mark: str
+
+
+def _launch_tui_agent(home: Path, base_url: str, resume: bool) -> tuple[list[str], dict[str, str]]:
+    write_config(home, base_url, resume=resume)
+    return tui_agent_command(), bench_env(home)
+
+
+TUI_AGENT = Program("tui-agent", _launch_tui_agent, lambda t: t.prompt_text() == "", lambda t, s: t.prompt_text() == s,
+                    b"\r", STREAMING_MARK)
+
+
+def elia_program(command: str) -> Program:
+    """elia (`pip install elia-chat` into a venv of its own), its config and data in the bench's home, its
+    default model an OpenAI-compatible one at the loopback server (through litellm, told not to fetch its
+    price list from the network)."""
+
+    def launch(home: Path, base_url: str, resume: bool) -> tuple[list[str], dict[str, str]]:
+        config = home / "config" / "elia"
+        config.mkdir(parents=True, exist_ok=True)
+        (config / "config.toml").write_text(f'default_model = "bench"\n[[models]]\nid = "bench"\nname = "openai/bench-1"\n'
+                                            f'api_base = "{base_url}"\napi_key = "none"\n', encoding="utf-8")
+        env = {**bench_env(home), "XDG_CONFIG_HOME": str(home / "config"), "XDG_DATA_HOME": str(home / "data"),
+               "LITELLM_LOCAL_MODEL_COST_MAP": "True"}
+        return [command], env
+
+    def holds(terminal: "Terminal", text: str) -> bool:
+        return re.search(rf"│\s+{re.escape(text)}\s+│", terminal.text()) is not None
+
+    return Program("elia", launch, lambda t: "Enter your message" in t.text(), holds, b"\n", "Agent is responding")
+
+
 @dataclass
 class Case:
     name: str
@@ -94,6 +136,8 @@ class Case:
     delay: float = 0.0
     one_shot: bool = False  # also time the reopened conversation (the one-shot render)
     big: bool = False  # issue 23's bounds for big single blocks (target 4) instead of target 1's
+    program: Program = TUI_AGENT
+    typing: bool = True  # False: nobody types (the answer's own time, as compared with elia)
 
     def echo_misses(self, p95: float, maximum: float, idle_p95: float) -> list[str]:
         """Which of issue 23's echo bounds these figures (seconds) miss: target 1 for the 94 KB answer
@@ -104,10 +148,11 @@ class Case:
                                      ("max ≥ 150", maximum >= 0.150)) if missed])
 
 
-def make_cases(big_mb: float = 5.0) -> dict[str, Case]:
-    """The cases by name; the big single blocks are `big_mb` MB (issue 23 asks for 5)."""
+def make_cases(big_mb: float = 5.0, elia: str | None = None) -> dict[str, Case]:
+    """The cases by name; the big single blocks are `big_mb` MB (issue 23 asks for 5); with `elia` (its
+    command), the 94 KB answer at full speed with nobody typing in both apps (issue 23 target 6)."""
     big = int(big_mb * 1_000_000)
-    return {
+    cases = {
         "idle": Case("idle", "idle: nothing streaming (baseline)"),
         "paced": Case("paced", "94 KB answer, 500 chunks/s", answer_94k, chunks_of, 0.002),
         "fast": Case("fast", "94 KB answer, full speed", answer_94k, chunks_of, 0.0, one_shot=True),
@@ -116,6 +161,11 @@ def make_cases(big_mb: float = 5.0) -> dict[str, Case]:
         "codeblock": Case("codeblock", f"{big_mb:g} MB code block, full speed", lambda: one_code_block(big, END_MARK),
                         varied_chunks, 0.0, one_shot=True, big=True),
     }
+    if elia:
+        cases["quiet"] = Case("quiet", "94 KB answer, full speed, nobody typing", answer_94k, chunks_of, typing=False)
+        cases["elia"] = Case("elia", "elia: 94 KB answer, full speed, nobody typing", answer_94k, chunks_of, typing=False,
+                             program=elia_program(elia))
+    return cases
 
 
 CASES = make_cases()
@@ -376,11 +426,11 @@ def type_until(terminal: Terminal, typist: Typist, done, deadline: float, what: 
 
 # --- cases ----------------------------------------------------------------------------------------------------
 
-def start_app(home: Path, timeout: float, settle: float = SETTLE) -> Terminal:
-    """`tui-agent` on `home`, once its empty prompt is drawn and `settle` seconds more have passed."""
-    terminal = Terminal(tui_agent_command(), bench_env(home))
+def start_app(program: Program, home: Path, base_url: str, timeout: float, settle: float = SETTLE) -> Terminal:
+    """`program` on `home`, once its empty prompt is drawn and `settle` seconds more have passed."""
+    terminal = Terminal(*program.launch(home, base_url, False))
     try:
-        terminal.wait_for(lambda: terminal.prompt_text() == "", timeout, "the prompt box")
+        terminal.wait_for(lambda: program.ready(terminal), timeout, "the prompt box")
         until = time.perf_counter() + settle
         while time.perf_counter() < until:
             terminal.pump(0.05)
@@ -405,21 +455,21 @@ def shown_so_far(screen: str, text: str) -> float:
     return furthest / len(plain)
 
 
-def answer_ended(terminal: Terminal) -> bool:
+def answer_ended(terminal: Terminal, program: Program) -> bool:
+    """The answer's last line is shown and nothing on screen says it still streams."""
     text = terminal.text()
-    return END_MARK in text and STREAMING_MARK not in text
+    return END_MARK in text and program.streaming_mark not in text
 
 
 def run_case(case: Case, timeout: float, seed: int, settle: float = SETTLE) -> dict:
-    """One case in a new `tui-agent` process: the keys and, for an answer, its times (seconds). A case past
+    """One case in a new process of its program: the keys and, for an answer, its times (seconds). A case past
     `timeout` keeps what it measured until then and says where it stopped (`timeout`)."""
     rng = random.Random(seed)
     home = temp_home()
     deadline = time.perf_counter() + timeout
     result: dict = {"case": case.name}
     if case.text is None:
-        write_config(home, resume=False)
-        terminal = start_app(home, timeout, settle)
+        terminal = start_app(case.program, home, "http://127.0.0.1:9/v1", timeout, settle)
         typist = Typist(terminal, rng, phase="idle", limit=IDLE_KEYS)
         try:
             type_until(terminal, typist, None, deadline, "the echo of every key")
@@ -433,30 +483,34 @@ def run_case(case: Case, timeout: float, seed: int, settle: float = SETTLE) -> d
     chunks = case.chunking(text)
     result.update(chars=len(text), chunks=len(chunks))
     with loopback_answer(chunks, case.delay) as base_url:
-        write_config(home, base_url, resume=False)
-        terminal = start_app(home, timeout, settle)
+        program = case.program
+        terminal = start_app(program, home, base_url, timeout, settle)
         typists: list[Typist] = []
         sent = time.perf_counter()
         try:
             for char in "go":
                 terminal.write(char.encode())
-            terminal.wait_for(lambda: terminal.prompt_text() == "go", 10, "the prompt 'go'")
-            sent = terminal.write(b"\r")
-            first = terminal.wait_for(lambda: STREAMING_MARK in terminal.text() or END_MARK in terminal.text(),
+            terminal.wait_for(lambda: program.holds(terminal, "go"), 10, "the prompt 'go'")
+            sent = terminal.write(program.send)
+            shown = (program.streaming_mark, END_MARK)
+            first = terminal.wait_for(lambda: any(mark in terminal.text() for mark in shown),
                                       max(1.0, deadline - time.perf_counter()), "the answer's first chunk")
             result["first"] = first - sent
-            typists.append(Typist(terminal, rng))
-            ended = type_until(terminal, typists[0], lambda: answer_ended(terminal), deadline, "the end of the answer")
+            typists.append(Typist(terminal, rng, limit=None if case.typing else 0))
+            ended = type_until(terminal, typists[0], lambda: answer_ended(terminal, program), deadline,
+                               "the end of the answer")
             result["end"] = ended - sent
             result["longest_silence"] = terminal.longest_silence(sent, ended)
             for key in typists[0].keys:
                 if key.written >= ended:
                     key.phase = "after"
-            typists.append(Typist(terminal, rng, phase="after", limit=AFTER_KEYS))
-            typists[1].line = list(typists[0].line)  # the prompt still shows them: the next letters go after
-            type_until(terminal, typists[1], None, deadline, "the echo of every key after the answer")
+            if case.typing:
+                typists.append(Typist(terminal, rng, phase="after", limit=AFTER_KEYS))
+                typists[1].line = list(typists[0].line)  # the prompt still shows them: the next letters go after
+                type_until(terminal, typists[1], None, deadline, "the echo of every key after the answer")
         except CaseTimeout as exc:
             result["timeout"] = str(exc)
+            result["given_up_after"] = time.perf_counter() - sent
             result["longest_silence"] = terminal.longest_silence(sent, time.perf_counter())
             result["screen_at_timeout"] = terminal.text()
             result["shown_at_timeout"] = shown_so_far(result["screen_at_timeout"], text)
@@ -465,8 +519,7 @@ def run_case(case: Case, timeout: float, seed: int, settle: float = SETTLE) -> d
             result["output_bytes"] = terminal.bytes_read
             terminal.close(graceful=case.one_shot and "timeout" not in result)
     if case.one_shot and "timeout" not in result:
-        write_config(home, resume=True)  # the next start reopens the conversation just stored
-        terminal = Terminal(tui_agent_command(), bench_env(home))
+        terminal = Terminal(*case.program.launch(home, base_url, True))  # it reopens the conversation just stored
         try:
             frame = terminal.wait_for(lambda: terminal.prompt_text() is not None, 30, "the reopened app's first frame")
             shown = terminal.wait_for(lambda: END_MARK in terminal.text(), timeout, "the reopened answer's end")
@@ -541,7 +594,23 @@ def report(results: dict[str, list[dict]], cases: dict[str, Case] = CASES) -> st
         headers = ["answer", "chars", "Enter → first chunk ms", "Enter → end on screen ms", "each run s",
                    "longest silence ms", "reopened: one-shot ms", "end ÷ one-shot", "≤ 3× (target 4)"]
         lines += ["", table(headers[:width], answers)]
+    if "elia" in results and "quiet" in results:
+        lines += ["", _versus_elia(results["quiet"], results["elia"])]
     return "\n".join(lines)
+
+
+def _versus_elia(ours: list[dict], elia: list[dict]) -> str:
+    """Issue 23 target 6: the 94 KB answer at full speed, Enter → end on screen, elia ÷ tui-agent (≥ 50×)."""
+    mine = [r["end"] for r in ours if "end" in r]
+    theirs = [r["end"] for r in elia if "end" in r]
+    if not mine:
+        return "target 6 (≥ 50× faster than elia): tui-agent did not finish the answer"
+    if not theirs:  # elia ran out of time: it took at least the time limit
+        at_least = min(r["given_up_after"] for r in elia) / median(mine)
+        return f"target 6 (≥ 50× faster than elia): elia timed out; it takes ≥ {at_least:.0f}× tui-agent's time"
+    ratio = median(theirs) / median(mine)
+    return (f"target 6 (≥ 50× faster than elia): elia {median(theirs):.1f} s ÷ tui-agent {median(mine):.2f} s "
+            f"= {ratio:.0f}×: {'met' if ratio >= 50 else 'NOT met'}")
 
 
 def main() -> None:
@@ -551,14 +620,19 @@ def main() -> None:
                         help=f"comma-separated, from: {', '.join(CASES)} (idle is always run: the baseline)")
     parser.add_argument("--timeout", type=float, default=300.0, help="seconds per case and run")
     parser.add_argument("--big-mb", type=float, default=5.0, help="size of the single-block answers (issue 23: 5)")
+    parser.add_argument("--elia", metavar="COMMAND", help="also time the 94 KB answer, nobody typing, in elia and in "
+                        "tui-agent (issue 23 target 6), e.g. /tmp/elia/bin/elia after `python3 -m venv /tmp/elia && "
+                        "/tmp/elia/bin/pip install elia-chat`")
     parser.add_argument("--json", action="store_true", help="print every key's figures as JSON instead of tables")
     args = parser.parse_args()
     try:
         import pyte  # noqa: F401
     except ImportError:
         raise SystemExit("this benchmark needs pyte: pip install -e '.[bench]'") from None
-    cases = make_cases(args.big_mb)
+    cases = make_cases(args.big_mb, args.elia)
     names = ["idle"] + [n.strip() for n in args.cases.split(",") if n.strip() and n.strip() != "idle"]
+    if args.elia:
+        names += [name for name in ("quiet", "elia") if name not in names]
     unknown = [n for n in names if n not in cases]
     if unknown:
         raise SystemExit(f"unknown case(s): {', '.join(unknown)}; known: {', '.join(cases)}")
