@@ -29,7 +29,8 @@ def echo_pty(monkeypatch):
     return echo_pty
 
 
-def test_a_tiny_answer_is_seen_streaming_and_ending_and_every_key_is_seen_echoed(echo_pty):
+def test_a_tiny_answer_is_seen_streaming_and_ending_and_every_key_is_seen_echoed(echo_pty, monkeypatch):
+    monkeypatch.setattr(echo_pty, "AFTER_KEYS", 4)  # enough to see keys echoed; each costs a typist's 150 ms
     if not Path(echo_pty.tui_agent_command()[0]).exists():
         pytest.skip("no installed `tui-agent` command")
     answer = f"Hello **there**, a short answer.\n\nThe last line: {echo_pty.END_MARK}.\n"
