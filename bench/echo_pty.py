@@ -507,6 +507,7 @@ def run_case(case: Case, timeout: float, seed: int, settle: float = SETTLE) -> d
             if case.typing:
                 typists.append(Typist(terminal, rng, phase="after", limit=AFTER_KEYS))
                 typists[1].line = list(typists[0].line)  # the prompt still shows them: the next letters go after
+                typists[1].seen(terminal.prompt_text(), terminal.last_fed)  # what the screen already shows
                 type_until(terminal, typists[1], None, deadline, "the echo of every key after the answer")
         except CaseTimeout as exc:
             result["timeout"] = str(exc)
