@@ -27,8 +27,14 @@ home, where it reopens that conversation: first frame → ENDOFANSWER on screen 
 target 4 compares the streamed one (Enter → end on screen) with. A case still running at `--timeout` is
 reported as timed out, with the keys it timed until then and how far into the answer the screen had got.
 
+With `--elia COMMAND` (elia-chat installed in a venv of its own: `python3 -m venv /tmp/elia &&
+/tmp/elia/bin/pip install elia-chat`, then `--elia /tmp/elia/bin/elia`) two more cases run: the 94 KB answer at
+full speed with nobody typing, in tui-agent ("quiet") and in elia (sent with ctrl+j; ended when its screen no
+longer says "Agent is responding" and shows the last line), Enter → end on screen in both (issue 23 target 6:
+tui-agent ≥ 50× faster). elia's time includes its first import of litellm, which it makes on the first send.
+
 Run from the repository root:  .venv/bin/python bench/echo_pty.py [--runs 3] [--cases idle,paced,fast]
-                                  [--timeout 300] [--big-mb 5] [--json]
+                                  [--timeout 300] [--big-mb 5] [--elia COMMAND] [--json]
 Bounds (issue 23): echo p95 < 50 ms and ≤ 4× the idle p95 of the same run, max < 150 ms; for the 5 MB cases
 p95 < 100 ms and the streamed final render ≤ 3× the one-shot render. Not a test: it prints and never fails.
 """
@@ -79,7 +85,7 @@ def tui_agent_command() -> list[str]:
     return [found]
 
 
-# --- answers --------------------------------------------------------------------------------------------------
+# --- the programs and the cases -------------------------------------------------------------------------------
 
 def answer_94k() -> str:
     return answer_text() + f"\nThe last line: {END_MARK}.\n"
