@@ -126,6 +126,30 @@ def answer_text(size: int = 94_000, seed: int = 12) -> str:
     return "\n\n".join(parts) + "\n"
 
 
+def one_paragraph(size: int, end: str = "", seed: int = 5) -> str:
+    """A single paragraph of about `size` characters (sentences with inline Markdown, no line break), then `end`."""
+    rng = random.Random(seed)
+    sentences: list[str] = []
+    total = 0
+    while total < size:
+        sentences.append(_sentence(rng))
+        total += len(sentences[-1]) + 1
+    return " ".join(sentences) + (f" {end}" if end else "") + "\n"
+
+
+def one_code_block(size: int, end: str = "", seed: int = 6) -> str:
+    """A single fenced Python block of about `size` characters; `end` is its last line, as a comment."""
+    rng = random.Random(seed)
+    lines: list[str] = []
+    total = 0
+    while total < size:
+        lines.append(_code_line(rng, len(lines)))
+        total += len(lines[-1]) + 1
+    if end:
+        lines.append(f"# {end}")
+    return "```python\n" + "\n".join(lines) + "\n```\n"
+
+
 def chunks_of(text: str, size: int = 20) -> list[str]:
     return [text[i:i + size] for i in range(0, len(text), size)]
 
@@ -153,6 +177,25 @@ def loopback_answer(chunks: list[str], delay: float = 0.0, repeat: int = 1) -> I
             proc.kill()
             proc.wait()
         spec.unlink(missing_ok=True)
+
+
+def varied_chunks(text: str, low: int = 20, high: int = 60, seed: int = 7) -> list[str]:
+    """`text` cut into pieces of `low`–`high` characters, as a model's deltas come."""
+    rng = random.Random(seed)
+    chunks, at = [], 0
+    while at < len(text):
+        size = rng.randint(low, high)
+        chunks.append(text[at:at + size])
+        at += size
+    return chunks
+
+
+def percentiles(values: list[float]) -> tuple[float, float, float]:
+    """Median, p95 (nearest rank) and max of `values`, NaN when there are none."""
+    ordered = sorted(values)
+    if not ordered:
+        return float("nan"), float("nan"), float("nan")
+    return ordered[len(ordered) // 2], ordered[int(len(ordered) * 0.95)], ordered[-1]
 
 
 def median(values) -> float:

@@ -25,7 +25,8 @@ import asyncio
 import sys
 import time
 
-from _common import SIZE, answer_text, chunks_of, loopback_answer, machine, make_app, median, rss_mb, started, table, temp_home
+from _common import (SIZE, answer_text, chunks_of, loopback_answer, machine, make_app, median, percentiles, rss_mb, started,
+                     table, temp_home)
 
 from textual import events
 from textual.app import App, ComposeResult
@@ -130,14 +131,6 @@ async def idle_echo(keys: int = 12) -> list[float]:
         stop.set()
         await probe
     return latencies
-
-
-def percentiles(values: list[float]) -> tuple[float, float, float]:
-    """Median, p95 and max of `values` (seconds), NaN when there are none."""
-    ordered = sorted(values)
-    if not ordered:
-        return float("nan"), float("nan"), float("nan")
-    return ordered[len(ordered) // 2], ordered[int(len(ordered) * 0.95)], ordered[-1]
 
 
 async def stream_into_chat(text: str, delay: float, *, echo: bool = False, check: bool = True) -> dict:
