@@ -22,6 +22,8 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
+import gc
 import random
 import time
 
@@ -119,19 +121,42 @@ async def open_or_switch(home, tree: dict[str, int], via: str) -> dict:
             await app.workers.wait_for_complete()  # branch B read whole and marked: the sibling key can act
             assert screen._marks, "branch B's sibling marks"
             await pilot.pause()
-        start = time.perf_counter()
-        if via == "switch":
-            await screen.action_sibling_prev()
-        else:
-            await screen.open_conversation(tree["conversation"])
-        paint(app)
-        elapsed = time.perf_counter() - start
+            gc.collect()  # as `started` does before the open: both timed cases start with no garbage
+        with full_collections() as collected:
+            start = time.perf_counter()
+            if via == "switch":
+                await screen.action_sibling_prev()
+            else:
+                await screen.open_conversation(tree["conversation"])
+            paint(app)
+            elapsed = time.perf_counter() - start
         shown = [w for w in screen.conversation.children if isinstance(w, (UserMessage, AssistantMessage))]
         last = shown[-1]
         assert isinstance(last, AssistantMessage) and last.query_one(".answer", Markdown).source == wanted, "branch A's last answer"
-        result = {"seconds": elapsed, "rss_mb": rss_mb(), "dom": len(list(screen.walk_children())), "shown": len(shown)}
+        result = {"seconds": elapsed, "rss_mb": rss_mb(), "dom": len(list(screen.walk_children())), "shown": len(shown),
+                  "gc2": sum(collected)}
         await app.workers.wait_for_complete()  # whatever the switch left for after the paint ends inside the app
     return result
+
+
+@contextlib.contextmanager
+def full_collections():
+    """The seconds each full (generation 2) garbage collection took while the block ran, in a list."""
+    took: list[float] = []
+    began = [0.0]
+
+    def note(phase: str, info: dict) -> None:
+        if info["generation"] == 2:
+            if phase == "start":
+                began[0] = time.perf_counter()
+            else:
+                took.append(time.perf_counter() - began[0])
+
+    gc.callbacks.append(note)
+    try:
+        yield took
+    finally:
+        gc.callbacks.remove(note)
 
 
 async def branches(home, runs: int) -> None:
@@ -152,6 +177,10 @@ async def branches(home, runs: int) -> None:
     print(f"\nTwo branches of {BRANCH_LENGTH} messages forked at the root; median of {runs} interleaved runs\n")
     print(table(["→ branch A's latest messages on screen", "ms", "messages shown", "DOM nodes", "× open"], rows))
     ratio = rows[1][1] / rows[0][1]
+    for name, rs in results.items():
+        full = [r["gc2"] for r in rs if r["gc2"]]
+        print(f"{name}: a full garbage collection inside the timed part in {len(full)} of {runs} runs"
+              + (f" ({', '.join(f'{t * 1000:.0f}' for t in full)} ms)" if full else ""))
     per_run = ", ".join(f"{s['seconds'] / o['seconds']:.2f}" for s, o in zip(results[cases[1][0]], results[cases[0][0]]))
     print(f"\nswitch / open = {ratio:.2f} (per run: {per_run}; target ≤ 1.2: {'met' if ratio <= 1.2 else 'NOT met'})")
 

@@ -162,3 +162,21 @@ def test_the_tail_of_the_branch_is_the_branch_shown_cut_to_its_latest_messages(s
     assert [m.id for m in tail] == [a1.id, q2.id, a2.id] and older == 1
     empty = store.create_conversation()
     assert store.branch_tail(empty.id, 5) == ([], 0)
+
+
+def test_selecting_by_the_tail_switches_as_select_does_and_reads_back_only_the_tail(store):
+    cid, q1, a1, q2, a2 = _two_turns(store)
+    retry = store.start_answer(cid, profile="other", provider="openai", model="gpt", parent_id=q1.id)
+    store.finish_answer(retry.id, "another first answer")
+
+    tail, older = store.select_tail(cid, a1.id, 2)
+    assert [m.id for m in tail] == [q2.id, a2.id] and older == 2
+    assert store.branch(cid)[-2:] == tail  # the switch is stored: the branch shown is the selected one
+    tail, older = store.select_tail(cid, retry.id, 5)
+    assert [m.id for m in tail] == [q1.id, retry.id] and older == 0
+    import pytest
+    from tui_agent.service.history import HistoryError
+
+    with pytest.raises(HistoryError, match="no message"):
+        store.select_tail(cid, 9999, 2)
+    assert [m.id for m in store.branch(cid)] == [q1.id, retry.id]  # a refused switch changes nothing

@@ -801,15 +801,27 @@ class HistoryStore:
         Returns the new path. Nothing is deleted: the branch left stays in the tree, one sibling away.
         """
         with self._lock:
-            tree = self.children(conversation_id)
-            if not any(message_id in ids for ids in tree.values()):
-                raise HistoryError(f"There is no message {message_id} in conversation {conversation_id}.")
-            leaf = message_id
-            while tree.get(leaf):
-                leaf = tree[leaf][-1]
-            with self._tx() as conn:
-                conn.execute("UPDATE conversations SET current_id = ? WHERE id = ?", (leaf, conversation_id))
+            self._make_current(conversation_id, message_id)
             return self.branch(conversation_id)
+
+    @_reported("switch branch")
+    def select_tail(self, conversation_id: int, message_id: int, limit: int) -> tuple[list[Message], int]:
+        """`select`, reading back only the new branch's last `limit` messages and how many come before them
+        (as `branch_tail`): a switch to a long branch costs what a short one does until its older part is needed."""
+        with self._lock:
+            self._make_current(conversation_id, message_id)
+            return self.branch_tail(conversation_id, limit)
+
+    def _make_current(self, conversation_id: int, message_id: int) -> None:
+        """Make the newest descendant of `message_id` (newest child at each step) the conversation's current leaf."""
+        tree = self.children(conversation_id)
+        if not any(message_id in ids for ids in tree.values()):
+            raise HistoryError(f"There is no message {message_id} in conversation {conversation_id}.")
+        leaf = message_id
+        while tree.get(leaf):
+            leaf = tree[leaf][-1]
+        with self._tx() as conn:
+            conn.execute("UPDATE conversations SET current_id = ? WHERE id = ?", (leaf, conversation_id))
 
     # -- search ---------------------------------------------------------------------------------------
 
@@ -1077,6 +1089,9 @@ class AsyncHistory:
 
     async def select(self, conversation_id: int, message_id: int) -> list[Message]:
         return await asyncio.to_thread(self.store.select, conversation_id, message_id)
+
+    async def select_tail(self, conversation_id: int, message_id: int, limit: int) -> tuple[list[Message], int]:
+        return await asyncio.to_thread(self.store.select_tail, conversation_id, message_id, limit)
 
     async def resume_answer(self, message_id: int) -> Message:
         return await asyncio.to_thread(self.store.resume_answer, message_id)
