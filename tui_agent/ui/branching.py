@@ -21,6 +21,22 @@ log = logging.getLogger("tui_agent.ui.branching")
 STOP_FIRST = "An answer is still arriving; press Escape to stop it first."
 CUT_AT_LIMIT = "The answer above reached the output token limit; /continue (f8) asks for the rest."
 EDITING_TITLE = "editing a prompt — Enter sends it as a new branch · Escape cancels"
+SCREENFULS = 2  # a reopened or switched branch mounts enough of its latest messages to fill this many screens
+
+
+def first_to_draw(tail: "list[StoredMessage]", width: int, height: int) -> int:
+    """Where to start drawing `tail` so that its latest messages fill about SCREENFULS screens of `height` rows
+    at `width` columns — every mounted message costs its widgets' memory and layout, and long answers fill a
+    screen in one or two. Heights are estimated from the text (a line per wrapped line, two per message), so
+    short messages all get drawn; 0 (all of them) when the screen has no size yet."""
+    if width <= 0 or height <= 0:
+        return 0
+    rows = 0
+    for at in range(len(tail) - 1, -1, -1):
+        rows += 2 + sum(1 + len(line) // width for line in tail[at].content.split("\n"))
+        if rows >= SCREENFULS * height:
+            return at
+    return 0
 
 
 class BranchCommands:
@@ -227,7 +243,8 @@ class BranchCommands:
     # --- rendering the branch --------------------------------------------------------------------------------
 
     async def show_tail(self, tail: "list[StoredMessage]", older: int, *, focus_id: int | None = None) -> None:
-        """Draw the latest messages of the branch shown (a reopen or a switch), `older` more above them.
+        """Draw the latest messages of the branch shown (a reopen or a switch), `older` more above them: those of
+        `tail` that fill the screen (`first_to_draw`), the rest of it paging in on scroll-up with the older ones.
 
         The rest of the branch — the pages that load on scroll-up, sibling marks, usage — is read after this
         paint (`_finish_open`), so a long branch is drawn as soon as a short one. The view ends on message
@@ -237,6 +254,8 @@ class BranchCommands:
         self._select(None)
         self._marks = {}  # those of the branch left; the new ones are read with the rest
         self._older = []  # filled once the whole branch is read (_finish_open)
+        first = first_to_draw(tail, self.conversation.size.width, self.conversation.size.height)
+        tail, older = tail[first:], older + first
         with self.app.batch_update():
             await self.conversation.remove_children()
             await self.conversation.mount_all(self._message_widgets(tail))
