@@ -129,3 +129,18 @@ def test_short_conversation_has_no_older_page(big_store):
     page = store.messages_latest(small, limit=SMALL)
     assert len(page.messages) == SMALL and not page.has_older
     assert store.messages_before(small, page.oldest_id).messages == []
+
+
+def test_a_read_branch_shares_the_strings_its_messages_repeat_and_sqlite_keeps_a_small_cache(big_store):
+    from tui_agent.service.history import PAGE_CACHE_KIB
+
+    store, big_id, _ = big_store
+    branch = store.branch(big_id)
+    answers = [m for m in branch if m.role == "assistant"]
+    # Thousands of messages held at once (a reopened branch): one copy of each role, status, profile, …
+    assert len({id(m.role) for m in branch}) == 2
+    assert len({id(m.status) for m in branch}) == 1
+    assert len({id(m.profile) for m in answers}) == 3
+    assert all(m.updated_at is m.created_at for m in branch)  # never edited: one datetime for both
+    # …and the pages SQLite read for it are not all kept beside them.
+    assert store._connection().execute("PRAGMA cache_size").fetchone()[0] == -PAGE_CACHE_KIB

@@ -43,6 +43,7 @@ ParentId = int | None | Literal["current"]
 # Highlight markers inside search snippets; parsed out into `SearchHit.highlights` before anyone sees them.
 _MARK_OPEN, _MARK_CLOSE = "\x02", "\x03"
 _TITLE_MAX = 60
+PAGE_CACHE_KIB = 256  # SQLite page cache per connection (its default is 2,000 KiB)
 
 
 class HistoryError(TuiAgentError):
@@ -265,13 +266,21 @@ class SearchHit:
 
 
 def _message(row: Sequence[Any], images: tuple["StoredImage", ...] = ()) -> Message:
+    created = _dt(row[5])
     return Message(
-        id=row[0], conversation_id=row[1], role=row[2], content=row[3], status=row[4],
-        created_at=_dt(row[5]), updated_at=_dt(row[6]), profile=row[7], provider=row[8], model=row[9],
+        id=row[0], conversation_id=row[1], role=_shared(row[2]), content=row[3], status=_shared(row[4]),
+        created_at=created, updated_at=created if row[6] == row[5] else _dt(row[6]),
+        profile=_shared(row[7]), provider=_shared(row[8]), model=_shared(row[9]),
         error=row[10], input_tokens=row[11], output_tokens=row[12], thinking=row[13] or "",
-        parent_id=row[14], stop_reason=row[15],
+        parent_id=row[14], stop_reason=_shared(row[15]),
         continued_at=tuple(int(part) for part in (row[16] or "").split(",") if part), images=images,
     )
+
+
+def _shared(text: str | None) -> str | None:
+    """One copy of a short string that thousands of messages repeat (role, status, profile, provider, model):
+    SQLite hands out a new one per row, and a reopened branch holds every message of it."""
+    return None if text is None else sys.intern(text)
 
 
 def _conversation(row: Sequence[Any]) -> Conversation:
@@ -442,6 +451,9 @@ class HistoryStore:
             # FULL makes each commit durable through a power cut, which is the point of checkpointing; the
             # writes are small and happen off the event loop.
             conn.execute("PRAGMA synchronous = FULL")
+            # SQLite's own page cache would keep up to 2 MB of pages read (a long branch, the recovery scan at
+            # open) for the life of the app; the file stays in the OS's cache, so rereading a page is cheap.
+            conn.execute(f"PRAGMA cache_size = -{PAGE_CACHE_KIB}")
             self._migrate(conn)
             self._fts = _has_fts5(conn)
             self._ensure_search_index(conn)
