@@ -123,18 +123,18 @@ async def open_or_switch(home, tree: dict[str, int], via: str) -> dict:
             await pilot.pause()
             gc.collect()  # as `started` does before the open: both timed cases start with no garbage
         with full_collections() as collected:
-            start = time.perf_counter()
+            start, cpu_start = time.perf_counter(), time.process_time()
             if via == "switch":
                 await screen.action_sibling_prev()
             else:
                 await screen.open_conversation(tree["conversation"])
             paint(app)
-            elapsed = time.perf_counter() - start
+            elapsed, cpu = time.perf_counter() - start, time.process_time() - cpu_start
         shown = [w for w in screen.conversation.children if isinstance(w, (UserMessage, AssistantMessage))]
         last = shown[-1]
         assert isinstance(last, AssistantMessage) and last.query_one(".answer", Markdown).source == wanted, "branch A's last answer"
         result = {"seconds": elapsed, "rss_mb": rss_mb(), "dom": len(list(screen.walk_children())), "shown": len(shown),
-                  "gc2": sum(collected)}
+                  "gc2": sum(collected), "cpu": cpu}
         await app.workers.wait_for_complete()  # whatever the switch left for after the paint ends inside the app
     return result
 
@@ -172,10 +172,14 @@ async def branches(home, runs: int) -> None:
         for name, via in cases if run % 2 == 0 else cases[::-1]:
             results[name].append(await open_or_switch(home, tree, via))
     opened = median(r["seconds"] for r in results[cases[0][0]])
+    opened_cpu = median(r["cpu"] for r in results[cases[0][0]])
     rows = [[name, median(r["seconds"] for r in rs) * 1000, rs[0]["shown"], rs[0]["dom"],
-             median(r["seconds"] for r in rs) / opened] for name, rs in results.items()]
-    print(f"\nTwo branches of {BRANCH_LENGTH} messages forked at the root; median of {runs} interleaved runs\n")
-    print(table(["→ branch A's latest messages on screen", "ms", "messages shown", "DOM nodes", "× open"], rows))
+             median(r["seconds"] for r in rs) / opened, median(r["cpu"] for r in rs) * 1000,
+             median(r["cpu"] for r in rs) / opened_cpu] for name, rs in results.items()]
+    print(f"\nTwo branches of {BRANCH_LENGTH} messages forked at the root; median of {runs} interleaved runs "
+          "(CPU: the process's CPU time in the same span, all threads — less moved by other load on the machine)\n")
+    print(table(["→ branch A's latest messages on screen", "ms", "messages shown", "DOM nodes", "× open", "CPU ms",
+                 "CPU × open"], rows))
     ratio = rows[1][1] / rows[0][1]
     for name, rs in results.items():
         full = [r["gc2"] for r in rs if r["gc2"]]
