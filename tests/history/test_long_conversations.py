@@ -94,8 +94,18 @@ def test_page_queries_use_the_conversation_index_not_a_table_scan(big_store):
         store.messages_before(big, 1000, limit=PAGE)
     [query] = meter.statements
     plan = " ".join(row[3] for row in store._conn.execute("EXPLAIN QUERY PLAN " + query))
-    assert "USING INDEX messages_by_conversation" in plan or "USING INTEGER PRIMARY KEY" in plan
+    assert any(f"USING {how}" in plan for how in ("INDEX messages_by_conversation", "INDEX messages_tree", "INTEGER PRIMARY KEY"))
     assert "SCAN" not in plan
+
+
+def test_the_branch_tail_walks_the_parents_in_an_index_not_the_rows(big_store):
+    store, big, _ = big_store
+    with _Meter(store) as meter:
+        tail, older = store.branch_tail(big, 10)
+    assert len(tail) == 10 and older == BIG - 10
+    plans = [" ".join(row[3] for row in store._conn.execute("EXPLAIN QUERY PLAN " + q)) for q in meter.statements
+             if q.startswith("SELECT id, parent_id")]
+    assert plans and all("COVERING INDEX messages_tree" in plan for plan in plans)
 
 
 def test_scrolling_back_fills_every_older_message_once_in_order(big_store):

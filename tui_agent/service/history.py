@@ -156,6 +156,10 @@ _BRANCH_IDS = (
     " SELECT current_id FROM conversations WHERE id = ? AND current_id IS NOT NULL"
     " UNION ALL SELECT m.parent_id FROM messages m JOIN up ON m.id = up.id WHERE m.parent_id IS NOT NULL)"
 )
+# Every message's parent, in an index: walking a branch's ids (a reopen's tail, the sibling marks, a switch) reads
+# this index instead of the rows, whose text spreads 2,000 messages over hundreds of pages. Not a versioned step:
+# an index changes nothing an older tui-agent reads or writes (SQLite keeps it up to date for it too).
+_TREE_INDEX = "CREATE INDEX IF NOT EXISTS messages_tree ON messages(conversation_id, id, parent_id)"
 _CONVERSATION_COLUMNS = (
     "c.id, c.title, c.created_at, c.updated_at, c.profile, c.provider, c.model, "
     "(SELECT COUNT(*) FROM messages m WHERE m.conversation_id = c.id)"
@@ -457,6 +461,7 @@ class HistoryStore:
             self._migrate(conn)
             self._fts = _has_fts5(conn)
             self._ensure_search_index(conn)
+            conn.execute(_TREE_INDEX)
             self._writer = f"{_host()}:{os.getpid()}:{uuid.uuid4().hex[:12]}"
             self.interrupted_on_open = self._recover(conn)
         except sqlite3.DatabaseError as err:
@@ -784,7 +789,7 @@ class HistoryStore:
         """
         with self._lock:
             conn = self._connection()
-            ids = sorted(row[0] for row in conn.execute(f"{_BRANCH_IDS} SELECT id FROM up", (conversation_id,)))
+            ids = self._branch_ids(conn, conversation_id)
             tail = ids[-limit:] if limit > 0 else []
             if not tail:
                 return [], len(ids)
@@ -793,6 +798,19 @@ class HistoryStore:
                 f"SELECT {_MESSAGE_COLUMNS} FROM messages WHERE id IN ({', '.join('?' * len(tail))}) ORDER BY id", tail
             ).fetchall()
             return self._with_images(conversation_id, rows), len(ids) - len(tail)
+
+    @staticmethod
+    def _branch_ids(conn: "sqlite3.Connection", conversation_id: int) -> list[int]:
+        """The ids of the branch on screen, oldest first: from the current leaf up, by the parents in _TREE_INDEX."""
+        found = conn.execute("SELECT current_id FROM conversations WHERE id = ?", (conversation_id,)).fetchone()
+        parents = dict(conn.execute("SELECT id, parent_id FROM messages WHERE conversation_id = ?", (conversation_id,)))
+        ids: list[int] = []
+        at = found[0] if found else None
+        while at is not None and len(ids) <= len(parents):  # the bound: a damaged file cannot make it loop
+            ids.append(at)
+            at = parents.get(at)
+        ids.reverse()
+        return ids
 
     @_reported("read the conversation")
     def children(self, conversation_id: int) -> dict[int | None, list[int]]:
