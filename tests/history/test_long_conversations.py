@@ -94,8 +94,18 @@ def test_page_queries_use_the_conversation_index_not_a_table_scan(big_store):
         store.messages_before(big, 1000, limit=PAGE)
     [query] = meter.statements
     plan = " ".join(row[3] for row in store._conn.execute("EXPLAIN QUERY PLAN " + query))
-    assert "USING INDEX messages_by_conversation" in plan or "USING INTEGER PRIMARY KEY" in plan
+    assert any(f"USING {how}" in plan for how in ("INDEX messages_by_conversation", "INDEX messages_tree", "INTEGER PRIMARY KEY"))
     assert "SCAN" not in plan
+
+
+def test_the_branch_tail_walks_the_parents_in_an_index_not_the_rows(big_store):
+    store, big, _ = big_store
+    with _Meter(store) as meter:
+        tail, older = store.branch_tail(big, 10)
+    assert len(tail) == 10 and older == BIG - 10
+    plans = [" ".join(row[3] for row in store._conn.execute("EXPLAIN QUERY PLAN " + q)) for q in meter.statements
+             if q.startswith("SELECT id, parent_id")]
+    assert plans and all("COVERING INDEX messages_tree" in plan for plan in plans)
 
 
 def test_scrolling_back_fills_every_older_message_once_in_order(big_store):
@@ -129,3 +139,18 @@ def test_short_conversation_has_no_older_page(big_store):
     page = store.messages_latest(small, limit=SMALL)
     assert len(page.messages) == SMALL and not page.has_older
     assert store.messages_before(small, page.oldest_id).messages == []
+
+
+def test_a_read_branch_shares_the_strings_its_messages_repeat_and_sqlite_keeps_a_small_cache(big_store):
+    from tui_agent.service.history import PAGE_CACHE_KIB
+
+    store, big_id, _ = big_store
+    branch = store.branch(big_id)
+    answers = [m for m in branch if m.role == "assistant"]
+    # Thousands of messages held at once (a reopened branch): one copy of each role, status, profile, …
+    assert len({id(m.role) for m in branch}) == 2
+    assert len({id(m.status) for m in branch}) == 1
+    assert len({id(m.profile) for m in answers}) == 3
+    assert all(m.updated_at is m.created_at for m in branch)  # never edited: one datetime for both
+    # …and the pages SQLite read for it are not all kept beside them.
+    assert store._connection().execute("PRAGMA cache_size").fetchone()[0] == -PAGE_CACHE_KIB

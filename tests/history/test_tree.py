@@ -53,6 +53,9 @@ def test_a_database_of_todays_schema_becomes_a_straight_branch(tmp_path):
         assert [m.id for m in branch] == [1, 2, 3, 4]
         assert [m.parent_id for m in branch] == [None, 1, 2, 3]
         assert store.children(7) == {None: [1], 1: [2], 2: [3], 3: [4]}
+        # The index of parents is added to a database of any version (not a schema step).
+        assert store._connection().execute("SELECT 1 FROM sqlite_master WHERE name = 'messages_tree'").fetchone()
+        assert store.schema_version == SCHEMA_VERSION
         # The old conversation goes on from its last message.
         follow = store.add_message(7, "user", "Neap tides?")
         assert follow.parent_id == 4
@@ -162,3 +165,28 @@ def test_the_tail_of_the_branch_is_the_branch_shown_cut_to_its_latest_messages(s
     assert [m.id for m in tail] == [a1.id, q2.id, a2.id] and older == 1
     empty = store.create_conversation()
     assert store.branch_tail(empty.id, 5) == ([], 0)
+
+
+def test_selecting_by_the_tail_switches_as_select_does_and_reads_back_only_the_tail(store):
+    cid, q1, a1, q2, a2 = _two_turns(store)
+    retry = store.start_answer(cid, profile="other", provider="openai", model="gpt", parent_id=q1.id)
+    store.finish_answer(retry.id, "another first answer")
+
+    tail, older = store.select_tail(cid, a1.id, 2)
+    assert [m.id for m in tail] == [q2.id, a2.id] and older == 2
+    assert store.branch(cid)[-2:] == tail  # the switch is stored: the branch shown is the selected one
+    tail, older = store.select_tail(cid, retry.id, 5)
+    assert [m.id for m in tail] == [q1.id, retry.id] and older == 0
+    import pytest
+    from tui_agent.service.history import HistoryError
+
+    with pytest.raises(HistoryError, match="no message"):
+        store.select_tail(cid, 9999, 2)
+    assert [m.id for m in store.branch(cid)] == [q1.id, retry.id]  # a refused switch changes nothing
+
+
+def test_a_damaged_tree_with_a_loop_still_gives_a_bounded_branch(store):
+    cid, q1, a1, q2, a2 = _two_turns(store)
+    store._connection().execute("UPDATE messages SET parent_id = ? WHERE id = ?", (a2.id, q1.id))  # q1 under a2
+    tail, older = store.branch_tail(cid, 2)
+    assert [m.id for m in tail] == [q2.id, a2.id] and older <= 4

@@ -68,11 +68,11 @@ async def test_retry_with_another_profile_asks_the_same_prompt_and_makes_a_sibli
     assert session.messages[-1].content == "2b"
 
     # Back to the first answer: nothing was lost, and the next turn follows the branch shown.
-    branch = await session.switch_sibling(new_answer.id, -1)
-    assert branch[-1].id == old_answer.id
+    tail, older = await session.switch_sibling(new_answer.id, -1, 10)
+    assert tail[-1].id == old_answer.id and older == 0
     assert await session.branch_marks() == {old_answer.id: (1, 2)}
     with pytest.raises(BranchRefusal, match="first of its 2 versions"):
-        await session.switch_sibling(old_answer.id, -1)
+        await session.switch_sibling(old_answer.id, -1, 10)
     service.gw.script(FakeOpenAI.answer("three"))
     await drain(session.send("third"))
     assert [m["content"] for m in service.gw.chat_requests[-1].json["messages"]] == ["first", "one", "second", "two", "third"]

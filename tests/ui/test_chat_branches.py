@@ -191,10 +191,10 @@ async def test_retry_continue_and_switching_while_streaming_are_refused(home):
         await settle(pilot)
 
 
-async def test_switching_branch_re_renders_a_long_path_with_paging(home):
-    from tui_agent.ui.screens.chat import MAX_MOUNTED
+async def test_switching_to_a_long_branch_draws_its_tail_first_then_pages_and_sends_it_whole(home):
+    from tui_agent.ui.screens.chat import OPEN_PAGE
 
-    app, _ = make_app(home)
+    app, adapter = make_app(home, scripts=[[TextDelta("next"), Done()]])
     async with app.run_test(size=SIZE) as pilot:
         store = app.service.history.store
         conv = store.create_conversation()
@@ -209,12 +209,52 @@ async def test_switching_branch_re_renders_a_long_path_with_paging(home):
         await pilot.pause()
         assert sources(app) == ["short branch"]
         await wait_until(pilot, lambda: bool(screen._marks), "the sibling marks, read after the first paint")
-        await pilot.press("alt+left")
-        await wait_until(pilot, lambda: sources(app)[-1:] == ["a149"], "the long branch")
-        shown = list(screen.query(UserMessage)) + answers(app)
-        assert len(shown) == MAX_MOUNTED
-        assert screen._older and screen._older[0].id == q1.id
-        assert store.branch(conv.id)[1].id == a1.id
+
+        await screen.action_sibling_prev()
+        # Drawn from the tail of the long branch, the only part of it read before that paint.
+        assert [m.id for m in screen.session.branch] == [m.id for m in store.branch(conv.id)][-OPEN_PAGE:]
+        assert sources(app)[-1:] == ["a149"]
+        assert len(list(screen.query(UserMessage)) + answers(app)) == OPEN_PAGE
+        assert f"{302 - OPEN_PAGE} older messages" in screen.conversation.children[0].text
+        assert screen._marks == {}  # the short branch's marks went with it
+
+        # The rest is read after the paint: the fork's marks, and the pages that load on scroll-up.
+        await wait_until(pilot, lambda: bool(screen._marks), "the long branch's marks")
+        assert screen._marks == {a1.id: (1, 2)}
+        assert len(screen.session.branch) == 302 and screen._older[0].id == q1.id
+        screen.conversation.scroll_home(animate=False)
+        await wait_until(pilot, lambda: len(answers(app)) > OPEN_PAGE // 2, "an older page")
+        assert len(list(screen.query(UserMessage)) + answers(app)) == 2 * OPEN_PAGE
+        assert list(screen.query(UserMessage))[0].text == f"q{150 - OPEN_PAGE}"
+
+        # The next request carries the whole long branch.
+        await say(pilot, "more")
+        assert sent(adapter.requests[-1]) == [
+            ("user", "root"), ("assistant", "long branch"),
+            *(turn for i in range(150) for turn in (("user", f"q{i}"), ("assistant", f"a{i}"))), ("user", "more"),
+        ]
+
+
+async def test_paging_up_to_a_fork_shows_its_sibling_mark(home):
+    from tui_agent.ui.screens.chat import OPEN_PAGE
+
+    app, _ = make_app(home)
+    async with app.run_test(size=SIZE) as pilot:
+        store = app.service.history.store
+        conv = store.create_conversation()
+        q1 = store.add_message(conv.id, "user", "root")
+        store.add_message(conv.id, "assistant", "short branch", profile="fake")
+        a1 = store.add_message(conv.id, "assistant", "long branch", profile="fake", parent_id=q1.id)
+        for i in range(OPEN_PAGE // 2):  # a page's worth below the fork: it is on the first page scrolled up
+            store.add_message(conv.id, "user", f"q{i}")
+            store.add_message(conv.id, "assistant", f"a{i}", profile="fake")
+        screen = app.screen
+        await screen.open_conversation(conv.id)
+        await wait_until(pilot, lambda: bool(screen._marks), "the sibling marks, read after the first paint")
+        assert a1.id not in [a.message_id for a in answers(app)]
+        screen.conversation.scroll_home(animate=False)
+        await wait_until(pilot, lambda: a1.id in [a.message_id for a in answers(app)], "the page holding the fork")
+        assert next(a for a in answers(app) if a.message_id == a1.id).mark == (2, 2)
 
 
 async def test_an_answer_cut_at_the_limit_says_continue_goes_on_live_and_reopened(home):

@@ -107,6 +107,33 @@ async def test_a_long_conversation_mounts_only_its_latest_messages_and_pages_old
         assert shown(app, UserMessage)[0].text == f"question {1000 - OPEN_PAGE}"
 
 
+async def test_long_answers_mount_only_what_fills_the_screen_and_the_rest_of_the_tail_pages_in(home):
+    app, _ = make_app(home, extra="[ui]\nresume_last = false\n")
+    store = HistoryStore(app.paths.history_db)
+    conv = store.create_conversation(profile="fake", provider="scripted", model="scripted-1")
+    for n in range(OPEN_PAGE):  # answers of 60 lines: one fills the screen
+        store.add_message(conv.id, "user", f"question {n}")
+        body = "\n\n".join(f"line {i} of answer {n}" for i in range(60))
+        store.add_message(conv.id, "assistant", body, profile="fake", provider="scripted", model="scripted-1")
+    store.close()
+    async with app.run_test(size=SIZE) as pilot:
+        await app.screen.open_conversation(conv.id)
+        await pilot.pause()
+        mounted = shown(app, UserMessage) + shown(app, AssistantMessage)
+        assert 0 < len(mounted) < OPEN_PAGE
+        assert shown(app, AssistantMessage)[-1].text.startswith("line 0 of answer 9")
+        conversation = app.screen.conversation
+        assert conversation.max_scroll_y > 0  # what is drawn still fills the screen: scrolling up pages in
+        assert f"{2 * OPEN_PAGE - len(mounted)} older messages" in conversation.children[0].text
+        await wait_until(pilot, lambda: len(app.screen.transcript) == 2 * OPEN_PAGE, "the whole branch read")
+        conversation.scroll_home(animate=False)
+        await wait_until(pilot, lambda: len(shown(app, UserMessage) + shown(app, AssistantMessage)) > len(mounted), "the next page")
+        # A page more, in order, right above what was drawn.
+        assert len(shown(app, UserMessage) + shown(app, AssistantMessage)) == len(mounted) + OPEN_PAGE
+        prompts = [w.text for w in shown(app, UserMessage)]
+        assert prompts == [f"question {n}" for n in range(OPEN_PAGE - len(prompts), OPEN_PAGE)]
+
+
 async def test_opening_from_the_history_screen(home):
     app, _ = make_app(home, extra="[ui]\nresume_last = false\n")
     cid = stored_conversation(app, 1)

@@ -112,3 +112,21 @@ def test_did_you_mean_only_for_close_matches():
     assert slash.closest("bogus") is None  # not /logout
     assert slash.closest("xyz") is None
     assert slash.closest("foo") is None
+
+
+def test_a_reopened_branch_draws_the_latest_messages_that_fill_two_screens():
+    from types import SimpleNamespace
+
+    from tui_agent.ui.branching import SCREENFULS, first_to_draw
+
+    def message(lines: int, width: int = 10):
+        return SimpleNamespace(content="\n".join("x" * width for _ in range(lines)))
+
+    short = [message(1) for _ in range(10)]
+    assert first_to_draw(short, 80, 40) == 0  # short messages: all of them
+    tall = [message(50) for _ in range(10)]
+    assert first_to_draw(tall, 80, 40) == 10 - 2  # two of 52 rows each fill 2 × 40
+    assert first_to_draw([message(1000)], 80, 40) == 0  # at least the last message
+    wrapped = [message(1, width=800) for _ in range(10)]  # one source line wraps to 11 rows at 80 columns
+    assert first_to_draw(wrapped, 80, 40) == 10 - -(-SCREENFULS * 40 // 13)
+    assert first_to_draw(tall, 0, 0) == 0  # no size yet: all

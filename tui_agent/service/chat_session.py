@@ -149,7 +149,8 @@ class ChatSession:
         self.last_usage: Usage | None = None
         # The stored branch on screen, oldest first (kept when there is a history; refreshed after each answer).
         self.branch: list["Message"] = []
-        # Set while `branch` holds only the tail `open_tail` read: the conversation whose older part is unread.
+        # Set while `branch` holds only the tail `open_tail` or `switch_sibling` read: the conversation whose older
+        # part is unread.
         self._unread_older: int | None = None
         self.answer_id: int | None = None  # the stored answer streaming now, or the last one
         # This conversation's own settings: "system" ("" = none) and any of settings.PARAMETERS.
@@ -216,7 +217,7 @@ class ChatSession:
         return tail, older
 
     async def whole_branch(self) -> list["Message"]:
-        """The whole branch shown; after `open_tail`, its older part is read now (once)."""
+        """The whole branch shown; after `open_tail` or `switch_sibling`, its older part is read now (once)."""
         while self._unread_older is not None:
             conversation_id = self._unread_older
             assert self.history is not None
@@ -509,8 +510,12 @@ class ChatSession:
                 marks[message.id] = (ids.index(message.id) + 1, len(ids))
         return marks
 
-    async def switch_sibling(self, message_id: int, step: int) -> list["Message"]:
-        """Show the sibling `step` places from message `message_id` (and the newest branch below it)."""
+    async def switch_sibling(self, message_id: int, step: int, count: int) -> tuple[list["Message"], int]:
+        """Show the sibling `step` places from message `message_id` (and the newest branch below it).
+
+        As `open_tail` does, only the latest `count` messages of the new branch are read now; returns them and how
+        many older ones it holds, which `whole_branch()` reads when they are needed.
+        """
         self._tree_ready()
         await self.whole_branch()
         assert self.history is not None and self.conversation_id is not None
@@ -521,9 +526,11 @@ class ChatSession:
         at = ids.index(message_id) + step
         if not 0 <= at < len(ids):
             raise BranchRefusal(f"This is the {'first' if at < 0 else 'last'} of its {len(ids)} versions.")
-        self.branch = await self.history.select(self.conversation_id, ids[at])
-        self.messages = self._requested(self.branch)
-        return self.branch
+        tail, older = await self.history.select_tail(self.conversation_id, ids[at], count)
+        self.branch = tail
+        self.messages = self._requested(tail)
+        self._unread_older = self.conversation_id if older else None
+        return tail, older
 
     # --- streaming and persistence ---------------------------------------------------------------------------
 

@@ -43,6 +43,7 @@ ParentId = int | None | Literal["current"]
 # Highlight markers inside search snippets; parsed out into `SearchHit.highlights` before anyone sees them.
 _MARK_OPEN, _MARK_CLOSE = "\x02", "\x03"
 _TITLE_MAX = 60
+PAGE_CACHE_KIB = 256  # SQLite page cache per connection (its default is 2,000 KiB)
 
 
 class HistoryError(TuiAgentError):
@@ -155,6 +156,10 @@ _BRANCH_IDS = (
     " SELECT current_id FROM conversations WHERE id = ? AND current_id IS NOT NULL"
     " UNION ALL SELECT m.parent_id FROM messages m JOIN up ON m.id = up.id WHERE m.parent_id IS NOT NULL)"
 )
+# Every message's parent, in an index: walking a branch's ids (a reopen's tail, the sibling marks, a switch) reads
+# this index instead of the rows, whose text spreads 2,000 messages over hundreds of pages. Not a versioned step:
+# an index changes nothing an older tui-agent reads or writes (SQLite keeps it up to date for it too).
+_TREE_INDEX = "CREATE INDEX IF NOT EXISTS messages_tree ON messages(conversation_id, id, parent_id)"
 _CONVERSATION_COLUMNS = (
     "c.id, c.title, c.created_at, c.updated_at, c.profile, c.provider, c.model, "
     "(SELECT COUNT(*) FROM messages m WHERE m.conversation_id = c.id)"
@@ -265,13 +270,21 @@ class SearchHit:
 
 
 def _message(row: Sequence[Any], images: tuple["StoredImage", ...] = ()) -> Message:
+    created = _dt(row[5])
     return Message(
-        id=row[0], conversation_id=row[1], role=row[2], content=row[3], status=row[4],
-        created_at=_dt(row[5]), updated_at=_dt(row[6]), profile=row[7], provider=row[8], model=row[9],
+        id=row[0], conversation_id=row[1], role=_shared(row[2]), content=row[3], status=_shared(row[4]),
+        created_at=created, updated_at=created if row[6] == row[5] else _dt(row[6]),
+        profile=_shared(row[7]), provider=_shared(row[8]), model=_shared(row[9]),
         error=row[10], input_tokens=row[11], output_tokens=row[12], thinking=row[13] or "",
-        parent_id=row[14], stop_reason=row[15],
+        parent_id=row[14], stop_reason=_shared(row[15]),
         continued_at=tuple(int(part) for part in (row[16] or "").split(",") if part), images=images,
     )
+
+
+def _shared(text: str | None) -> str | None:
+    """One copy of a short string that thousands of messages repeat (role, status, profile, provider, model):
+    SQLite hands out a new one per row, and a reopened branch holds every message of it."""
+    return None if text is None else sys.intern(text)
 
 
 def _conversation(row: Sequence[Any]) -> Conversation:
@@ -442,9 +455,13 @@ class HistoryStore:
             # FULL makes each commit durable through a power cut, which is the point of checkpointing; the
             # writes are small and happen off the event loop.
             conn.execute("PRAGMA synchronous = FULL")
+            # SQLite's own page cache would keep up to 2 MB of pages read (a long branch, the recovery scan at
+            # open) for the life of the app; the file stays in the OS's cache, so rereading a page is cheap.
+            conn.execute(f"PRAGMA cache_size = -{PAGE_CACHE_KIB}")
             self._migrate(conn)
             self._fts = _has_fts5(conn)
             self._ensure_search_index(conn)
+            conn.execute(_TREE_INDEX)
             self._writer = f"{_host()}:{os.getpid()}:{uuid.uuid4().hex[:12]}"
             self.interrupted_on_open = self._recover(conn)
         except sqlite3.DatabaseError as err:
@@ -772,7 +789,7 @@ class HistoryStore:
         """
         with self._lock:
             conn = self._connection()
-            ids = sorted(row[0] for row in conn.execute(f"{_BRANCH_IDS} SELECT id FROM up", (conversation_id,)))
+            ids = self._branch_ids(conn, conversation_id)
             tail = ids[-limit:] if limit > 0 else []
             if not tail:
                 return [], len(ids)
@@ -781,6 +798,19 @@ class HistoryStore:
                 f"SELECT {_MESSAGE_COLUMNS} FROM messages WHERE id IN ({', '.join('?' * len(tail))}) ORDER BY id", tail
             ).fetchall()
             return self._with_images(conversation_id, rows), len(ids) - len(tail)
+
+    @staticmethod
+    def _branch_ids(conn: "sqlite3.Connection", conversation_id: int) -> list[int]:
+        """The ids of the branch on screen, oldest first: from the current leaf up, by the parents in _TREE_INDEX."""
+        found = conn.execute("SELECT current_id FROM conversations WHERE id = ?", (conversation_id,)).fetchone()
+        parents = dict(conn.execute("SELECT id, parent_id FROM messages WHERE conversation_id = ?", (conversation_id,)))
+        ids: list[int] = []
+        at = found[0] if found else None
+        while at is not None and len(ids) <= len(parents):  # the bound: a damaged file cannot make it loop
+            ids.append(at)
+            at = parents.get(at)
+        ids.reverse()
+        return ids
 
     @_reported("read the conversation")
     def children(self, conversation_id: int) -> dict[int | None, list[int]]:
@@ -801,15 +831,27 @@ class HistoryStore:
         Returns the new path. Nothing is deleted: the branch left stays in the tree, one sibling away.
         """
         with self._lock:
-            tree = self.children(conversation_id)
-            if not any(message_id in ids for ids in tree.values()):
-                raise HistoryError(f"There is no message {message_id} in conversation {conversation_id}.")
-            leaf = message_id
-            while tree.get(leaf):
-                leaf = tree[leaf][-1]
-            with self._tx() as conn:
-                conn.execute("UPDATE conversations SET current_id = ? WHERE id = ?", (leaf, conversation_id))
+            self._make_current(conversation_id, message_id)
             return self.branch(conversation_id)
+
+    @_reported("switch branch")
+    def select_tail(self, conversation_id: int, message_id: int, limit: int) -> tuple[list[Message], int]:
+        """`select`, reading back only the new branch's last `limit` messages and how many come before them
+        (as `branch_tail`): a switch to a long branch costs what a short one does until its older part is needed."""
+        with self._lock:
+            self._make_current(conversation_id, message_id)
+            return self.branch_tail(conversation_id, limit)
+
+    def _make_current(self, conversation_id: int, message_id: int) -> None:
+        """Make the newest descendant of `message_id` (newest child at each step) the conversation's current leaf."""
+        tree = self.children(conversation_id)
+        if not any(message_id in ids for ids in tree.values()):
+            raise HistoryError(f"There is no message {message_id} in conversation {conversation_id}.")
+        leaf = message_id
+        while tree.get(leaf):
+            leaf = tree[leaf][-1]
+        with self._tx() as conn:
+            conn.execute("UPDATE conversations SET current_id = ? WHERE id = ?", (leaf, conversation_id))
 
     # -- search ---------------------------------------------------------------------------------------
 
@@ -1077,6 +1119,9 @@ class AsyncHistory:
 
     async def select(self, conversation_id: int, message_id: int) -> list[Message]:
         return await asyncio.to_thread(self.store.select, conversation_id, message_id)
+
+    async def select_tail(self, conversation_id: int, message_id: int, limit: int) -> tuple[list[Message], int]:
+        return await asyncio.to_thread(self.store.select_tail, conversation_id, message_id, limit)
 
     async def resume_answer(self, message_id: int) -> Message:
         return await asyncio.to_thread(self.store.resume_answer, message_id)

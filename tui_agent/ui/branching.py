@@ -21,6 +21,22 @@ log = logging.getLogger("tui_agent.ui.branching")
 STOP_FIRST = "An answer is still arriving; press Escape to stop it first."
 CUT_AT_LIMIT = "The answer above reached the output token limit; /continue (f8) asks for the rest."
 EDITING_TITLE = "editing a prompt — Enter sends it as a new branch · Escape cancels"
+SCREENFULS = 2  # a reopened or switched branch mounts enough of its latest messages to fill this many screens
+
+
+def first_to_draw(tail: "list[StoredMessage]", width: int, height: int) -> int:
+    """Where to start drawing `tail` so that its latest messages fill about SCREENFULS screens of `height` rows
+    at `width` columns — every mounted message costs its widgets' memory and layout, and long answers fill a
+    screen in one or two. Heights are estimated from the text (a line per wrapped line, two per message), so
+    short messages all get drawn; 0 (all of them) when the screen has no size yet."""
+    if width <= 0 or height <= 0:
+        return 0
+    rows = 0
+    for at in range(len(tail) - 1, -1, -1):
+        rows += 2 + sum(1 + len(line) // width for line in tail[at].content.split("\n"))
+        if rows >= SCREENFULS * height:
+            return at
+    return 0
 
 
 class BranchCommands:
@@ -174,9 +190,11 @@ class BranchCommands:
         if target is None:
             self._note("No message here has other versions; /retry and /edit make them.", error=True)
             return
+        from tui_agent.ui.screens.chat import OPEN_PAGE
+
         parent = next(m.parent_id for m in self.session.branch if m.id == target)
         try:
-            branch = await self.session.switch_sibling(target, step)
+            tail, older = await self.session.switch_sibling(target, step, OPEN_PAGE)
         except BranchRefusal as exc:
             self.notify(str(exc), severity="warning", markup=False)
             return
@@ -184,8 +202,9 @@ class BranchCommands:
             log.exception("switching branch failed")
             self._note(f"Could not switch branch: {exc}", error=True)
             return
-        # The sibling now shown is the branch's message with the same parent; the view stays on it.
-        await self.show_branch(branch, focus_id=next((m.id for m in branch if m.parent_id == parent), None))
+        # The sibling now shown is the branch's message with the same parent; the view stays on it when it is
+        # among the latest messages (further up, it pages in on scroll-up like the rest).
+        await self.show_tail(tail, older, focus_id=next((m.id for m in tail if m.parent_id == parent), None))
 
     # --- selecting a message ---------------------------------------------------------------------------------
 
@@ -223,16 +242,43 @@ class BranchCommands:
 
     # --- rendering the branch --------------------------------------------------------------------------------
 
-    async def show_branch(self, branch: "list[StoredMessage]", *, focus_id: int | None = None) -> None:
-        """Re-render the conversation as `branch` (a switch): long branches page as a reopened conversation does."""
-        from tui_agent.ui.screens.chat import MAX_MOUNTED, OPEN_PAGE
+    async def show_tail(self, tail: "list[StoredMessage]", older: int, *, focus_id: int | None = None) -> None:
+        """Draw the latest messages of the branch shown (a reopen or a switch), `older` more above them: those of
+        `tail` that fill the screen (`first_to_draw`), the rest of it paging in on scroll-up with the older ones.
+
+        The rest of the branch — the pages that load on scroll-up, sibling marks, usage — is read after this
+        paint (`_finish_open`), so a long branch is drawn as soon as a short one. The view ends on message
+        `focus_id` when it is drawn, else at the bottom.
+        """
+        session = self.session
+        self._select(None)
+        self._marks = {}  # those of the branch left; the new ones are read with the rest
+        self._older = []  # filled once the whole branch is read (_finish_open)
+        first = first_to_draw(tail, self.conversation.size.width, self.conversation.size.height)
+        tail, older = tail[first:], older + first
+        with self.app.batch_update():
+            await self.conversation.remove_children()
+            await self.conversation.mount_all(self._message_widgets(tail))
+            if older:
+                await self.conversation.mount(self._older_marker(older), before=0)
+        focused = next((w for w in self._selectable() if w.message_id == focus_id), None)
+        if focused is not None and focused is not self._selectable()[-1]:
+            self.conversation.scroll_to_widget(focused, top=True, animate=False)
+        else:
+            self.conversation.jump_to_bottom()
+        # After the paint of the latest messages: read the rest of the branch (the paint does not wait for it).
+        self.call_after_refresh(
+            lambda: self.run_worker(self._finish_open(session, tail), group="open", exclusive=True, exit_on_error=False)
+        )
+
+    async def show_branch(self, branch: "list[StoredMessage]") -> None:
+        """Re-render the conversation as `branch`, read whole (a retry, edit or continue): its latest messages,
+        older ones paging in on scroll-up as in a reopened conversation."""
+        from tui_agent.ui.screens.chat import OPEN_PAGE
 
         self._select(None)
         drawable = [m for m in branch if m.role == "user" or m.content or m.error]
         start = max(0, len(drawable) - OPEN_PAGE)
-        at = next((i for i, m in enumerate(drawable) if m.id == focus_id), None)
-        if at is not None:
-            start = max(min(start, at), len(drawable) - MAX_MOUNTED)
         self._older = drawable[:start]
         with self.app.batch_update():
             await self.conversation.remove_children()
@@ -240,11 +286,7 @@ class BranchCommands:
             if self._older:
                 await self.conversation.mount(self._older_marker(), before=0)
         await self.refresh_branch()
-        focused = next((w for w in self._selectable() if w.message_id == focus_id), None)
-        if focused is not None and focused is not self._selectable()[-1]:
-            self.conversation.scroll_to_widget(focused, top=True, animate=False)
-        else:
-            self.conversation.jump_to_bottom()
+        self.conversation.jump_to_bottom()
 
     async def _show_for_answer(
         self, branch: "list[StoredMessage]", *extra, continuing: "StoredMessage | None" = None

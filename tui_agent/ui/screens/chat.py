@@ -438,7 +438,7 @@ class ChatScreen(BranchCommands, Screen):
         """Reopen a stored conversation: its latest messages render at once, older ones load on scroll-up.
 
         Only those latest messages are read before they are drawn; the rest of the branch (for older pages,
-        sibling marks and usage) is read after that paint, by `_finish_open`.
+        sibling marks and usage) is read after that paint, by `_finish_open` (see `show_tail`).
         The profile of its last answer becomes active (unless `keep_profile`, e.g. `--model` was given), but only
         when that profile still resolves; otherwise the current one stays and the screen says why.
         """
@@ -469,27 +469,17 @@ class ChatScreen(BranchCommands, Screen):
             self.chain = session.chain
             self._refresh_header()
         self._remove_welcome()
-        self._older = []  # filled once the whole branch is read (_finish_open)
-        with self.app.batch_update():
-            await self.conversation.remove_children()
-            await self.conversation.mount_all(self._message_widgets(tail))
-            if older:
-                await self.conversation.mount(self._older_marker(older), before=0)
+        await self.show_tail(tail, older)
         if last_profile and (self.chain is None or last_profile != self.chain.profile.nickname) and not keep_profile:
             self._note(f"This conversation was last answered by `{last_profile}`, which no longer resolves; "
                        f"continuing with {self.profile or 'no model (type /model NICK)'}.", error=True)
         if refused:
             self._note(refused, error=True)
         self._show_settings(learn=True)
-        self.conversation.jump_to_bottom()
-        # After the paint of the latest messages: read the rest of the branch (the paint does not wait for it).
-        self.call_after_refresh(
-            lambda: self.run_worker(self._finish_open(session, tail), group="open", exclusive=True, exit_on_error=False)
-        )
 
     async def _finish_open(self, session: "ChatSession", tail: list["StoredMessage"]) -> None:
-        """Read the whole branch of a conversation just reopened: its older messages page in on scroll-up, and
-        sibling marks, usage and context count all of it."""
+        """Read the whole branch of a conversation just reopened (or a branch just switched to): its older messages
+        page in on scroll-up, and sibling marks, usage and context count all of it."""
         stored = await session.whole_branch()
         first_shown = next((at for at, m in enumerate(stored) if tail and m.id == tail[0].id), None)
         if session is not self.session or first_shown is None:
@@ -535,8 +525,12 @@ class ChatScreen(BranchCommands, Screen):
         markers = self.conversation.query_children(".older-marker")
         await markers.remove()
         reading = self.conversation.children[0] if self.conversation.children else None
+        widgets = self._message_widgets(page)
+        for widget in widgets:  # marks were read with the whole branch; a page shows those of its messages
+            if getattr(widget, "message_id", None) in self._marks:
+                widget.set_mark(self._marks[widget.message_id])
         with self.app.batch_update():
-            await self.conversation.mount_all(self._message_widgets(page), before=0)
+            await self.conversation.mount_all(widgets, before=0)
             if self._older:
                 await self.conversation.mount(self._older_marker(), before=0)
         if reading is not None:  # keep the message the user was reading where it was, not jump to the new top
