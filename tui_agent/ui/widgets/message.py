@@ -51,8 +51,12 @@ KEY_POLL = 0.01
 # A waiting or streaming answer that has received nothing for this long says so, counting up each second, until
 # data arrives (the provider's idle limit, `[providers.X.timeouts]`, ends it in the end).
 STALL_NOTICE_AFTER = 5.0
-FOLD_AFTER = 60  # shown top-level blocks of a streaming answer before the oldest are folded
-FOLD_KEEP = 20  # the latest blocks always shown (more when they do not fill twice the view)
+# Every layout re-arranges every shown widget (≈ 1 ms each on a busy 2-core machine), so few are kept: measured
+# black-box (bench/echo_pty.py, 500 chunks/s), 20 / 6 / 1.3 views gave echo p95 477-480 ms where 60 / 20 / 2 gave
+# 589-737 in the same runs.
+FOLD_AFTER = 20  # shown top-level blocks of a streaming answer before the oldest are folded
+FOLD_KEEP = 6  # the latest blocks always shown (more when they do not fill KEEP_VIEWS views)
+KEEP_VIEWS = 1.3  # what stays shown covers this many heights of the view, so the spacer is never on screen
 UNFOLD_AFTER_QUIET = 0.5  # seconds without a key or a scroll before an ended answer shows its folded blocks again
 
 
@@ -496,9 +500,9 @@ class AssistantMessage(Vertical):
         if not (blocks[0].size.width and blocks[cut].size.width):
             self._fold_later()  # not laid out yet: their height is unknown
             return
-        # What stays shown covers twice the view, so the spacer is never on screen while the view follows.
+        # What stays shown covers more than the view, so the spacer is never on screen while the view follows.
         view = getattr(self.parent, "scrollable_content_region", None)
-        keep_height = 2 * (view.height if view is not None else 50)
+        keep_height = int(KEEP_VIEWS * (view.height if view is not None else 50))
         total = self._answer.size.height
         while cut > 0 and total - blocks[cut].virtual_region.y < keep_height:
             cut -= 1
