@@ -79,11 +79,15 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
-    try:
-        args = parser.parse_args(argv)
-    except SystemExit as exc:  # --help, --version and usage errors end here
-        return exc.code if isinstance(exc.code, int) else 0
+    if argv is None:
+        argv = sys.argv[1:]
+    if not argv:  # `tui-agent` alone, the usual start: the TUI, without building every subcommand's parser first
+        args = argparse.Namespace(model=None, command=None)
+    else:
+        try:
+            args = build_parser().parse_args(argv)
+        except SystemExit as exc:  # --help, --version and usage errors end here
+            return exc.code if isinstance(exc.code, int) else 0
     verbose = getattr(args, "verbose", False)
     config_flag = getattr(args, "config", None)
     try:

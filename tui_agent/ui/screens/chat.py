@@ -157,6 +157,9 @@ class ChatScreen(BranchCommands, Screen):
         from tui_agent.ui.widgets.settings_lines import ContextSummary, SystemPromptLine
         from tui_agent.ui.widgets.status_summary import StatusSummary
 
+        # The width class (-narrow / -wide) is set before the children are styled: added by Textual's first
+        # Resize instead, it restyled the whole screen once more before the first frame.
+        self.set_class(True, *self._get_breakpoint_classes(self.app.size.width, self.HORIZONTAL_BREAKPOINTS), update=False)
         with Horizontal(id="chat-header-row"):
             yield Static(self._header_text(), id="chat-header", markup=False)
             yield ContextSummary(id="context-summary")
