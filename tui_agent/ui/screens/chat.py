@@ -23,7 +23,6 @@ from textual.widgets import Footer, Static
 
 from tui_agent.service.chat_session import NO_MODEL
 from tui_agent.service.claims import ConversationBusy
-from tui_agent.ui import slash
 from tui_agent.ui.branching import BranchCommands
 from tui_agent.ui.widgets.attachments import AttachmentChips, with_attached
 from tui_agent.ui.widgets.completion import CompletionMenu
@@ -351,6 +350,8 @@ class ChatScreen(BranchCommands, Screen):
         menu.tab()
 
     async def on_prompt_submitted(self, event: Prompt.Submitted) -> None:
+        from tui_agent.ui import slash  # the command table: when a prompt is sent, not at start
+
         text = event.text
         if slash.is_slash(text):
             self.prompt.remember(text)
@@ -902,6 +903,8 @@ class ChatScreen(BranchCommands, Screen):
 
     async def run_command(self, text: str) -> None:
         """Run a slash command (typed, from the palette, or from a key)."""
+        from tui_agent.ui import slash
+
         parsed = slash.parse(text)
         command = parsed.command
         if command is None:
@@ -984,6 +987,8 @@ class ChatScreen(BranchCommands, Screen):
         self.notify("New conversation.", markup=False)
 
     def _cmd_help(self, _arg: str) -> None:
+        from tui_agent.ui import slash
+
         width = max(len(c.usage) for c in slash.COMMANDS)
         lines = ["Commands:"]
         lines += [f"  {c.usage.ljust(width)}  {c.help}" for c in slash.COMMANDS]
