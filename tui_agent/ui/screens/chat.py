@@ -95,6 +95,9 @@ class ChatScreen(BranchCommands, Screen):
     # chat.tcss is loaded with the app's CSS (ui/app.py): the first screen costs no stylesheet re-parse.
     # The side panel shows by default from 120 columns; below, a one-line summary sits in the header.
     HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (120, "-wide")]
+    # The prompt takes the focus as the screen is composed: with Textual's default ("*") the conversation took
+    # it first and gave it up to the prompt only after the first frame (a restyle each way).
+    AUTO_FOCUS = "#prompt"
     COMMANDS = {_chat_commands}
     BINDINGS = [
         Binding("ctrl+q", "app.quit", "Quit", priority=True),
@@ -153,6 +156,7 @@ class ChatScreen(BranchCommands, Screen):
     # --- layout ------------------------------------------------------------------------------------------
 
     def compose(self) -> ComposeResult:
+        from tui_agent.ui.widgets.footer import KeysFooter
         from tui_agent.ui.widgets.settings_lines import ContextSummary, SystemPromptLine
         from tui_agent.ui.widgets.status_summary import StatusSummary
 
@@ -180,7 +184,7 @@ class ChatScreen(BranchCommands, Screen):
                 yield prompt
                 # id "hints": the menu also shows a command's usage while its argument is typed.
                 yield CompletionMenu(prompt, self._completion_sources, id="hints")
-        yield Footer()
+        yield KeysFooter()
 
     def on_mount(self) -> None:
         for name in ("#more", "#hints", "#history-banner"):
