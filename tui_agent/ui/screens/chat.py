@@ -21,7 +21,6 @@ from textual.reactive import reactive, var
 from textual.screen import Screen
 from textual.widgets import Footer, Static
 
-from tui_agent.service.chat_session import NO_MODEL
 from tui_agent.service.claims import ConversationBusy
 from tui_agent.ui.branching import BranchCommands
 from tui_agent.ui.widgets.attachments import AttachmentChips, with_attached
@@ -368,6 +367,8 @@ class ChatScreen(BranchCommands, Screen):
             self.notify("An answer is still arriving; press Escape to stop it, or wait, then press Enter.", severity="warning", markup=False)
             return
         if self.profile is None:
+            from tui_agent.service.chat_session import NO_MODEL
+
             self._note(f"{NO_MODEL[:-1]}; then send again.", error=True)
             return
         chain = self._ensure_chain()
