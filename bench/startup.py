@@ -6,7 +6,7 @@ after config.toml was edited (the start-up cache removed before each run, so the
 `tui-agent` on first run (no default profile: the welcome), and the baseline `bench/_bare_app.py` (Header, a Static line, a
 Footer) launched the same way. Runs are interleaved so machine noise hits all alike; medians are reported.
 
-Run from the repository root:  .venv/bin/python bench/startup.py [--runs 7]
+Run from the repository root:  .venv/bin/python bench/startup.py [--runs 7] [--shuffle] [--compare-tree DIR]
 Target (issue 12): chat / bare ≤ 1.5. Not a test: it prints a table and never fails.
 """
 
@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import fcntl
 import os
+import random
 import re
 import select
 import struct
@@ -65,6 +66,8 @@ def time_to_text(argv: list[str], env: dict[str, str], needle: str, timeout: flo
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=7)
+    parser.add_argument("--shuffle", action="store_true", help="run the cases of each round in a random (seeded) order: "
+                        "with a fixed order, a case always follows the same one (the validating start, say)")
     parser.add_argument("--compare-tree", metavar="DIR", help="also time `python -m tui_agent` run from another checkout "
                         "(e.g. `git archive OLD tui_agent | tar -x -C DIR`): before/after in one run")
     args = parser.parse_args()
@@ -97,12 +100,13 @@ def main() -> None:
     times: dict[str, list[float]] = {name: [] for name, *_ in cases}
     for name, argv, env, needle, cwd, before in cases:  # warm-up: page cache, .pyc files
         time_to_text(argv, env, needle, cwd=cwd, before=before)
+    order = random.Random(7)
     for _ in range(args.runs):
-        for name, argv, env, needle, cwd, before in cases:
+        for name, argv, env, needle, cwd, before in (order.sample(cases, len(cases)) if args.shuffle else cases):
             times[name].append(time_to_text(argv, env, needle, cwd=cwd, before=before))
     base = median(times[cases[0][0]])
     rows = [[name, median(t) * 1000, min(t) * 1000, max(t) * 1000, median(t) / base] for name, t in times.items()]
-    print(f"{machine()}; pty 100×40; median of {args.runs} interleaved runs\n")
+    print(f"{machine()}; pty 100×40; median of {args.runs} interleaved runs{' (shuffled)' if args.shuffle else ''}\n")
     print(table(["process start → first frame", "median ms", "min ms", "max ms", "× bare"], rows))
     chat = median(times[cases[1][0]]) / base
     first = median(times[cases[3][0]]) / base

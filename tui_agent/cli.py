@@ -6,29 +6,33 @@ Every error is one plain sentence on stderr with the exit code docs/interfaces.m
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import json
 import logging
 import sys
 from pathlib import Path
-from typing import Sequence
+from types import SimpleNamespace
+from typing import TYPE_CHECKING, Sequence
 
 from tui_agent import __version__
 from tui_agent.errors import ConfigError, TuiAgentError, UsageError
 from tui_agent.sanitize import sanitize
 
+if TYPE_CHECKING:
+    import argparse
+
 log = logging.getLogger("tui_agent.cli")
 
 
-class _Parser(argparse.ArgumentParser):
-    """argparse that reports usage errors as one sentence and exit code 2."""
+def build_parser() -> "argparse.ArgumentParser":
+    import argparse  # here: `tui-agent` alone, the usual start, parses nothing
 
-    def error(self, message: str) -> None:  # type: ignore[override]
-        self.exit(2, f"tui-agent: {message} (see `{self.prog} --help`)\n")
+    class _Parser(argparse.ArgumentParser):
+        """argparse that reports usage errors as one sentence and exit code 2."""
 
+        def error(self, message: str) -> None:  # type: ignore[override]
+            self.exit(2, f"tui-agent: {message} (see `{self.prog} --help`)\n")
 
-def build_parser() -> argparse.ArgumentParser:
     common = argparse.ArgumentParser(add_help=False)
     # SUPPRESS: a global option given before the subcommand is not overwritten by the subparser's default.
     common.add_argument("--config", metavar="FILE", default=argparse.SUPPRESS, help="use this config.toml")
@@ -79,11 +83,15 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
-    try:
-        args = parser.parse_args(argv)
-    except SystemExit as exc:  # --help, --version and usage errors end here
-        return exc.code if isinstance(exc.code, int) else 0
+    if argv is None:
+        argv = sys.argv[1:]
+    if not argv:  # `tui-agent` alone, the usual start: the TUI, without argparse and every subcommand's parser
+        args: "argparse.Namespace | SimpleNamespace" = SimpleNamespace(model=None, command=None)
+    else:
+        try:
+            args = build_parser().parse_args(argv)
+        except SystemExit as exc:  # --help, --version and usage errors end here
+            return exc.code if isinstance(exc.code, int) else 0
     verbose = getattr(args, "verbose", False)
     config_flag = getattr(args, "config", None)
     try:
@@ -127,7 +135,7 @@ _PATH_ARGUMENTS = frozenset({"config", "file"})
 _OPTIONS_ONLY = frozenset({"system", "model", "method"})  # the rest are named like their positional metavar
 
 
-def _check_text_arguments(args: argparse.Namespace) -> None:
+def _check_text_arguments(args: "argparse.Namespace | SimpleNamespace") -> None:
     """Undecodable bytes in a text argument (kept by Python as lone surrogates) are a usage error, not a crash."""
     for name, value in vars(args).items():
         if isinstance(value, str) and name not in _PATH_ARGUMENTS:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 import re
 import threading
@@ -20,19 +21,31 @@ _SECRET_NAMES = (
     r"proxy-authorization|authorization|x-api-key|api-key|api_key|apikey|x-goog-api-key"
     r"|access_token|refresh_token|id_token|client_secret|device_code|code_verifier|password"
 )
-_QUOTED_PAIR = re.compile(
-    rf"""(?P<name>(?P<q>['"])(?:{_SECRET_NAMES})(?P=q)\s*[:=,]\s*b?)(?P<vq>['"])(?P<value>(?:\\.|(?!(?P=vq)).)*)(?P=vq)""",
-    re.IGNORECASE,
-)
-_BARE_PAIR = re.compile(
-    rf"""(?P<name>(?<![\w-])(?:{_SECRET_NAMES})\s*[:=]\s*)(?P<scheme>(?:bearer|basic|token)\s+)?(?P<value>[^\s&,;'"]+)""",
-    re.IGNORECASE,
-)
-_BEARER = re.compile(r"(?P<scheme>\bbearer\s+)(?P<value>[A-Za-z0-9._~+/=-]{8,})", re.IGNORECASE)
-# The user-info part of a URL (`scheme://user:password@host`); the scheme is bounded so a long word costs linear time.
-_URL_USERINFO = re.compile(r"(?P<scheme>[A-Za-z][A-Za-z0-9+.-]{0,30}://)[^/?#\s@]+@")
-# Well-known API key shapes (Anthropic, OpenAI, OpenRouter and friends), caught even when never registered.
-_KEY_SHAPES = re.compile(r"\bsk-[A-Za-z0-9_-]{16,}")
+
+
+@functools.cache
+def _secret_patterns() -> tuple[re.Pattern[str], re.Pattern[str], re.Pattern[str], re.Pattern[str]]:
+    """The quoted and bare credential pairs, bearer tokens and API key shapes, compiled on first use: compiling
+    them costs ≈ 1.5 ms, which every start paid before its first frame though most runs never redact."""
+    quoted_pair = re.compile(
+        rf"""(?P<name>(?P<q>['"])(?:{_SECRET_NAMES})(?P=q)\s*[:=,]\s*b?)(?P<vq>['"])(?P<value>(?:\\.|(?!(?P=vq)).)*)(?P=vq)""",
+        re.IGNORECASE,
+    )
+    bare_pair = re.compile(
+        rf"""(?P<name>(?<![\w-])(?:{_SECRET_NAMES})\s*[:=]\s*)(?P<scheme>(?:bearer|basic|token)\s+)?(?P<value>[^\s&,;'"]+)""",
+        re.IGNORECASE,
+    )
+    bearer = re.compile(r"(?P<scheme>\bbearer\s+)(?P<value>[A-Za-z0-9._~+/=-]{8,})", re.IGNORECASE)
+    # Well-known API key shapes (Anthropic, OpenAI, OpenRouter and friends), caught even when never registered.
+    key_shapes = re.compile(r"\bsk-[A-Za-z0-9_-]{16,}")
+    return quoted_pair, bare_pair, bearer, key_shapes
+
+
+@functools.cache
+def _url_userinfo() -> re.Pattern[str]:
+    """The user-info part of a URL (`scheme://user:password@host`); the scheme is bounded so a long word costs
+    linear time. Compiled on first use, like `_secret_patterns`."""
+    return re.compile(r"(?P<scheme>[A-Za-z][A-Za-z0-9+.-]{0,30}://)[^/?#\s@]+@")
 
 
 def mask(secret: str | None) -> str:
@@ -48,7 +61,7 @@ def mask_url_userinfo(text: str) -> str:
     """`text` with the user name and password of every URL in it replaced by `•••` (`https://•••@host/v1`)."""
     if "://" not in text or "@" not in text:
         return text
-    return _URL_USERINFO.sub(lambda m: f"{m['scheme']}•••@", text)
+    return _url_userinfo().sub(lambda m: f"{m['scheme']}•••@", text)
 
 
 def register_secret(value: str | None) -> None:
@@ -67,11 +80,12 @@ def redact_text(text: str) -> str:
     for secret in known:
         if secret in text:
             text = text.replace(secret, REDACTED)
-    text = _QUOTED_PAIR.sub(lambda m: f"{m['name']}{m['vq']}{_keep_scheme(m['value'])}{m['vq']}", text)
-    text = _BARE_PAIR.sub(lambda m: f"{m['name']}{m['scheme'] or ''}{REDACTED}", text)
-    text = _BEARER.sub(lambda m: f"{m['scheme']}{REDACTED}", text)
+    quoted_pair, bare_pair, bearer, key_shapes = _secret_patterns()
+    text = quoted_pair.sub(lambda m: f"{m['name']}{m['vq']}{_keep_scheme(m['value'])}{m['vq']}", text)
+    text = bare_pair.sub(lambda m: f"{m['name']}{m['scheme'] or ''}{REDACTED}", text)
+    text = bearer.sub(lambda m: f"{m['scheme']}{REDACTED}", text)
     text = mask_url_userinfo(text)
-    return _KEY_SHAPES.sub(REDACTED, text)
+    return key_shapes.sub(REDACTED, text)
 
 
 def _keep_scheme(value: str) -> str:

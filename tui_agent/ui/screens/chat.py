@@ -21,9 +21,7 @@ from textual.reactive import reactive, var
 from textual.screen import Screen
 from textual.widgets import Footer, Static
 
-from tui_agent.service.chat_session import NO_MODEL
 from tui_agent.service.claims import ConversationBusy
-from tui_agent.ui import slash
 from tui_agent.ui.branching import BranchCommands
 from tui_agent.ui.widgets.attachments import AttachmentChips, with_attached
 from tui_agent.ui.widgets.completion import CompletionMenu
@@ -96,6 +94,9 @@ class ChatScreen(BranchCommands, Screen):
     # chat.tcss is loaded with the app's CSS (ui/app.py): the first screen costs no stylesheet re-parse.
     # The side panel shows by default from 120 columns; below, a one-line summary sits in the header.
     HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (120, "-wide")]
+    # The prompt takes the focus as the screen is composed: with Textual's default ("*") the conversation took
+    # it first and gave it up to the prompt only after the first frame (a restyle each way).
+    AUTO_FOCUS = "#prompt"
     COMMANDS = {_chat_commands}
     BINDINGS = [
         Binding("ctrl+q", "app.quit", "Quit", priority=True),
@@ -154,9 +155,13 @@ class ChatScreen(BranchCommands, Screen):
     # --- layout ------------------------------------------------------------------------------------------
 
     def compose(self) -> ComposeResult:
+        from tui_agent.ui.widgets.footer import KeysFooter
         from tui_agent.ui.widgets.settings_lines import ContextSummary, SystemPromptLine
         from tui_agent.ui.widgets.status_summary import StatusSummary
 
+        # The width class (-narrow / -wide) is set before the children are styled: added by Textual's first
+        # Resize instead, it restyled the whole screen once more before the first frame.
+        self.set_class(True, *self._get_breakpoint_classes(self.app.size.width, self.HORIZONTAL_BREAKPOINTS), update=False)
         with Horizontal(id="chat-header-row"):
             yield Static(self._header_text(), id="chat-header", markup=False)
             yield ContextSummary(id="context-summary")
@@ -178,7 +183,7 @@ class ChatScreen(BranchCommands, Screen):
                 yield prompt
                 # id "hints": the menu also shows a command's usage while its argument is typed.
                 yield CompletionMenu(prompt, self._completion_sources, id="hints")
-        yield Footer()
+        yield KeysFooter()
 
     def on_mount(self) -> None:
         for name in ("#more", "#hints", "#history-banner"):
@@ -348,6 +353,8 @@ class ChatScreen(BranchCommands, Screen):
         menu.tab()
 
     async def on_prompt_submitted(self, event: Prompt.Submitted) -> None:
+        from tui_agent.ui import slash  # the command table: when a prompt is sent, not at start
+
         text = event.text
         if slash.is_slash(text):
             self.prompt.remember(text)
@@ -360,6 +367,8 @@ class ChatScreen(BranchCommands, Screen):
             self.notify("An answer is still arriving; press Escape to stop it, or wait, then press Enter.", severity="warning", markup=False)
             return
         if self.profile is None:
+            from tui_agent.service.chat_session import NO_MODEL
+
             self._note(f"{NO_MODEL[:-1]}; then send again.", error=True)
             return
         chain = self._ensure_chain()
@@ -899,6 +908,8 @@ class ChatScreen(BranchCommands, Screen):
 
     async def run_command(self, text: str) -> None:
         """Run a slash command (typed, from the palette, or from a key)."""
+        from tui_agent.ui import slash
+
         parsed = slash.parse(text)
         command = parsed.command
         if command is None:
@@ -981,6 +992,8 @@ class ChatScreen(BranchCommands, Screen):
         self.notify("New conversation.", markup=False)
 
     def _cmd_help(self, _arg: str) -> None:
+        from tui_agent.ui import slash
+
         width = max(len(c.usage) for c in slash.COMMANDS)
         lines = ["Commands:"]
         lines += [f"  {c.usage.ljust(width)}  {c.help}" for c in slash.COMMANDS]

@@ -14,9 +14,9 @@ from rich.text import Text
 from textual.widgets import Static
 
 from tui_agent.sanitize import sanitize_line
-from tui_agent.ui.completion import Completion, Item, complete
 
 if TYPE_CHECKING:
+    from tui_agent.ui.completion import Completion, Item
     from tui_agent.ui.widgets.prompt import Prompt
 
 MAX_ROWS = 8
@@ -56,6 +56,8 @@ class CompletionMenu(Static):
             self._show(None)
             return
         self._dismissed = None
+        from tui_agent.ui.completion import complete  # with the slash commands: at the first keystroke, not at start
+
         profiles, providers = self.sources()
         cursor = self.prompt.document.get_index_from_location(self.prompt.cursor_location)
         self._show(complete(text, cursor, profiles=profiles, providers=providers, cwd=self.cwd))
@@ -123,6 +125,8 @@ class CompletionMenu(Static):
         new_text = text[: completion.start] + insert + text[completion.end:]
         self._own_edit = new_text if keep else None
         if keep:  # the rows stay; only the span's end moves with what was inserted
+            from tui_agent.ui.completion import Completion
+
             self.completion = Completion(completion.start, completion.start + len(insert), completion.items, completion.info)
         self.prompt.replace(insert, start, end)
         self.prompt.move_cursor(document.get_location_from_index(completion.start + len(insert)))

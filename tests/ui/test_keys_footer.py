@@ -1,0 +1,69 @@
+"""KeysFooter: Textual's footer with its keys built in the footer's compact state (no restyle of each key as it
+mounts), still following the footer when its compact state changes later."""
+
+from __future__ import annotations
+
+from textual.app import App, ComposeResult
+from textual.binding import Binding
+from textual.dom import DOMNode
+from textual.widgets import Footer
+from textual.widgets._footer import FooterKey
+
+from tui_agent.ui.widgets.footer import KeysFooter
+
+
+class _FooterApp(App[None]):
+    BINDINGS = [Binding(key, f"bell_{n}", f"Key {n}") for n, key in enumerate(("f1", "f2", "f3", "f4"))]
+
+    def __init__(self, footer: Footer) -> None:
+        super().__init__()
+        self.footer = footer
+
+    def compose(self) -> ComposeResult:
+        yield self.footer
+
+
+async def _mount_counting_key_restyles(footer: Footer, monkeypatch) -> tuple[_FooterApp, list[FooterKey], int]:
+    restyled: list[DOMNode] = []
+    update_node_styles = DOMNode.update_node_styles
+
+    def counting(node: DOMNode, animate: bool = True) -> None:
+        restyled.append(node)
+        update_node_styles(node, animate)
+
+    monkeypatch.setattr(DOMNode, "update_node_styles", counting)
+    app = _FooterApp(footer)
+    async with app.run_test(size=(100, 10)) as pilot:
+        await pilot.pause()
+        keys = list(footer.query(FooterKey))
+        return app, keys, sum(isinstance(node, FooterKey) for node in restyled)
+
+
+async def test_keys_of_a_wide_footer_are_not_restyled_as_they_mount(monkeypatch):
+    _, plain_keys, plain_restyles = await _mount_counting_key_restyles(Footer(), monkeypatch)
+    _, keys, restyles = await _mount_counting_key_restyles(KeysFooter(), monkeypatch)
+    assert plain_restyles >= len(plain_keys) > 0  # what KeysFooter avoids: Textual's footer restyles each key
+    assert restyles == 0
+    # and ends exactly as Textual's footer does: the same keys, compact states and classes
+    assert [(k.key, k.compact, sorted(k.classes)) for k in keys] == [(k.key, k.compact, sorted(k.classes)) for k in plain_keys]
+    assert not any(k.compact for k in keys if not k.has_class("-command-palette"))
+
+
+async def test_keys_follow_the_footer_when_it_turns_compact(monkeypatch):
+    footer = KeysFooter()
+    app = _FooterApp(footer)
+    async with app.run_test(size=(100, 10)) as pilot:
+        await pilot.pause()
+        footer.compact = True
+        await pilot.pause()
+        keys = list(footer.query(FooterKey))
+        assert keys and all(k.compact and k.has_class("-compact") for k in keys)
+
+
+async def test_keys_of_a_compact_footer_start_compact():
+    footer = KeysFooter(compact=True)
+    app = _FooterApp(footer)
+    async with app.run_test(size=(100, 10)) as pilot:
+        await pilot.pause()
+        keys = list(footer.query(FooterKey))
+        assert keys and all(k.compact and k.has_class("-compact") for k in keys)

@@ -1,0 +1,27 @@
+"""Textual's footer, with its keys built in the footer's compact state instead of being restyled into it."""
+
+from __future__ import annotations
+
+from textual.app import ComposeResult
+from textual.widgets import Footer
+from textual.widgets._footer import FooterKey
+
+
+class KeysFooter(Footer):
+    """A `Footer` whose keys start as compact as the footer is.
+
+    A footer key's `compact` defaults to True and is bound to the footer's, so in a footer that is not compact
+    every key was restyled twice as it mounted (`-compact` added by the default, then removed by the binding):
+    for the chat screen's keys, 21 restyles before the first frame. Set before mounting, neither finds anything
+    to change. The keys, their order, states and looks are Textual's."""
+
+    def compose(self) -> ComposeResult:
+        for widget in super().compose():
+            if isinstance(widget, FooterKey):
+                # The binding keys end in the footer's state; the command-palette key is not bound and keeps the
+                # default, compact (reading `widget.compact` here would run that default's watcher: a restyle).
+                # Were Textual to bind it too, the binding would still set it right.
+                compact = True if widget.has_class("-command-palette") else self.compact
+                widget.set_reactive(FooterKey.compact, compact)  # a value set: the default's watcher never runs
+                widget.set_class(compact, "-compact", update=False)
+            yield widget
