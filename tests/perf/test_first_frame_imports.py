@@ -14,13 +14,13 @@ import textwrap
 # Provider SDKs, keyring (D-Bus probing), sqlite (history work), OAuth libraries, the login flows, the service
 # (built with the side panel, after the first frame) and — once config.toml has been validated and cached —
 # pydantic (validation), the TOML parser, importlib.resources with zipfile (the catalog is read as a file) and
-# the slash-command table (read when a prompt is typed or sent).
+# the slash-command table (read when a prompt is typed or sent), and the chat session (made at the first send).
 FORBIDDEN = (
     "anthropic", "openai", "ollama", "authlib", "keyring", "sqlite3", "_sqlite3", "secretstorage",
     "tui_agent.service.history", "tui_agent.auth.store", "tui_agent.auth.oauth", "tui_agent.providers.openai_chat",
     "tui_agent.providers.anthropic", "tui_agent.providers.ollama", "tui_agent.providers.claude_cli",
     "tui_agent.service.agent", "pydantic", "pydantic_core", "tomllib", "importlib.resources", "zipfile",
-    "tui_agent.ui.slash",
+    "tui_agent.ui.slash", "tui_agent.service.chat_session",
 )
 
 SCRIPT = textwrap.dedent(

@@ -14,9 +14,14 @@ if TYPE_CHECKING:
     from tui_agent.service.history import Message as StoredMessage
     from tui_agent.ui.widgets.message import AssistantMessage, UserMessage
 
-from tui_agent.service.chat_session import NO_MODEL  # one sentence everywhere
-
 log = logging.getLogger("tui_agent.ui.branching")
+
+
+def _no_model() -> str:
+    """The one sentence for "no model chosen" (imported when said: the chat session is not needed before the first frame)."""
+    from tui_agent.service.chat_session import NO_MODEL
+
+    return NO_MODEL
 
 STOP_FIRST = "An answer is still arriving; press Escape to stop it first."
 CUT_AT_LIMIT = "The answer above reached the output token limit; /continue (f8) asks for the rest."
@@ -83,7 +88,7 @@ class BranchCommands:
             except ConfigError as exc:
                 self._note(f"{exc}; nothing was asked.", error=True)
                 return
-        if self._refused("" if chain else NO_MODEL):
+        if self._refused("" if chain else _no_model()):
             return
         upto = session.branch[: session.branch.index(prompt) + 1]
         answer = await self._show_for_answer(upto)
@@ -152,7 +157,7 @@ class BranchCommands:
         if self._refused(STOP_FIRST if self.is_streaming else session.continue_check()):
             return
         chain = self._ensure_chain()
-        if self._refused("" if chain else NO_MODEL):
+        if self._refused("" if chain else _no_model()):
             return
         session.switch_to_chain(chain)
         plan = session.plan_continue()
