@@ -3,6 +3,8 @@ ends, when the user scrolls up, or when the width changes (the layout cost of a 
 
 from __future__ import annotations
 
+import contextlib
+
 from textual.widgets import Markdown
 
 from tests.ui.support import SIZE, Hold, make_app, wait_until
@@ -169,17 +171,26 @@ async def test_an_answer_drawn_in_one_update_at_its_end_is_never_left_folded(hom
         assert all(b.display for b in md.children)
 
 
-async def test_an_ended_answer_stays_folded_while_the_user_types_and_unfolds_in_the_pause(home, monkeypatch):
-    import tui_agent.ui.widgets.message as message
+@contextlib.asynccontextmanager
+async def folded_answer_that_ended(home, monkeypatch, quiet: float, keys_before_the_end: str = ""):
+    """A long answer folded while it streamed, ended (after `keys_before_the_end` were typed); unfolds after `quiet` s."""
+    from tui_agent.ui.widgets import message
 
-    monkeypatch.setattr(message, "UNFOLD_AFTER_QUIET", 2.0)  # far longer than a gap between the keys below
+    monkeypatch.setattr(message, "UNFOLD_AFTER_QUIET", quiet)
     hold = Hold()
     app, _ = make_app(home, scripts=[script(hold)])
     async with app.run_test(size=SIZE) as pilot:
         await stream_until_folded(app, pilot, hold)
-        await pilot.press("t")  # the user types while the answer ends
+        for key in keys_before_the_end:
+            await pilot.press(key)
         hold.release()
-        await wait_until(pilot, lambda: answer(app).state == "complete", "the end")
+        await wait_until(pilot, lambda: answer(app).state == "complete" and not app.screen.is_streaming, "the end")
+        yield app, pilot
+
+
+async def test_an_ended_answer_stays_folded_while_the_user_types_and_unfolds_in_the_pause(home, monkeypatch):
+    # 2 s: far longer than a gap between the keys below; "t" is typed as the answer ends
+    async with folded_answer_that_ended(home, monkeypatch, 2.0, keys_before_the_end="t") as (app, pilot):
         for letter in "yping on":  # keys closer together than the pause: the layout of the unfold waits
             assert answer(app).folded > 0
             await pilot.press(letter if letter != " " else "space")
@@ -190,15 +201,7 @@ async def test_an_ended_answer_stays_folded_while_the_user_types_and_unfolds_in_
 
 
 async def test_scrolling_up_after_the_end_shows_the_folded_blocks_at_once(home, monkeypatch):
-    import tui_agent.ui.widgets.message as message
-
-    monkeypatch.setattr(message, "UNFOLD_AFTER_QUIET", 60.0)  # only the scroll can unfold it in this test
-    hold = Hold()
-    app, _ = make_app(home, scripts=[script(hold)])
-    async with app.run_test(size=SIZE) as pilot:
-        await stream_until_folded(app, pilot, hold)
-        hold.release()
-        await wait_until(pilot, lambda: answer(app).state == "complete" and not app.screen.is_streaming, "the end")
+    async with folded_answer_that_ended(home, monkeypatch, 60.0) as (app, pilot):  # only the scroll can unfold it
         assert answer(app).folded > 0
         await pilot.press("pageup")
         await wait_until(pilot, lambda: answer(app).folded == 0, "the unfold")
