@@ -196,6 +196,31 @@ class TestCheckpointer:
         now[0] = 1.5
         assert checkpointer.due()
 
+    def test_a_long_answer_is_saved_less_often_so_all_its_saves_write_a_few_times_its_size(self):
+        now = [0.0]
+        checkpointer = Checkpointer(every_chars=2048, every_ms=500, clock=lambda: now[0])
+        written = 0
+        for _ in range(250_000):  # 5 MB in 20-character deltas, 10 µs apart
+            now[0] += 0.00001
+            if checkpointer.add("x" * 20):
+                written += len(checkpointer.text)
+                checkpointer.saved()
+        assert written <= 6 * 5_000_000  # every 2 KB it would be 6 GB
+        assert checkpointer.pending or written  # the answer was saved along the way
+
+    def test_a_long_answer_saves_by_time_less_often_the_bigger_it_is(self):
+        now = [0.0]
+        checkpointer = Checkpointer(every_chars=10**9, every_ms=500, clock=lambda: now[0])
+        checkpointer.add("x" * 3_000_000)
+        now[0] = 0.5
+        assert checkpointer.due()
+        checkpointer.saved()  # 3 MB written: the next save by time waits 3 × 0.5 s
+        checkpointer.add("y")
+        now[0] = 0.5 + 1.4
+        assert not checkpointer.due()
+        now[0] = 0.5 + 1.5
+        assert checkpointer.due()
+
     def test_thinking_counts_toward_the_limits_and_is_kept_apart(self):
         checkpointer = Checkpointer(every_chars=6, every_ms=1000, clock=lambda: 0.0)
         assert not checkpointer.add("hmm", thinking=True)

@@ -315,6 +315,7 @@ class Checkpointer:
         self._text: list[str] = []
         self._thinking: list[str] = []
         self._unsaved = 0
+        self._saved_size = 0  # characters written by the last save (the whole answer then)
         self._last_save = clock()
 
     @property
@@ -339,13 +340,22 @@ class Checkpointer:
         return self.due()
 
     def due(self) -> bool:
-        """True when unsaved text has piled up past the size limit or waited past the time limit."""
+        """True when unsaved text has piled up past the size limit or waited past the time limit.
+
+        Each save rewrites the whole answer, so both limits grow with it: a save waits for a quarter more text
+        and for `every_ms` per megabyte saved. Saving every 2 KB of a 5 MB answer wrote gigabytes (minutes of
+        SQLite writes the stream waited for); this way all the saves of an answer write at most about five
+        times its size plus two megabytes a second, and a crash loses at most a quarter of it.
+        """
         if not self._unsaved:
             return False
-        return self._unsaved >= self._every_chars or self._clock() - self._last_save >= self._every_s
+        size_due = self._unsaved >= max(self._every_chars, self._saved_size // 4)
+        wait = self._every_s * max(1.0, self._saved_size / 1_000_000)
+        return size_due or self._clock() - self._last_save >= wait
 
     def saved(self) -> None:
         """Record that the current text has been written."""
+        self._saved_size += self._unsaved
         self._unsaved = 0
         self._last_save = self._clock()
 
