@@ -7,8 +7,10 @@ server, which runs in its own process so it does not share the app's GIL). Both 
 (`App.run_test`, 100×40). "Final on screen" means: the answer's worker has finished its final render and the
 screen has been laid out and painted after that (the same paint ends the one-shot timing). While the 500 chunks/s stream
 runs, a key is sent the way the terminal driver sends it every 250 ms and the time until the prompt's
-TextArea holds it is the echo latency. After each stream the answer's blocks are compared, rendered line by
-line, with a one-shot render of the same text mounted in the same conversation (it must be identical).
+TextArea holds it is the echo latency. That stops the clock when the key is in the prompt, not when it is
+painted: keys also wait for the next frame, which a busy loop delays, so this probe under-reports what users
+feel; bench/echo_pty.py times the real app black-box on a pty. After each stream the answer's blocks are
+compared, rendered line by line, with a one-shot render of the same text mounted in the same conversation (it must be identical).
 
 Run from the repository root:  .venv/bin/python bench/streaming.py [--runs 3] [--size 94000]
 Targets (issue 12): full speed ≤ 3× one-shot; at 500 chunks/s final ≤ 0.5 s after the last chunk; echo < 100 ms.
