@@ -92,3 +92,32 @@ async def test_a_long_block_still_streaming_at_the_end_is_drawn_whole(home):
         await wait_until(pilot, lambda: answer(app).state == "complete" and not app.screen.is_streaming, "the end")
         assert source(app) == text
         assert tail(app) is None or not tail(app).display
+
+
+async def test_a_block_that_grows_long_keeps_what_was_drawn_of_it_and_counts_only_the_rest(home):
+    code = "".join(f"    row_{i} = ({i}, 'text {i}')\n" for i in range(600))
+    block = f"```python\n{code}```\n"
+    start, middle, rest = block[:2000], block[2000:HOLD_BLOCK_AFTER + 3000], block[HOLD_BLOCK_AFTER + 3000:]
+    hold_start, hold_middle = Hold(), Hold()
+    app, _ = make_app(home, scripts=[[TextDelta("Code:\n\n"), TextDelta(start), hold_start, TextDelta(middle), hold_middle,
+                                      TextDelta(rest), TextDelta("\nDone.\n"), Done()]])
+    async with app.run_test(size=SIZE) as pilot:
+        app.screen.prompt.insert("a block that grows")
+        await pilot.press("enter")
+        await wait_until(pilot, lambda: source(app) == "Code:\n\n" + start, "the block's beginning drawn")
+        hold_start.release()
+        await wait_until(pilot, lambda: tail(app) is not None and tail(app).display, "the held block's tail")
+        assert source(app) == "Code:\n\n" + start  # what was drawn stays; nothing more of the block is written
+        shown = str(tail(app).render())
+        not_shown = len(middle) - len(shown.split("\n", 1)[1])
+        assert f"… {not_shown:,} characters of this block are not shown here" in shown
+        hold_middle.release()
+        await wait_until(pilot, lambda: answer(app).state == "complete" and not app.screen.is_streaming, "the end")
+        await pilot.pause()
+        text = "Code:\n\n" + block + "\nDone.\n"
+        reference = AssistantMessage()
+        await app.screen.conversation.mount(reference)
+        await reference.query_one(".answer", Markdown).update(text)
+        await pilot.pause()
+        assert source(app) == text
+        assert rendered_lines(answer(app).query_one(".answer", Markdown)) == rendered_lines(reference.query_one(".answer", Markdown))

@@ -159,7 +159,8 @@ class _Feed:
         start = self._scanner.block_start
         held = self._length - start > HOLD_BLOCK_AFTER
         if held:
-            self._show_tail(text[max(start, self._length - TAIL_CHARS):], self._length - start)
+            # What of the block is not in the Markdown: its beginning may be, written before it grew this long.
+            self._show_tail(text[max(start, self._length - TAIL_CHARS):], self._length - max(start, self._written))
             self._tail_shown = True
         elif self._tail_shown:
             self._show_tail(None, 0)
@@ -347,7 +348,8 @@ class AssistantMessage(Vertical):
         yield self._status
 
     def _show_tail(self, tail: str | None, held: int) -> None:
-        """Show the end of a long block that is held back while it streams (None: nothing is held now)."""
+        """Show the end of a long block held back while it streams (None: nothing is held now); `held` characters
+        of it are not in the Markdown."""
         if tail is None:
             if self._tail is not None:
                 self._tail.display = False
@@ -360,8 +362,8 @@ class AssistantMessage(Vertical):
         lines = shown.split("\n")
         if len(lines) > TAIL_LINES:  # short lines (code): the last screenful, so the heading stays in view
             shown = "\n".join(lines[-TAIL_LINES:])
-        self._tail.update(f"… {held - len(shown):,} more characters of this block above; it is drawn in full when it "
-                          f"ends.\n{shown}")
+        self._tail.update(f"… {max(0, held - len(shown)):,} characters of this block are not shown here; it is drawn "
+                          f"in full when it ends.\n{shown}")
         self._tail.display = True
 
     def set_mark(self, mark: tuple[int, int] | None) -> None:
