@@ -7,7 +7,7 @@ after config.toml was edited (the start-up cache removed before each run, so the
 Footer) launched the same way. Runs are interleaved so machine noise hits all alike; medians are reported.
 
 Run from the repository root:  .venv/bin/python bench/startup.py [--runs 7] [--shuffle] [--compare-tree DIR]
-Target (issue 12): chat / bare ≤ 1.5. Not a test: it prints a table and never fails.
+Target (issue 23; issue 12 had 1.5): chat / bare ≤ 1.2, first run too. Not a test: it prints a table and never fails.
 """
 
 from __future__ import annotations
@@ -110,8 +110,8 @@ def main() -> None:
     print(table(["process start → first frame", "median ms", "min ms", "max ms", "× bare"], rows))
     chat = median(times[cases[1][0]]) / base
     first = median(times[cases[3][0]]) / base
-    verdict = "met" if max(chat, first) <= 1.5 else "NOT met"
-    print(f"\nchat/bare = {chat:.2f}, first run/bare = {first:.2f} (target ≤ 1.5: {verdict})")
+    verdict = "met" if max(chat, first) <= 1.2 else "NOT met"
+    print(f"\nchat/bare = {chat:.2f}, first run/bare = {first:.2f} (issue 23 target ≤ 1.2: {verdict})")
 
 
 if __name__ == "__main__":
