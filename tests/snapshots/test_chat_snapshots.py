@@ -49,7 +49,7 @@ def footer_key_enabled(app, action: str) -> bool:
     from textual.widgets._footer import FooterKey  # Textual 8.2.8 (pinned) does not export it
 
     keys = [key for key in app.screen.query_one(Footer).query(FooterKey) if key.action == action]
-    return bool(keys) and not keys[0].disabled
+    return bool(keys) and not keys[0].has_class("-disabled")  # FooterKey marks a greyed key with a class only
 
 
 async def send(pilot, text: str) -> None:

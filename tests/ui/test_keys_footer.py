@@ -67,3 +67,34 @@ async def test_keys_of_a_compact_footer_start_compact():
         await pilot.pause()
         keys = list(footer.query(FooterKey))
         assert keys and all(k.compact and k.has_class("-compact") for k in keys)
+
+
+async def test_changes_before_the_next_frame_rebuild_the_keys_once_with_the_latest_state(monkeypatch):
+    rebuilds: list[int] = []
+    recompose = Footer.recompose
+
+    async def counting(footer: Footer) -> None:
+        rebuilds.append(1)
+        await recompose(footer)
+
+    monkeypatch.setattr(Footer, "recompose", counting)
+    footer = KeysFooter()
+    app = _FooterApp(footer)
+    async with app.run_test(size=(100, 10)) as pilot:
+        await pilot.pause()
+        rebuilds.clear()
+        enabled = {"bell_1": True}
+        app.check_action = lambda action, parameters: enabled.get(action, True)  # type: ignore[method-assign]
+        app.refresh_bindings()
+        enabled["bell_1"] = None  # greyed, decided after the first change: the one rebuild must see it
+        app.refresh_bindings()
+        app.refresh_bindings()
+        await pilot.pause()
+        await pilot.pause()
+        assert len(rebuilds) == 1
+        key = next(k for k in footer.query(FooterKey) if k.action == "bell_1")
+        assert key.has_class("-disabled")
+        app.refresh_bindings()  # a later change rebuilds again
+        await pilot.pause()
+        await pilot.pause()
+        assert len(rebuilds) == 2

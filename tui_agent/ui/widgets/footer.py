@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from textual.app import ComposeResult
 from textual.widgets import Footer
 from textual.widgets._footer import FooterKey
 
+if TYPE_CHECKING:
+    from textual.screen import Screen
+
 
 class KeysFooter(Footer):
-    """A `Footer` whose keys start as compact as the footer is.
+    """A `Footer` whose keys start as compact as the footer is, rebuilt once however often the keys change in a frame.
 
     A footer key's `compact` defaults to True and is bound to the footer's, so in a footer that is not compact
     every key was restyled twice as it mounted (`-compact` added by the default, then removed by the binding):
@@ -25,3 +30,21 @@ class KeysFooter(Footer):
                 widget.set_reactive(FooterKey.compact, compact)  # a value set: the default's watcher never runs
                 widget.set_class(compact, "-compact", update=False)
             yield widget
+
+    _rebuild_due = False
+
+    def bindings_changed(self, screen: "Screen") -> None:
+        """Rebuild once for every change before the next frame: the rebuild reads the keys as they are then.
+
+        Textual's footer schedules one rebuild (every key removed and mounted again, then a layout of the
+        screen) per change; an answer's end makes two (the stream's flag, then the stored turn).
+        """
+        if self._rebuild_due:
+            return
+        super().bindings_changed(screen)
+        # Textual schedules the rebuild only when the app has focus and this footer is on that screen.
+        self._rebuild_due = bool(screen.app.app_focus and self.is_attached and screen is self.screen)
+
+    async def recompose(self) -> None:
+        self._rebuild_due = False
+        await super().recompose()
