@@ -65,8 +65,9 @@ async def test_old_blocks_fold_while_following_and_come_back_when_the_answer_end
 
         hold.release()
         await wait_until(pilot, lambda: answer(app).state == "complete", "the end")
-        await wait_until(pilot, lambda: answer(app).folded == 0, "the unfold once the user is quiet")
-        assert not markdown(app).query(".answer-fold")
+        # (the spacer's removal is awaited by Textual after the unfold: wait for both)
+        await wait_until(pilot, lambda: answer(app).folded == 0 and not markdown(app).query(".answer-fold"),
+                         "the unfold once the user is quiet")
         assert all(b.display for b in markdown(app).children)
         assert markdown(app).source.endswith("The end.\n")
 
