@@ -173,8 +173,8 @@ async def test_an_answer_drawn_in_one_update_at_its_end_is_never_left_folded(hom
 
 
 @contextlib.asynccontextmanager
-async def folded_answer_that_ended(home, monkeypatch, quiet: float, keys_before_the_end: str = ""):
-    """A long answer folded while it streamed, ended (after `keys_before_the_end` were typed); unfolds after `quiet` s."""
+async def folded_answer_that_ended(home, monkeypatch, quiet: float):
+    """A long answer folded while it streamed, then ended; it unfolds after `quiet` s without a key."""
     from tui_agent.ui.widgets import message
 
     monkeypatch.setattr(message, "UNFOLD_AFTER_QUIET", quiet)
@@ -182,21 +182,23 @@ async def folded_answer_that_ended(home, monkeypatch, quiet: float, keys_before_
     app, _ = make_app(home, scripts=[script(hold)])
     async with app.run_test(size=SIZE) as pilot:
         await stream_until_folded(app, pilot, hold)
-        for key in keys_before_the_end:
-            await pilot.press(key)
         hold.release()
         await wait_until(pilot, lambda: answer(app).state == "complete" and not app.screen.is_streaming, "the end")
         yield app, pilot
 
 
 async def test_an_ended_answer_stays_folded_while_the_user_types_and_unfolds_in_the_pause(home, monkeypatch):
-    # 2 s: far longer than a gap between the keys below; "t" is typed as the answer ends
-    async with folded_answer_that_ended(home, monkeypatch, 2.0, keys_before_the_end="t") as (app, pilot):
-        for letter in "yping on":  # keys closer together than the pause: the layout of the unfold waits
-            assert answer(app).folded > 0
-            await pilot.press(letter if letter != " " else "space")
-            await pilot.pause(0.05)
-        assert app.screen.prompt.text == "typing on"
+    import time
+
+    from tui_agent.ui.widgets import message
+
+    async with folded_answer_that_ended(home, monkeypatch, 60.0) as (app, pilot):  # nothing unfolds by itself yet
+        monkeypatch.setattr(message, "UNFOLD_AFTER_QUIET", 0.3)
+        app.last_input_at = time.perf_counter()  # a key this instant (what the app records for every key)
+        answer(app)._unfold_when_idle()
+        assert answer(app).folded > 0  # the user is typing: the layout of the unfold waits
+        await pilot.press("t")
+        assert app.screen.prompt.text == "t"
         await wait_until(pilot, lambda: answer(app).folded == 0, "the unfold in the pause")
         assert all(b.display for b in markdown(app).children)
 
