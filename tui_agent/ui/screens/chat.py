@@ -713,11 +713,11 @@ class ChatScreen(BranchCommands, Screen):
         if event.following:
             self.query_one("#more", Static).display = False
         else:
-            # The user scrolls up: the folded part of the streaming answer (or of one that has just ended, still
-            # waiting for a pause in typing) is shown again.
+            # The user scrolls up: every folded answer shows its blocks again — the streaming one, and any that
+            # ended while the user kept typing (notes or a next turn may follow it), still waiting for a pause.
             from tui_agent.ui.widgets.message import AssistantMessage
 
-            for child in reversed(self.conversation.children[-4:]):
+            for child in self.conversation.children:
                 if isinstance(child, AssistantMessage) and child.folded:
                     child.unfold()
 
