@@ -76,14 +76,22 @@ async def test_collection_paused_for_start_up_resumes_once_the_chat_screen_has_p
 
     from tests.ui.support import make_app, wait_until
 
+    from tui_agent.ui.gc_pacing import NO_AUTOMATIC_FULL
+
     app, _ = make_app(home)
+    thresholds = gc.get_threshold()
     gc.disable()  # as `tui-agent` does before loading anything (cli._run_tui)
     try:
         async with app.run_test(size=(100, 30)) as pilot:
             await wait_until(pilot, lambda: app.first_frame_shown, "the first frame")
             assert gc.isenabled()
             assert gc.get_freeze_count() > 0  # start-up's objects left out of later collections
+            # Full passes are the pacer's from now on (tui_agent/ui/gc_pacing.py); young ones stay automatic.
+            assert app.gc_pacer is not None
+            assert gc.get_threshold() == (*thresholds[:2], NO_AUTOMATIC_FULL)
+        assert gc.get_threshold() == thresholds  # given back when the app ends
     finally:
+        gc.set_threshold(*thresholds)
         gc.unfreeze()
         gc.enable()
 

@@ -13,6 +13,7 @@ if TYPE_CHECKING:
     from tui_agent.config.load import Config
     from tui_agent.config.paths import Paths
     from tui_agent.service.agent import AgentService
+    from tui_agent.ui.gc_pacing import GcPacer
 
 
 FRAME_FLUSH_GRACE = 0.03  # seconds between the first frame and the work deferred until after it
@@ -52,6 +53,7 @@ class TuiAgentApp(App[int]):
         # When the user last typed or scrolled (perf_counter): a streaming answer's writes wait for a pause in it.
         self.last_input_at = 0.0
         self._after_first_frame: list[Callable[[], object]] | None = []  # None: they have run
+        self.gc_pacer: "GcPacer | None" = None  # paces full garbage collections once the first frame is drawn
         if config.ui.theme:
             self._apply_theme(config.ui.theme)
 
@@ -133,9 +135,18 @@ class TuiAgentApp(App[int]):
         if not gc.isenabled():  # `tui-agent` paused collection for start-up (cli._run_tui)
             gc.freeze()  # what start-up made lives as long as the app: later collections need not scan it
             gc.enable()
+            self._pace_collections()
         # Textual's writer thread puts the frame on the terminal and needs the interpreter for it: a moment of
         # idle lets it finish before the deferred start-up work takes the interpreter (it took ~25 ms otherwise).
         self.set_timer(FRAME_FLUSH_GRACE, self._run_after_first_frame, name="after-first-frame")
+
+    def _pace_collections(self) -> None:
+        """Full garbage collections run between frames and never scan the whole heap under the user's keys."""
+        from tui_agent.ui.gc_pacing import CHECK_EVERY, GcPacer
+
+        self.gc_pacer = GcPacer(lambda: self.last_input_at)
+        self.gc_pacer.start()
+        self.set_interval(CHECK_EVERY, self.gc_pacer.tick, name="gc-pacer")
 
     def _run_after_first_frame(self) -> None:
         callbacks, self._after_first_frame = self._after_first_frame or [], None
@@ -183,5 +194,7 @@ class TuiAgentApp(App[int]):
         self.exit(return_code=code)
 
     async def on_unmount(self) -> None:
+        if self.gc_pacer is not None:
+            self.gc_pacer.stop()
         if self._service is not None:
             await self._service.aclose()

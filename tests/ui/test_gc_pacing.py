@@ -1,0 +1,159 @@
+"""The garbage-collection pacer (tui_agent/ui/gc_pacing.py): which pass runs when, over a fake `gc` module with a
+fake clock, and once over the real collector (a cycle frozen while the user typed is reclaimed in a pause)."""
+
+from __future__ import annotations
+
+import gc
+import weakref
+
+from tui_agent.ui import gc_pacing
+from tui_agent.ui.gc_pacing import DEEP_AFTER, FULL_DUE, IDLE_AFTER, NO_AUTOMATIC_FULL, GcPacer
+
+
+class FakeGc:
+    """What the pacer asks of `gc`, recorded; `survivors` objects are frozen by each freeze."""
+
+    def __init__(self) -> None:
+        self.calls: list[tuple] = []
+        self.threshold = (700, 10, 10)
+        self.count = [0, 0, 0]
+        self.enabled = True
+        self.frozen = 0
+        self.survivors = 500
+
+    def get_threshold(self):
+        return self.threshold
+
+    def set_threshold(self, *values):
+        self.threshold = values
+
+    def get_count(self):
+        return tuple(self.count)
+
+    def isenabled(self):
+        return self.enabled
+
+    def collect(self, generation=2):
+        self.calls.append(("collect", generation))
+        self.count[2] = 0
+
+    def freeze(self):
+        self.calls.append(("freeze",))
+        self.frozen += self.survivors
+
+    def unfreeze(self):
+        self.calls.append(("unfreeze",))
+
+    def get_freeze_count(self):
+        return self.frozen
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 100.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def pacer_with(fake: FakeGc, clock: Clock, last_key: list[float]) -> GcPacer:
+    pacer = GcPacer(lambda: last_key[0], clock=clock, gc=fake)
+    pacer.start()
+    return pacer
+
+
+def test_start_turns_only_the_automatic_full_pass_off_and_stop_gives_the_thresholds_back():
+    fake = FakeGc()
+    pacer = pacer_with(fake, Clock(), [0.0])
+    assert fake.threshold == (700, 10, NO_AUTOMATIC_FULL)
+    pacer.stop()
+    assert fake.threshold == (700, 10, 10)
+    assert pacer.tick() is None  # stopped: never collects
+
+
+def test_nothing_runs_until_a_full_pass_is_due():
+    fake, clock = FakeGc(), Clock()
+    pacer = pacer_with(fake, clock, [clock.now])
+    fake.count[2] = FULL_DUE - 1
+    assert pacer.tick() is None
+    clock.now += 60  # a long pause with nothing due and nothing frozen: still nothing to do
+    assert pacer.tick() is None
+    assert fake.calls == []
+
+
+def test_while_the_user_types_a_due_pass_scans_only_what_is_new_and_freezes_what_survived():
+    fake, clock = FakeGc(), Clock()
+    pacer = pacer_with(fake, clock, [clock.now])
+    fake.count[2] = FULL_DUE
+    assert pacer.tick() == "recent"
+    assert fake.calls == [("collect", 2), ("freeze",)]  # never unfreezes under the user's keys
+    assert pacer.frozen_since_deep == fake.survivors
+
+
+def test_a_pause_after_enough_was_frozen_brings_a_deep_pass_over_everything():
+    fake, clock = FakeGc(), Clock()
+    last_key = [clock.now]
+    pacer = pacer_with(fake, clock, last_key)
+    fake.survivors = DEEP_AFTER // 2 + 1
+    for _ in range(2):
+        fake.count[2] = FULL_DUE
+        assert pacer.tick() == "recent"
+    fake.calls.clear()
+    clock.now += IDLE_AFTER / 2
+    assert pacer.tick() is None  # not a pause yet
+    clock.now += IDLE_AFTER
+    assert pacer.tick() == "deep"
+    assert fake.calls == [("unfreeze",), ("collect", 2), ("freeze",)]
+    assert pacer.frozen_since_deep == 0
+    assert pacer.tick() is None  # once per debt
+    assert pacer.passes == {"recent": 2, "deep": 1}
+
+
+def test_a_pause_with_little_frozen_runs_only_the_due_recent_pass():
+    fake, clock = FakeGc(), Clock()
+    pacer = pacer_with(fake, clock, [clock.now - 10 * IDLE_AFTER])
+    fake.count[2] = FULL_DUE
+    assert pacer.tick() == "recent"
+    assert ("unfreeze",) not in fake.calls
+
+
+def test_nothing_runs_while_collection_is_paused():
+    # Textual pauses the collector during smooth scrolls (App.PAUSE_GC_ON_SCROLL); the pacer leaves it paused.
+    fake, clock = FakeGc(), Clock()
+    pacer = pacer_with(fake, clock, [clock.now])
+    fake.count[2] = FULL_DUE
+    fake.enabled = False
+    assert pacer.tick() is None
+    assert fake.calls == []
+
+
+class Node:
+    def __init__(self) -> None:
+        self.me = self  # a reference cycle: only the cyclic collector frees it
+
+
+def test_over_the_real_collector_a_cycle_frozen_while_typing_is_reclaimed_in_a_pause(monkeypatch):
+    monkeypatch.setattr(gc_pacing, "DEEP_AFTER", 1)
+    clock = Clock()
+    last_key = [clock.now]
+    thresholds = gc.get_threshold()
+    pacer = GcPacer(lambda: last_key[0], clock=clock)
+    pacer.start()
+    try:
+        node = Node()
+        gone = weakref.ref(node)
+        for _ in range(FULL_DUE):  # each young (generation 1) pass counts towards the full one
+            gc.collect(1)
+        assert pacer.tick() == "recent"
+        assert gc.get_freeze_count() > 0
+        del node
+        gc.collect()  # an ordinary full pass cannot reach it: it is frozen
+        assert gone() is not None
+        clock.now += IDLE_AFTER
+        assert pacer.tick() == "deep"
+        assert gone() is None
+    finally:
+        pacer.stop()
+        gc.unfreeze()
+    assert gc.get_threshold() == thresholds
+

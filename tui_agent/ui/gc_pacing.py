@@ -1,0 +1,88 @@
+"""When the cyclic garbage collector may take the event loop: never a full pass under the user's keys.
+
+CPython's full (generation 2) collection scans every object that has survived two younger collections. With a long
+answer on screen that is hundreds of thousands of objects (widgets, styles, rendered lines), and measured in the
+real app on a pty (bench/echo_pty.py, 94 KB answer at 500 chunks/s) the automatic full passes grew from 9 ms to
+266 ms as the answer streamed: they, not the layouts, were the slowest keys. Young collections (generations 0 and
+1) stay automatic: they scan only recent objects and take a millisecond or two.
+
+The pacer switches the automatic full pass off and runs it itself, from a timer on the event loop (so never in the
+middle of a layout), in one of two ways:
+
+- **a recent pass**, once as much young work has accumulated as would have set off CPython's own full pass
+  (FULL_DUE collections of generation 1): a full pass over what is not frozen, then everything that survived it is
+  frozen (`gc.freeze`). Each such pass scans only what was made since the previous one, so it stays short however
+  long the conversation is.
+- **a deep pass**, in a pause (no key or scroll for IDLE_AFTER seconds) once DEEP_AFTER objects have been frozen
+  by recent passes: everything is unfrozen, collected and frozen again. Garbage cycles among objects frozen by
+  recent passes (a removed widget, a finished stream) are reclaimed here, so nothing is kept for good; the pass
+  scans the whole heap (a quarter of a second with a long answer on screen), which is why it waits for a pause.
+
+The app freezes what start-up made at its first frame (`TuiAgentApp.first_frame_drawn`) and installs the pacer
+there; `stop` restores CPython's thresholds. Tests drive `tick` with a fake clock and a fake `gc` module, and
+one test runs it over the real collector (tests/ui/test_gc_pacing.py).
+"""
+
+from __future__ import annotations
+
+import gc as _gc
+import time
+from typing import Any, Callable
+
+CHECK_EVERY = 0.25  # seconds between checks (the pacer's timer)
+IDLE_AFTER = 2.0  # seconds without a key or a scroll before the user counts as pausing
+FULL_DUE = 3  # generation-1 collections since the last full pass before one is due (CPython's threshold2)
+DEEP_AFTER = 20_000  # objects frozen since the last deep pass before a pause brings one (a few MB at most)
+NO_AUTOMATIC_FULL = 1 << 30  # a generation-2 threshold the count never reaches
+
+
+class GcPacer:
+    """Decides, at each `tick`, whether a full collection runs now and which kind (see the module's docstring)."""
+
+    def __init__(self, last_input: Callable[[], float], *, clock: Callable[[], float] = time.perf_counter,
+                 gc: Any = _gc) -> None:
+        self._last_input = last_input  # when the user last typed or scrolled (the clock's time)
+        self._clock = clock
+        self._gc = gc
+        self._thresholds: tuple[int, ...] | None = None
+        self.frozen_since_deep = 0  # objects frozen by recent passes since the last deep pass
+        self.passes = {"recent": 0, "deep": 0}  # how many of each have run (for tests and `--verbose` logs)
+
+    def start(self) -> None:
+        """Turn CPython's automatic full pass off (young collections stay automatic)."""
+        if self._thresholds is None:
+            self._thresholds = self._gc.get_threshold()
+            young, middle = self._thresholds[0], self._thresholds[1]
+            self._gc.set_threshold(young, middle, NO_AUTOMATIC_FULL)
+
+    def stop(self) -> None:
+        """Give the collector its own thresholds back."""
+        if self._thresholds is not None:
+            self._gc.set_threshold(*self._thresholds)
+            self._thresholds = None
+
+    @property
+    def full_due(self) -> bool:
+        return self._gc.get_count()[2] >= FULL_DUE
+
+    def tick(self) -> str | None:
+        """Run the pass that is due now, if any; return its kind ("recent" or "deep") or None."""
+        if self._thresholds is None or not self._gc.isenabled():  # stopped, or paused (Textual pauses it to scroll)
+            return None
+        idle = self._clock() - self._last_input() >= IDLE_AFTER
+        if idle and self.frozen_since_deep >= DEEP_AFTER:
+            self._gc.unfreeze()
+            self._gc.collect()
+            self._gc.freeze()
+            self.frozen_since_deep = 0
+            kind = "deep"
+        elif self.full_due:
+            before = self._gc.get_freeze_count()
+            self._gc.collect(2)
+            self._gc.freeze()
+            self.frozen_since_deep += self._gc.get_freeze_count() - before
+            kind = "recent"
+        else:
+            return None
+        self.passes[kind] += 1
+        return kind
