@@ -1,25 +1,37 @@
 """An answer's writes are spaced out while the event loop runs late, and come back to every 40 ms when it catches up.
 
 Driven by a fake clock and a recording owner (no Textual app, no sleeping): what is checked is the delay the
-feed asks for its next write, not how long anything takes.
+feed asks for its next write and what each append carries, not how long anything takes.
 """
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 
 from tui_agent.ui.widgets import message
-from tui_agent.ui.widgets.message import ECHO_FRAME, FLUSH_INTERVAL, KEY_POLL, MAX_FLUSH_INTERVAL, TYPING_PAUSE, _Feed
+from tui_agent.ui.widgets.message import (
+    ECHO_FRAME,
+    FLUSH_INTERVAL,
+    KEY_POLL,
+    MAX_FLUSH_INTERVAL,
+    TYPING_PAUSE,
+    WRITE_SLICE,
+    _Feed,
+)
 
 
 class _Owner:
-    """Stands in for the answer widget: records the delays the feed asks for."""
+    """Stands in for the answer widget: records the delays the feed asks for; frames are drawn by the test."""
 
     def __init__(self) -> None:
         self.delays: list[float] = []
         self.app = type("App", (), {"last_input_at": 0.0})()
-
         self.after_refresh: list = []
+        self.is_attached = True
+        self.frames_waited = 0
+        self._frame: asyncio.Future | None = None
 
     def set_timer(self, delay, callback, name=None):
         self.delays.append(delay)
@@ -28,9 +40,38 @@ class _Owner:
     def call_after_refresh(self, callback):
         self.after_refresh.append(callback)
 
+    async def wait_for_refresh(self) -> bool:
+        self.frames_waited += 1
+        self._frame = asyncio.get_running_loop().create_future()
+        await self._frame
+        return True
+
+    async def draw_frame(self) -> None:
+        """A frame is drawn: after-refresh callbacks run and whoever waited for it goes on."""
+        callbacks, self.after_refresh = self.after_refresh, []
+        for callback in callbacks:
+            callback()
+        if self._frame is not None and not self._frame.done():
+            self._frame.set_result(None)
+        await settle()
+
+
+async def settle() -> None:
+    """Let the feed's writer task run until it waits for something."""
+    for _ in range(50):
+        await asyncio.sleep(0)
+
 
 class _Markdown:
-    source = ""
+    """Records what is appended (Textual's `Markdown.append`, awaited)."""
+
+    def __init__(self) -> None:
+        self.source = ""
+        self.written: list[str] = []
+
+    async def append(self, text: str) -> None:
+        self.written.append(text)
+        self.source += text
 
 
 @pytest.fixture
@@ -67,34 +108,28 @@ async def test_a_late_loop_spaces_writes_out_and_a_caught_up_one_brings_them_bac
     assert owner.delays[-1] == FLUSH_INTERVAL
 
 
-class _Stream:
-    def __init__(self) -> None:
-        self.written: list[str] = []
-
-    async def write(self, text: str) -> None:
-        self.written.append(text)
-
-
 async def test_a_write_goes_right_after_the_echo_of_a_key_or_in_a_pause_and_never_later_than_the_cap(clock):
     owner = _Owner()
-    feed = _Feed(owner, _Markdown())
-    feed._stream = stream = _Stream()
+    feed = _Feed(owner, stream := _Markdown())
 
     feed.add("a")
     clock[0] += FLUSH_INTERVAL
     owner.app.last_input_at = clock[0] - ECHO_FRAME / 2  # a key has just arrived
     await feed._flush()
+    await settle()
     assert stream.written == [] and len(owner.after_refresh) == 1  # not before the frame that shows the key
-    await owner.after_refresh.pop()()
+    await owner.draw_frame()
     assert stream.written == ["a"]
 
     feed.add("b")
     clock[0] += FLUSH_INTERVAL
     owner.app.last_input_at = clock[0] - 0.1  # typing, between two keys: wait for the next one
     await feed._flush()
+    await settle()
     assert stream.written == ["a"] and owner.delays[-1] == pytest.approx(KEY_POLL) and not owner.after_refresh
     clock[0] += TYPING_PAUSE  # no next key: the user paused, written now
     await feed._flush()
+    await settle()
     assert stream.written == ["a", "b"]
 
     feed.add("c")
@@ -103,7 +138,66 @@ async def test_a_write_goes_right_after_the_echo_of_a_key_or_in_a_pause_and_neve
         clock[0] += KEY_POLL
         owner.app.last_input_at = clock[0] - 2 * ECHO_FRAME
         await feed._flush()
+        await settle()
         if stream.written[-1] == "c":
             break
     assert stream.written == ["a", "b", "c"]
     assert MAX_FLUSH_INTERVAL <= clock[0] - added_at <= MAX_FLUSH_INTERVAL + KEY_POLL
+
+
+def _answer_feed(owner) -> tuple[_Feed, _Markdown]:
+    markdown = _Markdown()
+    return _Feed(owner, markdown, show_tail=lambda tail, held: None), markdown
+
+
+async def _write_all(feed: _Feed, owner: _Owner, markdown: _Markdown) -> None:
+    """Draw frames while the writer appends slices, until it has nothing left."""
+    while True:
+        appended = len(markdown.written)
+        await owner.draw_frame()
+        if len(markdown.written) == appended:
+            return
+
+
+async def test_a_backlog_is_appended_in_slices_cut_where_blocks_begin_a_frame_apart(clock):
+    owner = _Owner()
+    feed, markdown = _answer_feed(owner)
+    paragraphs = [f"paragraph {i} " + "word " * 60 + "\n\n" for i in range(40)]  # ≈ 12 KB arriving at once
+    feed.add("".join(paragraphs))
+    clock[0] += 1.0  # nobody typing
+    await feed._flush()
+    await settle()
+    assert len(markdown.written) == 1  # one slice, then the writer waits for a frame
+    await _write_all(feed, owner, markdown)
+    assert markdown.source == feed.text  # nothing lost
+    assert len(markdown.written) >= len(feed.text) // WRITE_SLICE
+    assert owner.frames_waited == len(markdown.written) - 1  # a frame between every two slices
+    assert all(len(part) <= WRITE_SLICE for part in markdown.written)
+    assert all(part.endswith("\n\n") for part in markdown.written)  # never a block cut in two
+    feed.close()
+
+
+async def test_a_block_longer_than_a_slice_is_appended_whole(clock):
+    owner = _Owner()
+    feed, markdown = _answer_feed(owner)
+    fence = "```\n" + "x = 1\n\n" * 600 + "```\n"  # blank lines inside a fence do not end it
+    feed.add("intro\n\n" + fence + "outro " * 600)
+    clock[0] += 1.0
+    await feed._flush()
+    await settle()
+    assert markdown.written == ["intro\n\n"]  # up to where the long fence begins
+    await owner.draw_frame()
+    assert markdown.written[1] == fence  # the whole fence in one append
+    await _write_all(feed, owner, markdown)
+    assert markdown.source == feed.text
+    feed.close()
+
+
+async def test_finish_appends_what_is_left_in_slices_and_nothing_twice(clock):
+    owner = _Owner()
+    owner.is_attached = False  # no frames to wait for
+    feed, markdown = _answer_feed(owner)
+    feed.add("".join(f"line {i} " + "y " * 80 + "\n\n" for i in range(60)))
+    await feed.finish()
+    assert markdown.source == feed.text
+    assert len(markdown.written) > 1 and all(len(part) <= WRITE_SLICE for part in markdown.written)

@@ -35,7 +35,10 @@ async def stream_until_folded(app, pilot, hold: Hold) -> None:
     await pilot.press("enter")
     # written in pieces, so that later writes find the earlier blocks laid out
     await wait_until(pilot, lambda: markdown(app).source.endswith(f"z paragraph {PARAGRAPHS - 1} with a few words in it.\n\n"), "the text")
-    await wait_until(pilot, lambda: answer(app).folded > 0, "a fold")
+    # A backlog is appended in slices, a frame apart, each laid out (and folded) before the next: the bound holds
+    # once the last slice has been laid out.
+    await wait_until(pilot, lambda: answer(app).folded > 0 and len(shown_blocks(app)) <= FOLD_AFTER + 1,
+                     "a fold that bounds the shown blocks")
 
 
 async def assert_unfolding_keeps_the_height(app, pilot, unfold) -> None:

@@ -669,10 +669,10 @@ class ChatScreen(BranchCommands, Screen):
         if not answer.is_attached:
             return
         try:
-            # One frame: the text that arrived, then the mark, and a footer that no longer offers Stop.
-            with self.app.batch_update():
-                self._footer_without_stop()
-                await answer.finish(state, error)
+            # The footer stops offering Stop at once; the text that arrived is drawn (a backlog in slices, frames
+            # apart, so keys typed meanwhile are shown), then the mark.
+            self._footer_without_stop()
+            await answer.finish(state, error)
             # The turn is stored by now (a stopped one too): Retry and Edit may have become possible.
             self.refresh_bindings()
         except Exception:  # the widget went away mid-render (/new, quit): nothing left to show
@@ -770,8 +770,9 @@ class ChatScreen(BranchCommands, Screen):
         self._conclude(answer, "stopped")
         if self._worker is not None:
             self._worker.cancel()
-        # Drawn by us, not only by the cancelled worker: a worker cancelled before it ran never draws its end.
-        self.call_later(self._render_end, answer, "stopped")
+        # Drawn by us, not only by the cancelled worker: a worker cancelled before it ran never draws its end. In a
+        # worker, not in the screen's task: the final draw waits for frames, which that task must be free to draw.
+        self.run_worker(self._render_end(answer, "stopped"), group="render-end", exit_on_error=False)
 
     async def stop_and_settle(self, timeout: float) -> None:
         """Stop the streaming answer and wait until its worker has saved it (at most `timeout` seconds)."""

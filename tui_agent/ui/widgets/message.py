@@ -2,14 +2,15 @@
 
 Everything shown goes through the terminal sanitiser first (the stored history keeps the original text).
 
-An answer streams through Textual's MarkdownStream, fed by time-coalesced writes (a few per frame, never one
-per chunk; fewer while the event loop is busy) and reconciled when it ends, so nothing that arrived is ever lost.
+An answer streams into Textual's Markdown by time-coalesced appends (a few per frame, never one per chunk; fewer while
+the event loop is busy; a backlog in bounded slices) and is reconciled when it ends, so nothing that arrived is lost.
 """
 
 from __future__ import annotations
 
 import asyncio
 import time
+from bisect import bisect_right
 from typing import TYPE_CHECKING, Literal
 
 from rich.text import Text
@@ -67,6 +68,12 @@ UNFOLD_AFTER_QUIET = 0.5  # seconds without a key or a scroll before an ended an
 HOLD_BLOCK_AFTER = 6_000  # characters
 TAIL_CHARS = 3_000  # of a held block shown while it streams (a screenful or two)…
 TAIL_LINES = 20  # …and at most this many of its lines
+# Text that arrived faster than it could be drawn (a fast stream, or a burst at the end) is appended in slices of
+# about this many characters, a frame apart: each append parses and mounts its blocks and the next frame lays them
+# out, so a slice takes the event loop for tens of milliseconds, where the whole backlog in one append took it for
+# up to the cost of a one-shot render (≈ 2 s for 94 KB), and every key typed then waited for it.
+WRITE_SLICE = 2_000  # characters
+FRAME_WAIT_LIMIT = 0.5  # seconds a slice waits for the frame after the previous one before going on anyway
 
 
 class _BlockScanner:
@@ -78,10 +85,31 @@ class _BlockScanner:
     """
 
     def __init__(self) -> None:
-        self.block_start = 0  # offset in the text where the block being streamed began
+        self.starts = [0]  # offsets where top-level blocks begin, in order (where a write may cut the text)
         self.fence = ""  # the open fence's marker ("```", "~~~~", …), "" outside a fence
         self._line_start = 0  # offset of the first line not yet read (lines are read once complete)
         self._searched = 0  # how far the text has been searched for the end of that line
+
+    @property
+    def block_start(self) -> int:
+        """Offset in the text where the block being streamed began."""
+        return self.starts[-1]
+
+    def _block_starts_at(self, offset: int) -> None:
+        if offset > self.starts[-1]:
+            self.starts.append(offset)
+
+    def slice_end(self, written: int, end: int, size: int) -> int:
+        """Where a write that starts at `written` and may go up to `end` stops: the last block start within `size`
+        characters, or, when the block at `written` is longer than that, the end of that block (a block is never cut:
+        each write re-parses and re-draws the last block from its start)."""
+        if end - written <= size:
+            return end
+        starts = self.starts
+        i = bisect_right(starts, written + size) - 1
+        if starts[i] > written:
+            return min(starts[i], end)
+        return min(starts[i + 1], end) if i + 1 < len(starts) else end
 
     def feed(self, text: str) -> None:
         """Read the complete lines of `text` (the whole answer so far) that have not been read yet."""
@@ -98,21 +126,24 @@ class _BlockScanner:
         if self.fence:
             if len(line) - len(stripped) <= 3 and stripped.rstrip().startswith(self.fence) \
                     and not stripped.rstrip().strip(self.fence[0]):
-                self.fence, self.block_start = "", after
+                self.fence = ""
+                self._block_starts_at(after)
             return
         if not line.strip():
-            self.block_start = after
+            self._block_starts_at(after)
         elif len(line) - len(stripped) <= 3 and stripped[:3] in ("```", "~~~"):
             marker = stripped[0]
             self.fence = marker * (len(stripped) - len(stripped.lstrip(marker)))
-            self.block_start = start
+            self._block_starts_at(start)
 
 
 class _Feed:
-    """Buffers text for one Markdown widget and writes it to the widget's stream at most every FLUSH_INTERVAL.
+    """Buffers text for one Markdown widget and appends it at most every FLUSH_INTERVAL, one bounded slice at a time.
 
-    With `show_tail`, a block longer than HOLD_BLOCK_AFTER is held back until it ends, and `show_tail` is given its
-    last characters to show instead (None once nothing is held).
+    With `show_tail` (the answer, not its thinking), a block longer than HOLD_BLOCK_AFTER is held back until it ends,
+    and `show_tail` is given its last characters to show instead (None once nothing is held); and a backlog (text
+    that arrived faster than it could be drawn) is appended in slices of about WRITE_SLICE characters, cut where
+    blocks begin, a frame apart, so a key typed meanwhile waits for one slice, not for all of it.
     """
 
     def __init__(self, owner: Widget, markdown: Markdown, interval: float = FLUSH_INTERVAL, show_tail=None) -> None:
@@ -124,13 +155,15 @@ class _Feed:
         self._held_since = 0.0  # when the oldest text not yet written arrived
         self._parts: list[str] = []
         self._length = 0  # of the text received
-        self._written = 0  # how much of it has been given to the stream
+        self._written = 0  # how much of it has been appended to the Markdown
         self._show_tail = show_tail
         self._scanner = _BlockScanner() if show_tail is not None else None
         self._tail_shown = False
-        self._stream = None
+        self._appending = asyncio.Lock()  # one append at a time: two at once can misplace blocks (see finish)
         self._timer: Timer | None = None
         self._after_echo = False  # a write is waiting for the frame that shows the key just typed
+        self._wanted = asyncio.Event()  # the writer task has something to append
+        self._writer_task: asyncio.Task | None = None
         self._closed = False
 
     @property
@@ -167,42 +200,82 @@ class _Feed:
             self._tail_shown = False
         return start if held else self._length
 
+    def _slice_end(self, end: int) -> int:
+        if self._scanner is None:  # the thinking: collapsed, cheap to draw; written whole
+            return end
+        return self._scanner.slice_end(self._written, end, WRITE_SLICE)
+
     async def _flush(self) -> None:
         self._timer = None
         now = time.perf_counter()
         late = now - self._due
         self._interval = min(MAX_FLUSH_INTERVAL, max(self._base_interval, 2 * late))
+        await self._write_when_keys_allow()
+
+    async def _write_when_keys_allow(self) -> None:
         if self._closed or self._written == self._length:
             return
+        now = time.perf_counter()
         since_key = now - getattr(getattr(self._owner, "app", None), "last_input_at", 0.0)
-        if since_key < TYPING_PAUSE and now - self._held_since < MAX_FLUSH_INTERVAL:
-            if since_key < ECHO_FRAME:  # a key has just arrived: write once the frame that shows it is drawn
-                if not self._after_echo:
-                    self._after_echo = True
-                    self._owner.call_after_refresh(self._write_after_echo)
-                return
-            self._due = now + KEY_POLL  # between two keys: wait for the next one
-            self._timer = self._owner.set_timer(KEY_POLL, self._flush, name="markdown-feed")
+        if since_key < ECHO_FRAME:  # a key has just arrived: write once the frame that shows it is drawn
+            if not self._after_echo:
+                self._after_echo = True
+                self._owner.call_after_refresh(self._write_after_echo)
             return
-        await self._write()
+        if since_key < TYPING_PAUSE and now - self._held_since < MAX_FLUSH_INTERVAL:
+            if self._timer is None:  # between two keys: wait for the next one
+                self._due = now + KEY_POLL
+                self._timer = self._owner.set_timer(KEY_POLL, self._flush, name="markdown-feed")
+            return
+        self._write()
 
-    async def _write_after_echo(self) -> None:
+    def _write_after_echo(self) -> None:
         self._after_echo = False
         if self._written < self._length:
-            await self._write()
+            self._write()
 
-    async def _write(self) -> None:
+    def _write(self) -> None:
+        """Have the writer task append what may be written now (it runs apart from the screen, see `_writer`)."""
+        self._wanted.set()
+        if self._writer_task is None:
+            self._writer_task = asyncio.create_task(self._writer(), name="markdown-feed-writer")
+
+    async def _writer(self) -> None:
+        """Append slices, one at a time, a frame apart, whenever asked; until the feed closes.
+
+        A task of its own, as Textual's MarkdownStream is: an append awaits the mounting of its blocks, and awaited
+        in the screen's task (where timers' after-refresh callbacks run) it would hold back the very frames that
+        show the keys typed meanwhile.
+        """
+        while not self._closed:
+            await self._wanted.wait()
+            self._wanted.clear()
+            while not self._closed and await self._append_slice(final=False):
+                await self._frame()
+
+    async def _append_slice(self, *, final: bool) -> bool:
+        """Append the next slice (up to the writable end, or to the end when `final`); True if more may follow."""
         await self._until_mounted()
-        if self._closed:
+        async with self._appending:
+            if self._closed and not final:  # finish writes the rest
+                return False
+            end = self._length if final else self._writable_end()
+            if end <= self._written:
+                return False
+            stop = self._slice_end(end)
+            chunk = self.text[self._written:stop]
+            self._written = stop
+            await self._markdown.append(chunk)
+            return stop < end
+
+    async def _frame(self) -> None:
+        """Until the next frame is drawn (keys typed meanwhile are shown in it); at once if the widget is gone."""
+        if not self._owner.is_attached:
             return
-        end = self._writable_end()
-        if end <= self._written:
-            return
-        chunk = self.text[self._written:end]
-        self._written = end
-        if self._stream is None:
-            self._stream = Markdown.get_stream(self._markdown)
-        await self._stream.write(chunk)
+        try:
+            await asyncio.wait_for(self._owner.wait_for_refresh(), FRAME_WAIT_LIMIT)
+        except asyncio.TimeoutError:  # no frame came (the screen is not shown): the slices go on anyway
+            pass
 
     def close_with(self, text: str) -> None:
         """Hold `text` as the whole, final content (already given to the widget): nothing more is fed."""
@@ -214,51 +287,42 @@ class _Feed:
         self._mounting = awaitable
 
     async def _until_mounted(self) -> None:
-        if self._mounting is not None:
-            mounting, self._mounting = self._mounting, None
-            await mounting
+        if self._mounting is not None:  # awaited by the writer task and by finish: one future both can wait on
+            if not isinstance(self._mounting, asyncio.Future):
+                self._mounting = asyncio.ensure_future(self._mounting)
+            await self._mounting
 
-    async def finish(self) -> None:
-        """Stop the stream with everything written to it, then reconcile: what is shown equals what arrived.
-
-        The reconcile is one full `update()` only when the widget's source differs from the text (nothing was
-        streamed yet, or a write went missing): re-rendering a long answer that the stream already holds costs as
-        much as rendering it once (seconds for 100 KB), and the appends render exactly what `update()` would
-        (tests/perf/test_streamed_render.py checks that, line by line and style by style).
-        """
-        if self._closed:
-            return
+    def close(self) -> None:
+        """The widget is going away: nothing more is written, and the writer task ends."""
         self._closed = True
         if self._timer is not None:
             self._timer.stop()
             self._timer = None
-        pending = self.text[self._written:]
-        self._written = self._length
-        await self._until_mounted()
-        if self._stream is not None:
-            if pending:
-                await self._stream.write(pending)
-            await self._stream_idle()
-            await self._stream.stop()
-        if self._markdown.source != self.text:
-            await self._markdown.update(self.text)
+        self._wanted.set()
+
+    async def finish(self) -> None:
+        """Append everything not appended yet (in slices, a frame apart), then reconcile: what is shown equals what
+        arrived.
+
+        Appends are made one at a time: two started together can misplace blocks (Textual 8.2.8 computes what to
+        re-parse before taking the widget's lock). The reconcile is one full `update()` only when the widget's source
+        differs from the text (a write went missing): re-rendering a long answer that the appends already drew costs
+        as much as rendering it once (seconds for 100 KB), and the appends render exactly what `update()` would
+        (tests/perf/test_streamed_render.py checks that, line by line and style by style).
+        """
+        if self._closed:
+            return
+        self.close()  # the writer task wakes, sees the feed closed and ends; the rest is appended here
+        if self._scanner is not None:
+            self._scanner.feed(self.text)
+        while await self._append_slice(final=True):
+            await self._frame()
+        text = self.text
+        if self._markdown.source != text:
+            await self._markdown.update(text)
         if self._tail_shown:
             self._show_tail(None, 0)
             self._tail_shown = False
-
-    async def _stream_idle(self) -> None:
-        """Wait until the stream has handed every character to `append` and that append has finished.
-
-        `MarkdownStream.stop()` cancels an append in flight and appends the rest beside it; two appends started
-        together can misplace blocks (Textual 8.2.8 computes what to re-parse before taking the widget's lock).
-        Stopped when idle, it appends nothing. Bounded: a stream that died leaves the rest to the reconcile.
-        """
-        for _ in range(10_000):
-            if self._markdown.source == self.text:
-                break
-            await asyncio.sleep(0)
-        async with self._markdown.lock:  # the last append holds it until its blocks are mounted
-            pass
 
 
 class UserMessage(Static):
@@ -346,6 +410,11 @@ class AssistantMessage(Vertical):
         yield self._meta
         yield self._answer
         yield self._status
+
+    def on_unmount(self) -> None:
+        self._answer_feed.close()
+        if self._thinking_feed is not None:
+            self._thinking_feed.close()
 
     def _show_tail(self, tail: str | None, held: int) -> None:
         """Show the end of a long block held back while it streams (None: nothing is held now); `held` characters
@@ -491,9 +560,15 @@ class AssistantMessage(Vertical):
         return len(self._folded)
 
     def _fold_old_blocks(self) -> None:
-        # Never once `finish` has begun: its last writes (or its one-shot update) lay out while the state still
-        # says streaming, and a fold made then would stay, a blank spacer in place of the answer's first blocks.
-        if self.state != "streaming" or self._finished is not None or not getattr(self.parent, "following", False):
+        # Also while `finish` appends a backlog (a fast stream ends long before it is drawn): its slices would
+        # otherwise lay out every block drawn so far, again and again. A fold made by the last layouts, after
+        # `finish` asked for the unfold, is unfolded in the next pause too: never a blank spacer left in place of
+        # the answer's first blocks.
+        if self.state != "streaming":
+            if self._fold is not None:
+                self._unfold_when_idle()
+            return
+        if not getattr(self.parent, "following", False):
             return
         blocks = [b for b in self._answer.children if b.display and b is not self._fold]
         if len(blocks) <= FOLD_AFTER:
