@@ -299,9 +299,9 @@ async def test_countdown_follows_the_injected_clock_and_ticks_only_while_somethi
         assert "expires" not in row.texts["times"]
 
 
-async def test_the_panel_is_one_widget_per_provider_plus_four(isolated_home):
+async def test_the_panel_is_one_widget_per_provider_plus_three(isolated_home):
     """Every layout re-arranges every shown widget of the screen: a row is one widget that draws its own parts
-    (it was a Horizontal and five Statics, 53 widgets for the 7 default providers)."""
+    (it was a ListItem, a Horizontal and five Statics: 53 widgets in the panel for the 7 default providers)."""
     service = make_service(isolated_home)
     app = PanelApp(service, clock=FakeClock(), probe_every=None)
     async with app.run_test(size=(48, 60)) as pilot:
@@ -310,8 +310,8 @@ async def test_the_panel_is_one_widget_per_provider_plus_four(isolated_home):
         rows = [panel.row(pid) for pid in panel.statuses]
         assert len(rows) == 7
         assert [list(row.children) for row in rows] == [[]] * len(rows)
-        # The title, the list, the detail and the usage meter besides the rows.
-        assert len(list(panel.walk_children())) <= len(rows) + 4
+        # The list, the detail and the usage meter besides the rows (the panel draws its title itself).
+        assert len(list(panel.walk_children())) <= len(rows) + 3
 
 
 def _lines(row) -> list[str]:

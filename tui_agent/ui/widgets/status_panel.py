@@ -234,7 +234,13 @@ class _RowLines(Visual):
 
 
 class StatusPanel(Vertical):
-    """The side panel: provider rows, the selected row's chain and last error, and this conversation's usage."""
+    """The side panel: provider rows, the selected row's chain and last error, and this conversation's usage.
+
+    The title line is drawn by the panel itself (`_PanelTitle`, styled by its `panel-title` component class) above
+    the list, which starts one line down: a Static less on a screen whose every layout arranges every widget.
+    """
+
+    COMPONENT_CLASSES = {"panel-title"}
 
     DEFAULT_CSS = """
     StatusPanel {
@@ -244,7 +250,6 @@ class StatusPanel(Vertical):
         background: $surface;
     }
     StatusPanel > .panel-title {
-        height: 1;
         padding: 0 1;
         text-style: bold;
         background: $primary-muted;
@@ -252,6 +257,7 @@ class StatusPanel(Vertical):
     StatusPanel > ListView {
         height: 1fr;
         min-height: 4;
+        margin-top: 1;  /* the title's line */
         background: $surface;
     }
     StatusPanel ProviderRow {
@@ -327,10 +333,12 @@ class StatusPanel(Vertical):
         self._countdown: "Timer | None" = None
 
     def compose(self) -> ComposeResult:
-        yield Static("Providers", classes="panel-title")
         yield ListView(*self._rows.values(), id="status-rows")
         yield self._detail
         yield self._usage
+
+    def render(self) -> "_PanelTitle":
+        return _PanelTitle(self, "Providers")
 
     # --- life cycle ---------------------------------------------------------------------------------------
 
@@ -578,6 +586,32 @@ class StatusPanel(Vertical):
     def _show_detail(self) -> None:
         if self._selected is not None:
             self._detail.update(self.detail_text(self._selected))
+
+
+class _PanelTitle(Visual):
+    """The panel's first line, drawn as a Static with the `panel-title` class drew it: its padding, its text on the
+    class's full style, the rest of the line on the class's background. The panel's children cover the lines below."""
+
+    def __init__(self, panel: StatusPanel, title: str) -> None:
+        self._panel = panel
+        self._title = Content(title)
+
+    def get_optimal_width(self, rules: "RulesMap", container_width: int) -> int:
+        return self._title.cell_length
+
+    def get_height(self, rules: "RulesMap", width: int) -> int:
+        return 1
+
+    def render_strips(self, width: int, height: int | None, style: VisualStyle, options: RenderOptions) -> list[Strip]:
+        if not width:
+            return []
+        padding = self._panel.get_component_styles("panel-title").padding
+        title_style = self._panel.get_visual_style("panel-title")
+        blank = VisualStyle(background=title_style.background).rich_style
+        text_width = max(0, width - padding.left - padding.right)
+        text = self._title.render_strips(text_width, 1, title_style, RenderOptions(options.get_style, options.rules))
+        line = (text[0] if text else Strip([])).adjust_cell_length(text_width, blank)
+        return [Strip.join([Strip.blank(padding.left, blank), line, Strip.blank(padding.right, blank)])]
 
 
 # --- the narrow summary ----------------------------------------------------------------------------------
