@@ -528,6 +528,32 @@ async def test_usage_sums_answers_and_shows_the_share_of_the_context_window(isol
         assert "none yet" in str(panel.usage.render())
 
 
+async def test_new_usage_numbers_on_as_many_lines_repaint_the_meter_without_a_layout(isolated_home):
+    """Usage arrives while an answer streams; a layout would re-arrange every widget of the screen."""
+    service = make_service(isolated_home, local_servers_at())
+    app = PanelApp(service, clock=FakeClock(), probe_every=None)
+    async with app.run_test(size=(48, 60)) as pilot:
+        meter = app.query_one(StatusPanel).usage
+        meter.record_usage(Usage(input_tokens=100, output_tokens=20), answer_id=1)
+        await wait_until(pilot, lambda: meter.size.height == 3, "the meter laid out with the tokens and the cost")
+        layouts: list[bool] = []
+        real_refresh = meter.refresh
+
+        def spy(*regions, layout: bool = False, **options):
+            layouts.append(layout)
+            return real_refresh(*regions, layout=layout, **options)
+
+        meter.refresh = spy
+        meter.record_usage(Usage(input_tokens=100, output_tokens=900), answer_id=1)
+        assert layouts == [False]
+        await pilot.pause()
+        assert "out 900" in "\n".join(strip.text for strip in meter.render_lines(Region(0, 0, *meter.outer_size)))
+        meter.set_context_window(8_000)  # one more line: the context
+        assert layouts[-1] is True
+        await wait_until(pilot, lambda: meter.size.height == 4, "the meter laid out with the context line")
+        meter.refresh = real_refresh
+
+
 def test_the_cost_is_shown_only_when_every_answer_is_priced():
     from tui_agent.ui.widgets.usage import UsageBook, header_summary
 
