@@ -12,6 +12,7 @@ from typing import Callable
 import pytest
 from textual.app import App, ComposeResult
 from textual.binding import Binding
+from textual.geometry import Region
 from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
 from textual.widgets import Static
@@ -298,6 +299,87 @@ async def test_countdown_follows_the_injected_clock_and_ticks_only_while_somethi
         assert "expires" not in row.texts["times"]
 
 
+async def test_the_panel_is_one_widget_per_provider_plus_three(isolated_home):
+    """Every layout re-arranges every shown widget of the screen: a row is one widget that draws its own parts
+    (it was a ListItem, a Horizontal and five Statics: 53 widgets in the panel for the 7 default providers)."""
+    service = make_service(isolated_home)
+    app = PanelApp(service, clock=FakeClock(), probe_every=None)
+    async with app.run_test(size=(48, 60)) as pilot:
+        await pilot.pause()
+        panel = app.query_one(StatusPanel)
+        rows = [panel.row(pid) for pid in panel.statuses]
+        assert len(rows) == 7
+        assert [list(row.children) for row in rows] == [[]] * len(rows)
+        # The list, the detail and the usage meter besides the rows (the panel draws its title itself).
+        assert len(list(panel.walk_children())) <= len(rows) + 3
+
+
+def _lines(row) -> list[str]:
+    """The row's lines as the screen shows them (its padding included), trailing blanks cut."""
+    return [strip.text.rstrip() for strip in row.render_lines(Region(0, 0, *row.outer_size))]
+
+
+async def test_a_row_draws_name_and_state_on_one_line_wraps_its_auth_and_has_a_failure_line_only_with_a_failure(
+    isolated_home,
+):
+    service = make_service(isolated_home, local_servers_at())
+    app = PanelApp(service, clock=FakeClock(), probe_every=None)
+    async with app.run_test(size=(48, 60)) as pilot:
+        panel = app.query_one(StatusPanel)
+        row = panel.row("openrouter")
+        service._publish(status("openrouter", CredentialState.READY, source="keyring",
+                                identity="someone-with-a-long-name@a-long-domain.example.com"))
+        await wait_until(pilot, lambda: row.outer_size.height == 5, "the row laid out with the wrapped auth")
+        # 45 columns inside the row's padding: the state flush right; the auth wrapped at a word, and a word
+        # longer than the line folded, as the auth's own Static wrapped it.
+        assert _lines(row) == [
+            " " + "OpenRouter".ljust(45 - len("✓ ready")) + "✓ ready",
+            " api-key · keyring ·",
+            " someone-with-a-long-name@a-long-domain.exampl",
+            " e.com",
+            " checked just now",
+        ]
+        service._publish(row.status.with_(last_failure="last request failed: timeout"))
+        await wait_until(pilot, lambda: row.outer_size.height == 6, "the failure line laid out")
+        assert _lines(row)[-2:] == [" checked just now", " last request failed: timeout"]
+        service._publish(row.status.with_(last_failure=""))
+        await wait_until(pilot, lambda: row.outer_size.height == 5, "the failure line gone")
+        assert _lines(row)[-1] == " checked just now"
+
+
+async def test_a_countdown_tick_repaints_its_row_without_laying_out_the_screen(isolated_home):
+    """A layout re-arranges every widget of the screen; the per-second countdown changes a row's text, seldom
+    its number of lines."""
+    service = make_service(isolated_home, local_servers_at())
+    clock = FakeClock()
+    app = PanelApp(service, clock=clock, probe_every=None)
+    async with app.run_test(size=(48, 60)) as pilot:
+        panel = app.query_one(StatusPanel)
+        row = panel.row("azure-openai")
+        service._publish(status("azure-openai", CredentialState.EXPIRING, auth_method="oauth-device", source="keyring",
+                                expires_at=FROZEN + timedelta(minutes=10)))
+        await wait_until(pilot, lambda: row.texts["state"] == "◔ expiring" and row.outer_size.height == 3, "expiring shown")
+        refreshes: list[bool] = []
+        real_refresh = row.refresh
+
+        def spy(*regions, layout: bool = False, **options):
+            refreshes.append(layout)
+            return real_refresh(*regions, layout=layout, **options)
+
+        row.refresh = spy
+        clock.advance(1)
+        panel.refresh_times()
+        assert row.texts["times"] == "expires in 9m 59s · checked just now"
+        assert refreshes == [False]
+        await pilot.pause()
+        assert "expires in 9m 59s" in "\n".join(_lines(row))  # repainted with the new text
+        refreshes.clear()
+        service._publish(row.status.with_(last_failure="last request failed: timeout"))
+        await wait_until(pilot, lambda: row.texts["failure"] != "", "the failure shown")
+        assert True in refreshes  # one more line: laid out
+        row.refresh = real_refresh
+
+
 async def test_a_passed_expiry_asks_the_service_again_without_probing(isolated_home):
     service = make_service(isolated_home, local_servers_at(), env={"OPENAI_API_KEY": OPENAI_KEY})
     clock = FakeClock()
@@ -444,6 +526,32 @@ async def test_usage_sums_answers_and_shows_the_share_of_the_context_window(isol
         assert "Context 400 / 1k 40%" in str(panel.usage.render())
         panel.reset_usage()
         assert "none yet" in str(panel.usage.render())
+
+
+async def test_new_usage_numbers_on_as_many_lines_repaint_the_meter_without_a_layout(isolated_home):
+    """Usage arrives while an answer streams; a layout would re-arrange every widget of the screen."""
+    service = make_service(isolated_home, local_servers_at())
+    app = PanelApp(service, clock=FakeClock(), probe_every=None)
+    async with app.run_test(size=(48, 60)) as pilot:
+        meter = app.query_one(StatusPanel).usage
+        meter.record_usage(Usage(input_tokens=100, output_tokens=20), answer_id=1)
+        await wait_until(pilot, lambda: meter.size.height == 3, "the meter laid out with the tokens and the cost")
+        layouts: list[bool] = []
+        real_refresh = meter.refresh
+
+        def spy(*regions, layout: bool = False, **options):
+            layouts.append(layout)
+            return real_refresh(*regions, layout=layout, **options)
+
+        meter.refresh = spy
+        meter.record_usage(Usage(input_tokens=100, output_tokens=900), answer_id=1)
+        assert layouts == [False]
+        await pilot.pause()
+        assert "out 900" in "\n".join(strip.text for strip in meter.render_lines(Region(0, 0, *meter.outer_size)))
+        meter.set_context_window(8_000)  # one more line: the context
+        assert layouts[-1] is True
+        await wait_until(pilot, lambda: meter.size.height == 4, "the meter laid out with the context line")
+        meter.refresh = real_refresh
 
 
 def test_the_cost_is_shown_only_when_every_answer_is_priced():

@@ -14,7 +14,11 @@ from typing import TYPE_CHECKING, Callable, Hashable, Iterable
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Horizontal, Vertical
+from textual.containers import Vertical
+from textual.content import Content
+from textual.strip import Strip
+from textual.style import Style as VisualStyle
+from textual.visual import RenderOptions, Visual
 from textual.widgets import ListItem, ListView, Static
 
 from tui_agent.core.credentials import CredentialState, CredentialStatus, state_label
@@ -23,6 +27,7 @@ from tui_agent.ui.status_signal import status_signal
 from tui_agent.ui.widgets.usage import UsageMeter
 
 if TYPE_CHECKING:
+    from textual.css.styles import RulesMap
     from textual.timer import Timer
     from textual.worker import Worker
 
@@ -110,7 +115,15 @@ def _not_checked(provider: "ProviderConfig") -> CredentialStatus:
 
 
 class ProviderRow(ListItem):
-    """One provider: name and state (symbol + word, coloured by a state class), auth, identity, times."""
+    """One provider: name and state (symbol + word, coloured by a state class), auth, identity, times.
+
+    The row draws its parts itself (`_RowLines`) instead of holding a Horizontal and five Statics: every layout
+    of the screen arranges every shown widget, and seven widgets per provider made the panel the largest part of
+    the screen's widget count. Each part keeps its look in CSS as a component class (`row-name`, `row-state`,
+    `row-auth`, `row-times`, `row-failure`), styled by the same rules the Statics were.
+    """
+
+    COMPONENT_CLASSES = {"row-name", "row-state", "row-auth", "row-times", "row-failure"}
 
     def __init__(self, provider: "ProviderConfig", status: CredentialStatus) -> None:
         super().__init__(classes=f"-state-{status.state.value}")
@@ -118,19 +131,10 @@ class ProviderRow(ListItem):
         self.status = status
         self.model_count: int | None = None
         self.listing_models = False
-        self._name = Static(provider.name, classes="row-name", markup=False)
-        self._state = Static("", classes="row-state", markup=False)
-        self._auth = Static("", classes="row-auth", markup=False)
-        self._times = Static("", classes="row-times", markup=False)
-        self._failure = Static("", classes="row-failure", markup=False)  # a failed request that left the state
+        self._parts: dict[str, str] = {"name": provider.name, "state": "", "auth": "", "times": "", "failure": ""}
 
-    def compose(self) -> ComposeResult:
-        with Horizontal(classes="row-head"):
-            yield self._name
-            yield self._state
-        yield self._auth
-        yield self._times
-        yield self._failure
+    def render(self) -> "_RowLines":
+        return _RowLines(self, self._parts)
 
     @property
     def provider_id(self) -> str:
@@ -143,17 +147,19 @@ class ProviderRow(ListItem):
         self.status = status
         if status.model_count is not None:
             self.model_count = status.model_count
-        self._state.update(state_label(status.state))
         auth = [status.auth_method, status.source]
         if status.identity:
             auth.append(status.identity)
-        self._auth.update(" · ".join(auth))
-        self._failure.update(sanitize_line(status.last_failure))
-        self._failure.display = bool(status.last_failure)
-        self.show_times(now)
+        self._set_parts(
+            state=state_label(status.state), auth=" · ".join(auth), failure=sanitize_line(status.last_failure),
+            times=self._times_text(now),
+        )
 
     def show_times(self, now: datetime) -> None:
         """Refresh what depends on the clock: the countdown and the age of the last check."""
+        self._set_parts(times=self._times_text(now))
+
+    def _times_text(self, now: datetime) -> str:
         status = self.status
         parts: list[str] = []
         if self.provider.local:
@@ -168,23 +174,73 @@ class ProviderRow(ListItem):
         if status.expires_at is not None:
             parts.append(format_countdown(status.expires_at, now))
         parts.append(f"checked {format_age(status.checked_at, now)}" if status.checked_at else "not checked yet")
-        self._times.update(" · ".join(parts))
+        return " · ".join(parts)
+
+    def _set_parts(self, **texts: str) -> None:
+        if all(self._parts[part] == text for part, text in texts.items()):
+            return
+        self._parts = {**self._parts, **texts}
+        width, height = self.content_size
+        # A layout re-arranges every widget of the screen; the countdown ticks every second and seldom changes
+        # the number of lines, so a repaint is enough while the row keeps the height it was laid out with.
+        same_height = width > 0 and _RowLines(self, self._parts).get_height(self.styles, width) == height
+        self.refresh(layout=not same_height)
 
     @property
     def texts(self) -> dict[str, str]:
         """What the row shows, by part (for tests and for screen readers of the future)."""
-        return {
-            "name": str(self._name.content), "state": str(self._state.content),
-            "auth": str(self._auth.content), "times": str(self._times.content),
-            "failure": str(self._failure.content),
-        }
+        return dict(self._parts)
+
+
+class _RowLines(Visual):
+    """A provider row's lines, drawn as its Horizontal and five Statics drew them: the name on the left of the first
+    line (cut at a word to leave the state its width) and the state on the right, then auth, times and, only when
+    there is one, the failure, each wrapped at the row's width. Each part is drawn on its component class's full
+    style, as a Static with that class would be, so the themes and the cursor's rules keep their colours."""
+
+    def __init__(self, row: ProviderRow, parts: dict[str, str]) -> None:
+        self._row = row
+        self._name = Content(parts["name"])
+        self._state = Content(parts["state"])
+        self._body = [
+            (Content(parts[part]), f"row-{part}") for part in ("auth", "times", "failure") if part != "failure" or parts[part]
+        ]
+
+    def get_optimal_width(self, rules: "RulesMap", container_width: int) -> int:
+        return max(self._name.cell_length + self._state.cell_length, *(text.cell_length for text, _ in self._body))
+
+    def get_height(self, rules: "RulesMap", width: int) -> int:
+        return 1 + sum(text.get_height(rules, width) for text, _ in self._body)
+
+    def render_strips(self, width: int, height: int | None, style: VisualStyle, options: RenderOptions) -> list[Strip]:
+        if not width:
+            return []
+        style_of = self._row.get_visual_style
+        # Selection offsets are the row's; they do not apply to one part's text.
+        options = RenderOptions(options.get_style, options.rules)
+        state_width = min(self._state.cell_length, width)
+        name_width = width - state_width
+        name = self._name.render_strips(name_width, 1, style_of("row-name"), options) if name_width else []
+        state = self._state.render_strips(state_width, 1, style_of("row-state"), options) if state_width else []
+        blank = VisualStyle(background=style.background).rich_style  # what a Static's own padding is drawn with
+        head = Strip.join([(name[0] if name else Strip([])).adjust_cell_length(name_width, blank), *state[:1]])
+        strips = [head]
+        for text, component in self._body:
+            strips.extend(text.render_strips(width, None, style_of(component), options))
+        return strips if height is None else strips[:height]
 
 
 # --- the panel -------------------------------------------------------------------------------------------
 
 
 class StatusPanel(Vertical):
-    """The side panel: provider rows, the selected row's chain and last error, and this conversation's usage."""
+    """The side panel: provider rows, the selected row's chain and last error, and this conversation's usage.
+
+    The title line is drawn by the panel itself (`_PanelTitle`, styled by its `panel-title` component class) above
+    the list, which starts one line down: a Static less on a screen whose every layout arranges every widget.
+    """
+
+    COMPONENT_CLASSES = {"panel-title"}
 
     DEFAULT_CSS = """
     StatusPanel {
@@ -194,7 +250,6 @@ class StatusPanel(Vertical):
         background: $surface;
     }
     StatusPanel > .panel-title {
-        height: 1;
         padding: 0 1;
         text-style: bold;
         background: $primary-muted;
@@ -202,6 +257,7 @@ class StatusPanel(Vertical):
     StatusPanel > ListView {
         height: 1fr;
         min-height: 4;
+        margin-top: 1;  /* the title's line */
         background: $surface;
     }
     StatusPanel ProviderRow {
@@ -209,9 +265,9 @@ class StatusPanel(Vertical):
         padding: 0 1;
         margin: 0 0 1 0;
     }
-    StatusPanel .row-head { height: 1; }
-    StatusPanel .row-name { width: 1fr; text-style: bold; }
-    StatusPanel .row-state { width: auto; text-style: bold; }
+    /* Component classes of ProviderRow (the parts it draws), not widgets. */
+    StatusPanel .row-name { text-style: bold; }
+    StatusPanel .row-state { text-style: bold; }
     StatusPanel .row-auth, StatusPanel .row-times { color: $text-muted; }
     StatusPanel .row-failure { color: $text-error; }
     StatusPanel ProviderRow.-state-ready .row-state { color: $text-success; }
@@ -277,10 +333,12 @@ class StatusPanel(Vertical):
         self._countdown: "Timer | None" = None
 
     def compose(self) -> ComposeResult:
-        yield Static("Providers", classes="panel-title")
         yield ListView(*self._rows.values(), id="status-rows")
         yield self._detail
         yield self._usage
+
+    def render(self) -> "_PanelTitle":
+        return _PanelTitle(self, "Providers")
 
     # --- life cycle ---------------------------------------------------------------------------------------
 
@@ -528,6 +586,32 @@ class StatusPanel(Vertical):
     def _show_detail(self) -> None:
         if self._selected is not None:
             self._detail.update(self.detail_text(self._selected))
+
+
+class _PanelTitle(Visual):
+    """The panel's first line, drawn as a Static with the `panel-title` class drew it: its padding, its text on the
+    class's full style, the rest of the line on the class's background. The panel's children cover the lines below."""
+
+    def __init__(self, panel: StatusPanel, title: str) -> None:
+        self._panel = panel
+        self._title = Content(title)
+
+    def get_optimal_width(self, rules: "RulesMap", container_width: int) -> int:
+        return self._title.cell_length
+
+    def get_height(self, rules: "RulesMap", width: int) -> int:
+        return 1
+
+    def render_strips(self, width: int, height: int | None, style: VisualStyle, options: RenderOptions) -> list[Strip]:
+        if not width:
+            return []
+        padding = self._panel.get_component_styles("panel-title").padding
+        title_style = self._panel.get_visual_style("panel-title")
+        blank = VisualStyle(background=title_style.background).rich_style
+        text_width = max(0, width - padding.left - padding.right)
+        text = self._title.render_strips(text_width, 1, title_style, RenderOptions(options.get_style, options.rules))
+        line = (text[0] if text else Strip([])).adjust_cell_length(text_width, blank)
+        return [Strip.join([Strip.blank(padding.left, blank), line, Strip.blank(padding.right, blank)])]
 
 
 # --- the narrow summary ----------------------------------------------------------------------------------

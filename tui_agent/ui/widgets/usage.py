@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Hashable
 
 from rich.text import Text
+from textual.content import Content
 from textual.widget import Widget
 
 from tui_agent.core.events import Usage
@@ -181,4 +182,8 @@ class UsageMeter(Widget):
         totals, window = self.totals, self._context_window
         # The colour is a second channel; the percentage is always printed.
         self.set_class(bool(window and totals.context_used and totals.context_used >= 0.9 * window), "-context-high")
-        self.refresh(layout=True)
+        # A layout re-arranges every widget of the screen, and Usage arrives while an answer streams: new numbers
+        # on as many lines only need a repaint.
+        width, height = self.content_size
+        lines = Content.from_rich_text(usage_text(totals, window)).get_height(self.styles, width) if width else None
+        self.refresh(layout=lines != height)
