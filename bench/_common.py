@@ -14,6 +14,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 from pathlib import Path
 from typing import Iterator
 
@@ -165,9 +166,11 @@ def chunks_of(text: str, size: int = 20) -> list[str]:
 
 
 @contextlib.contextmanager
-def loopback_answer(chunks: list[str], delay: float = 0.0, repeat: int = 1) -> Iterator[str]:
+def loopback_answer(chunks: list[str], delay: float = 0.0, repeat: int = 1,
+                    sent_at: list[float] | None = None) -> Iterator[str]:
     """A loopback OpenAI-compatible server in a child process that streams `chunks` (one SSE event each,
-    `delay` s apart) to each of the next `repeat` chat requests; yields its base URL."""
+    `delay` s apart) to each of the next `repeat` chat requests; yields its base URL. With `sent_at`, the
+    `time.perf_counter()` at which each streamed reply was written whole is appended to it as it happens."""
     spec = Path(tempfile.mkstemp(prefix="tui-agent-bench-", suffix=".json")[1])
     spec.write_text(json.dumps({"chunks": chunks, "delay": delay, "repeat": repeat}), encoding="utf-8")
     proc = subprocess.Popen([sys.executable, str(ROOT / "bench" / "_loopback.py"), str(spec)],
@@ -177,6 +180,14 @@ def loopback_answer(chunks: list[str], delay: float = 0.0, repeat: int = 1) -> I
         base_url = proc.stdout.readline().strip()
         if not base_url:
             raise RuntimeError("the loopback server did not start (see its error output above)")
+        stdout = proc.stdout
+
+        def note_sends() -> None:
+            for line in stdout:
+                if line.startswith("sent ") and sent_at is not None:
+                    sent_at.append(float(line.split()[1]))
+
+        threading.Thread(target=note_sends, daemon=True).start()
         yield base_url
     finally:
         assert proc.stdin is not None

@@ -7,7 +7,15 @@ import gc
 import weakref
 
 from tui_agent.ui import gc_pacing
-from tui_agent.ui.gc_pacing import DEEP_AFTER, FULL_DUE, IDLE_AFTER, NO_AUTOMATIC_FULL, GcPacer
+from tui_agent.ui.gc_pacing import (
+    DEEP_AFTER,
+    FULL_DUE,
+    IDLE_AFTER,
+    NO_AUTOMATIC_FULL,
+    OVERDUE,
+    TYPING_PAUSE,
+    GcPacer,
+)
 
 
 class FakeGc:
@@ -81,13 +89,28 @@ def test_nothing_runs_until_a_full_pass_is_due():
     assert fake.calls == []
 
 
-def test_while_the_user_types_a_due_pass_scans_only_what_is_new_and_freezes_what_survived():
+def test_while_the_user_types_a_due_pass_runs_after_a_key_is_shown_and_scans_only_what_is_new():
     fake, clock = FakeGc(), Clock()
     pacer = pacer_with(fake, clock, [clock.now])
     fake.count[2] = FULL_DUE
-    assert pacer.tick() == "recent"
+    assert pacer.tick() is None  # the timer, between two keys: the next key may come any moment
+    assert pacer.after_echo() == "recent"  # the gap after a key's frame
     assert fake.calls == [("collect", 2), ("freeze",)]  # never unfreezes under the user's keys
     assert pacer.frozen_since_deep == fake.survivors
+
+
+def test_a_pass_waits_for_a_key_or_a_pause_only_until_it_is_overdue():
+    fake, clock = FakeGc(), Clock()
+    last_key = [clock.now]
+    pacer = pacer_with(fake, clock, last_key)
+    fake.count[2] = FULL_DUE
+    clock.now += TYPING_PAUSE + 0.01  # the user stopped typing: the timer may run it
+    assert pacer.tick() == "recent"
+    last_key[0] = clock.now
+    fake.count[2] = OVERDUE - 1
+    assert pacer.tick() is None
+    fake.count[2] = OVERDUE  # keys on and on with no echo gap seen: run anyway, before it grows larger
+    assert pacer.tick() == "recent"
 
 
 def test_a_pause_after_enough_was_frozen_brings_a_deep_pass_over_everything():
@@ -97,7 +120,7 @@ def test_a_pause_after_enough_was_frozen_brings_a_deep_pass_over_everything():
     fake.survivors = DEEP_AFTER // 2 + 1
     for _ in range(2):
         fake.count[2] = FULL_DUE
-        assert pacer.tick() == "recent"
+        assert pacer.after_echo() == "recent"
     fake.calls.clear()
     clock.now += IDLE_AFTER / 2
     assert pacer.tick() is None  # not a pause yet
@@ -123,7 +146,7 @@ def test_nothing_runs_while_collection_is_paused():
     pacer = pacer_with(fake, clock, [clock.now])
     fake.count[2] = FULL_DUE
     fake.enabled = False
-    assert pacer.tick() is None
+    assert pacer.after_echo() is None
     assert fake.calls == []
 
 
@@ -144,7 +167,7 @@ def test_over_the_real_collector_a_cycle_frozen_while_typing_is_reclaimed_in_a_p
         gone = weakref.ref(node)
         for _ in range(FULL_DUE):  # each young (generation 1) pass counts towards the full one
             gc.collect(1)
-        assert pacer.tick() == "recent"
+        assert pacer.after_echo() == "recent"
         assert gc.get_freeze_count() > 0
         del node
         gc.collect()  # an ordinary full pass cannot reach it: it is frozen

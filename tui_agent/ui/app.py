@@ -117,6 +117,8 @@ class TuiAgentApp(App[int]):
     async def on_event(self, event: events.Event) -> None:
         if isinstance(event, (events.Key, events.MouseScrollDown, events.MouseScrollUp)) and not event.is_forwarded:
             self.last_input_at = time.perf_counter()
+            if self.gc_pacer is not None and isinstance(event, events.Key):
+                self.call_after_refresh(self.gc_pacer.after_echo)
         await super().on_event(event)
 
     @property

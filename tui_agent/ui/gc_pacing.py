@@ -6,13 +6,14 @@ real app on a pty (bench/echo_pty.py, 94 KB answer at 500 chunks/s) the automati
 266 ms as the answer streamed: they, not the layouts, were the slowest keys. Young collections (generations 0 and
 1) stay automatic: they scan only recent objects and take a millisecond or two.
 
-The pacer switches the automatic full pass off and runs it itself, from a timer on the event loop (so never in the
-middle of a layout), in one of two ways:
+The pacer switches the automatic full pass off and runs it itself on the event loop (so never in the middle of a
+layout), in one of two ways:
 
-- **a recent pass**, once as much young work has accumulated as would have set off CPython's own full pass
+- **a recent pass**, once a third as much young work has accumulated as would have set off CPython's own full pass
   (FULL_DUE collections of generation 1): a full pass over what is not frozen, then everything that survived it is
   frozen (`gc.freeze`). Each such pass scans only what was made since the previous one, so it stays short however
-  long the conversation is.
+  long the conversation is. While the user types it runs right after the frame that shows a key (the gap before
+  the next key, where an answer's writes go too: `_Feed` in ui/widgets/message.py), otherwise from a timer.
 - **a deep pass**, in a pause (no key or scroll for IDLE_AFTER seconds) once DEEP_AFTER objects have been frozen
   by recent passes: everything is unfrozen, collected and frozen again. Garbage cycles among objects frozen by
   recent passes (a removed widget, a finished stream) are reclaimed here, so nothing is kept for good; the pass
@@ -33,6 +34,8 @@ CHECK_EVERY = 0.25  # seconds between checks (the pacer's timer)
 IDLE_AFTER = 2.0  # seconds without a key or a scroll before the user counts as pausing
 FULL_DUE = 3  # generation-1 collections since the last full pass before one is due (CPython waits for 10: a pass
 # scanning a third as much, measured 5-17 ms instead of 10-80 ms while the 94 KB answer streams)
+TYPING_PAUSE = 0.3  # seconds since the last key after which a recent pass may run from the timer…
+OVERDUE = 4 * FULL_DUE  # …or at once, however fast the user types, once this much young work is waiting
 DEEP_AFTER = 20_000  # objects frozen since the last deep pass before a pause brings one (a few MB at most)
 NO_AUTOMATIC_FULL = 1 << 30  # a generation-2 threshold the count never reaches
 
@@ -66,18 +69,26 @@ class GcPacer:
     def full_due(self) -> bool:
         return self._gc.get_count()[2] >= FULL_DUE
 
-    def tick(self) -> str | None:
+    @property
+    def overdue(self) -> bool:
+        return self._gc.get_count()[2] >= OVERDUE
+
+    def after_echo(self) -> str | None:
+        """Called once the frame that shows a key is drawn: the gap before the next key is the time for a pass."""
+        return self.tick(after_echo=True)
+
+    def tick(self, *, after_echo: bool = False) -> str | None:
         """Run the pass that is due now, if any; return its kind ("recent" or "deep") or None."""
         if self._thresholds is None or not self._gc.isenabled():  # stopped, or paused (Textual pauses it to scroll)
             return None
-        idle = self._clock() - self._last_input() >= IDLE_AFTER
-        if idle and self.frozen_since_deep >= DEEP_AFTER:
+        since_key = self._clock() - self._last_input()
+        if since_key >= IDLE_AFTER and self.frozen_since_deep >= DEEP_AFTER:
             self._gc.unfreeze()
             self._gc.collect()
             self._gc.freeze()
             self.frozen_since_deep = 0
             kind = "deep"
-        elif self.full_due:
+        elif self.full_due and (after_echo or since_key >= TYPING_PAUSE or self.overdue):
             before = self._gc.get_freeze_count()
             self._gc.collect(2)
             self._gc.freeze()

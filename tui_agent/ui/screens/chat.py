@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import sys
+import time
 from typing import TYPE_CHECKING, Iterator
 
 from rich.text import Text
@@ -78,6 +79,7 @@ KEYS_HELP: tuple[tuple[str, str], ...] = (
 NARROW_FOOTER = 100
 NARROW_FOOTER_HIDES = frozenset({"f2", "f3"})
 
+STREAM_TURN = 0.01  # seconds the answer's stream may be read without letting the event loop run something else
 MAX_MOUNTED = 200  # message widgets kept in a live conversation; older ones page back in from history
 OPEN_PAGE = 10  # messages mounted when a stored conversation opens (a screenful or more), and per page scrolled up
 
@@ -568,9 +570,15 @@ class ChatScreen(BranchCommands, Screen):
         session = self._ensure_session()
         session.switch_to_chain(chain)
         first = True
+        busy_since = time.perf_counter()
         try:
             async with contextlib.aclosing(source() if source is not None else session.send(text, attachments)) as events:
                 async for event in events:
+                    # While the socket holds more data, reading it never suspends this task: a fast stream (5 MB at
+                    # full speed) read for seconds on end and keys waited for all of it. Let the loop in regularly.
+                    if time.perf_counter() - busy_since > STREAM_TURN:
+                        await asyncio.sleep(0)
+                        busy_since = time.perf_counter()
                     if first:
                         first = False
                         self.status_panel.set_context_window(session.context_window())

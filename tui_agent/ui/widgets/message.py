@@ -21,6 +21,7 @@ from textual.widget import Widget
 from textual.widgets import Collapsible, Markdown, Static
 
 from tui_agent.sanitize import StreamSanitizer, sanitize
+from tui_agent.ui.widgets.answer_markdown import AnswerMarkdown
 from tui_agent.service.agent import NO_TEXT
 
 if TYPE_CHECKING:
@@ -379,7 +380,7 @@ class AssistantMessage(Vertical):
         self._answer_sanitizer = StreamSanitizer()
         self._thinking_sanitizer = StreamSanitizer()
         # Text known up front goes straight to the Markdown (one update at mount), never through a stream.
-        self._answer = Markdown(text, classes="answer")
+        self._answer = AnswerMarkdown(text, classes="answer")
         self._answer_feed = _Feed(self, self._answer, show_tail=self._show_tail)
         self._tail: Static | None = None  # the last lines of a long block held back while it streams
         self._fold: Static | None = None  # the spacer standing in for folded blocks

@@ -1,0 +1,198 @@
+"""The Markdown an answer is drawn with: Textual's, except that a block too long to draw as Markdown is plain lines.
+
+Textual draws a code block by highlighting all of it (Pygments) and a paragraph by parsing all of its inline
+Markdown into styled text and wrapping it whole; both before the first line shows, in the event loop. For a block
+of megabytes that took 12 s (a paragraph) and 35 s (a code block) on the machine of docs/benchmarks.md, and every
+key typed meanwhile waited. A block longer than PLAIN_BLOCK_AFTER characters is therefore drawn as plain lines:
+
+- a code block: its lines as they are (no highlighting), cut at the width like any code block, in the code
+  block's colours and padding;
+- a paragraph: its text with no inline Markdown read (no emphasis, links or inline code; its soft line breaks
+  are spaces), wrapped at the width.
+
+Each line is cut out of the text when the screen shows it (Textual's line API, `render_line`): the cost of
+drawing does not grow with the block. The rule is a property of the text, so an answer streamed and the same
+answer reopened from history are drawn alike (tests/ui/test_plain_blocks.py).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from rich.segment import Segment
+from textual.content import Content
+from textual.strip import Strip
+from textual.widgets import Markdown
+from textual.widgets._markdown import MarkdownBlock, MarkdownFence, MarkdownParagraph  # Textual 8.2.8 (pinned)
+
+if TYPE_CHECKING:
+    from markdown_it import MarkdownIt
+    from markdown_it.rules_core import StateCore
+    from markdown_it.token import Token
+    from textual.geometry import Size
+
+PLAIN_BLOCK_AFTER = 100_000  # characters: longer blocks are drawn as plain lines
+TAB_SIZE = 8
+
+
+def answer_parser() -> "MarkdownIt":
+    """Textual's parser ("gfm-like"), except that the inline Markdown of a paragraph longer than PLAIN_BLOCK_AFTER
+    is not read and its bare URLs are not looked for: the paragraph gets its text as one plain text token (parsing
+    megabytes of inline Markdown took seconds, and the paragraph is drawn plain anyway)."""
+    from markdown_it import MarkdownIt
+
+    parser = MarkdownIt("gfm-like")
+    parser.core.ruler.at("inline", _inline_unless_long)
+    parser.core.ruler.at("linkify", _linkify_unless_long)
+    return parser
+
+
+def _linkify_unless_long(state: "StateCore") -> None:
+    """Find bare URLs, except in a paragraph drawn plain: the search alone took 1.1 s over 5 MB (one regex call, the
+    event loop held throughout)."""
+    from markdown_it.rules_core import linkify
+
+    long = [token for token in state.tokens if token.type == "inline" and len(token.content) > PLAIN_BLOCK_AFTER]
+    for token in long:
+        token.type = "inline_plain"  # not "inline": the rule passes over it
+    try:
+        linkify(state)
+    finally:
+        for token in long:
+            token.type = "inline"
+
+
+def _inline_unless_long(state: "StateCore") -> None:
+    from markdown_it.token import Token
+
+    for token in state.tokens:
+        if token.type != "inline":
+            continue
+        if token.children is None:
+            token.children = []
+        if len(token.content) > PLAIN_BLOCK_AFTER:
+            text = Token("text", "", 0)
+            text.content = token.content
+            token.children.append(text)
+        else:
+            state.md.inline.parse(token.content, state.md, state.env, token.children)
+
+
+def _plain_strip(text: str, width: int, style) -> Strip:
+    """One line of a plain block: cut or padded to the width (a wide character counts two cells)."""
+    return Strip([Segment(text, style)]).adjust_cell_length(max(0, width), style)
+
+
+class PlainParagraph(MarkdownParagraph):
+    """A paragraph; longer than PLAIN_BLOCK_AFTER, its text as plain lines wrapped at the width."""
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.plain: str | None = None  # the text, when drawn plain
+
+    def build_from_token(self, token: "Token") -> None:
+        if len(token.content) <= PLAIN_BLOCK_AFTER:
+            self.plain = None
+            super().build_from_token(token)
+            return
+        self._inline_token = token
+        self.plain = token.content.replace("\n", " ").expandtabs(TAB_SIZE)
+        self._content = Content("")
+        self.refresh(layout=True)
+
+    async def _update_from_block(self, block: MarkdownBlock) -> None:
+        if isinstance(block, PlainParagraph) and block.plain is not None:
+            self._copy_context(block)
+            self._inline_token, self.plain, self._content = block._inline_token, block.plain, block._content
+            self.refresh(layout=True)
+            return
+        self.plain = None
+        await super()._update_from_block(block)
+
+    def get_content_width(self, container: "Size", viewport: "Size") -> int:
+        if self.plain is None:
+            return super().get_content_width(container, viewport)
+        return container.width
+
+    def get_content_height(self, container: "Size", viewport: "Size", width: int) -> int:
+        if self.plain is None:
+            return super().get_content_height(container, viewport, width)
+        return max(1, -(-len(self.plain) // max(1, width)))
+
+    def render_line(self, y: int) -> Strip:
+        if self.plain is None:
+            return super().render_line(y)
+        width = self.content_region.width
+        return _plain_strip(self.plain[y * width:(y + 1) * width], width, self.rich_style)
+
+
+class PlainFence(MarkdownFence):
+    """A code block; longer than PLAIN_BLOCK_AFTER, its lines unhighlighted, cut at the width."""
+
+    DEFAULT_CSS = """
+    PlainFence.-plain {
+        padding: 1 2;
+        overflow: hidden hidden;
+    }
+    """
+
+    def __init__(self, markdown: Markdown, token: "Token", code: str) -> None:
+        self.plain: list[str] | None = None  # the lines, when drawn plain
+        if len(code) <= PLAIN_BLOCK_AFTER:
+            super().__init__(markdown, token, code)
+            return
+        MarkdownBlock.__init__(self, markdown, token)
+        self.code, self.lexer, self.auto_links = code, token.info, False
+        self._highlighted_code = Content("")
+        self.plain = code.expandtabs(TAB_SIZE).split("\n")
+        self.add_class("-plain")
+
+    def compose(self):
+        if self.plain is None:
+            yield from super().compose()
+
+    def notify_style_update(self) -> None:
+        if self.plain is None:
+            super().notify_style_update()
+        else:  # nothing highlighted to redo for a new theme
+            MarkdownBlock.notify_style_update(self)
+
+    def set_content(self, content: Content) -> None:
+        if self.plain is None:
+            super().set_content(content)
+
+    async def _update_from_block(self, block: MarkdownBlock) -> None:
+        if isinstance(block, PlainFence) and (block.plain is None) == (self.plain is None):
+            if self.plain is not None:
+                self._copy_context(block)
+                self.plain = block.plain
+                self.refresh(layout=True)
+                return
+            await super()._update_from_block(block)
+        else:  # one drawn plain and one not: the new block replaces this one
+            await MarkdownBlock._update_from_block(self, block)
+
+    def get_content_width(self, container: "Size", viewport: "Size") -> int:
+        if self.plain is None:
+            return super().get_content_width(container, viewport)
+        return container.width
+
+    def get_content_height(self, container: "Size", viewport: "Size", width: int) -> int:
+        if self.plain is None:
+            return super().get_content_height(container, viewport, width)
+        return len(self.plain)
+
+    def render_line(self, y: int) -> Strip:
+        if self.plain is None:
+            return super().render_line(y)
+        line = self.plain[y] if 0 <= y < len(self.plain) else ""
+        return _plain_strip(line, self.content_region.width, self.rich_style)
+
+
+class AnswerMarkdown(Markdown):
+    """Textual's Markdown with the answer's rule for blocks too long to draw as Markdown (see the module)."""
+
+    BLOCKS = {**Markdown.BLOCKS, "paragraph_open": PlainParagraph, "fence": PlainFence, "code_block": PlainFence}
+
+    def __init__(self, markdown: str | None = None, **kwargs) -> None:
+        super().__init__(markdown, parser_factory=answer_parser, **kwargs)
