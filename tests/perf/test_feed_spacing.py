@@ -164,9 +164,7 @@ async def test_a_backlog_is_appended_in_slices_cut_where_blocks_begin_a_frame_ap
     feed, markdown = _answer_feed(owner)
     paragraphs = [f"paragraph {i} " + "word " * 60 + "\n\n" for i in range(40)]  # ≈ 12 KB arriving at once
     feed.add("".join(paragraphs))
-    clock[0] += 1.0  # nobody typing
-    await feed._flush()
-    await settle()
+    await typing(feed, owner, clock)
     assert len(markdown.written) == 1  # one slice, then the writer waits for a frame
     await _write_all(feed, owner, markdown)
     assert markdown.source == feed.text  # nothing lost
@@ -182,9 +180,7 @@ async def test_a_block_longer_than_a_slice_is_appended_whole(clock):
     feed, markdown = _answer_feed(owner)
     fence = "```\n" + "x = 1\n\n" * 600 + "```\n"  # blank lines inside a fence do not end it
     feed.add("intro\n\n" + fence + "outro " * 600)
-    clock[0] += 1.0
-    await feed._flush()
-    await settle()
+    await typing(feed, owner, clock)
     assert markdown.written == ["intro\n\n"]  # up to where the long fence begins
     await owner.draw_frame()
     assert markdown.written[1] == fence  # the whole fence in one append
@@ -193,11 +189,33 @@ async def test_a_block_longer_than_a_slice_is_appended_whole(clock):
     feed.close()
 
 
-async def test_finish_appends_what_is_left_in_slices_and_nothing_twice(clock):
+async def test_finish_appends_what_is_left_in_slices_while_the_user_types_and_nothing_twice(clock):
     owner = _Owner()
     owner.is_attached = False  # no frames to wait for
+    owner.app.last_input_at = clock[0]
     feed, markdown = _answer_feed(owner)
     feed.add("".join(f"line {i} " + "y " * 80 + "\n\n" for i in range(60)))
     await feed.finish()
     assert markdown.source == feed.text
     assert len(markdown.written) > 1 and all(len(part) <= WRITE_SLICE for part in markdown.written)
+
+
+async def test_with_nobody_typing_a_backlog_goes_in_one_append(clock):
+    owner = _Owner()
+    feed, markdown = _answer_feed(owner)
+    feed.add("".join(f"paragraph {i} " + "word " * 60 + "\n\n" for i in range(40)))
+    clock[0] += 1.0  # the last key was long ago
+    await feed._flush()
+    await settle()
+    assert markdown.written == [feed.text] and owner.frames_waited == 0
+    feed.add("".join(f"line {i} " + "y " * 80 + "\n\n" for i in range(60)))
+    await feed.finish()
+    assert markdown.source == feed.text and len(markdown.written) == 2
+
+
+async def typing(feed: _Feed, owner: _Owner, clock) -> None:
+    """A key has just arrived: the feed's write follows the frame that shows it (and the user is typing)."""
+    owner.app.last_input_at = clock[0] + FLUSH_INTERVAL - ECHO_FRAME / 2
+    clock[0] += FLUSH_INTERVAL
+    await feed._flush()
+    await owner.draw_frame()

@@ -69,10 +69,11 @@ UNFOLD_AFTER_QUIET = 0.5  # seconds without a key or a scroll before an ended an
 HOLD_BLOCK_AFTER = 6_000  # characters
 TAIL_CHARS = 3_000  # of a held block shown while it streams (a screenful or two)…
 TAIL_LINES = 20  # …and at most this many of its lines
-# Text that arrived faster than it could be drawn (a fast stream, or a burst at the end) is appended in slices of
-# about this many characters, a frame apart: each append parses and mounts its blocks and the next frame lays them
-# out, so a slice takes the event loop for tens of milliseconds, where the whole backlog in one append took it for
-# up to the cost of a one-shot render (≈ 2 s for 94 KB), and every key typed then waited for it.
+# While the user types, text that arrived faster than it could be drawn (a fast stream, or a burst at the end) is
+# appended in slices of about this many characters, a frame apart: each append parses and mounts its blocks and the
+# next frame lays them out, so a slice takes the event loop for tens of milliseconds, where the whole backlog in one
+# append took it for up to the cost of a one-shot render (≈ 2 s for 94 KB), and every key typed then waited for it.
+# Nobody typing, a backlog goes in one append: a frame between slices would only make the answer end later.
 WRITE_SLICE = 2_000  # characters
 FRAME_WAIT_LIMIT = 0.5  # seconds a slice waits for the frame after the previous one before going on anyway
 
@@ -204,7 +205,12 @@ class _Feed:
     def _slice_end(self, end: int) -> int:
         if self._scanner is None:  # the thinking: collapsed, cheap to draw; written whole
             return end
+        if self._since_key() >= TYPING_PAUSE:  # nobody typing: one append draws it soonest (no frame between)
+            return end
         return self._scanner.slice_end(self._written, end, WRITE_SLICE)
+
+    def _since_key(self) -> float:
+        return time.perf_counter() - getattr(getattr(self._owner, "app", None), "last_input_at", 0.0)
 
     async def _flush(self) -> None:
         self._timer = None
@@ -217,7 +223,7 @@ class _Feed:
         if self._closed or self._written == self._length:
             return
         now = time.perf_counter()
-        since_key = now - getattr(getattr(self._owner, "app", None), "last_input_at", 0.0)
+        since_key = self._since_key()
         if since_key < ECHO_FRAME:  # a key has just arrived: write once the frame that shows it is drawn
             if not self._after_echo:
                 self._after_echo = True
