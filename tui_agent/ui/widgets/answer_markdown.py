@@ -78,12 +78,38 @@ def _inline_unless_long(state: "StateCore") -> None:
             state.md.inline.parse(token.content, state.md, state.env, token.children)
 
 
-def _plain_strip(text: str, width: int, style) -> Strip:
-    """One line of a plain block: cut or padded to the width (a wide character counts two cells)."""
-    return Strip([Segment(text, style)]).adjust_cell_length(max(0, width), style)
+class _PlainLines:
+    """What a block drawn as plain lines shares: the width it takes, its height, and a line cut to the width.
+
+    `plain` is None while the block is drawn as Textual draws it; the class says what a plain line is."""
+
+    plain = None
+
+    def _plain_height(self, width: int) -> int:
+        raise NotImplementedError
+
+    def _plain_line(self, y: int, width: int) -> str:
+        raise NotImplementedError
+
+    def get_content_width(self, container: "Size", viewport: "Size") -> int:
+        if self.plain is None:
+            return super().get_content_width(container, viewport)
+        return container.width
+
+    def get_content_height(self, container: "Size", viewport: "Size", width: int) -> int:
+        if self.plain is None:
+            return super().get_content_height(container, viewport, width)
+        return self._plain_height(width)
+
+    def render_line(self, y: int) -> Strip:
+        if self.plain is None:
+            return super().render_line(y)
+        width = max(0, self.content_region.width)
+        style = self.rich_style  # a wide character counts two cells: the line is cut or padded to the width in cells
+        return Strip([Segment(self._plain_line(y, width), style)]).adjust_cell_length(width, style)
 
 
-class PlainParagraph(MarkdownParagraph):
+class PlainParagraph(_PlainLines, MarkdownParagraph):
     """A paragraph; longer than PLAIN_BLOCK_AFTER, its text as plain lines wrapped at the width."""
 
     def __init__(self, *args, **kwargs) -> None:
@@ -109,24 +135,14 @@ class PlainParagraph(MarkdownParagraph):
         self.plain = None
         await super()._update_from_block(block)
 
-    def get_content_width(self, container: "Size", viewport: "Size") -> int:
-        if self.plain is None:
-            return super().get_content_width(container, viewport)
-        return container.width
-
-    def get_content_height(self, container: "Size", viewport: "Size", width: int) -> int:
-        if self.plain is None:
-            return super().get_content_height(container, viewport, width)
+    def _plain_height(self, width: int) -> int:
         return max(1, -(-len(self.plain) // max(1, width)))
 
-    def render_line(self, y: int) -> Strip:
-        if self.plain is None:
-            return super().render_line(y)
-        width = self.content_region.width
-        return _plain_strip(self.plain[y * width:(y + 1) * width], width, self.rich_style)
+    def _plain_line(self, y: int, width: int) -> str:
+        return self.plain[y * width:(y + 1) * width]
 
 
-class PlainFence(MarkdownFence):
+class PlainFence(_PlainLines, MarkdownFence):
     """A code block; longer than PLAIN_BLOCK_AFTER, its lines unhighlighted, cut at the width."""
 
     DEFAULT_CSS = """
@@ -172,21 +188,11 @@ class PlainFence(MarkdownFence):
         else:  # one drawn plain and one not: the new block replaces this one
             await MarkdownBlock._update_from_block(self, block)
 
-    def get_content_width(self, container: "Size", viewport: "Size") -> int:
-        if self.plain is None:
-            return super().get_content_width(container, viewport)
-        return container.width
-
-    def get_content_height(self, container: "Size", viewport: "Size", width: int) -> int:
-        if self.plain is None:
-            return super().get_content_height(container, viewport, width)
+    def _plain_height(self, width: int) -> int:
         return len(self.plain)
 
-    def render_line(self, y: int) -> Strip:
-        if self.plain is None:
-            return super().render_line(y)
-        line = self.plain[y] if 0 <= y < len(self.plain) else ""
-        return _plain_strip(line, self.content_region.width, self.rich_style)
+    def _plain_line(self, y: int, width: int) -> str:
+        return self.plain[y] if 0 <= y < len(self.plain) else ""
 
 
 class AnswerMarkdown(Markdown):
