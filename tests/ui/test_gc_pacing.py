@@ -76,6 +76,7 @@ def test_start_turns_only_the_automatic_full_pass_off_and_stop_gives_the_thresho
     assert fake.threshold == (700, 10, NO_AUTOMATIC_FULL)
     pacer.stop()
     assert fake.threshold == (700, 10, 10)
+    assert fake.calls == [("unfreeze",)]  # what recent passes froze is the collector's again
     assert pacer.tick() is None  # stopped: never collects
 
 
@@ -130,6 +131,27 @@ def test_a_pause_after_enough_was_frozen_brings_a_deep_pass_over_everything():
     assert pacer.frozen_since_deep == 0
     assert pacer.tick() is None  # once per debt
     assert pacer.passes == {"recent": 2, "deep": 1}
+
+
+def test_no_deep_pass_while_an_answer_streams_or_while_little_of_what_is_frozen_is_new():
+    fake, clock = FakeGc(), Clock()
+    streaming = [True]
+    pacer = GcPacer(lambda: clock.now - 10 * IDLE_AFTER, busy=lambda: streaming[0], clock=clock, gc=fake)
+    pacer.start()
+    fake.frozen = 10 * DEEP_AFTER  # start-up's objects
+    fake.survivors = DEEP_AFTER
+    fake.count[2] = FULL_DUE
+    assert pacer.tick() == "recent"  # 1 new frozen for 11: not yet a quarter
+    fake.count[2] = FULL_DUE
+    assert pacer.tick() == "recent"
+    fake.count[2] = FULL_DUE
+    assert pacer.tick() == "recent"  # 3 for 13: still under a quarter
+    fake.count[2] = FULL_DUE
+    assert pacer.tick() == "recent"  # 4 for 14: a quarter and more…
+    fake.calls.clear()
+    assert pacer.tick() is None  # …but an answer is streaming
+    streaming[0] = False
+    assert pacer.tick() == "deep"
 
 
 def test_a_pause_with_little_frozen_runs_only_the_due_recent_pass():

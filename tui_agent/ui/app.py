@@ -117,8 +117,6 @@ class TuiAgentApp(App[int]):
     async def on_event(self, event: events.Event) -> None:
         if isinstance(event, (events.Key, events.MouseScrollDown, events.MouseScrollUp)) and not event.is_forwarded:
             self.last_input_at = time.perf_counter()
-            if self.gc_pacer is not None and isinstance(event, events.Key):
-                self.call_after_refresh(self.gc_pacer.after_echo)
         await super().on_event(event)
 
     @property
@@ -146,9 +144,12 @@ class TuiAgentApp(App[int]):
         """Full garbage collections run between frames and never scan the whole heap under the user's keys."""
         from tui_agent.ui.gc_pacing import CHECK_EVERY, GcPacer
 
-        self.gc_pacer = GcPacer(lambda: self.last_input_at)
+        self.gc_pacer = GcPacer(lambda: self.last_input_at, busy=self._answer_streaming)
         self.gc_pacer.start()
         self.set_interval(CHECK_EVERY, self.gc_pacer.tick, name="gc-pacer")
+
+    def _answer_streaming(self) -> bool:
+        return any(getattr(screen, "is_streaming", False) for screen in self.screen_stack)
 
     def _run_after_first_frame(self) -> None:
         callbacks, self._after_first_frame = self._after_first_frame or [], None

@@ -14,8 +14,9 @@ layout), in one of two ways:
   frozen (`gc.freeze`). Each such pass scans only what was made since the previous one, so it stays short however
   long the conversation is. While the user types it runs right after the frame that shows a key (the gap before
   the next key, where an answer's writes go too: `_Feed` in ui/widgets/message.py), otherwise from a timer.
-- **a deep pass**, in a pause (no key or scroll for IDLE_AFTER seconds) once DEEP_AFTER objects have been frozen
-  by recent passes: everything is unfrozen, collected and frozen again. Garbage cycles among objects frozen by
+- **a deep pass**, in a pause (no key or scroll for IDLE_AFTER seconds, no answer streaming) once recent passes
+  have frozen DEEP_AFTER objects and a quarter as many as all that is frozen (CPython's own rule for its full
+  passes): everything is unfrozen, collected and frozen again. Garbage cycles among objects frozen by
   recent passes (a removed widget, a finished stream) are reclaimed here, so nothing is kept for good; the pass
   scans the whole heap (a quarter of a second with a long answer on screen), which is why it waits for a pause.
 
@@ -43,9 +44,10 @@ NO_AUTOMATIC_FULL = 1 << 30  # a generation-2 threshold the count never reaches
 class GcPacer:
     """Decides, at each `tick`, whether a full collection runs now and which kind (see the module's docstring)."""
 
-    def __init__(self, last_input: Callable[[], float], *, clock: Callable[[], float] = time.perf_counter,
-                 gc: Any = _gc) -> None:
+    def __init__(self, last_input: Callable[[], float], *, busy: Callable[[], bool] = lambda: False,
+                 clock: Callable[[], float] = time.perf_counter, gc: Any = _gc) -> None:
         self._last_input = last_input  # when the user last typed or scrolled (the clock's time)
+        self._busy = busy  # whether an answer is streaming (a deep pass would stall it)
         self._clock = clock
         self._gc = gc
         self._thresholds: tuple[int, ...] | None = None
@@ -60,14 +62,22 @@ class GcPacer:
             self._gc.set_threshold(young, middle, NO_AUTOMATIC_FULL)
 
     def stop(self) -> None:
-        """Give the collector its own thresholds back."""
+        """Give the collector its own thresholds back, and what was frozen (the process may go on: tests, benches)."""
         if self._thresholds is not None:
             self._gc.set_threshold(*self._thresholds)
+            self._gc.unfreeze()
             self._thresholds = None
 
     @property
     def full_due(self) -> bool:
         return self._gc.get_count()[2] >= FULL_DUE
+
+    @property
+    def deep_due(self) -> bool:
+        """Enough frozen by recent passes: DEEP_AFTER objects, and a quarter of all that is frozen (CPython's own
+        rule for full passes over long-lived objects), so deep passes grow rarer as the heap grows."""
+        debt = self.frozen_since_deep
+        return debt >= DEEP_AFTER and debt * 4 >= self._gc.get_freeze_count()
 
     @property
     def overdue(self) -> bool:
@@ -82,7 +92,7 @@ class GcPacer:
         if self._thresholds is None or not self._gc.isenabled():  # stopped, or paused (Textual pauses it to scroll)
             return None
         since_key = self._clock() - self._last_input()
-        if since_key >= IDLE_AFTER and self.frozen_since_deep >= DEEP_AFTER:
+        if since_key >= IDLE_AFTER and self.deep_due and not self._busy():
             self._gc.unfreeze()
             self._gc.collect()
             self._gc.freeze()

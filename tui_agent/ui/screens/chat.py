@@ -339,6 +339,9 @@ class ChatScreen(BranchCommands, Screen):
     def on_text_area_changed(self, event: Prompt.Changed) -> None:
         if event.text_area is self.prompt:
             self._show_hints(self.prompt.text)
+            pacer = self.app.gc_pacer
+            if pacer is not None:  # after the frame that shows the key typed: the gap before the next one
+                self.call_after_refresh(pacer.after_echo)
 
     def _show_hints(self, text: str) -> None:
         self.query_one("#hints", CompletionMenu).refresh_for(text)
