@@ -219,3 +219,35 @@ async def typing(feed: _Feed, owner: _Owner, clock) -> None:
     clock[0] += FLUSH_INTERVAL
     await feed._flush()
     await owner.draw_frame()
+
+
+async def test_an_append_that_fails_stops_nothing_for_good_and_the_end_makes_it_good(clock):
+    owner = _Owner()
+    owner.is_attached = False
+    markdown = _Markdown()
+    appended = markdown.append
+    failures = [RuntimeError("the widget went away mid-append")]
+
+    async def append_once_failing(text: str) -> None:
+        if failures:
+            raise failures.pop()
+        await appended(text)
+
+    async def update(text: str) -> None:
+        markdown.written.append(f"update:{text}")
+        markdown.source = text
+
+    markdown.append, markdown.update = append_once_failing, update
+    feed = _Feed(owner, markdown)
+    feed.add("a")
+    clock[0] += 1.0
+    await feed._flush()
+    await settle()
+    assert markdown.written == [] and feed._writer_task is None  # the writer ended, and said so in the log
+    feed.add("b")
+    clock[0] += 1.0
+    await feed._flush()
+    await settle()
+    assert markdown.written == ["b"]  # a new writer took over
+    await feed.finish()
+    assert markdown.source == feed.text == "ab"  # the reconcile draws what the failed append lost

@@ -151,6 +151,8 @@ def test_no_deep_pass_while_an_answer_streams_or_while_little_of_what_is_frozen_
     fake.calls.clear()
     assert pacer.tick() is None  # …but an answer is streaming
     streaming[0] = False
+    assert pacer.tick() is None  # it has just ended: the user is about to read, scroll or type
+    clock.now += IDLE_AFTER
     assert pacer.tick() == "deep"
 
 

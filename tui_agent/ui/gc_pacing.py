@@ -14,7 +14,7 @@ layout), in one of two ways:
   frozen (`gc.freeze`). Each such pass scans only what was made since the previous one, so it stays short however
   long the conversation is. While the user types it runs right after the frame that shows a key (the gap before
   the next key, where an answer's writes go too: `_Feed` in ui/widgets/message.py), otherwise from a timer.
-- **a deep pass**, in a pause (no key or scroll for IDLE_AFTER seconds, no answer streaming) once recent passes
+- **a deep pass**, in a pause (no key or scroll, and no answer streaming, for IDLE_AFTER seconds) once recent passes
   have frozen DEEP_AFTER objects and a quarter as many as all that is frozen (CPython's own rule for its full
   passes): everything is unfrozen, collected and frozen again. Garbage cycles among objects frozen by
   recent passes (a removed widget, a finished stream) are reclaimed here, so nothing is kept for good; the pass
@@ -48,6 +48,7 @@ class GcPacer:
                  clock: Callable[[], float] = time.perf_counter, gc: Any = _gc) -> None:
         self._last_input = last_input  # when the user last typed or scrolled (the clock's time)
         self._busy = busy  # whether an answer is streaming (a deep pass would stall it)
+        self._busy_at = float("-inf")  # when an answer was last seen streaming: its end is no pause either
         self._clock = clock
         self._gc = gc
         self._thresholds: tuple[int, ...] | None = None
@@ -91,8 +92,12 @@ class GcPacer:
         """Run the pass that is due now, if any; return its kind ("recent" or "deep") or None."""
         if self._thresholds is None or not self._gc.isenabled():  # stopped, or paused (Textual pauses it to scroll)
             return None
-        since_key = self._clock() - self._last_input()
-        if since_key >= IDLE_AFTER and self.deep_due and not self._busy():
+        now = self._clock()
+        if self._busy():
+            self._busy_at = now
+        since_key = now - self._last_input()
+        paused = min(since_key, now - self._busy_at) >= IDLE_AFTER  # no key, and no answer streaming, for a while
+        if paused and self.deep_due:
             self._gc.unfreeze()
             self._gc.collect()
             self._gc.freeze()

@@ -9,6 +9,7 @@ the event loop is busy; a backlog in bounded slices) and is reconciled when it e
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from bisect import bisect_right
 from typing import TYPE_CHECKING, Literal
@@ -30,6 +31,8 @@ if TYPE_CHECKING:
     from tui_agent.ui.code_blocks import CodeBlock
 
 AnswerState = Literal["waiting", "streaming", "complete", "stopped", "error"]
+
+log = logging.getLogger("tui_agent.ui.message")
 
 # How long deltas are buffered before one write to the stream: short enough to look live (two or three
 # frames), long enough that a fast stream costs tens of appends a second instead of thousands.
@@ -254,11 +257,16 @@ class _Feed:
         in the screen's task (where timers' after-refresh callbacks run) it would hold back the very frames that
         show the keys typed meanwhile.
         """
-        while not self._closed:
-            await self._wanted.wait()
-            self._wanted.clear()
-            while not self._closed and await self._append_slice(final=False):
-                await self._frame()
+        try:
+            while not self._closed:
+                await self._wanted.wait()
+                self._wanted.clear()
+                while not self._closed and await self._append_slice(final=False):
+                    await self._frame()
+        except Exception:  # the widget went away mid-append: what is left is appended by finish, or by a new task
+            log.debug("an answer's writer stopped", exc_info=True)
+        finally:
+            self._writer_task = None
 
     async def _append_slice(self, *, final: bool) -> bool:
         """Append the next slice (up to the writable end, or to the end when `final`); True if more may follow."""
