@@ -73,12 +73,12 @@ def make_app(home: Path, base_url: str = "http://127.0.0.1:9/v1", *, default: bo
     paths = Paths.resolve(env=env)
     validate_in_child(env)
     config = load_config(paths.config_file, cache=paths.config_cache)  # as `tui-agent` loads it: from the cache
-    app = TuiAgentApp(config=config, paths=paths, service=AgentService(config, paths, env=env))
-    # As `tui-agent` starts (cli._run_tui): collection paused until the first frame, when the app freezes what
-    # start-up made and hands full collections to its pacer (ui/gc_pacing.py). Without this the benchmarked app
-    # ran under CPython's own full passes, which the real app never does (0.5-1.4 s each in a long bench process).
-    gc.disable()
-    return app
+    # Collection is left as it is: the app freezes start-up's objects and paces full collections (ui/gc_pacing.py)
+    # only when started as `tui-agent` starts it, with collection paused (cli._run_tui). A bench process runs one
+    # app after another, and the pacer's whole-heap pass in a pause would scan every earlier app's leftovers too
+    # (1.3 s measured), which the real app never does; the black-box bench (echo_pty.py) runs the real app, pacer
+    # included. So the in-process figures are taken under CPython's own collector, as before.
+    return TuiAgentApp(config=config, paths=paths, service=AgentService(config, paths, env=env))
 
 
 def validate_in_child(env: dict[str, str]) -> None:
