@@ -11,12 +11,12 @@ import asyncio
 import pytest
 
 from tui_agent.ui.widgets import message
+from tui_agent.ui.input_timing import TYPING_PAUSE
 from tui_agent.ui.widgets.message import (
     ECHO_FRAME,
     FLUSH_INTERVAL,
     KEY_POLL,
     MAX_FLUSH_INTERVAL,
-    TYPING_PAUSE,
     WRITE_SLICE,
     _Feed,
 )

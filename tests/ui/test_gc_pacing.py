@@ -13,9 +13,9 @@ from tui_agent.ui.gc_pacing import (
     IDLE_AFTER,
     NO_AUTOMATIC_FULL,
     OVERDUE,
-    TYPING_PAUSE,
     GcPacer,
 )
+from tui_agent.ui.input_timing import TYPING_PAUSE
 
 
 class FakeGc:

@@ -50,7 +50,8 @@ class TuiAgentApp(App[int]):
         self.explicit_model = model is not None  # `--model NICK`: resuming a conversation keeps this profile
         self._service = service
         self.first_frame_shown = False
-        # When the user last typed or scrolled (perf_counter): a streaming answer's writes wait for a pause in it.
+        # When the user last typed or scrolled (perf_counter): a streaming answer's writes and the garbage-collection
+        # pacer wait for a pause in it (ui/input_timing.py).
         self.last_input_at = 0.0
         self._after_first_frame: list[Callable[[], object]] | None = []  # None: they have run
         self.gc_pacer: "GcPacer | None" = None  # paces full garbage collections once the first frame is drawn

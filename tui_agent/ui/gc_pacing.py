@@ -31,12 +31,15 @@ import gc as _gc
 import time
 from typing import Any, Callable
 
+from tui_agent.ui.input_timing import TYPING_PAUSE
+
 CHECK_EVERY = 0.25  # seconds between checks (the pacer's timer)
 IDLE_AFTER = 2.0  # seconds without a key or a scroll before the user counts as pausing
 FULL_DUE = 3  # generation-1 collections since the last full pass before one is due (CPython waits for 10: a pass
 # scanning a third as much, measured 5-17 ms instead of 10-80 ms while the 94 KB answer streams)
-TYPING_PAUSE = 0.3  # seconds since the last key after which a recent pass may run from the timer…
-OVERDUE = 4 * FULL_DUE  # …or at once, however fast the user types, once this much young work is waiting
+# While the user types (ui/input_timing.py), a recent pass waits for the gap after a key's frame; from the timer it
+# runs only once they stop, or at once however fast they type, once this much young work is waiting:
+OVERDUE = 4 * FULL_DUE
 DEEP_AFTER = 20_000  # objects frozen since the last deep pass before a pause brings one (a few MB at most)
 NO_AUTOMATIC_FULL = 1 << 30  # a generation-2 threshold the count never reaches
 

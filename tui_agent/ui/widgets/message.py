@@ -22,6 +22,7 @@ from textual.widget import Widget
 from textual.widgets import Collapsible, Markdown, Static
 
 from tui_agent.sanitize import StreamSanitizer, sanitize
+from tui_agent.ui.input_timing import TYPING_PAUSE, seconds_since_input
 from tui_agent.ui.widgets.answer_markdown import AnswerMarkdown
 from tui_agent.service.agent import NO_TEXT
 
@@ -46,16 +47,15 @@ MAX_FLUSH_INTERVAL = 0.5
 # who typed within TYPING_PAUSE but not just now is between keys, so the write waits for the next one (polled
 # every KEY_POLL). Text is never held back for more than MAX_FLUSH_INTERVAL.
 ECHO_FRAME = 0.03
-TYPING_PAUSE = 0.3
 KEY_POLL = 0.01
+# A waiting or streaming answer that has received nothing for this long says so, counting up each second, until
+# data arrives (the provider's idle limit, `[providers.X.timeouts]`, ends it in the end).
+STALL_NOTICE_AFTER = 5.0
 # Textual re-arranges every widget of the screen on each layout, so a write to a long answer costs more the
 # longer it is (≈ 300 ms at 290 blocks). While the view follows the bottom of a streaming answer, its blocks
 # that can no longer change and lie far above the view are hidden behind one spacer of their height: a write
 # then re-arranges a bounded number of widgets. They come back (one layout) when the answer ends, the user
 # scrolls up, or the width changes.
-# A waiting or streaming answer that has received nothing for this long says so, counting up each second, until
-# data arrives (the provider's idle limit, `[providers.X.timeouts]`, ends it in the end).
-STALL_NOTICE_AFTER = 5.0
 # Every layout re-arranges every shown widget (≈ 1 ms each on a busy 2-core machine), so few are kept: measured
 # black-box (bench/echo_pty.py, 500 chunks/s), 20 / 6 / 1.3 views gave echo p95 477-480 ms where 60 / 20 / 2 gave
 # 589-737 in the same runs.
@@ -213,7 +213,7 @@ class _Feed:
         return self._scanner.slice_end(self._written, end, WRITE_SLICE)
 
     def _since_key(self) -> float:
-        return time.perf_counter() - getattr(getattr(self._owner, "app", None), "last_input_at", 0.0)
+        return seconds_since_input(getattr(self._owner, "app", None))
 
     async def _flush(self) -> None:
         self._timer = None
@@ -632,7 +632,7 @@ class AssistantMessage(Vertical):
         """
         if self._fold is None or not self.is_attached:
             return
-        quiet = time.perf_counter() - getattr(self.app, "last_input_at", 0.0)
+        quiet = seconds_since_input(self.app)
         if quiet >= UNFOLD_AFTER_QUIET:
             self.unfold()
         else:
