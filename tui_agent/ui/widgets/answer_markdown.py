@@ -35,6 +35,12 @@ PLAIN_BLOCK_AFTER = 100_000  # characters: longer blocks are drawn as plain line
 TAB_SIZE = 8
 
 
+def drawn_plain(text: str) -> bool:
+    """Whether a block (a code block's code, a paragraph's text) is drawn as plain lines: the one rule, so that the
+    parser, the paragraph and the code block never disagree about a block."""
+    return len(text) > PLAIN_BLOCK_AFTER
+
+
 def answer_parser() -> "MarkdownIt":
     """Textual's parser ("gfm-like"), except that the inline Markdown of a paragraph longer than PLAIN_BLOCK_AFTER
     is not read and its bare URLs are not looked for: the paragraph gets its text as one plain text token (parsing
@@ -52,7 +58,7 @@ def _linkify_unless_long(state: "StateCore") -> None:
     event loop held throughout)."""
     from markdown_it.rules_core import linkify
 
-    long = [token for token in state.tokens if token.type == "inline" and len(token.content) > PLAIN_BLOCK_AFTER]
+    long = [token for token in state.tokens if token.type == "inline" and drawn_plain(token.content)]
     for token in long:
         token.type = "inline_plain"  # not "inline": the rule passes over it
     try:
@@ -70,7 +76,7 @@ def _inline_unless_long(state: "StateCore") -> None:
             continue
         if token.children is None:
             token.children = []
-        if len(token.content) > PLAIN_BLOCK_AFTER:
+        if drawn_plain(token.content):
             text = Token("text", "", 0)
             text.content = token.content
             token.children.append(text)
@@ -117,7 +123,7 @@ class PlainParagraph(_PlainLines, MarkdownParagraph):
         self.plain: str | None = None  # the text, when drawn plain
 
     def build_from_token(self, token: "Token") -> None:
-        if len(token.content) <= PLAIN_BLOCK_AFTER:
+        if not drawn_plain(token.content):
             self.plain = None
             super().build_from_token(token)
             return
@@ -154,7 +160,7 @@ class PlainFence(_PlainLines, MarkdownFence):
 
     def __init__(self, markdown: Markdown, token: "Token", code: str) -> None:
         self.plain: list[str] | None = None  # the lines, when drawn plain
-        if len(code) <= PLAIN_BLOCK_AFTER:
+        if not drawn_plain(code):
             super().__init__(markdown, token, code)
             return
         MarkdownBlock.__init__(self, markdown, token)

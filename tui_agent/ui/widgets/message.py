@@ -200,10 +200,14 @@ class _Feed:
             # What of the block is not in the Markdown: its beginning may be, written before it grew this long.
             self._show_tail(text[max(start, self._length - TAIL_CHARS):], self._length - max(start, self._written))
             self._tail_shown = True
-        elif self._tail_shown:
+        else:
+            self._hide_tail()
+        return start if held else self._length
+
+    def _hide_tail(self) -> None:
+        if self._tail_shown:
             self._show_tail(None, 0)
             self._tail_shown = False
-        return start if held else self._length
 
     def _slice_end(self, end: int) -> int:
         if self._scanner is None:  # the thinking: collapsed, cheap to draw; written whole
@@ -335,9 +339,7 @@ class _Feed:
         text = self.text
         if self._markdown.source != text:
             await self._markdown.update(text)
-        if self._tail_shown:
-            self._show_tail(None, 0)
-            self._tail_shown = False
+        self._hide_tail()
 
 
 class UserMessage(Static):
