@@ -24,6 +24,7 @@ from textual.widgets import ListItem, ListView, Static
 from tui_agent.core.credentials import CredentialState, CredentialStatus, state_label
 from tui_agent.sanitize import sanitize, sanitize_line
 from tui_agent.ui.status_signal import status_signal
+from tui_agent.ui.widgets.repaint import refresh_keeping_layout
 from tui_agent.ui.widgets.usage import UsageMeter
 
 if TYPE_CHECKING:
@@ -180,11 +181,8 @@ class ProviderRow(ListItem):
         if all(self._parts[part] == text for part, text in texts.items()):
             return
         self._parts = {**self._parts, **texts}
-        width, height = self.content_size
-        # A layout re-arranges every widget of the screen; the countdown ticks every second and seldom changes
-        # the number of lines, so a repaint is enough while the row keeps the height it was laid out with.
-        same_height = width > 0 and _RowLines(self, self._parts).get_height(self.styles, width) == height
-        self.refresh(layout=not same_height)
+        # The countdown ticks every second and seldom changes the number of lines.
+        refresh_keeping_layout(self, lambda width: _RowLines(self, self._parts).get_height(self.styles, width))
 
     @property
     def texts(self) -> dict[str, str]:

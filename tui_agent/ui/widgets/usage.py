@@ -16,6 +16,7 @@ from textual.content import Content
 from textual.widget import Widget
 
 from tui_agent.core.events import Usage
+from tui_agent.ui.widgets.repaint import refresh_keeping_layout
 
 _BAR_WIDTH = 12
 
@@ -182,8 +183,7 @@ class UsageMeter(Widget):
         totals, window = self.totals, self._context_window
         # The colour is a second channel; the percentage is always printed.
         self.set_class(bool(window and totals.context_used and totals.context_used >= 0.9 * window), "-context-high")
-        # A layout re-arranges every widget of the screen, and Usage arrives while an answer streams: new numbers
-        # on as many lines only need a repaint.
-        width, height = self.content_size
-        lines = Content.from_rich_text(usage_text(totals, window)).get_height(self.styles, width) if width else None
-        self.refresh(layout=lines != height)
+        # Usage arrives while an answer streams; new numbers seldom change the number of lines.
+        refresh_keeping_layout(
+            self, lambda width: Content.from_rich_text(usage_text(totals, window)).get_height(self.styles, width)
+        )
