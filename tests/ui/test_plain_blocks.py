@@ -10,6 +10,7 @@ from textual.widgets import Label, Markdown
 from tests.perf.test_streamed_render import rendered_lines
 from tests.ui.support import SIZE, make_app, wait_until
 from tui_agent.core.events import Done, TextDelta
+from tui_agent.sanitize import sanitize
 from tui_agent.ui.widgets import answer_markdown
 from tui_agent.ui.widgets.answer_markdown import PlainFence, PlainParagraph, answer_parser
 from tui_agent.ui.widgets.message import AssistantMessage
@@ -41,7 +42,7 @@ async def streamed_and_reopened(home, text: str, check) -> None:
         await pilot.pause()
         streamed = answer(app).query_one(".answer", Markdown)
         reopened = reference.query_one(".answer", Markdown)
-        assert streamed.source == reopened.source == text
+        assert streamed.source == reopened.source == sanitize(text)  # what the Markdown gets is sanitised first
         await check(streamed, reopened)
 
 
@@ -83,6 +84,25 @@ async def test_a_block_under_the_limit_is_drawn_by_markdown_as_before(home):
         assert fence.plain is None and fence.query(Label)  # highlighted, as Textual draws it
         assert all(p.plain is None for p in streamed.query(PlainParagraph))
         assert rendered_lines(streamed) == rendered_lines(reopened)
+
+    await streamed_and_reopened(home, text, check)
+
+
+async def test_a_hostile_block_drawn_plain_still_reaches_the_screen_only_through_the_sanitiser(home):
+    # Plain lines are cut out of the answer's text as they are drawn: that text must already be sanitised.
+    hostile = "\x1b]52;c;cGF3bmVk\x07\x1b[2J\x1b[31mred\x9b0m\r\x00"
+    code = "".join(f"line {i} {hostile}\n" for i in range(LIMIT // 10))  # over the limit once sanitised too
+    words = " ".join(f"word{i} {hostile}" for i in range(LIMIT // 8))
+    text = f"```\n{code}```\n\n{words}\n"
+
+    async def check(streamed, reopened):
+        for markdown in (streamed, reopened):
+            assert markdown.query_one(PlainFence).plain is not None
+            assert any(p.plain is not None for p in markdown.query(PlainParagraph))
+            lines = rendered_lines(markdown)
+            assert any("line 0" in line for line in lines) and any("word0" in line for line in lines)
+            for line in lines:
+                assert not any(ord(c) < 32 or 0x7F <= ord(c) < 0xA0 for c in line), repr(line)
 
     await streamed_and_reopened(home, text, check)
 
