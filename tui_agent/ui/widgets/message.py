@@ -404,6 +404,7 @@ class AssistantMessage(Vertical):
         self._folded: list[Widget] = []
         self._width = 0
         self._fold_retry = False
+        self._unfold_timer: Timer | None = None  # a check for the user's pause, waiting to run
         if text is not None:
             self._answer_feed.close_with(text)
         self._thinking: Markdown | None = None
@@ -632,13 +633,20 @@ class AssistantMessage(Vertical):
         Showing them re-lays out every block of the answer at once (≈ 0.2-0.6 s for 100 KB); done when the answer
         ends, that layout made a key typed then wait for it. Scrolling up or a new width shows them at once.
         """
+        if self._unfold_timer is not None:  # one check waits for the pause, however often this is asked (each
+            self._unfold_timer.stop()  # layout after the end asks again): the latest replaces it
+            self._unfold_timer = None
         if self._fold is None or not self.is_attached:
             return
         quiet = seconds_since_input(self.app)
         if quiet >= UNFOLD_AFTER_QUIET:
             self.unfold()
         else:
-            self.set_timer(UNFOLD_AFTER_QUIET - quiet, self._unfold_when_idle, name="answer-unfold")
+            self._unfold_timer = self.set_timer(UNFOLD_AFTER_QUIET - quiet, self._unfold_checked, name="answer-unfold")
+
+    def _unfold_checked(self) -> None:
+        self._unfold_timer = None
+        self._unfold_when_idle()
 
     def unfold(self) -> None:
         """Show every folded block again (the answer ended, the user scrolled up, or the width changed)."""
