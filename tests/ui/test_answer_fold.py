@@ -137,20 +137,117 @@ async def test_an_answer_that_folded_ends_exactly_as_a_one_shot_render(home):
         assert rendered_lines(markdown(app)) == rendered_lines(reference.query_one(".answer", Markdown))
 
 
-async def test_what_stays_shown_fills_the_view_so_the_spacer_is_never_seen(home):
+RICH = """## Section {i}
+
+A paragraph with **bold**, *emphasis*, `code` and a [link](https://example.com/{i}), long enough to wrap at the
+width of the terminal at least once.
+
+- an item
+- an item with `code`
+  - a nested item
+  - another
+- a last item
+
+1. first
+2. second
+
+> a quote
+> on two lines
+
+```python
+def f(x):
+    return x * {i}  # a comment long enough that the code block is wider than the view, so it is cut at the width
+```
+
+| a | b |
+|---|---|
+| 1 | {i} |
+| three | four |
+
+---
+
+"""
+
+
+def screen_rows(app) -> list:
+    """The conversation's rows as the screen draws them: every segment's text and style."""
+    region = app.screen.conversation.region
+    strips = app.screen._compositor.render_strips()
+    return [list(strips[y].crop(region.x, region.right)) for y in range(region.y, region.bottom)]
+
+
+async def assert_the_lines_are_what_the_blocks_drew(app, pilot) -> None:
+    def folded_at_the_final_width() -> bool:  # (the scrollbar appears after the first fold: a new width, a new fold)
+        frozen = markdown(app).query(".answer-fold")
+        return bool(app.screen.conversation.show_vertical_scrollbar and frozen and answer(app).folded
+                    and frozen.first().region.width == markdown(app).content_region.width)
+
+    await wait_until(pilot, folded_at_the_final_width, "the fold at the width with the scrollbar")
+    await pilot.pause()
+    frozen = markdown(app).query_one(".answer-fold")
+    assert frozen.region.bottom > app.screen.conversation.region.y  # the folded lines are on screen
+    folded = screen_rows(app)
+    height = markdown(app).virtual_size.height
+    answer(app).unfold()
+    await pilot.pause()
+    await pilot.pause()
+    assert answer(app).folded == 0 and all(b.display for b in markdown(app).children)
+    assert markdown(app).virtual_size.height == height  # the view does not move
+    assert screen_rows(app) == folded
+
+
+async def test_the_folded_lines_draw_exactly_what_the_blocks_drew(home):
     hold = Hold()
     app, _ = make_app(home, scripts=[script(hold)])
     async with app.run_test(size=SIZE) as pilot:
         await stream_until_folded(app, pilot, hold)
-        await pilot.pause()
-        conversation = app.screen.conversation
-        spacer = markdown(app).query_one(".answer-fold")
-        assert spacer.region.bottom <= conversation.region.y  # above the visible part of the conversation
-        first_shown = shown_blocks(app)[0]
-        assert markdown(app).size.height - first_shown.virtual_region.y >= conversation.scrollable_content_region.height
+        await assert_the_lines_are_what_the_blocks_drew(app, pilot)
         hold.release()
         await wait_until(pilot, lambda: answer(app).state == "complete", "the end")
 
+
+async def test_headings_lists_quotes_code_and_tables_fold_into_the_same_lines(home):
+    hold = Hold()
+    pieces = [TextDelta(RICH.format(i=i)) for i in range(6)]
+    app, _ = make_app(home, scripts=[[*pieces, TextDelta("The last paragraph.\n\n"), hold, TextDelta("The end.\n"), Done()]])
+    async with app.run_test(size=SIZE) as pilot:
+        app.screen.prompt.insert("a rich answer")
+        await pilot.press("enter")
+        kinds = {"MarkdownH2", "MarkdownParagraph", "MarkdownBulletList", "MarkdownOrderedList", "MarkdownBlockQuote",
+                 "MarkdownFence", "MarkdownTable", "MarkdownHorizontalRule"}
+        await wait_until(pilot, lambda: markdown(app).source.endswith("The last paragraph.\n\n")
+                         and {kind.__name__ for block in answer(app)._folded for kind in type(block).__mro__} >= kinds, "every kind of block folded")
+        await assert_the_lines_are_what_the_blocks_drew(app, pilot)
+        hold.release()
+        await wait_until(pilot, lambda: answer(app).state == "complete", "the end")
+
+
+async def test_a_link_in_the_folded_lines_still_opens(home):
+    from tui_agent.ui.widgets.frozen_blocks import FrozenBlocks
+
+    hold = Hold()
+    app, _ = make_app(home, scripts=[script(hold)])
+    async with app.run_test(size=SIZE) as pilot:
+        await stream_until_folded(app, pilot, hold)
+        clicked = []
+        app.open_url = lambda url, **kwargs: clicked.append(url)  # what the Markdown does with a click: no browser
+        frozen = markdown(app).query_one(FrozenBlocks)
+        await frozen.run_action("link('https://example.com/x')")
+        await pilot.pause()
+        assert clicked == ["https://example.com/x"]
+        hold.release()
+        await wait_until(pilot, lambda: answer(app).state == "complete", "the end")
+
+
+async def test_a_new_theme_shows_the_blocks_again(home):
+    hold = Hold()
+    app, _ = make_app(home, scripts=[script(hold)])
+    async with app.run_test(size=SIZE) as pilot:
+        await stream_until_folded(app, pilot, hold)
+        app.theme = "textual-light" if app.theme != "textual-light" else "nord"
+        await wait_until(pilot, lambda: answer(app).folded == 0, "the unfold")
+        hold.release()
+        await wait_until(pilot, lambda: answer(app).state == "complete", "the end")
 
 
 async def test_an_answer_drawn_in_one_update_at_its_end_is_never_left_folded(home):
