@@ -591,9 +591,12 @@ class AssistantMessage(Vertical):
         fold, first_kept = blocks[: len(blocks) - FOLD_KEEP], blocks[len(blocks) - FOLD_KEEP]
         # The rows from the end of the lines already frozen (or the top) to where the first kept block's margin
         # begins: once they are lines, that block sits exactly where it did (its margin follows lines with none).
+        # Only the last view's height of them can be seen while the view follows (see frozen_blocks.py).
         top = markdown.styles.gutter.top if frozen is None else frozen.region.bottom - markdown.region.y
         bottom = first_kept.region.y - first_kept.styles.margin.top - markdown.region.y
-        lines = capture_rows(markdown, top, bottom) if all(b.size.width for b in (*fold, first_kept)) else None
+        view = getattr(self.parent, "scrollable_content_region", None)
+        seen = max(top, bottom - max(1, view.height if view is not None else 50))
+        lines = capture_rows(markdown, seen, bottom) if all(b.size.width for b in (*fold, first_kept)) else None
         if lines is None:
             self._fold_later()  # not laid out yet, or laid out before the last change: their places are not known
             return
@@ -601,7 +604,7 @@ class AssistantMessage(Vertical):
             if frozen is None:
                 self._fold = frozen = FrozenBlocks(self.unfold, classes="answer-fold")
                 markdown.mount(frozen, before=fold[0])
-            frozen.add_lines(lines)
+            frozen.add_lines(bottom - top, lines)
             for block in fold:
                 block.display = False
         self._folded += fold
