@@ -30,6 +30,14 @@ def shown_blocks(app) -> list:
     return [b for b in markdown(app).children if b.display and "answer-fold" not in b.classes]
 
 
+def folded_at_the_final_width(app) -> bool:
+    """Folded, at the width the answer keeps (the first fold can come before the conversation's scrollbar, whose
+    width then unfolds it; it folds again at the next layout)."""
+    frozen = markdown(app).query(".answer-fold")
+    return bool(app.screen.conversation.show_vertical_scrollbar and frozen and answer(app).folded
+                and frozen.first().region.width == markdown(app).content_region.width)
+
+
 async def stream_until_folded(app, pilot, hold: Hold) -> None:
     app.screen.prompt.insert("a long answer")
     await pilot.press("enter")
@@ -37,8 +45,13 @@ async def stream_until_folded(app, pilot, hold: Hold) -> None:
     await wait_until(pilot, lambda: markdown(app).source.endswith(f"z paragraph {PARAGRAPHS - 1} with a few words in it.\n\n"), "the text")
     # A backlog is appended in slices, a frame apart, each laid out (and folded) before the next: the bound holds
     # once the last slice has been laid out.
-    await wait_until(pilot, lambda: answer(app).folded > 0 and len(shown_blocks(app)) <= FOLD_AFTER + 1,
-                     "a fold that bounds the shown blocks")
+    def bounded() -> bool:
+        return folded_at_the_final_width(app) and len(shown_blocks(app)) <= FOLD_AFTER + 1
+
+    await wait_until(pilot, bounded, "a fold that bounds the shown blocks")
+    for _ in range(3):  # the layouts already due (the scrollbar's width, a last slice) may unfold and fold again
+        await pilot.pause()
+    await wait_until(pilot, bounded, "a fold that bounds the shown blocks, once the layouts due are done")
 
 
 async def assert_unfolding_keeps_the_height(app, pilot, unfold) -> None:
@@ -176,12 +189,7 @@ def screen_rows(app) -> list:
 
 
 async def assert_the_lines_are_what_the_blocks_drew(app, pilot) -> None:
-    def folded_at_the_final_width() -> bool:  # (the scrollbar appears after the first fold: a new width, a new fold)
-        frozen = markdown(app).query(".answer-fold")
-        return bool(app.screen.conversation.show_vertical_scrollbar and frozen and answer(app).folded
-                    and frozen.first().region.width == markdown(app).content_region.width)
-
-    await wait_until(pilot, folded_at_the_final_width, "the fold at the width with the scrollbar")
+    await wait_until(pilot, lambda: folded_at_the_final_width(app), "the fold at the width with the scrollbar")
     await pilot.pause()
     frozen = markdown(app).query_one(".answer-fold")
     assert frozen.region.bottom > app.screen.conversation.region.y  # the folded lines are on screen

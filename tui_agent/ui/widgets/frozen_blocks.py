@@ -92,7 +92,7 @@ def capture_rows(markdown: Widget, top: int, bottom: int) -> list[Strip] | None:
     that can be seen.
     """
     screen = markdown.screen
-    if screen._layout_required or any(widget._layout_required for widget in (markdown, *markdown.children)):
+    if screen._layout_required or any(widget._layout_required for widget in (markdown, *markdown.displayed_children)):
         return None
     full_map = screen._compositor.full_map
     if markdown not in full_map or bottom <= top:

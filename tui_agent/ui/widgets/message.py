@@ -59,6 +59,9 @@ STALL_NOTICE_AFTER = 5.0
 # when the answer ends and the user pauses, when the user scrolls up, or when the width or the theme changes.
 FOLD_AFTER = 8  # shown top-level blocks of a streaming answer before the oldest are folded into lines
 FOLD_KEEP = 2  # the latest blocks always shown (the last one is still being written)
+SEEN_VIEWS = 2  # of the folded rows, the last this many heights of the view are drawn into lines
+FOLD_RETRY_AFTER = 0.05  # seconds: a fold that could not be made now is tried again this much later…
+FOLD_RETRIES = 20  # …this many times at most in a row (the next growth of the answer tries again anyway)
 UNFOLD_AFTER_QUIET = 0.5  # seconds without a key or a scroll before an ended answer shows its folded blocks again
 
 
@@ -399,7 +402,8 @@ class AssistantMessage(Vertical):
         self._fold: FrozenBlocks | None = None  # the lines standing in for folded blocks
         self._folded: list[Widget] = []
         self._width = 0
-        self._fold_retry = False
+        self._fold_retry: Timer | None = None  # a fold waiting to be tried again
+        self._fold_retries = 0  # tries since the last fold
         self._unfold_timer: Timer | None = None  # a check for the user's pause, waiting to run
         if text is not None:
             self._answer_feed.close_with(text)
@@ -591,11 +595,13 @@ class AssistantMessage(Vertical):
         fold, first_kept = blocks[: len(blocks) - FOLD_KEEP], blocks[len(blocks) - FOLD_KEEP]
         # The rows from the end of the lines already frozen (or the top) to where the first kept block's margin
         # begins: once they are lines, that block sits exactly where it did (its margin follows lines with none).
-        # Only the last view's height of them can be seen while the view follows (see frozen_blocks.py).
+        # Only the last view's height of them can be seen while the view follows (see frozen_blocks.py); twice that
+        # is drawn, so that the answer growing shorter for a frame (its status line going at the end, a block
+        # re-parsed shorter) does not show a row that was not drawn.
         top = markdown.styles.gutter.top if frozen is None else frozen.region.bottom - markdown.region.y
         bottom = first_kept.region.y - first_kept.styles.margin.top - markdown.region.y
         view = getattr(self.parent, "scrollable_content_region", None)
-        seen = max(top, bottom - max(1, view.height if view is not None else 50))
+        seen = max(top, bottom - SEEN_VIEWS * max(1, view.height if view is not None else 50))
         lines = capture_rows(markdown, seen, bottom) if all(b.size.width for b in (*fold, first_kept)) else None
         if lines is None:
             self._fold_later()  # not laid out yet, or laid out before the last change: their places are not known
@@ -608,15 +614,18 @@ class AssistantMessage(Vertical):
             for block in fold:
                 block.display = False
         self._folded += fold
+        self._fold_retries = 0
 
     def _fold_later(self) -> None:
-        """Try again after the next refresh (once)."""
-        if not self._fold_retry:
-            self._fold_retry = True
-            self.call_after_refresh(self._fold_retried)
+        """Try again shortly: the blocks are not laid out yet, or a layout of them is on its way (a new width). Not
+        after the next refresh: that may be the one already due, before the pending layout; and while the answer is
+        held (nothing arrives, so nothing resizes it) no later event would try again."""
+        if self._fold_retry is None and self._fold_retries < FOLD_RETRIES:
+            self._fold_retries += 1
+            self._fold_retry = self.set_timer(FOLD_RETRY_AFTER, self._fold_retried, name="answer-fold-retry")
 
     def _fold_retried(self) -> None:
-        self._fold_retry = False
+        self._fold_retry = None
         self._fold_old_blocks()
 
     def _unfold_when_idle(self) -> None:
