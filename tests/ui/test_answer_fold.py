@@ -237,36 +237,6 @@ def record_unfolds(monkeypatch) -> list[int]:
     return unfolds
 
 
-async def test_rows_never_drawn_are_never_shown_a_taller_view_shows_the_blocks_again(home, monkeypatch):
-    """Only the rows the following view can show are drawn into lines; when a taller terminal would show the
-    others, the answer's blocks come back (and fold again, drawn for the new height) instead of blank rows."""
-    from tui_agent.ui.widgets.frozen_blocks import FrozenBlocks
-
-    unfolds = record_unfolds(monkeypatch)
-    missing = []
-    real_stale = FrozenBlocks._went_stale
-    monkeypatch.setattr(FrozenBlocks, "_went_stale", lambda self: (missing.append(self), real_stale(self))[1])
-    hold = Hold()
-    app, _ = make_app(home, scripts=[script(hold)])
-    async with app.run_test(size=SIZE) as pilot:
-        await stream_until_folded(app, pilot, hold)
-        for _ in range(5):  # the last slices' layouts and folds
-            await pilot.pause()
-        frozen = markdown(app).query_one(".answer-fold")
-        assert None in frozen._lines  # the view never showed all of it
-        assert not missing
-        # A terminal just tall enough that the view, still at the bottom, reaches the last row not drawn.
-        last_missing = max(y for y, line in enumerate(frozen._lines) if line is None)
-        above_the_view = app.screen.conversation.scrollable_content_region.y - (frozen.region.y + last_missing)
-        assert above_the_view > 0
-        unfolds.clear()
-        await pilot.resize_terminal(SIZE[0], SIZE[1] + above_the_view + 1)
-        await wait_until(pilot, lambda: missing and unfolds, "the unfold")  # a row not drawn was asked for
-        assert unfolds[0] > 0
-        hold.release()
-        await wait_until(pilot, lambda: answer(app).state == "complete", "the end")
-
-
 async def test_a_link_in_the_folded_lines_still_opens(home):
     from tui_agent.ui.widgets.frozen_blocks import FrozenBlocks
 

@@ -284,3 +284,31 @@ async def test_a_saved_conversation_is_shown_rendered_and_continued(home):
         await wait_until(pilot, lambda: len(app.screen.transcript) == 4, "the next answer")
         assert [m.content for m in adapter.requests[0].messages] == ["what is 2+2?", answer_text, "and 2+3?"]
         assert adapter.requests[0].conversation_id == str(conv.id)
+
+
+async def test_the_copy_code_key_is_offered_once_an_answer_has_a_code_block_without_parsing_it_while_it_streams(home, monkeypatch):
+    """The footer checks its keys often while an answer streams: a fence marker is enough to offer copy-code then
+    (parsing the whole answer each time held the loop); once the answer ends, its parsed blocks decide."""
+    from tui_agent.ui import code_blocks
+
+    parses = []
+    real = code_blocks.code_blocks
+    monkeypatch.setattr(code_blocks, "code_blocks", lambda text: (parses.append(len(text)), real(text))[1])
+    hold, hold2 = Hold(), Hold()
+    script = [TextDelta("Some prose first.\n\n"), hold, TextDelta("```python\nprint(1)\n"), hold2,
+              TextDelta("```\n\nAnd an indented one:\n\n    x = 1\n"), Done()]
+    app, _ = make_app(home, scripts=[script])
+    async with app.run_test(size=SIZE) as pilot:
+        await type_text(pilot, "code please")
+        await pilot.press("enter")
+        await wait_until(pilot, lambda: answers(app) and "prose" in answers(app)[0].text, "the prose")
+        screen = app.screen
+        assert not screen.check_action("copy_code", ())
+        hold.release()
+        await wait_until(pilot, lambda: "print(1)" in answers(app)[0].text, "the fence")
+        assert screen.check_action("copy_code", ())
+        assert parses == []  # nothing parsed the streaming answer
+        hold2.release()
+        await wait_until(pilot, lambda: not screen.is_streaming and answers(app)[0].state == "complete", "the end")
+        assert screen.check_action("copy_code", ())
+        assert [block.code for block in answers(app)[0].code_blocks()] == ["print(1)\n", "x = 1\n"]

@@ -769,7 +769,7 @@ class ChatScreen(BranchCommands, Screen):
         if action == "copy_answer":
             return True if self.last_answer() is not None else None
         if action == "copy_code":
-            return True if self._last_code_block() is not None else None
+            return True if any(answer.has_code_blocks() for answer in self._answers_latest_first()) else None
         return True
 
     def action_stop(self) -> None:

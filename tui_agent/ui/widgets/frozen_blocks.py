@@ -10,11 +10,13 @@ The lines are exact: they are what the screen draws for those rows, each widget 
 screen's compositor placed it, joined as the compositor joins them (tests/ui/test_answer_fold.py compares the
 screen before and after, for every kind of block). The compositor is Textual's private `Screen._compositor`
 (Textual 8.2.8 is pinned; its `full_map` and `order` are read, nothing is changed).
-Only the rows that can be on screen while the view follows the answer's end are drawn (the last view's height of
-them): drawing the rest would render blocks that a fast stream carried past the view without their ever being
-drawn, which cost ≈ 0.4 s a fold for the 94 KB answer. A row never drawn is never shown either: asked for one (the
-user scrolled up, the terminal grew), the lines call `on_stale` and the answer shows its blocks again. So do a new
-width and a new theme, for which the lines no longer hold.
+
+Every row is drawn when its blocks fold, on screen or not: ≈ 25 ms a fold for the 94 KB answer on the machine of
+docs/benchmarks.md (a fast stream carries most blocks past the view unseen, so this is their first drawing). Drawing
+only the rows the following view could show was tried: any frame in which the answer was shorter (its held block's
+tail going, its status line going) then showed rows never drawn, and the unfold that had to follow cost a layout of
+every block. The lines hold for one width and one theme; when either changes, the answer shows its blocks again
+(`on_stale`).
 """
 
 from __future__ import annotations
@@ -43,37 +45,28 @@ class FrozenBlocks(Widget):
 
     def __init__(self, on_stale: Callable[[], object], classes: str = "") -> None:
         super().__init__(classes=classes)
-        self._lines: list[Strip | None] = []  # None: a row not drawn (never in view while the view followed)
-        self._on_stale = on_stale  # the lines no longer match what the blocks would draw, or a row is missing
-        self._stale = False
+        self._lines: list[Strip] = []
+        self._on_stale = on_stale  # the lines no longer match what the blocks would draw (a new theme)
 
     def on_mount(self) -> None:
         self.watch(self.app, "theme", self._theme_changed, init=False)
 
     def _theme_changed(self) -> None:
-        self._went_stale()
-
-    def _went_stale(self) -> None:
-        if not self._stale:
-            self._stale = True
-            self.call_later(self._on_stale)
+        self._on_stale()
 
     @property
     def line_count(self) -> int:
         return len(self._lines)
 
-    def add_lines(self, rows: int, lines: "Sequence[Strip]") -> None:
-        """Stand for `rows` more rows, below those already; `lines` are the last of them (the others were not drawn)."""
-        self._lines.extend([None] * (rows - len(lines)))
+    def add_lines(self, lines: "Sequence[Strip]") -> None:
+        """Show `lines` below those shown already."""
         self._lines.extend(lines)
         self.styles.height = len(self._lines)
 
     def render_line(self, y: int) -> Strip:
-        line = self._lines[y] if 0 <= y < len(self._lines) else None
-        if line is None:
-            self._went_stale()
-            return Strip.blank(self.size.width)
-        return line
+        if 0 <= y < len(self._lines):
+            return self._lines[y]
+        return Strip.blank(self.size.width)
 
     async def action_link(self, href: str) -> None:
         """A link in the lines was clicked: what a click on it in the block does (the lines keep its action)."""
@@ -88,8 +81,7 @@ def capture_rows(markdown: Widget, top: int, bottom: int) -> list[Strip] | None:
 
     The screen's compositor knows where every shown widget is, on screen or not; each widget inside `markdown` that
     overlaps the rows draws just those rows, and they are joined as the compositor joins them on screen (front to
-    back, the first to fill a stretch of a line wins). Rendering costs what those rows cost to draw: ask for the rows
-    that can be seen.
+    back, the first to fill a stretch of a line wins).
     """
     screen = markdown.screen
     if screen._layout_required or any(widget._layout_required for widget in (markdown, *markdown.displayed_children)):

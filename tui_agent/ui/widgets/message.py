@@ -59,7 +59,6 @@ STALL_NOTICE_AFTER = 5.0
 # when the answer ends and the user pauses, when the user scrolls up, or when the width or the theme changes.
 FOLD_AFTER = 8  # shown top-level blocks of a streaming answer before the oldest are folded into lines
 FOLD_KEEP = 2  # the latest blocks always shown (the last one is still being written)
-SEEN_VIEWS = 2  # of the folded rows, the last this many heights of the view are drawn into lines
 FOLD_RETRY_AFTER = 0.05  # seconds: a fold that could not be made now is tried again this much later…
 FOLD_RETRIES = 20  # …this many times at most in a row (the next growth of the answer tries again anyway)
 UNFOLD_AFTER_QUIET = 0.5  # seconds without a key or a scroll before an ended answer shows its folded blocks again
@@ -489,6 +488,17 @@ class AssistantMessage(Vertical):
             self._blocks_for = len(text)
         return self._blocks
 
+    def has_code_blocks(self) -> bool:
+        """Whether the answer has a code block, cheaply enough to ask on every refresh of the footer's keys.
+
+        While the answer streams its text changes on every write, and parsing all of it (`code_blocks`) each time
+        the keys were checked held the event loop for tens of milliseconds on a 94 KB answer: until it ends, a
+        fence marker in the text is taken as a code block (an indented one counts once the answer has ended)."""
+        if self.state in ("waiting", "streaming") and self._blocks_for != len(self.text):
+            text = self.text
+            return "```" in text or "~~~" in text
+        return bool(self.code_blocks())
+
     @property
     def thinking_text(self) -> str:
         return self._thinking_feed.text if self._thinking_feed is not None else ""
@@ -595,14 +605,9 @@ class AssistantMessage(Vertical):
         fold, first_kept = blocks[: len(blocks) - FOLD_KEEP], blocks[len(blocks) - FOLD_KEEP]
         # The rows from the end of the lines already frozen (or the top) to where the first kept block's margin
         # begins: once they are lines, that block sits exactly where it did (its margin follows lines with none).
-        # Only the last view's height of them can be seen while the view follows (see frozen_blocks.py); twice that
-        # is drawn, so that the answer growing shorter for a frame (its status line going at the end, a block
-        # re-parsed shorter) does not show a row that was not drawn.
         top = markdown.styles.gutter.top if frozen is None else frozen.region.bottom - markdown.region.y
         bottom = first_kept.region.y - first_kept.styles.margin.top - markdown.region.y
-        view = getattr(self.parent, "scrollable_content_region", None)
-        seen = max(top, bottom - SEEN_VIEWS * max(1, view.height if view is not None else 50))
-        lines = capture_rows(markdown, seen, bottom) if all(b.size.width for b in (*fold, first_kept)) else None
+        lines = capture_rows(markdown, top, bottom) if all(b.size.width for b in (*fold, first_kept)) else None
         if lines is None:
             self._fold_later()  # not laid out yet, or laid out before the last change: their places are not known
             return
@@ -610,7 +615,7 @@ class AssistantMessage(Vertical):
             if frozen is None:
                 self._fold = frozen = FrozenBlocks(self.unfold, classes="answer-fold")
                 markdown.mount(frozen, before=fold[0])
-            frozen.add_lines(bottom - top, lines)
+            frozen.add_lines(lines)
             for block in fold:
                 block.display = False
         self._folded += fold
