@@ -30,14 +30,6 @@ def shown_blocks(app) -> list:
     return [b for b in markdown(app).children if b.display and "answer-fold" not in b.classes]
 
 
-def folded_at_the_final_width(app) -> bool:
-    """Folded, at the width the answer keeps (the first fold can come before the conversation's scrollbar, whose
-    width then unfolds it; it folds again at the next layout)."""
-    frozen = markdown(app).query(".answer-fold")
-    return bool(app.screen.conversation.show_vertical_scrollbar and frozen and answer(app).folded
-                and frozen.first().region.width == markdown(app).content_region.width)
-
-
 async def stream_until_folded(app, pilot, hold: Hold) -> None:
     app.screen.prompt.insert("a long answer")
     await pilot.press("enter")
@@ -45,13 +37,8 @@ async def stream_until_folded(app, pilot, hold: Hold) -> None:
     await wait_until(pilot, lambda: markdown(app).source.endswith(f"z paragraph {PARAGRAPHS - 1} with a few words in it.\n\n"), "the text")
     # A backlog is appended in slices, a frame apart, each laid out (and folded) before the next: the bound holds
     # once the last slice has been laid out.
-    def bounded() -> bool:
-        return folded_at_the_final_width(app) and len(shown_blocks(app)) <= FOLD_AFTER + 1
-
-    await wait_until(pilot, bounded, "a fold that bounds the shown blocks")
-    for _ in range(3):  # the layouts already due (the scrollbar's width, a last slice) may unfold and fold again
-        await pilot.pause()
-    await wait_until(pilot, bounded, "a fold that bounds the shown blocks, once the layouts due are done")
+    await wait_until(pilot, lambda: answer(app).folded > 0 and len(shown_blocks(app)) <= FOLD_AFTER + 1,
+                     "a fold that bounds the shown blocks")
 
 
 async def assert_unfolding_keeps_the_height(app, pilot, unfold) -> None:
@@ -113,8 +100,9 @@ async def test_scrolling_up_shows_the_folded_blocks_again(home):
 
 
 async def test_a_new_width_unfolds_and_folds_again_at_the_new_width(home, monkeypatch):
+    unfolds = []
     real_unfold = AssistantMessage.unfold
-    unfolds = record_unfolds(monkeypatch)
+    monkeypatch.setattr(AssistantMessage, "unfold", lambda self: (unfolds.append(self.folded), real_unfold(self))[1])
     hold = Hold()
     app, _ = make_app(home, scripts=[script(hold)])
     async with app.run_test(size=SIZE) as pilot:
@@ -149,123 +137,20 @@ async def test_an_answer_that_folded_ends_exactly_as_a_one_shot_render(home):
         assert rendered_lines(markdown(app)) == rendered_lines(reference.query_one(".answer", Markdown))
 
 
-RICH = """## Section {i}
-
-A paragraph with **bold**, *emphasis*, `code` and a [link](https://example.com/{i}), long enough to wrap at the
-width of the terminal at least once.
-
-- an item
-- an item with `code`
-  - a nested item
-  - another
-- a last item
-
-1. first
-2. second
-
-> a quote
-> on two lines
-
-```python
-def f(x):
-    return x * {i}  # a comment long enough that the code block is wider than the view, so it is cut at the width
-```
-
-| a | b |
-|---|---|
-| 1 | {i} |
-| three | four |
-
----
-
-"""
-
-
-def screen_rows(app) -> list:
-    """The conversation's rows as the screen draws them: every segment's text and style."""
-    region = app.screen.conversation.region
-    strips = app.screen._compositor.render_strips()
-    return [list(strips[y].crop(region.x, region.right)) for y in range(region.y, region.bottom)]
-
-
-async def assert_the_lines_are_what_the_blocks_drew(app, pilot) -> None:
-    await wait_until(pilot, lambda: folded_at_the_final_width(app), "the fold at the width with the scrollbar")
-    await pilot.pause()
-    frozen = markdown(app).query_one(".answer-fold")
-    assert frozen.region.bottom > app.screen.conversation.region.y  # the folded lines are on screen
-    folded = screen_rows(app)
-    height = markdown(app).virtual_size.height
-    answer(app).unfold()
-    await pilot.pause()
-    await pilot.pause()
-    assert answer(app).folded == 0 and all(b.display for b in markdown(app).children)
-    assert markdown(app).virtual_size.height == height  # the view does not move
-    assert screen_rows(app) == folded
-
-
-async def test_the_folded_lines_draw_exactly_what_the_blocks_drew(home):
+async def test_what_stays_shown_fills_the_view_so_the_spacer_is_never_seen(home):
     hold = Hold()
     app, _ = make_app(home, scripts=[script(hold)])
     async with app.run_test(size=SIZE) as pilot:
         await stream_until_folded(app, pilot, hold)
-        await assert_the_lines_are_what_the_blocks_drew(app, pilot)
-        hold.release()
-        await wait_until(pilot, lambda: answer(app).state == "complete", "the end")
-
-
-async def test_headings_lists_quotes_code_and_tables_fold_into_the_same_lines(home):
-    hold = Hold()
-    pieces = [TextDelta(RICH.format(i=i)) for i in range(6)]
-    app, _ = make_app(home, scripts=[[*pieces, TextDelta("The last paragraph.\n\n"), hold, TextDelta("The end.\n"), Done()]])
-    async with app.run_test(size=SIZE) as pilot:
-        app.screen.prompt.insert("a rich answer")
-        await pilot.press("enter")
-        kinds = {"MarkdownH2", "MarkdownParagraph", "MarkdownBulletList", "MarkdownOrderedList", "MarkdownBlockQuote",
-                 "MarkdownFence", "MarkdownTable", "MarkdownHorizontalRule"}
-        await wait_until(pilot, lambda: markdown(app).source.endswith("The last paragraph.\n\n")
-                         and {kind.__name__ for block in answer(app)._folded for kind in type(block).__mro__} >= kinds, "every kind of block folded")
-        await assert_the_lines_are_what_the_blocks_drew(app, pilot)
-        hold.release()
-        await wait_until(pilot, lambda: answer(app).state == "complete", "the end")
-
-
-def record_unfolds(monkeypatch) -> list[int]:
-    """How many blocks each unfold showed again, in order (the answer may fold again right after)."""
-    unfolds: list[int] = []
-    real_unfold = AssistantMessage.unfold
-    monkeypatch.setattr(AssistantMessage, "unfold", lambda self: (unfolds.append(self.folded), real_unfold(self))[1])
-    return unfolds
-
-
-async def test_a_link_in_the_folded_lines_still_opens(home):
-    from tui_agent.ui.widgets.frozen_blocks import FrozenBlocks
-
-    hold = Hold()
-    app, _ = make_app(home, scripts=[script(hold)])
-    async with app.run_test(size=SIZE) as pilot:
-        await stream_until_folded(app, pilot, hold)
-        clicked = []
-        app.open_url = lambda url, **kwargs: clicked.append(url)  # what the Markdown does with a click: no browser
-        frozen = markdown(app).query_one(FrozenBlocks)
-        await frozen.run_action("link('https://example.com/x')")
         await pilot.pause()
-        assert clicked == ["https://example.com/x"]
+        conversation = app.screen.conversation
+        spacer = markdown(app).query_one(".answer-fold")
+        assert spacer.region.bottom <= conversation.region.y  # above the visible part of the conversation
+        first_shown = shown_blocks(app)[0]
+        assert markdown(app).size.height - first_shown.virtual_region.y >= conversation.scrollable_content_region.height
         hold.release()
         await wait_until(pilot, lambda: answer(app).state == "complete", "the end")
 
-
-async def test_a_new_theme_shows_the_blocks_again(home, monkeypatch):
-    unfolds = record_unfolds(monkeypatch)
-    hold = Hold()
-    app, _ = make_app(home, scripts=[script(hold)])
-    async with app.run_test(size=SIZE) as pilot:
-        await stream_until_folded(app, pilot, hold)
-        unfolds.clear()
-        app.theme = "textual-light" if app.theme != "textual-light" else "nord"
-        await wait_until(pilot, lambda: unfolds, "the unfold")
-        assert unfolds[0] > 0
-        hold.release()
-        await wait_until(pilot, lambda: answer(app).state == "complete", "the end")
 
 
 async def test_an_answer_drawn_in_one_update_at_its_end_is_never_left_folded(home):

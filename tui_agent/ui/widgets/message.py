@@ -24,7 +24,6 @@ from textual.widgets import Collapsible, Markdown, Static
 from tui_agent.sanitize import StreamSanitizer, sanitize
 from tui_agent.ui.input_timing import TYPING_PAUSE, seconds_since_input
 from tui_agent.ui.widgets.answer_markdown import AnswerMarkdown
-from tui_agent.ui.widgets.frozen_blocks import FrozenBlocks, capture_rows
 from tui_agent.service.agent import NO_TEXT
 
 if TYPE_CHECKING:
@@ -52,15 +51,17 @@ KEY_POLL = 0.01
 # A waiting or streaming answer that has received nothing for this long says so, counting up each second, until
 # data arrives (the provider's idle limit, `[providers.X.timeouts]`, ends it in the end).
 STALL_NOTICE_AFTER = 5.0
-# Textual re-arranges every shown widget of the screen on each layout, so a write to a long answer cost more the
-# longer it was (≈ 300 ms at 290 blocks). While the view follows the bottom of a streaming answer, its blocks that
-# can no longer change are drawn once into lines and hidden behind one widget that shows those lines
-# (frozen_blocks.py): a write then re-arranges the few blocks still shown. They come back as widgets (one layout)
-# when the answer ends and the user pauses, when the user scrolls up, or when the width or the theme changes.
-FOLD_AFTER = 8  # shown top-level blocks of a streaming answer before the oldest are folded into lines
-FOLD_KEEP = 2  # the latest blocks always shown (the last one is still being written)
-FOLD_RETRY_AFTER = 0.05  # seconds: a fold that could not be made now is tried again this much later…
-FOLD_RETRIES = 20  # …this many times at most in a row (the next growth of the answer tries again anyway)
+# Textual re-arranges every widget of the screen on each layout, so a write to a long answer costs more the
+# longer it is (≈ 300 ms at 290 blocks). While the view follows the bottom of a streaming answer, its blocks
+# that can no longer change and lie far above the view are hidden behind one spacer of their height: a write
+# then re-arranges a bounded number of widgets. They come back (one layout) when the answer ends, the user
+# scrolls up, or the width changes.
+# Every layout re-arranges every shown widget (≈ 1 ms each on a busy 2-core machine), so few are kept: measured
+# black-box (bench/echo_pty.py, 500 chunks/s), 20 / 6 / 1.3 views gave echo p95 477-480 ms where 60 / 20 / 2 gave
+# 589-737 in the same runs.
+FOLD_AFTER = 20  # shown top-level blocks of a streaming answer before the oldest are folded
+FOLD_KEEP = 6  # the latest blocks always shown (more when they do not fill KEEP_VIEWS views)
+KEEP_VIEWS = 1.3  # what stays shown covers this many heights of the view, so the spacer is never on screen
 UNFOLD_AFTER_QUIET = 0.5  # seconds without a key or a scroll before an ended answer shows its folded blocks again
 
 
@@ -398,11 +399,11 @@ class AssistantMessage(Vertical):
         self._answer = AnswerMarkdown(text, classes="answer")
         self._answer_feed = _Feed(self, self._answer, show_tail=self._show_tail)
         self._tail: Static | None = None  # the last lines of a long block held back while it streams
-        self._fold: FrozenBlocks | None = None  # the lines standing in for folded blocks
+        self._fold: Static | None = None  # the spacer standing in for folded blocks
+        self._fold_height = 0
         self._folded: list[Widget] = []
         self._width = 0
-        self._fold_retry: Timer | None = None  # a fold waiting to be tried again
-        self._fold_retries = 0  # tries since the last fold
+        self._fold_retry = False
         self._unfold_timer: Timer | None = None  # a check for the user's pause, waiting to run
         if text is not None:
             self._answer_feed.close_with(text)
@@ -590,51 +591,55 @@ class AssistantMessage(Vertical):
     def _fold_old_blocks(self) -> None:
         # Also while `finish` appends a backlog (a fast stream ends long before it is drawn): its slices would
         # otherwise lay out every block drawn so far, again and again. A fold made by the last layouts, after
-        # `finish` asked for the unfold, is unfolded in the next pause too: an ended answer's blocks are always widgets
-        # again in the end (text selection, hover, a new width).
+        # `finish` asked for the unfold, is unfolded in the next pause too: never a blank spacer left in place of
+        # the answer's first blocks.
         if self.state != "streaming":
             if self._fold is not None:
                 self._unfold_when_idle()
             return
         if not getattr(self.parent, "following", False):
             return
-        markdown, frozen = self._answer, self._fold
-        blocks = [b for b in markdown.children if b.display and b is not frozen]
+        blocks = [b for b in self._answer.children if b.display and b is not self._fold]
         if len(blocks) <= FOLD_AFTER:
             return
-        fold, first_kept = blocks[: len(blocks) - FOLD_KEEP], blocks[len(blocks) - FOLD_KEEP]
-        # The rows from the end of the lines already frozen (or the top) to where the first kept block's margin
-        # begins: once they are lines, that block sits exactly where it did (its margin follows lines with none).
-        top = markdown.styles.gutter.top if frozen is None else frozen.region.bottom - markdown.region.y
-        bottom = first_kept.region.y - first_kept.styles.margin.top - markdown.region.y
-        lines = capture_rows(markdown, top, bottom) if all(b.size.width for b in (*fold, first_kept)) else None
-        if lines is None:
-            self._fold_later()  # not laid out yet, or laid out before the last change: their places are not known
+        cut = len(blocks) - FOLD_KEEP
+        if not (blocks[0].size.width and blocks[cut].size.width):
+            self._fold_later()  # not laid out yet: their height is unknown
+            return
+        # What stays shown covers more than the view, so the spacer is never on screen while the view follows.
+        view = getattr(self.parent, "scrollable_content_region", None)
+        keep_height = int(KEEP_VIEWS * (view.height if view is not None else 50))
+        total = self._answer.size.height
+        while cut > 0 and total - blocks[cut].virtual_region.y < keep_height:
+            cut -= 1
+        if cut <= 0:
+            return
+        fold, first_kept = blocks[:cut], blocks[cut]
+        height = first_kept.virtual_region.y - fold[0].virtual_region.y
+        if height <= 0:
             return
         with self.app.batch_update():
-            if frozen is None:
-                self._fold = frozen = FrozenBlocks(self.unfold, classes="answer-fold")
-                markdown.mount(frozen, before=fold[0])
-            frozen.add_lines(lines)
+            if self._fold is None:
+                self._fold, self._fold_height = Static("", classes="answer-fold", markup=False), 0
+                self._answer.mount(self._fold, before=fold[0])
+            self._fold_height += height
+            self._fold.styles.height = self._fold_height
             for block in fold:
                 block.display = False
         self._folded += fold
-        self._fold_retries = 0
 
     def _fold_later(self) -> None:
-        """Try again shortly: the blocks are not laid out yet, or a layout of them is on its way (a new width). Not
-        after the next refresh: that may be the one already due, before the pending layout; and while the answer is
-        held (nothing arrives, so nothing resizes it) no later event would try again."""
-        if self._fold_retry is None and self._fold_retries < FOLD_RETRIES:
-            self._fold_retries += 1
-            self._fold_retry = self.set_timer(FOLD_RETRY_AFTER, self._fold_retried, name="answer-fold-retry")
+        """Try again after the next refresh (once)."""
+        if not self._fold_retry:
+            self._fold_retry = True
+            self.call_after_refresh(self._fold_retried)
 
     def _fold_retried(self) -> None:
-        self._fold_retry = None
+        self._fold_retry = False
         self._fold_old_blocks()
 
     def _unfold_when_idle(self) -> None:
-        """Show the folded blocks again once the user has paused (until then their lines stand in for them).
+        """Show the folded blocks again once the user has paused (they are out of view: the spacer holds their place).
 
         Showing them re-lays out every block of the answer at once (≈ 0.2-0.6 s for 100 KB); done when the answer
         ends, that layout made a key typed then wait for it. Scrolling up or a new width shows them at once.
@@ -655,7 +660,7 @@ class AssistantMessage(Vertical):
         self._unfold_when_idle()
 
     def unfold(self) -> None:
-        """Show every folded block again (the answer ended, the user scrolled up, the width or the theme changed)."""
+        """Show every folded block again (the answer ended, the user scrolled up, or the width changed)."""
         if self._fold is None:
             return
         fold, folded, self._fold, self._folded = self._fold, self._folded, None, []

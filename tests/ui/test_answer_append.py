@@ -1,0 +1,97 @@
+"""AnswerMarkdown.append: Textual's append, re-parsing from a kept line offset and holding no batch_update while
+its blocks mount; what it draws must be what one `update()` of the same text draws."""
+
+from __future__ import annotations
+
+import pytest
+from textual.app import App, ComposeResult
+from textual.containers import VerticalScroll
+from textual.widgets import Markdown
+
+from tests.perf.test_streamed_render import rendered_lines
+from tui_agent.ui.widgets.answer_markdown import AnswerMarkdown
+
+# Line ends of every kind str.splitlines knows (Textual counts lines with it, markdown-it with "\n" only), a CR LF
+# that a cut can split. With these Textual's own append does not draw what its update draws (it re-parses from a
+# line counted one way and places blocks by lines counted the other): the append here must do what Textual's does.
+ODD_LINE_ENDS = ("# Title\r\n\r\nA paragraph\rwith a CR, a form feed\x0cand a line separator\u2028inside.\n\n"
+                 "```python\ndef f(x):\n    return x\n```\n\n- one\n- two\n\n1. first\n2. second\n\nEnd")
+# What answers are made of (the sanitiser leaves "\n" and tabs): here appends must draw what one update draws.
+TEXT = ("# Title\n\nA paragraph with **bold** and a [link](https://example.com).\n\n"
+        "```python\ndef f(x):\n\treturn x\n```\n\n- one\n- two\n  - nested\n\n1. first\n2. second\n\n"
+        "Setext heading\n---\n\n> quoted\n> text\n\n| a | b |\n|---|---|\n| 1 | 2 |\n\n    indented code\n\nThe end, no newline")
+
+
+class TextualAppend(AnswerMarkdown):
+    """The answer's Markdown with Textual 8.2.8's own append, for comparison."""
+
+    append = Markdown.append
+
+
+class Two(App[None]):
+    def __init__(self, reference: type[AnswerMarkdown] = AnswerMarkdown) -> None:
+        super().__init__()
+        self.reference = reference
+
+    def compose(self) -> ComposeResult:
+        with VerticalScroll():
+            yield AnswerMarkdown(classes="streamed")
+            yield self.reference(classes="whole")
+
+
+def cuts(text: str, size: int) -> list[str]:
+    return [text[i:i + size] for i in range(0, len(text), size)]
+
+
+def blocks(markdown: AnswerMarkdown) -> list:
+    return [(type(block).__name__, block.source_range) for block in markdown.children]
+
+
+@pytest.mark.parametrize("size", [1, 2, 3, 7, 20, 64])
+async def test_appended_in_pieces_it_draws_what_one_update_draws(size):
+    app = Two()
+    async with app.run_test(size=(80, 200)) as pilot:
+        streamed, whole = app.query_one(".streamed", AnswerMarkdown), app.query_one(".whole", AnswerMarkdown)
+        for piece in cuts(TEXT, size):
+            await streamed.append(piece)
+        await whole.update(TEXT)
+        await pilot.pause()
+        assert streamed.source == TEXT
+        assert blocks(streamed) == blocks(whole)
+        assert rendered_lines(streamed) == rendered_lines(whole)
+
+
+@pytest.mark.parametrize("size", [1, 3, 20, 64])
+async def test_with_odd_line_ends_it_draws_what_textuals_own_append_draws(size):
+    app = Two(reference=TextualAppend)
+    async with app.run_test(size=(80, 200)) as pilot:
+        streamed, textual = app.query_one(".streamed", AnswerMarkdown), app.query_one(".whole", AnswerMarkdown)
+        for piece in cuts(ODD_LINE_ENDS, size):
+            await streamed.append(piece)
+            await textual.append(piece)
+        await pilot.pause()
+        assert streamed.source == textual.source == ODD_LINE_ENDS
+        assert streamed._last_parsed_line == textual._last_parsed_line
+        assert blocks(streamed) == blocks(textual)
+        assert rendered_lines(streamed) == rendered_lines(textual)
+
+
+async def test_an_append_lets_frames_be_drawn_while_its_blocks_mount(monkeypatch):
+    """Textual's append held `batch_update` across the mounting of its new blocks, and no frame is drawn while it
+    is held: a key typed then reached the screen only after the append."""
+    app = Two()
+    async with app.run_test(size=(80, 50)) as pilot:
+        streamed = app.query_one(".streamed", AnswerMarkdown)
+        held = []
+        real_mount_all = streamed.mount_all
+
+        def mount_all(*args, **kwargs):
+            held.append(app._batch_count)  # what Textual's screen checks before it draws a frame
+            return real_mount_all(*args, **kwargs)
+
+        monkeypatch.setattr(streamed, "mount_all", mount_all)
+        await streamed.append("First paragraph.\n\n")
+        await streamed.append("Second paragraph.\n\n- a list\n\nThird.\n")
+        await pilot.pause()
+        assert held and not any(held)
+        assert len(streamed.children) == 4
