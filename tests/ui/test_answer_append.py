@@ -95,3 +95,25 @@ async def test_an_append_lets_frames_be_drawn_while_its_blocks_mount(monkeypatch
         await pilot.pause()
         assert held and not any(held)
         assert len(streamed.children) == 4
+
+
+async def test_a_long_reparse_runs_in_a_worker_thread_and_draws_the_same(monkeypatch):
+    """A re-parse longer than PARSE_APART_AFTER (the end of a long held block) runs off the event loop."""
+    import threading
+
+    from tui_agent.ui.widgets import answer_markdown
+
+    threads = []
+    real_parse = answer_markdown._parse
+    monkeypatch.setattr(answer_markdown, "_parse", lambda *args: (threads.append(threading.get_ident()), real_parse(*args))[1])
+    monkeypatch.setattr(answer_markdown, "PARSE_APART_AFTER", 40)
+    app = Two()
+    async with app.run_test(size=(80, 200)) as pilot:
+        streamed, whole = app.query_one(".streamed", AnswerMarkdown), app.query_one(".whole", AnswerMarkdown)
+        for piece in cuts(TEXT, 64):
+            await streamed.append(piece)
+        await whole.update(TEXT)
+        await pilot.pause()
+        assert threads and threading.get_ident() not in threads  # every re-parse here is longer than 40
+        assert blocks(streamed) == blocks(whole)
+        assert rendered_lines(streamed) == rendered_lines(whole)

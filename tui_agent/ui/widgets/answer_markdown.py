@@ -17,6 +17,7 @@ answer reopened from history are drawn alike (tests/ui/test_plain_blocks.py).
 
 from __future__ import annotations
 
+import asyncio
 from typing import TYPE_CHECKING
 
 from rich.segment import Segment
@@ -33,6 +34,7 @@ if TYPE_CHECKING:
     from textual.geometry import Size
 
 PLAIN_BLOCK_AFTER = 100_000  # characters: longer blocks are drawn as plain lines
+PARSE_APART_AFTER = 100_000  # characters: an append that re-parses more parses in a worker thread
 TAB_SIZE = 8
 
 
@@ -202,6 +204,17 @@ class PlainFence(_PlainLines, MarkdownFence):
         return self.plain[y] if 0 <= y < len(self.plain) else ""
 
 
+def _parse(parser: "MarkdownIt", source: str) -> tuple[list["Token"], int | None, int]:
+    """`source`'s tokens, and where its last top-level block begins: its line (as markdown-it counts, None when no
+    block has one) and the length of the lines before it (as `str.splitlines` counts them, as Textual does)."""
+    tokens = parser.parse(source)
+    for token in reversed(tokens):
+        if token.map is not None and token.level == 0:
+            skipped = token.map[0]
+            return tokens, skipped, sum(map(len, source.splitlines(keepends=True)[:skipped]))
+    return tokens, None, 0
+
+
 class AnswerMarkdown(Markdown):
     """Textual's Markdown with the answer's rule for blocks too long to draw as Markdown (see the module)."""
 
@@ -232,7 +245,9 @@ class AnswerMarkdown(Markdown):
         - the text re-parsed (from the line where the last block begins) is found from that line's offset, kept
           from the previous append, instead of splitting the whole source into lines on every append (30-50 ms for
           a 5 MB answer);
-        - one parser serves every append.
+        - one parser serves every append, and a re-parse of more than PARSE_APART_AFTER characters (the end of a
+          long block held back while it streamed) runs in a worker thread, as Textual's `update` runs every parse:
+          the event loop gets the interpreter back every few milliseconds meanwhile, so keys still show.
         """
         from textual.await_complete import AwaitComplete
         from textual.widgets._markdown import MarkdownHeader
@@ -252,14 +267,15 @@ class AnswerMarkdown(Markdown):
                     source, line, offset = self._markdown[again:], self._last_parsed_line, again
                 else:
                     source, line, offset = updated_source, start_line, start
-                tokens = parser.parse(source)
+                if len(source) > PARSE_APART_AFTER:  # as Textual's update() does for every parse
+                    tokens, skipped, length = await asyncio.get_running_loop().run_in_executor(
+                        None, _parse, parser, source)
+                else:
+                    tokens, skipped, length = _parse(parser, source)
                 existing_blocks = [child for child in self.children if isinstance(child, MarkdownBlock)]
-                for token in reversed(tokens):
-                    if token.map is not None and token.level == 0:
-                        skipped = token.map[0]
-                        self._last_parsed_line = line + skipped
-                        self._line_start = (line + skipped, offset + sum(map(len, source.splitlines(keepends=True)[:skipped])))
-                        break
+                if skipped is not None:
+                    self._last_parsed_line = line + skipped
+                    self._line_start = (line + skipped, offset + length)
                 new_blocks = list(self._parse_markdown(tokens))
                 any_headers = any(isinstance(block, MarkdownHeader) for block in new_blocks)
                 for block in new_blocks:
