@@ -312,3 +312,29 @@ async def test_the_copy_code_key_is_offered_once_an_answer_has_a_code_block_with
         await wait_until(pilot, lambda: not screen.is_streaming and answers(app)[0].state == "complete", "the end")
         assert screen.check_action("copy_code", ())
         assert [block.code for block in answers(app)[0].code_blocks()] == ["print(1)\n", "x = 1\n"]
+
+
+async def test_a_long_ended_answer_finds_its_code_blocks_in_a_worker_thread(home, monkeypatch):
+    """Parsing a 5 MB answer's code blocks held the loop a quarter of a second under the first keys after it: past
+    PARSE_CODE_APART_AFTER it runs in a thread, and the footer is asked again once it is done."""
+    import threading
+
+    from tui_agent.ui import code_blocks
+    from tui_agent.ui.widgets import message
+
+    threads = []
+    real = code_blocks.code_blocks
+    monkeypatch.setattr(code_blocks, "code_blocks", lambda text: (threads.append(threading.get_ident()), real(text))[1])
+    monkeypatch.setattr(message, "PARSE_CODE_APART_AFTER", 10)
+    app, _ = make_app(home, scripts=[[TextDelta("Indented only:\n\n    x = 1\n"), Done()]])
+    async with app.run_test(size=SIZE) as pilot:
+        await type_text(pilot, "code please")
+        await pilot.press("enter")
+        await wait_until(pilot, lambda: answers(app) and answers(app)[0].state == "complete", "the end")
+        screen = app.screen
+        screen.check_action("copy_code", ())  # no fence marker: no key yet, and the parse starts apart
+        await wait_until(pilot, lambda: threads, "the parse")
+        assert threading.get_ident() not in threads
+        await wait_until(pilot, lambda: screen.check_action("copy_code", ()), "the key, once the blocks are known")
+        assert [block.code for block in answers(app)[0].code_blocks()] == ["x = 1\n"]
+        assert len(threads) == 1  # parsed once

@@ -78,6 +78,7 @@ TAIL_LINES = 20  # …and at most this many of its lines
 # append took it for up to the cost of a one-shot render (≈ 2 s for 94 KB), and every key typed then waited for it.
 # Nobody typing, a backlog goes in one append: a frame between slices would only make the answer end later.
 WRITE_SLICE = 2_000  # characters
+PARSE_CODE_APART_AFTER = 200_000  # characters of an ended answer beyond which its code blocks are parsed in a thread
 FRAME_WAIT_LIMIT = 0.5  # seconds a slice waits for the frame after the previous one before going on anyway
 
 
@@ -342,6 +343,13 @@ class _Feed:
         self._hide_tail()
 
 
+def _code_blocks_of(text: str) -> list["CodeBlock"]:
+    from tui_agent.ui.code_blocks import code_blocks
+
+    fenced = "```" in text or "~~~" in text or "\n    " in text or text.startswith("    ")
+    return code_blocks(text) if fenced else []
+
+
 class UserMessage(Static):
     """What the user sent, shown as typed (no markup, no Markdown); `‹ 2/3 ›` below it when it has siblings."""
 
@@ -411,6 +419,7 @@ class AssistantMessage(Vertical):
         self._thinking_feed: _Feed | None = None
         self._blocks: list["CodeBlock"] = []
         self._blocks_for = -1  # the text length _blocks was parsed from
+        self._blocks_parsing = None  # the worker parsing them apart, while it runs
         self._finished: asyncio.Event | None = None  # set once `finish` has drawn the end
         self._status = Static("waiting for the answer…  (Escape stops)", classes="answer-status", markup=False)
         self._status.display = text is None
@@ -482,11 +491,7 @@ class AssistantMessage(Vertical):
         """The answer's code blocks as source text; parsed once per text length, so cheap to ask often."""
         text = self.text
         if self._blocks_for != len(text):
-            from tui_agent.ui.code_blocks import code_blocks
-
-            fenced = "```" in text or "~~~" in text or "\n    " in text or text.startswith("    ")
-            self._blocks = code_blocks(text) if fenced else []
-            self._blocks_for = len(text)
+            self._blocks, self._blocks_for = _code_blocks_of(text), len(text)
         return self._blocks
 
     def has_code_blocks(self) -> bool:
@@ -494,11 +499,28 @@ class AssistantMessage(Vertical):
 
         While the answer streams its text changes on every write, and parsing all of it (`code_blocks`) each time
         the keys were checked held the event loop for tens of milliseconds on a 94 KB answer: until it ends, a
-        fence marker in the text is taken as a code block (an indented one counts once the answer has ended)."""
-        if self.state in ("waiting", "streaming") and self._blocks_for != len(self.text):
-            text = self.text
+        fence marker in the text is taken as a code block (an indented one counts once the answer has ended). An
+        ended answer longer than PARSE_CODE_APART_AFTER is parsed in a worker thread (a 5 MB code block took
+        0.25 s, under the first keys typed after it), the fence marker answering until then."""
+        text = self.text
+        if self._blocks_for == len(text):
+            return bool(self._blocks)
+        if self.state in ("waiting", "streaming"):
+            return "```" in text or "~~~" in text
+        if len(text) > PARSE_CODE_APART_AFTER:
+            if self._blocks_parsing is None and self.is_attached:
+                self._blocks_parsing = self.run_worker(self._parse_code_blocks_apart(text), group="code-blocks")
             return "```" in text or "~~~" in text
         return bool(self.code_blocks())
+
+    async def _parse_code_blocks_apart(self, text: str) -> None:
+        try:
+            blocks = await asyncio.to_thread(_code_blocks_of, text)
+        finally:
+            self._blocks_parsing = None
+        if self.text == text:
+            self._blocks, self._blocks_for = blocks, len(text)
+            self.screen.refresh_bindings()  # the footer asks again, and is answered from the blocks
 
     @property
     def thinking_text(self) -> str:
