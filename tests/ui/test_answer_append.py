@@ -3,6 +3,8 @@ its blocks mount; what it draws must be what one `update()` of the same text dra
 
 from __future__ import annotations
 
+import contextlib
+
 import pytest
 from textual.app import App, ComposeResult
 from textual.containers import VerticalScroll
@@ -39,6 +41,14 @@ class Two(App[None]):
             yield self.reference(classes="whole")
 
 
+@contextlib.asynccontextmanager
+async def side_by_side(reference: type[AnswerMarkdown] = AnswerMarkdown):
+    """The answer's Markdown (appended to by the test) beside a reference one, in a running app."""
+    app = Two(reference)
+    async with app.run_test(size=(80, 200)) as pilot:
+        yield pilot, app.query_one(".streamed", AnswerMarkdown), app.query_one(".whole", AnswerMarkdown)
+
+
 def cuts(text: str, size: int) -> list[str]:
     return [text[i:i + size] for i in range(0, len(text), size)]
 
@@ -47,33 +57,34 @@ def blocks(markdown: AnswerMarkdown) -> list:
     return [(type(block).__name__, block.source_range) for block in markdown.children]
 
 
+def assert_drawn_alike(streamed: AnswerMarkdown, reference: AnswerMarkdown) -> None:
+    """The same source, the same blocks over the same lines, and every rendered line and style the same."""
+    assert streamed.source == reference.source
+    assert blocks(streamed) == blocks(reference)
+    assert rendered_lines(streamed) == rendered_lines(reference)
+
+
 @pytest.mark.parametrize("size", [1, 2, 3, 7, 20, 64])
 async def test_appended_in_pieces_it_draws_what_one_update_draws(size):
-    app = Two()
-    async with app.run_test(size=(80, 200)) as pilot:
-        streamed, whole = app.query_one(".streamed", AnswerMarkdown), app.query_one(".whole", AnswerMarkdown)
+    async with side_by_side() as (pilot, streamed, whole):
         for piece in cuts(TEXT, size):
             await streamed.append(piece)
         await whole.update(TEXT)
         await pilot.pause()
         assert streamed.source == TEXT
-        assert blocks(streamed) == blocks(whole)
-        assert rendered_lines(streamed) == rendered_lines(whole)
+        assert_drawn_alike(streamed, whole)
 
 
 @pytest.mark.parametrize("size", [1, 3, 20, 64])
 async def test_with_odd_line_ends_it_draws_what_textuals_own_append_draws(size):
-    app = Two(reference=TextualAppend)
-    async with app.run_test(size=(80, 200)) as pilot:
-        streamed, textual = app.query_one(".streamed", AnswerMarkdown), app.query_one(".whole", AnswerMarkdown)
+    async with side_by_side(TextualAppend) as (pilot, streamed, textual):
         for piece in cuts(ODD_LINE_ENDS, size):
             await streamed.append(piece)
             await textual.append(piece)
         await pilot.pause()
-        assert streamed.source == textual.source == ODD_LINE_ENDS
+        assert streamed.source == ODD_LINE_ENDS
         assert streamed._last_parsed_line == textual._last_parsed_line
-        assert blocks(streamed) == blocks(textual)
-        assert rendered_lines(streamed) == rendered_lines(textual)
+        assert_drawn_alike(streamed, textual)
 
 
 async def test_an_append_lets_frames_be_drawn_while_its_blocks_mount(monkeypatch):
@@ -107,13 +118,10 @@ async def test_a_long_reparse_runs_in_a_worker_thread_and_draws_the_same(monkeyp
     real_parse = answer_markdown._parse
     monkeypatch.setattr(answer_markdown, "_parse", lambda *args: (threads.append(threading.get_ident()), real_parse(*args))[1])
     monkeypatch.setattr(answer_markdown, "PARSE_APART_AFTER", 40)
-    app = Two()
-    async with app.run_test(size=(80, 200)) as pilot:
-        streamed, whole = app.query_one(".streamed", AnswerMarkdown), app.query_one(".whole", AnswerMarkdown)
+    async with side_by_side() as (pilot, streamed, whole):
         for piece in cuts(TEXT, 64):
             await streamed.append(piece)
         await whole.update(TEXT)
         await pilot.pause()
         assert threads and threading.get_ident() not in threads  # every re-parse here is longer than 40
-        assert blocks(streamed) == blocks(whole)
-        assert rendered_lines(streamed) == rendered_lines(whole)
+        assert_drawn_alike(streamed, whole)
