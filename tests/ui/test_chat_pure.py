@@ -46,6 +46,20 @@ def test_code_blocks_are_the_exact_source_of_each_fence_in_order():
     assert blocks[0].label() == "python, 2 lines: def f():"
 
 
+def test_the_normalising_rule_gives_markdown_its_own_text_without_its_regex():
+    from markdown_it import MarkdownIt
+    from markdown_it.rules_core import StateCore
+    from markdown_it.rules_core.normalize import normalize as markdown_its
+
+    from tui_agent.ui.code_blocks import normalize
+
+    for text in ["", "a\nb", "a\r\nb\rc\n\r\nd\r", "\r\r\n\n\r", "nul\0here\0", "\u2028\x0c\r\n\0", "plain " * 50]:
+        ours, theirs = StateCore(text, MarkdownIt(), {}), StateCore(text, MarkdownIt(), {})
+        normalize(ours)
+        markdown_its(theirs)
+        assert ours.src == theirs.src, repr(text)
+
+
 def test_importing_the_app_and_chat_screen_loads_no_sdk_network_keyring_or_sqlite():
     code = (
         "import sys\n"

@@ -45,12 +45,16 @@ def drawn_plain(text: str) -> bool:
 
 
 def answer_parser() -> "MarkdownIt":
-    """Textual's parser ("gfm-like"), except that the inline Markdown of a paragraph longer than PLAIN_BLOCK_AFTER
-    is not read and its bare URLs are not looked for: the paragraph gets its text as one plain text token (parsing
-    megabytes of inline Markdown took seconds, and the paragraph is drawn plain anyway)."""
+    """Textual's parser ("gfm-like"), with a normalising rule that gives the same text without a regex that holds
+    the interpreter (`code_blocks.normalize`), and except that the inline Markdown of a paragraph longer than
+    PLAIN_BLOCK_AFTER is not read and its bare URLs are not looked for: the paragraph gets its text as one plain
+    text token (parsing megabytes of inline Markdown took seconds, and the paragraph is drawn plain anyway)."""
     from markdown_it import MarkdownIt
 
+    from tui_agent.ui.code_blocks import normalize
+
     parser = MarkdownIt("gfm-like")
+    parser.core.ruler.at("normalize", normalize)
     parser.core.ruler.at("inline", _inline_unless_long)
     parser.core.ruler.at("linkify", _linkify_unless_long)
     return parser
