@@ -64,7 +64,7 @@ def assert_drawn_alike(streamed: AnswerMarkdown, reference: AnswerMarkdown) -> N
     assert rendered_lines(streamed) == rendered_lines(reference)
 
 
-@pytest.mark.parametrize("size", [1, 2, 3, 7, 20, 64])
+@pytest.mark.parametrize("size", [2, 7, 64])  # (pieces of one character: the odd line ends below)
 async def test_appended_in_pieces_it_draws_what_one_update_draws(size):
     async with side_by_side() as (pilot, streamed, whole):
         for piece in cuts(TEXT, size):
@@ -75,7 +75,7 @@ async def test_appended_in_pieces_it_draws_what_one_update_draws(size):
         assert_drawn_alike(streamed, whole)
 
 
-@pytest.mark.parametrize("size", [1, 3, 20, 64])
+@pytest.mark.parametrize("size", [1, 3, 64])
 async def test_with_odd_line_ends_it_draws_what_textuals_own_append_draws(size):
     async with side_by_side(TextualAppend) as (pilot, streamed, textual):
         for piece in cuts(ODD_LINE_ENDS, size):
