@@ -347,6 +347,18 @@ async def test_a_row_draws_name_and_state_on_one_line_wraps_its_auth_and_has_a_f
         assert _lines(row)[-1] == " checked just now"
 
 
+def record_layouts(widget) -> list[bool]:
+    """From now on, whether each refresh of `widget` asks for a layout, in order (`del widget.refresh` ends it)."""
+    layouts: list[bool] = []
+    real_refresh = widget.refresh
+
+    def spy(*regions, layout: bool = False, **options):
+        layouts.append(layout)
+        return real_refresh(*regions, layout=layout, **options)
+
+    widget.refresh = spy
+    return layouts
+
 async def test_a_countdown_tick_repaints_its_row_without_laying_out_the_screen(isolated_home):
     """A layout re-arranges every widget of the screen; the per-second countdown changes a row's text, seldom
     its number of lines."""
@@ -359,14 +371,7 @@ async def test_a_countdown_tick_repaints_its_row_without_laying_out_the_screen(i
         service._publish(status("azure-openai", CredentialState.EXPIRING, auth_method="oauth-device", source="keyring",
                                 expires_at=FROZEN + timedelta(minutes=10)))
         await wait_until(pilot, lambda: row.texts["state"] == "◔ expiring" and row.outer_size.height == 3, "expiring shown")
-        refreshes: list[bool] = []
-        real_refresh = row.refresh
-
-        def spy(*regions, layout: bool = False, **options):
-            refreshes.append(layout)
-            return real_refresh(*regions, layout=layout, **options)
-
-        row.refresh = spy
+        refreshes = record_layouts(row)
         clock.advance(1)
         panel.refresh_times()
         assert row.texts["times"] == "expires in 9m 59s · checked just now"
@@ -377,7 +382,7 @@ async def test_a_countdown_tick_repaints_its_row_without_laying_out_the_screen(i
         service._publish(row.status.with_(last_failure="last request failed: timeout"))
         await wait_until(pilot, lambda: row.texts["failure"] != "", "the failure shown")
         assert True in refreshes  # one more line: laid out
-        row.refresh = real_refresh
+        del row.refresh  # the spy: the class's own refresh again
 
 
 async def test_a_passed_expiry_asks_the_service_again_without_probing(isolated_home):
@@ -536,14 +541,7 @@ async def test_new_usage_numbers_on_as_many_lines_repaint_the_meter_without_a_la
         meter = app.query_one(StatusPanel).usage
         meter.record_usage(Usage(input_tokens=100, output_tokens=20), answer_id=1)
         await wait_until(pilot, lambda: meter.size.height == 3, "the meter laid out with the tokens and the cost")
-        layouts: list[bool] = []
-        real_refresh = meter.refresh
-
-        def spy(*regions, layout: bool = False, **options):
-            layouts.append(layout)
-            return real_refresh(*regions, layout=layout, **options)
-
-        meter.refresh = spy
+        layouts = record_layouts(meter)
         meter.record_usage(Usage(input_tokens=100, output_tokens=900), answer_id=1)
         assert layouts == [False]
         await pilot.pause()
@@ -551,7 +549,7 @@ async def test_new_usage_numbers_on_as_many_lines_repaint_the_meter_without_a_la
         meter.set_context_window(8_000)  # one more line: the context
         assert layouts[-1] is True
         await wait_until(pilot, lambda: meter.size.height == 4, "the meter laid out with the context line")
-        meter.refresh = real_refresh
+        del meter.refresh  # the spy: the class's own refresh again
 
 
 def test_the_cost_is_shown_only_when_every_answer_is_priced():
