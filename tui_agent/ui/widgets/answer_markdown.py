@@ -260,17 +260,14 @@ class AnswerMarkdown(Markdown):
             self._parser = answer_parser()
         parser = self._parser
         self._markdown = self.source + markdown
-        start_line = self._last_parsed_line
-        start = self._offset_of(start_line)
-        updated_source = self._markdown[start:]
 
         async def await_append() -> None:
             async with self.lock:
-                if self._last_parsed_line != start_line:  # an append before this one moved on: Textual's rule
-                    again = self._offset_of(self._last_parsed_line)
-                    source, line, offset = self._markdown[again:], self._last_parsed_line, again
-                else:
-                    source, line, offset = updated_source, start_line, start
+                # Where to re-parse from is read under the lock (Textual read it before, so an append queued behind
+                # another re-parsed from a block the other had already moved past).
+                line = self._last_parsed_line
+                offset = self._offset_of(line)
+                source = self._markdown[offset:]
                 if len(source) > PARSE_APART_AFTER:  # as Textual's update() does for every parse
                     tokens, skipped, length = await asyncio.get_running_loop().run_in_executor(
                         None, _parse, parser, source)
