@@ -324,8 +324,9 @@ class _Feed:
         """Append everything not appended yet (in slices, a frame apart), then reconcile: what is shown equals what
         arrived.
 
-        Appends are made one at a time: two started together can misplace blocks (Textual 8.2.8 computes what to
-        re-parse before taking the widget's lock). The reconcile is one full `update()` only when the widget's source
+        Appends are made one at a time: two started together can misplace blocks in the thinking's Markdown (Textual
+        8.2.8's own append computes what to re-parse before taking the widget's lock; the answer's reads it under
+        the lock, `AnswerMarkdown.append`). The reconcile is one full `update()` only when the widget's source
         differs from the text (a write went missing): re-rendering a long answer that the appends already drew costs
         as much as rendering it once (seconds for 100 KB), and the appends render exactly what `update()` would
         (tests/perf/test_streamed_render.py checks that, line by line and style by style).
@@ -343,10 +344,14 @@ class _Feed:
         self._hide_tail()
 
 
+def _has_fence_marker(text: str) -> bool:
+    return "```" in text or "~~~" in text
+
+
 def _code_blocks_of(text: str) -> list["CodeBlock"]:
     from tui_agent.ui.code_blocks import code_blocks
 
-    fenced = "```" in text or "~~~" in text or "\n    " in text or text.startswith("    ")
+    fenced = _has_fence_marker(text) or "\n    " in text or text.startswith("    ")  # (or indented code)
     return code_blocks(text) if fenced else []
 
 
@@ -506,11 +511,11 @@ class AssistantMessage(Vertical):
         if self._blocks_for == len(text):
             return bool(self._blocks)
         if self.state in ("waiting", "streaming"):
-            return "```" in text or "~~~" in text
+            return _has_fence_marker(text)
         if len(text) > PARSE_CODE_APART_AFTER:
             if self._blocks_parsing is None and self.is_attached:
                 self._blocks_parsing = self.run_worker(self._parse_code_blocks_apart(text), group="code-blocks")
-            return "```" in text or "~~~" in text
+            return _has_fence_marker(text)
         return bool(self.code_blocks())
 
     async def _parse_code_blocks_apart(self, text: str) -> None:
