@@ -1,7 +1,9 @@
 """Benchmark: resident memory of the chat app after a 94 KB streamed answer and after opening a 2,000-message
 conversation, against a bare Textual app (header, static line, footer), each in a fresh headless process.
 
-Each case runs in its own interpreter so nothing is shared; RSS is read from /proc/self/status (VmRSS now,
+"answer" arrives at full speed (all of it before the first write: drawn in one append), "answer-paced" at 500 chunks
+of 20 characters a second (the 0.002 s gap of bench/streaming.py), as a fast model streams: its old blocks are folded
+away as it goes (docs/answer-folding.md). Each case runs in its own interpreter so nothing is shared; RSS is read from /proc/self/status (VmRSS now,
 VmHWM the peak) after the work and a screen refresh. The answer and the conversation are the ones of
 bench/streaming.py and bench/long_history.py. A reopened conversation draws its latest messages before the
 rest of its branch is read: "history" is measured at that first paint, "history-whole" once the rest is read
@@ -27,6 +29,7 @@ CASES = {
     "bare": "bare Textual app (header, static, footer)",
     "empty": "chat screen, empty",
     "answer": "chat after the 94 KB streamed answer",
+    "answer-paced": "the same answer at 500 chunks/s",
     "history": "chat after open_conversation of 2,000 messages",
     "history-whole": "the same, once the rest of the branch is read",
     "session": "chat after ChatSession.open of 2,000 (10 mounted)",
@@ -42,11 +45,11 @@ async def _child(case: str) -> dict:
             await pilot.pause()
             gc.collect()
             return {"rss": rss_mb(), "peak": peak_rss_mb()}
-    if case == "answer":
+    if case in ("answer", "answer-paced"):
         from _common import answer_text
         from streaming import stream_into_chat
 
-        result = await stream_into_chat(answer_text(), 0.0, check=False)
+        result = await stream_into_chat(answer_text(), 0.0 if case == "answer" else 0.002, check=False)
         return {"rss": result["rss_mb"], "peak": peak_rss_mb()}
     from _common import make_app
 

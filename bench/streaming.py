@@ -186,14 +186,20 @@ async def stream_into_chat(text: str, delay: float, *, echo: bool = False, check
 async def _same_as_one_shot(pilot, screen, streamed: AssistantMessage, text: str) -> bool:
     """Mount a second answer in the same conversation, render `text` into it in one update, compare line by line.
 
-    The streamed answer's folded blocks are shown again once the user pauses (message.py, UNFOLD_AFTER_QUIET):
-    that is awaited first, so the comparison is of what a reader scrolling up would see."""
-    while streamed.folded:
-        await asyncio.sleep(0.05)
-    reference = AssistantMessage()
-    await screen.conversation.mount(reference)
-    reference.add_text(text)
-    await reference.finish("complete")
+    The streamed answer keeps its folded blocks when it ends (message.py, FOLD_AFTER): the view is scrolled up first,
+    as a reader would, and the blocks made again are awaited, so the comparison is of what that reader sees. Not
+    following, the reference folds nothing."""
+    screen.conversation.scroll_home(animate=False)
+    for answer in (streamed, None):
+        if answer is None:
+            answer = reference = AssistantMessage()
+            await screen.conversation.mount(reference)
+            reference.add_text(text)
+            await reference.finish("complete")
+        await pilot.pause()
+        while answer.folded or answer.unfolding:
+            answer.unfold()
+            await asyncio.sleep(0.05)
     await pilot.pause()
     streamed_md = streamed.query_one(".answer", Markdown)
     reference_md = reference.query_one(".answer", Markdown)

@@ -125,3 +125,18 @@ async def test_a_long_reparse_runs_in_a_worker_thread_and_draws_the_same(monkeyp
         await pilot.pause()
         assert threads and threading.get_ident() not in threads  # every re-parse here is longer than 40
         assert_drawn_alike(streamed, whole)
+
+
+async def test_blocks_made_from_the_source_one_group_at_a_time_are_the_blocks_of_one_update():
+    """What a folded answer's blocks are made again from (docs/answer-folding.md): the source cut into top-level
+    groups of tokens, each drawn alone, gives the blocks one update draws, in order, an HTML block (no widget) left
+    out."""
+    text = TEXT + "\n\n<div>\nraw html\n</div>\n\nAfter the HTML block.\n"
+    async with side_by_side() as (pilot, made, whole):
+        made._markdown = text
+        groups = await made.blocks_of_source()
+        await made.mount_all([block for group in groups for block in made.make_blocks(group)])
+        await whole.update(text)
+        await pilot.pause()
+        assert all(len(made.make_blocks(group)) == 1 for group in groups)  # one block per group: a count maps them
+        assert_drawn_alike(made, whole)

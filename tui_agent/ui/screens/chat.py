@@ -11,6 +11,7 @@ import asyncio
 import logging
 import sys
 import time
+from functools import partial
 from typing import TYPE_CHECKING, Iterator
 
 from rich.text import Text
@@ -136,6 +137,7 @@ class ChatScreen(BranchCommands, Screen):
     def __init__(self, profile: str | None) -> None:
         super().__init__()
         self.profile = profile
+        self._height = 0  # the screen's height at the last resize
         self.chain: "Chain | None" = None  # resolved on first use, or by /model
         # The conversation's messages and persistence live in the service's ChatSession, built on first use.
         self.session: "ChatSession | None" = None
@@ -724,13 +726,15 @@ class ChatScreen(BranchCommands, Screen):
         if event.following:
             self.query_one("#more", Static).display = False
         else:
-            # The user scrolls up: every folded answer shows its blocks again — the streaming one, and any that
-            # ended while the user kept typing (notes or a next turn may follow it), still waiting for a pause.
-            from tui_agent.ui.widgets.message import AssistantMessage
+            self._unfold_answers()  # the user scrolls up: the spacers come into view
 
-            for child in self.conversation.children:
-                if isinstance(child, AssistantMessage) and child.folded:
-                    child.unfold()
+    def _unfold_answers(self) -> None:
+        """Have every answer with folded blocks make them again (the streaming one, and any that ended folded)."""
+        from tui_agent.ui.widgets.message import AssistantMessage
+
+        for child in self.conversation.children:
+            if isinstance(child, AssistantMessage) and child.folded:
+                child.unfold()
 
     # --- actions (keys, palette, slash commands) -----------------------------------------------------------
 
@@ -749,6 +753,9 @@ class ChatScreen(BranchCommands, Screen):
         return bindings
 
     def on_resize(self) -> None:
+        if 0 < self._height < self.size.height:  # the blocks an answer kept when it folded may no longer fill the view
+            self._unfold_answers()
+        self._height = self.size.height
         narrow = self.size.width < NARROW_FOOTER
         footer = self.query_one(Footer)
         if footer.compact != narrow:

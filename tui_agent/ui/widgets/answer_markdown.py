@@ -219,6 +219,24 @@ def _parse(parser: "MarkdownIt", source: str) -> tuple[list["Token"], int | None
     return tokens, None, 0
 
 
+# The top-level tokens Textual 8.2.8's `Markdown._parse_markdown` makes a block of (any other, such as an HTML
+# block, it passes to `unhandled_token`, which makes none).
+_BLOCK_TOKENS = frozenset({"heading_open", "hr", "paragraph_open", "blockquote_open", "bullet_list_open",
+                           "ordered_list_open", "table_open", "fence", "code_block"})
+
+
+def top_level_blocks(tokens: list["Token"]) -> list[list["Token"]]:
+    """`tokens` cut into the top-level blocks the Markdown draws, in order: each one's tokens, from the one that opens
+    it to the one that closes it (a block drawn from them alone is the block a parse of the whole source draws)."""
+    groups: list[list["Token"]] = []
+    for token in tokens:
+        if token.level == 0 and token.nesting >= 0 or not groups:
+            groups.append([token])
+        else:
+            groups[-1].append(token)
+    return [group for group in groups if group[0].type in _BLOCK_TOKENS]
+
+
 class AnswerMarkdown(Markdown):
     """Textual's Markdown with the answer's rule for blocks too long to draw as Markdown (see the module)."""
 
@@ -232,6 +250,22 @@ class AnswerMarkdown(Markdown):
     def update(self, markdown: str) -> "AwaitComplete":
         self._line_start = None
         return super().update(markdown)
+
+    async def blocks_of_source(self) -> list[list["Token"]]:
+        """The tokens of each top-level block of the whole source, as `update()` would draw them (`top_level_blocks`);
+        parsed in a worker thread when the source is longer than PARSE_APART_AFTER."""
+        if self._parser is None:
+            self._parser = answer_parser()
+        source = self.source
+        if len(source) > PARSE_APART_AFTER:
+            tokens = await asyncio.get_running_loop().run_in_executor(None, self._parser.parse, source)
+        else:
+            tokens = self._parser.parse(source)
+        return top_level_blocks(tokens)
+
+    def make_blocks(self, tokens: list["Token"]) -> list[MarkdownBlock]:
+        """The block widgets for `tokens` (one or more of `blocks_of_source`'s groups), not mounted."""
+        return list(self._parse_markdown(tokens))
 
     def _offset_of(self, line: int) -> int:
         """Where line `line` of the source begins (lines as `str.splitlines` counts them, as Textual does)."""

@@ -53,16 +53,23 @@ KEY_POLL = 0.01
 STALL_NOTICE_AFTER = 5.0
 # Textual re-arranges every widget of the screen on each layout, so a write to a long answer costs more the
 # longer it is (≈ 300 ms at 290 blocks). While the view follows the bottom of a streaming answer, its blocks
-# that can no longer change and lie far above the view are hidden behind one spacer of their height: a write
-# then re-arranges a bounded number of widgets. They come back (one layout) when the answer ends, the user
-# scrolls up, or the width changes.
+# that can no longer change and lie far above the view are folded: removed, one spacer of their height standing in
+# for them. A write then re-arranges a bounded number of widgets, and the answer holds a bounded number of them
+# (each Markdown block is tens of KB; a 94 KB answer is ≈ 1,300 widgets). They stay folded when the answer ends,
+# and are made again from the answer's source, nearest first, when the user scrolls up or the view grows taller
+# (docs/answer-folding.md).
 # Every layout re-arranges every shown widget (≈ 1 ms each on a busy 2-core machine), so few are kept: measured
 # black-box (bench/echo_pty.py, 500 chunks/s), 20 / 6 / 1.3 views gave echo p95 477-480 ms where 60 / 20 / 2 gave
 # 589-737 in the same runs.
 FOLD_AFTER = 20  # shown top-level blocks of a streaming answer before the oldest are folded
 FOLD_KEEP = 6  # the latest blocks always shown (more when they do not fill KEEP_VIEWS views)
 KEEP_VIEWS = 1.3  # what stays shown covers this many heights of the view, so the spacer is never on screen
-UNFOLD_AFTER_QUIET = 0.5  # seconds without a key or a scroll before an ended answer shows its folded blocks again
+UNFOLD_SLICE = 20  # folded blocks made again per frame when they come back
+UNFOLD_FRAMES = 10  # frames a slice of them waits for its layout before the next is made all the same
+# Removing a widget is work for Textual (each of its descendants ends its message loop): folded blocks are hidden in
+# the fold's frame and removed afterwards, this many top-level blocks a frame. Removed in the fold itself, keys typed
+# during a stream waited longer (black-box echo p95 +10-20 %); a slice a frame apart costs none measurably.
+REMOVE_SLICE = 20
 
 
 # A streaming block (a paragraph, a code fence) is drawn whole on every write: Textual re-parses, re-highlights and
@@ -80,6 +87,17 @@ TAIL_LINES = 20  # …and at most this many of its lines
 WRITE_SLICE = 2_000  # characters
 PARSE_CODE_APART_AFTER = 200_000  # characters of an ended answer beyond which its code blocks are parsed in a thread
 FRAME_WAIT_LIMIT = 0.5  # seconds a slice waits for the frame after the previous one before going on anyway
+
+
+async def next_frame(widget: Widget) -> None:
+    """Until the next frame is drawn (keys typed meanwhile are shown in it); at once if the widget is gone, and after
+    FRAME_WAIT_LIMIT if no frame comes (the screen is not shown)."""
+    if not widget.is_attached:
+        return
+    try:
+        await asyncio.wait_for(widget.wait_for_refresh(), FRAME_WAIT_LIMIT)
+    except asyncio.TimeoutError:
+        pass
 
 
 class _BlockScanner:
@@ -289,13 +307,7 @@ class _Feed:
             return stop < end
 
     async def _frame(self) -> None:
-        """Until the next frame is drawn (keys typed meanwhile are shown in it); at once if the widget is gone."""
-        if not self._owner.is_attached:
-            return
-        try:
-            await asyncio.wait_for(self._owner.wait_for_refresh(), FRAME_WAIT_LIMIT)
-        except asyncio.TimeoutError:  # no frame came (the screen is not shown): the slices go on anyway
-            pass
+        await next_frame(self._owner)
 
     def close_with(self, text: str) -> None:
         """Hold `text` as the whole, final content (already given to the widget): nothing more is fed."""
@@ -320,9 +332,9 @@ class _Feed:
             self._timer = None
         self._wanted.set()
 
-    async def finish(self) -> None:
+    async def finish(self) -> bool:
         """Append everything not appended yet (in slices, a frame apart), then reconcile: what is shown equals what
-        arrived.
+        arrived. True when the reconcile drew the whole text again.
 
         Appends are made one at a time: two started together can misplace blocks in the thinking's Markdown (Textual
         8.2.8's own append computes what to re-parse before taking the widget's lock; the answer's reads it under
@@ -332,16 +344,18 @@ class _Feed:
         (tests/perf/test_streamed_render.py checks that, line by line and style by style).
         """
         if self._closed:
-            return
+            return False
         self.close()  # the writer task wakes, sees the feed closed and ends; the rest is appended here
         if self._scanner is not None:
             self._scanner.feed(self.text)
         while await self._append_slice(final=True):
             await self._frame()
         text = self.text
-        if self._markdown.source != text:
+        redrawn = self._markdown.source != text
+        if redrawn:
             await self._markdown.update(text)
         self._hide_tail()
+        return redrawn
 
 
 def _has_fence_marker(text: str) -> bool:
@@ -414,10 +428,11 @@ class AssistantMessage(Vertical):
         self._tail: Static | None = None  # the last lines of a long block held back while it streams
         self._fold: Static | None = None  # the spacer standing in for folded blocks
         self._fold_height = 0
-        self._folded: list[Widget] = []
-        self._width = 0
+        self._folded_heights: list[int] = []  # each folded block's height, to the next block's top, in order
         self._fold_retry = False
-        self._unfold_timer: Timer | None = None  # a check for the user's pause, waiting to run
+        self._unfolding: asyncio.Task | None = None  # the folded blocks being made again
+        self._hidden: list[Widget] = []  # folded blocks not removed yet (hidden)
+        self._removing: asyncio.Task | None = None  # the hidden blocks being removed
         if text is not None:
             self._answer_feed.close_with(text)
         self._thinking: Markdown | None = None
@@ -602,9 +617,10 @@ class AssistantMessage(Vertical):
                 self._thinking_feed.add(self._thinking_sanitizer.flush())
             if self._thinking_feed is not None:
                 await self._thinking_feed.finish()
-            await self._answer_feed.finish()
+            if await self._answer_feed.finish():  # drawn again whole: no block is folded any more
+                self._drop_fold()
             self._set_state(state)
-            self._unfold_when_idle()
+            self._remove_hidden()
         finally:
             self._finished.set()
 
@@ -613,16 +629,17 @@ class AssistantMessage(Vertical):
     @property
     def folded(self) -> int:
         """How many of the answer's blocks are folded away now."""
-        return len(self._folded)
+        return len(self._folded_heights)
+
+    @property
+    def unfolding(self) -> bool:
+        """Whether folded blocks are being made again now."""
+        return self._unfolding is not None
 
     def _fold_old_blocks(self) -> None:
-        # Also while `finish` appends a backlog (a fast stream ends long before it is drawn): its slices would
-        # otherwise lay out every block drawn so far, again and again. A fold made by the last layouts, after
-        # `finish` asked for the unfold, is unfolded in the next pause too: never a blank spacer left in place of
-        # the answer's first blocks.
-        if self.state != "streaming":
-            if self._fold is not None:
-                self._unfold_when_idle()
+        # While the view follows the bottom, whether the answer streams or has ended (a fast answer is often drawn
+        # whole by `finish`, and laid out only after it ended); never while folded blocks are being made again.
+        if self._unfolding is not None:
             return
         if not getattr(self.parent, "following", False):
             return
@@ -641,19 +658,38 @@ class AssistantMessage(Vertical):
             cut -= 1
         if cut <= 0:
             return
-        fold, first_kept = blocks[:cut], blocks[cut]
-        height = first_kept.virtual_region.y - fold[0].virtual_region.y
-        if height <= 0:
+        fold = blocks[:cut]
+        tops = [block.virtual_region.y for block in blocks[:cut + 1]]
+        heights = [below - above for above, below in zip(tops, tops[1:])]
+        if sum(heights) <= 0:
             return
         with self.app.batch_update():
             if self._fold is None:
                 self._fold, self._fold_height = Static("", classes="answer-fold", markup=False), 0
                 self._answer.mount(self._fold, before=fold[0])
-            self._fold_height += height
+            self._fold_height += sum(heights)
             self._fold.styles.height = self._fold_height
             for block in fold:
                 block.display = False
-        self._folded += fold
+        self._folded_heights += heights
+        self._hidden += fold
+        self._remove_hidden()
+
+    def _remove_hidden(self) -> None:
+        """Remove the folded blocks, hidden so far, a slice a frame apart."""
+        if self._hidden and self._removing is None and self.is_attached:
+            self._removing = asyncio.create_task(self._remove_hidden_blocks(), name="answer-fold-remove")
+
+    async def _remove_hidden_blocks(self) -> None:
+        try:
+            while self._hidden and self.is_attached:
+                batch, self._hidden = self._hidden[:REMOVE_SLICE], self._hidden[REMOVE_SLICE:]
+                await self._answer.remove_children(batch)
+                await next_frame(self)
+        except Exception:  # the widget went away meanwhile
+            log.debug("an answer's folded blocks were not all removed", exc_info=True)
+        finally:
+            self._removing = None
 
     def _fold_later(self) -> None:
         """Try again after the next refresh (once)."""
@@ -665,45 +701,75 @@ class AssistantMessage(Vertical):
         self._fold_retry = False
         self._fold_old_blocks()
 
-    def _unfold_when_idle(self) -> None:
-        """Show the folded blocks again once the user has paused (they are out of view: the spacer holds their place).
-
-        Showing them re-lays out every block of the answer at once (≈ 0.2-0.6 s for 100 KB); done when the answer
-        ends, that layout made a key typed then wait for it. Scrolling up or a new width shows them at once.
-        """
-        if self._unfold_timer is not None:  # one check waits for the pause, however often this is asked (each
-            self._unfold_timer.stop()  # layout after the end asks again): the latest replaces it
-            self._unfold_timer = None
-        if self._fold is None or not self.is_attached:
-            return
-        quiet = seconds_since_input(self.app)
-        if quiet >= UNFOLD_AFTER_QUIET:
-            self.unfold()
-        else:
-            self._unfold_timer = self.set_timer(UNFOLD_AFTER_QUIET - quiet, self._unfold_checked, name="answer-unfold")
-
-    def _unfold_checked(self) -> None:
-        self._unfold_timer = None
-        self._unfold_when_idle()
-
     def unfold(self) -> None:
-        """Show every folded block again (the answer ended, the user scrolled up, or the width changed)."""
-        if self._fold is None:
+        """Make the folded blocks again (the user scrolled up, or the view grew taller than what was kept).
+
+        They are made from the answer's source, UNFOLD_SLICE at a time, nearest the view first, a frame apart. Each
+        slice is mounted in the same frame as the spacer shrinks by the heights its blocks had when they were
+        folded, so nothing below moves; once the slice is laid out, the spacer takes up any difference (the width
+        changed since, or a margin at the spacer's edge), so what was below stands where it stood."""
+        if self._fold is None or self._unfolding is not None or not self.is_attached:
             return
-        fold, folded, self._fold, self._folded = self._fold, self._folded, None, []
-        with self.app.batch_update():
-            for block in folded:
-                block.display = True
-            fold.remove()
+        self._unfolding = asyncio.create_task(self._make_folded_blocks(), name="answer-unfold")
+
+    async def _make_folded_blocks(self) -> None:
+        try:
+            groups = await self._answer.blocks_of_source()
+            if self._hidden:  # folded while streaming and not removed yet: they go first (hidden, so nothing moves)
+                hidden, self._hidden = self._hidden, []
+                await self._answer.remove_children(hidden)
+            while self._fold is not None and self.is_attached:
+                count = len(self._folded_heights)
+                first = max(0, count - UNFOLD_SLICE)
+                blocks = [block for group in groups[first:count] for block in self._answer.make_blocks(group)]
+                below = self._first_shown()
+                where = below.virtual_region.y if below is not None else None
+                with self.app.batch_update():  # no frame between the mount and the spacer's shrinking
+                    if blocks:
+                        await self._answer.mount_all(blocks, after=self._fold)
+                    if first == 0:
+                        self._drop_fold()
+                    else:
+                        self._fold_height -= sum(self._folded_heights[first:])
+                        del self._folded_heights[first:]
+                        self._fold.styles.height = max(0, self._fold_height)
+                if self._fold is None:
+                    return
+                await self._laid_out(blocks)
+                if below is not None and where is not None and below.is_attached and self._fold is not None:
+                    moved = below.virtual_region.y - where
+                    if moved:
+                        self._fold_height -= moved
+                        self._fold.styles.height = max(0, self._fold_height)
+                        await next_frame(self)
+        except Exception:  # the widget went away meanwhile
+            log.debug("an answer's folded blocks were not all made again", exc_info=True)
+        finally:
+            self._unfolding = None
+
+    async def _laid_out(self, blocks: list[Widget]) -> None:
+        """Until a layout has placed `blocks` (a frame may come before it does), or they went away."""
+        for _ in range(UNFOLD_FRAMES):
+            await next_frame(self)
+            if not blocks or not blocks[-1].is_attached or blocks[0].size.width and blocks[-1].size.width:
+                return
+
+    def _first_shown(self) -> Widget | None:
+        """The first block after the spacer."""
+        children = self._answer.children
+        for index, child in enumerate(children):
+            if child is self._fold:
+                return children[index + 1] if index + 1 < len(children) else None
+        return None
+
+    def _drop_fold(self) -> None:
+        """Forget the fold (every block is shown, or was drawn again whole) and remove its spacer."""
+        if self._fold is not None:
+            self._fold.remove()
+        self._fold, self._fold_height, self._folded_heights, self._hidden = None, 0, [], []
 
     def on_resize(self, event: "Resize") -> None:
         """The answer was laid out at a new size: it grew (new blocks, now measured), or the width changed."""
-        if event.size.width != self._width:
-            self._width = event.size.width
-            if self._fold is not None:
-                self.unfold()  # the folded blocks' height at the old width no longer holds
-                self._fold_later()  # fold again once they are laid out at the new width
-                return
         self._fold_old_blocks()
 
     def _set_state(self, state: AnswerState) -> None:
