@@ -1058,7 +1058,9 @@ class ChatScreen(BranchCommands, Screen):
                 pass
         show_settings(self, self.session)
         if learn and self.is_attached and self.session is not None and self.session.chain is not None:
-            self.run_worker(learn_and_show(self, self.session), group="model-facts", exclusive=True, exit_on_error=False)
+            # A function, not a coroutine: an exclusive worker cancelled before it ran leaves no coroutine unawaited.
+            self.run_worker(partial(learn_and_show, self, self.session), group="model-facts", exclusive=True,
+                            exit_on_error=False)
 
     def _cmd_attach(self, path: str) -> None:
         from tui_agent.service import attachments
