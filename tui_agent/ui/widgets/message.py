@@ -755,12 +755,11 @@ class AssistantMessage(Vertical):
                 return
 
     def _first_shown(self) -> Widget | None:
-        """The first block after the spacer."""
-        children = self._answer.children
-        for index, child in enumerate(children):
-            if child is self._fold:
-                return children[index + 1] if index + 1 < len(children) else None
-        return None
+        """The first shown block after the spacer (a hidden one may still be there, its removal under way)."""
+        children = list(self._answer.children)
+        if self._fold not in children:
+            return None
+        return next((child for child in children[children.index(self._fold) + 1:] if child.display), None)
 
     def _drop_fold(self) -> None:
         """Forget the fold (every block is shown, or was drawn again whole) and remove its spacer."""
