@@ -189,17 +189,19 @@ async def _same_as_one_shot(pilot, screen, streamed: AssistantMessage, text: str
     The streamed answer keeps its folded blocks when it ends (message.py, FOLD_AFTER): the view is scrolled up first,
     as a reader would, and the blocks made again are awaited, so the comparison is of what that reader sees. Not
     following, the reference folds nothing."""
-    screen.conversation.scroll_home(animate=False)
-    for answer in (streamed, None):
-        if answer is None:
-            answer = reference = AssistantMessage()
-            await screen.conversation.mount(reference)
-            reference.add_text(text)
-            await reference.finish("complete")
+    async def all_blocks_shown(answer: AssistantMessage) -> None:
         await pilot.pause()
         while answer.folded or answer.unfolding:
             answer.unfold()
             await asyncio.sleep(0.05)
+
+    screen.conversation.scroll_home(animate=False)
+    await all_blocks_shown(streamed)
+    reference = AssistantMessage()
+    await screen.conversation.mount(reference)
+    reference.add_text(text)
+    await reference.finish("complete")
+    await all_blocks_shown(reference)
     await pilot.pause()
     streamed_md = streamed.query_one(".answer", Markdown)
     reference_md = reference.query_one(".answer", Markdown)

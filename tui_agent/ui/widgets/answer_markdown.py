@@ -18,6 +18,7 @@ answer reopened from history are drawn alike (tests/ui/test_plain_blocks.py).
 from __future__ import annotations
 
 import asyncio
+from functools import partial
 from typing import TYPE_CHECKING
 
 from rich.segment import Segment
@@ -251,17 +252,24 @@ class AnswerMarkdown(Markdown):
         self._line_start = None
         return super().update(markdown)
 
-    async def blocks_of_source(self) -> list[list["Token"]]:
-        """The tokens of each top-level block of the whole source, as `update()` would draw them (`top_level_blocks`);
-        parsed in a worker thread when the source is longer than PARSE_APART_AFTER."""
+    @property
+    def parser(self) -> "MarkdownIt":
+        """The one parser every append and `blocks_of_source` use (`answer_parser`), made on first use."""
         if self._parser is None:
             self._parser = answer_parser()
-        source = self.source
+        return self._parser
+
+    @staticmethod
+    async def _parsed(parse, source: str):
+        """`parse(source)`, in a worker thread when `source` is longer than PARSE_APART_AFTER (as Textual's `update()`
+        runs every parse): the event loop gets the interpreter back every few milliseconds meanwhile."""
         if len(source) > PARSE_APART_AFTER:
-            tokens = await asyncio.get_running_loop().run_in_executor(None, self._parser.parse, source)
-        else:
-            tokens = self._parser.parse(source)
-        return top_level_blocks(tokens)
+            return await asyncio.get_running_loop().run_in_executor(None, parse, source)
+        return parse(source)
+
+    async def blocks_of_source(self) -> list[list["Token"]]:
+        """The tokens of each top-level block of the whole source, as `update()` would draw them (`top_level_blocks`)."""
+        return top_level_blocks(await self._parsed(self.parser.parse, self.source))
 
     def make_blocks(self, tokens: list["Token"]) -> list[MarkdownBlock]:
         """The block widgets for `tokens` (one or more of `blocks_of_source`'s groups), not mounted."""
@@ -290,9 +298,7 @@ class AnswerMarkdown(Markdown):
         from textual.await_complete import AwaitComplete
         from textual.widgets._markdown import MarkdownHeader
 
-        if self._parser is None:
-            self._parser = answer_parser()
-        parser = self._parser
+        parser = self.parser
         self._markdown = self.source + markdown
 
         async def await_append() -> None:
@@ -301,12 +307,7 @@ class AnswerMarkdown(Markdown):
                 # another re-parsed from a block the other had already moved past).
                 line = self._last_parsed_line
                 offset = self._offset_of(line)
-                source = self._markdown[offset:]
-                if len(source) > PARSE_APART_AFTER:  # as Textual's update() does for every parse
-                    tokens, skipped, length = await asyncio.get_running_loop().run_in_executor(
-                        None, _parse, parser, source)
-                else:
-                    tokens, skipped, length = _parse(parser, source)
+                tokens, skipped, length = await self._parsed(partial(_parse, parser), self._markdown[offset:])
                 existing_blocks = [child for child in self.children if isinstance(child, MarkdownBlock)]
                 if skipped is not None:
                     self._last_parsed_line = line + skipped

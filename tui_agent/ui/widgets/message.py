@@ -12,6 +12,7 @@ import asyncio
 import logging
 import time
 from bisect import bisect_right
+from functools import partial
 from typing import TYPE_CHECKING, Literal
 
 from rich.text import Text
@@ -529,7 +530,7 @@ class AssistantMessage(Vertical):
             return _has_fence_marker(text)
         if len(text) > PARSE_CODE_APART_AFTER:
             if self._blocks_parsing is None and self.is_attached:
-                self._blocks_parsing = self.run_worker(self._parse_code_blocks_apart(text), group="code-blocks")
+                self._blocks_parsing = self.run_worker(partial(self._parse_code_blocks_apart, text), group="code-blocks")
             return _has_fence_marker(text)
         return bool(self.code_blocks())
 
@@ -667,8 +668,7 @@ class AssistantMessage(Vertical):
             if self._fold is None:
                 self._fold, self._fold_height = Static("", classes="answer-fold", markup=False), 0
                 self._answer.mount(self._fold, before=fold[0])
-            self._fold_height += sum(heights)
-            self._fold.styles.height = self._fold_height
+            self._grow_fold(sum(heights))
             for block in fold:
                 block.display = False
         self._folded_heights += heights
@@ -730,17 +730,15 @@ class AssistantMessage(Vertical):
                     if first == 0:
                         self._drop_fold()
                     else:
-                        self._fold_height -= sum(self._folded_heights[first:])
+                        self._grow_fold(-sum(self._folded_heights[first:]))
                         del self._folded_heights[first:]
-                        self._fold.styles.height = max(0, self._fold_height)
                 if self._fold is None:
                     return
                 await self._laid_out(blocks)
                 if below is not None and where is not None and below.is_attached and self._fold is not None:
                     moved = below.virtual_region.y - where
                     if moved:
-                        self._fold_height -= moved
-                        self._fold.styles.height = max(0, self._fold_height)
+                        self._grow_fold(-moved)
                         await next_frame(self)
         except Exception:  # the widget went away meanwhile
             log.debug("an answer's folded blocks were not all made again", exc_info=True)
@@ -760,6 +758,11 @@ class AssistantMessage(Vertical):
         if self._fold not in children:
             return None
         return next((child for child in children[children.index(self._fold) + 1:] if child.display), None)
+
+    def _grow_fold(self, rows: int) -> None:
+        """Make the spacer `rows` taller (shorter when negative); never less than nothing on screen."""
+        self._fold_height += rows
+        self._fold.styles.height = max(0, self._fold_height)
 
     def _drop_fold(self) -> None:
         """Forget the fold (every block is shown, or was drawn again whole) and remove its spacer."""
