@@ -52,8 +52,13 @@ class FakeGc:
     def unfreeze(self):
         self.calls.append(("unfreeze",))
 
-    def get_freeze_count(self):
+    def get_freeze_count(self):  # walks every frozen object: the pacer may ask only at start and in a deep pass
+        self.calls.append(("get_freeze_count",))
         return self.frozen
+
+    def get_objects(self, generation=None):
+        assert generation == 2  # right after a full pass, all that is not frozen is in the oldest generation
+        return [None] * self.survivors
 
 
 class Clock:
@@ -67,6 +72,7 @@ class Clock:
 def pacer_with(fake: FakeGc, clock: Clock, last_key: list[float]) -> GcPacer:
     pacer = GcPacer(lambda: last_key[0], clock=clock, gc=fake)
     pacer.start()
+    fake.calls.clear()  # start counts what start-up froze, once
     return pacer
 
 
@@ -96,7 +102,8 @@ def test_while_the_user_types_a_due_pass_runs_after_a_key_is_shown_and_scans_onl
     fake.count[2] = FULL_DUE
     assert pacer.tick() is None  # the timer, between two keys: the next key may come any moment
     assert pacer.after_echo() == "recent"  # the gap after a key's frame
-    assert fake.calls == [("collect", 2), ("freeze",)]  # never unfreezes under the user's keys
+    # Never unfreezes under the user's keys, and never counts what is frozen (a walk over all of it).
+    assert fake.calls == [("collect", 2), ("freeze",)]
     assert pacer.frozen_since_deep == fake.survivors
 
 
@@ -127,7 +134,7 @@ def test_a_pause_after_enough_was_frozen_brings_a_deep_pass_over_everything():
     assert pacer.tick() is None  # not a pause yet
     clock.now += IDLE_AFTER
     assert pacer.tick() == "deep"
-    assert fake.calls == [("unfreeze",), ("collect", 2), ("freeze",)]
+    assert fake.calls == [("unfreeze",), ("collect", 2), ("freeze",), ("get_freeze_count",)]
     assert pacer.frozen_since_deep == 0
     assert pacer.tick() is None  # once per debt
     assert pacer.passes == {"recent": 2, "deep": 1}
@@ -137,17 +144,17 @@ def test_no_deep_pass_while_an_answer_streams_or_while_little_of_what_is_frozen_
     fake, clock = FakeGc(), Clock()
     streaming = [True]
     pacer = GcPacer(lambda: clock.now - 10 * IDLE_AFTER, busy=lambda: streaming[0], clock=clock, gc=fake)
+    fake.frozen = 10 * DEEP_AFTER  # start-up's objects, frozen at the first frame
     pacer.start()
-    fake.frozen = 10 * DEEP_AFTER  # start-up's objects
     fake.survivors = DEEP_AFTER
-    fake.count[2] = FULL_DUE
-    assert pacer.tick() == "recent"  # 1 new frozen for 11: not yet a quarter
+    for _ in range(3):
+        fake.count[2] = FULL_DUE
+        assert pacer.tick() == "recent"
+        assert not pacer.deep_due  # 1 new frozen for 11, … 3 for 13: under a quarter
     fake.count[2] = FULL_DUE
     assert pacer.tick() == "recent"
-    fake.count[2] = FULL_DUE
-    assert pacer.tick() == "recent"  # 3 for 13: still under a quarter
-    fake.count[2] = FULL_DUE
-    assert pacer.tick() == "recent"  # 4 for 14: a quarter and more…
+    assert pacer.deep_due  # 4 for 14: a quarter and more…
+    assert pacer.frozen == fake.frozen  # counted as they were frozen, never by walking them
     fake.calls.clear()
     assert pacer.tick() is None  # …but an answer is streaming
     streaming[0] = False

@@ -20,6 +20,11 @@ layout), in one of two ways:
   recent passes (a removed widget, a finished stream) are reclaimed here, so nothing is kept for good; the pass
   scans the whole heap (a quarter of a second with a long answer on screen), which is why it waits for a pause.
 
+The pacer counts what it freezes itself, and never asks `gc.get_freeze_count()` under the user's keys: that walks
+every frozen object (10-60 ms with a long answer on screen, measured black-box, it was a quarter of the event loop
+while the 94 KB answer streamed). Right after a full pass everything that survived it is in the oldest generation,
+so counting that generation costs what the pass froze, not what is frozen (`_freeze_survivors`).
+
 The app freezes what start-up made at its first frame (`TuiAgentApp.first_frame_drawn`) and installs the pacer
 there; `stop` restores CPython's thresholds. Tests drive `tick` with a fake clock and a fake `gc` module, and
 one test runs it over the real collector (tests/ui/test_gc_pacing.py).
@@ -56,6 +61,7 @@ class GcPacer:
         self._gc = gc
         self._thresholds: tuple[int, ...] | None = None
         self.frozen_since_deep = 0  # objects frozen by recent passes since the last deep pass
+        self.frozen = 0  # objects frozen in all (counted once at start and after each deep pass, then added up)
         self.passes = {"recent": 0, "deep": 0}  # how many of each have run (for tests and `--verbose` logs)
 
     def start(self) -> None:
@@ -64,6 +70,7 @@ class GcPacer:
             self._thresholds = self._gc.get_threshold()
             young, middle = self._thresholds[0], self._thresholds[1]
             self._gc.set_threshold(young, middle, NO_AUTOMATIC_FULL)
+            self.frozen = self._gc.get_freeze_count()  # at the first frame: start-up's objects, a small heap
 
     def stop(self) -> None:
         """Give the collector its own thresholds back, and what was frozen (the process may go on: tests, benches)."""
@@ -81,11 +88,18 @@ class GcPacer:
         """Enough frozen by recent passes: DEEP_AFTER objects, and a quarter of all that is frozen (CPython's own
         rule for full passes over long-lived objects), so deep passes grow rarer as the heap grows."""
         debt = self.frozen_since_deep
-        return debt >= DEEP_AFTER and debt * 4 >= self._gc.get_freeze_count()
+        return debt >= DEEP_AFTER and debt * 4 >= self.frozen
 
     @property
     def overdue(self) -> bool:
         return self._gc.get_count()[2] >= OVERDUE
+
+    def _freeze_survivors(self) -> int:
+        """Freeze what survived the full pass just run, and say how many objects that was: they are all in the
+        oldest generation now (young ones were collected into it), which is all that is not frozen."""
+        survivors = len(self._gc.get_objects(2))
+        self._gc.freeze()
+        return survivors
 
     def after_echo(self) -> str | None:
         """Called once the frame that shows a key is drawn: the gap before the next key is the time for a pass."""
@@ -104,13 +118,14 @@ class GcPacer:
             self._gc.unfreeze()
             self._gc.collect()
             self._gc.freeze()
+            self.frozen = self._gc.get_freeze_count()  # in a pause, after a pass over the whole heap anyway
             self.frozen_since_deep = 0
             kind = "deep"
         elif self.full_due and (after_echo or since_key >= TYPING_PAUSE or self.overdue):
-            before = self._gc.get_freeze_count()
             self._gc.collect(2)
-            self._gc.freeze()
-            self.frozen_since_deep += self._gc.get_freeze_count() - before
+            survivors = self._freeze_survivors()
+            self.frozen += survivors
+            self.frozen_since_deep += survivors
             kind = "recent"
         else:
             return None
