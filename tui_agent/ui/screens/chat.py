@@ -20,11 +20,11 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.reactive import reactive, var
-from textual.screen import Screen
 from textual.widgets import Footer, Static
 
 from tui_agent.service.claims import ConversationBusy
 from tui_agent.ui.branching import BranchCommands
+from tui_agent.ui.layout_hold import HoldsLayout
 from tui_agent.ui.widgets.attachments import AttachmentChips, with_attached
 from tui_agent.ui.widgets.completion import CompletionMenu
 from tui_agent.ui.widgets.transcript import Transcript
@@ -91,7 +91,7 @@ def _chat_commands() -> "type[Provider]":
     return PaletteCommands
 
 
-class ChatScreen(BranchCommands, Screen):
+class ChatScreen(BranchCommands, HoldsLayout):
     """Where the conversation happens."""
 
     # chat.tcss is loaded with the app's CSS (ui/app.py): the first screen costs no stylesheet re-parse.

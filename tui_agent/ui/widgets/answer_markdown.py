@@ -27,6 +27,8 @@ from textual.strip import Strip
 from textual.widgets import Markdown
 from textual.widgets._markdown import MarkdownBlock, MarkdownFence, MarkdownParagraph  # Textual 8.2.8 (pinned)
 
+from tui_agent.ui.layout_hold import layout_hold
+
 if TYPE_CHECKING:
     from markdown_it import MarkdownIt
     from textual.await_complete import AwaitComplete
@@ -283,7 +285,7 @@ class AnswerMarkdown(Markdown):
         return sum(map(len, self._markdown.splitlines(keepends=True)[:line]))
 
     def append(self, markdown: str) -> "AwaitComplete":
-        """Textual 8.2.8's `Markdown.append`, with three differences that leave what is drawn as it was:
+        """Textual 8.2.8's `Markdown.append`, with four differences that leave what is drawn as it was:
 
         - no `batch_update` is held while the new blocks mount: Textual's held it across the awaits of the mount, and
           while it is held the screen draws no frame, so a key typed during an append waited for every one of them
@@ -291,6 +293,7 @@ class AnswerMarkdown(Markdown):
         - the text re-parsed (from the line where the last block begins) is found from that line's offset, kept
           from the previous append, instead of splitting the whole source into lines on every append (30-50 ms for
           a 5 MB answer);
+        - the screen's layout is held while the new blocks mount (ui/layout_hold.py): one layout per append;
         - one parser serves every append, and a re-parse of more than PARSE_APART_AFTER characters (the end of a
           long block held back while it streamed) runs in a worker thread, as Textual's `update` runs every parse:
           the event loop gets the interpreter back every few milliseconds meanwhile, so keys still show.
@@ -317,17 +320,18 @@ class AnswerMarkdown(Markdown):
                 for block in new_blocks:
                     block_start, block_end = block.source_range
                     block.source_range = (block_start + line, block_end + line)
-                if existing_blocks and new_blocks:
-                    last_block = existing_blocks[-1]
-                    last_block.source_range = new_blocks[0].source_range
-                    try:
-                        await last_block._update_from_block(new_blocks[0])
-                    except IndexError:
-                        pass
-                    else:
-                        new_blocks = new_blocks[1:]
-                if new_blocks:
-                    await self.mount_all(new_blocks)
+                with layout_hold(self):  # one layout for the whole mount, not one per step of it
+                    if existing_blocks and new_blocks:
+                        last_block = existing_blocks[-1]
+                        last_block.source_range = new_blocks[0].source_range
+                        try:
+                            await last_block._update_from_block(new_blocks[0])
+                        except IndexError:
+                            pass
+                        else:
+                            new_blocks = new_blocks[1:]
+                    if new_blocks:
+                        await self.mount_all(new_blocks)
                 if any_headers:
                     self._table_of_contents = None
                     self.post_message(Markdown.TableOfContentsUpdated(self, self.table_of_contents).set_sender(self))
