@@ -545,8 +545,10 @@ def run_case(case: Case, timeout: float, seed: int, settle: float = SETTLE) -> d
 
 
 def _key_json(key: Key, since: float) -> dict:
-    """A key as reported: `at` is its write, in seconds since `since` (Enter, or the first idle key)."""
-    return {"char": key.char, "phase": key.phase, "at": key.written - since, "latency": key.latency}
+    """A key as reported: `at` is its write, in seconds since `since` (Enter, or the first idle key); `written` is
+    the same moment on `time.perf_counter()`'s clock (system-wide on Linux: bench/looptrace lines up with it)."""
+    return {"char": key.char, "phase": key.phase, "at": key.written - since, "latency": key.latency,
+            "written": key.written}
 
 
 # --- report ---------------------------------------------------------------------------------------------------
