@@ -9,7 +9,8 @@ layouts in it, and a key typed then waited behind them (traced black-box on a pt
 While an append's new blocks mount (`AnswerMarkdown.append`), the screen holds its layout: its frames still paint
 the widgets that changed where they stand (the key just typed in the prompt, a status line), and the layout that
 places the new blocks runs once, when the mount is over. The last block, updated in place, may be cropped to its
-old height until then. A hold never lasts longer than LAYOUT_HOLD_LIMIT, so a long mount still shows its progress.
+old height until then, and a scroll made meanwhile is shown with that layout (Textual scrolls a screen whose layout
+is due by laying it out). A hold never lasts longer than LAYOUT_HOLD_LIMIT, so a long mount still shows its progress.
 
 The screen side is `HoldsLayout._on_timer_update`, which overrides Textual 8.2.8's (pinned) frame callback of the
 same name: with a layout due and a hold on, it does what that callback does for a frame without a layout.
