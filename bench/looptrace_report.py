@@ -15,10 +15,7 @@ import glob
 import json
 import os
 
-
-def percentile(values: list[float], p: float) -> float:
-    values = sorted(values)
-    return values[min(len(values) - 1, int(p * len(values)))] if values else float("nan")
+from _common import percentiles
 
 
 def main() -> None:
@@ -39,11 +36,10 @@ def main() -> None:
     keys = [(k, at) for k, at in zip(result["keys"], handled) if k["phase"] == "stream" and k["latency"] is not None]
     if not keys:
         raise SystemExit("no timed keys while the answer streamed in that case")
-    waited = [(at - k["written"]) * 1000 for k, at in keys]
-    shown = [(k["written"] + k["latency"] - at) * 1000 for k, at in keys]
-    print(f"{len(keys)} keys while streaming; key written → handled by the app: p50 {percentile(waited, .5):.0f}, "
-          f"p95 {percentile(waited, .95):.0f} ms; handled → on screen: p50 {percentile(shown, .5):.0f}, "
-          f"p95 {percentile(shown, .95):.0f} ms")
+    wait50, wait95, _ = percentiles([(at - k["written"]) * 1000 for k, at in keys])
+    show50, show95, _ = percentiles([(k["written"] + k["latency"] - at) * 1000 for k, at in keys])
+    print(f"{len(keys)} keys while streaming; key written → handled by the app: p50 {wait50:.0f}, "
+          f"p95 {wait95:.0f} ms; handled → on screen: p50 {show50:.0f}, p95 {show95:.0f} ms")
     start, end = keys[0][0]["written"], keys[-1][0]["written"]
     busy = collections.Counter()
     count = collections.Counter()

@@ -22,7 +22,7 @@ import time
 from contextlib import contextmanager, nullcontext
 from typing import ContextManager, Iterator
 
-from textual.dom import DOMNode
+from textual.dom import DOMNode, NoScreen
 from textual.screen import Screen
 
 LAYOUT_HOLD_LIMIT = 0.25  # seconds a hold may defer the screen's layout
@@ -73,6 +73,6 @@ def layout_hold(node: DOMNode) -> ContextManager[None]:
     """`hold_layout` of the screen `node` is on, when that screen holds layouts; else a no-op."""
     try:
         screen = node.screen
-    except Exception:  # not on a screen (yet, or any more)
+    except NoScreen:  # not on a screen (yet, or any more)
         return nullcontext()
     return screen.hold_layout() if isinstance(screen, HoldsLayout) else nullcontext()

@@ -286,7 +286,7 @@ class _Feed:
                 await self._wanted.wait()
                 self._wanted.clear()
                 while not self._closed and await self._append_slice(final=False):
-                    await self._frame()
+                    await next_frame(self._owner)
         except Exception:  # the widget went away mid-append: what is left is appended by finish, or by a new task
             log.debug("an answer's writer stopped", exc_info=True)
         finally:
@@ -306,9 +306,6 @@ class _Feed:
             self._written = stop
             await self._markdown.append(chunk)
             return stop < end
-
-    async def _frame(self) -> None:
-        await next_frame(self._owner)
 
     def close_with(self, text: str) -> None:
         """Hold `text` as the whole, final content (already given to the widget): nothing more is fed."""
@@ -350,7 +347,7 @@ class _Feed:
         if self._scanner is not None:
             self._scanner.feed(self.text)
         while await self._append_slice(final=True):
-            await self._frame()
+            await next_frame(self._owner)
         text = self.text
         redrawn = self._markdown.source != text
         if redrawn:
