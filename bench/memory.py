@@ -3,11 +3,11 @@ conversation, against a bare Textual app (header, static line, footer), each in 
 
 "answer" arrives at full speed (all of it before the first write: drawn in one append), "answer-paced" at 500 chunks
 of 20 characters a second (the 0.002 s gap of bench/streaming.py), as a fast model streams: its old blocks are folded
-away as it goes (docs/answer-folding.md). Each case runs in its own interpreter so nothing is shared; RSS is read from /proc/self/status (VmRSS now,
-VmHWM the peak) after the work and a screen refresh. The answer and the conversation are the ones of
-bench/streaming.py and bench/long_history.py. A reopened conversation draws its latest messages before the
-rest of its branch is read: "history" is measured at that first paint, "history-whole" once the rest is read
-too (what the app holds from then on).
+away as it goes (docs/answer-folding.md). Each case runs in its own interpreter so nothing is shared; RSS is read
+from /proc/self/status (VmRSS now, VmHWM the peak) after the work and a screen refresh. The answer and the
+conversation are the ones of bench/streaming.py and bench/long_history.py. A reopened conversation draws its latest
+messages before the rest of its branch is read: "history" is measured at that first paint, "history-whole" once the
+rest is read too (what the app holds from then on).
 
 Run from the repository root:  .venv/bin/python bench/memory.py [--runs 3]
 Targets (issue 23): after the 94 KB answer ≤ 2× the bare app; after opening 2,000 messages ≤ 1.5×. Not a test:
