@@ -32,7 +32,7 @@ def main() -> None:
         raise SystemExit(f"no trace {args.trace_prefix}.<pid>: was LOOP_TRACE set to {args.trace_prefix}?")
     log = max(logs, key=os.path.getsize)
     events = sorted((float(line.split()[1]), line.split()) for line in open(log) if len(line.split()) > 1)
-    handled = [at for at, fields in events if fields[0] == "KEY" and len(fields[2]) == 1][2:]  # after "g", "o"
+    handled = [at for at, fields in events if fields[0] == "KEY" and fields[2] == "*"][2:]  # typed keys, after "go"
     keys = [(k, at) for k, at in zip(result["keys"], handled) if k["phase"] == "stream" and k["latency"] is not None]
     if not keys:
         raise SystemExit("no timed keys while the answer streamed in that case")

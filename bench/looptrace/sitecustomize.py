@@ -13,7 +13,8 @@ line up with the bench's own (`echo_pty.py --json` gives each key's `written`):
 
 - CB: an event-loop callback that ran longer than 4 ms (a task step is named by its coroutine);
 - MSG: a Textual message whose dispatch took longer than 4 ms, and who handled it (awaits included: nested);
-- KEY: a key event reaching the app; FRAME: a frame handed to the terminal driver;
+- KEY: a key event reaching the app, named only when it types no character (`*` for one that does: what is typed
+  is never logged, a pasted key included); FRAME: a frame handed to the terminal driver;
 - LAYOUT: a layout of the screen longer than 2 ms (with how many widgets it arranged);
 - GC: a garbage collection (every full one, and any longer than 2 ms);
 - APPEND+ / APPEND-: an answer's append starting (characters) and ending (ms).
@@ -101,7 +102,7 @@ if _OUT:
 
         async def logged_on_event(self, event):
             if isinstance(event, events.Key):
-                _log("KEY", _now(), event.key)
+                _log("KEY", _now(), "*" if event.is_printable else event.key)
             return await on_event(self, event)
 
         App.on_event = logged_on_event
