@@ -1,10 +1,12 @@
 """The screen's layout held while an answer's blocks mount (ui/layout_hold.py): frames then only paint what changed
-where it stands, and the layout that was held runs once the mount is over."""
+where it stands, and the layout that was held runs once the mount is over. And a key typed in the prompt is painted
+where the prompt stands as soon as it is handled (`HoldsLayout.paint_now`)."""
 
 from __future__ import annotations
 
 import time
 
+from textual import events
 from textual.app import App, ComposeResult
 from textual.containers import VerticalScroll
 from textual.widgets import Static
@@ -12,6 +14,7 @@ from textual.widgets import Static
 from tui_agent.ui import layout_hold
 from tui_agent.ui.layout_hold import HoldsLayout
 from tui_agent.ui.widgets.answer_markdown import AnswerMarkdown
+from tui_agent.ui.widgets.prompt import Prompt
 
 LIST = "Before.\n\n- one\n- two\n  - nested\n- three\n\n1. first\n2. second\n\nAfter.\n"
 
@@ -116,3 +119,61 @@ async def test_an_append_lays_out_once_when_its_blocks_have_mounted(monkeypatch)
         await markdown.append(LIST)
         await pilot.pause()
         assert [block.size.height for block in markdown.children] == heights
+
+
+class WithPrompt(HoldsLayout):
+    def compose(self) -> ComposeResult:
+        with VerticalScroll():
+            yield AnswerMarkdown()
+        yield Prompt()
+
+
+class Typing(App[None]):
+    def get_default_screen(self) -> WithPrompt:
+        return WithPrompt()
+
+
+async def test_a_key_is_painted_as_it_is_handled_without_the_layout_that_is_due(monkeypatch):
+    """The prompt puts what a key typed on the terminal in the turn that handles the key: not at the next frame,
+    which comes after whatever else is queued and brings the due layout of a growing answer with it."""
+    app = Typing()
+    async with app.run_test(size=(60, 20)) as pilot:
+        screen = app.screen
+        prompt = screen.query_one(Prompt)
+        prompt.focus()
+        await pilot.pause()
+        layouts = record_layouts(screen, monkeypatch)
+        painted: list[tuple[str, int]] = []
+        real_display = app._display
+
+        def display(on_screen, update):
+            if update is not None:
+                painted.append((prompt.text, len(layouts)))
+            return real_display(on_screen, update)
+
+        monkeypatch.setattr(app, "_display", display)
+        screen.query_one(AnswerMarkdown).refresh(layout=True)  # a layout is due, as while an answer grows
+        key = events.Key("x", "x")
+        with prompt._context():
+            await prompt._dispatch_message(key)
+        assert prompt.text == "x"
+        assert painted == [("x", 0)]  # painted at once, before the layout that was asked for first
+        await pilot.pause()
+        assert layouts
+
+
+async def test_a_key_that_changes_nothing_paints_nothing(monkeypatch):
+    app = Typing()
+    async with app.run_test(size=(60, 20)) as pilot:
+        prompt = app.screen.query_one(Prompt)
+        prompt.focus()
+        await pilot.pause()
+        await pilot.pause()
+        painted = []
+        real_display = app._display
+        monkeypatch.setattr(app, "_display", lambda on_screen, update: (painted.append(update), real_display(on_screen, update))[1])
+        with prompt._context():
+            await prompt._dispatch_message(events.Key("f13", None))
+        during = list(painted)
+        await pilot.pause()  # (the key goes on to the app, unhandled)
+        assert all(update is None for update in during)

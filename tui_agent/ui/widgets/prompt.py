@@ -123,6 +123,15 @@ class Prompt(TextArea):
 
     # --- keys --------------------------------------------------------------------------------------------
 
+    async def on_event(self, event: events.Event) -> None:
+        await super().on_event(event)  # every handler of the key has run: what it typed is in the text
+        if isinstance(event, (events.Key, events.Paste)):  # shown now, not at the next frame (HoldsLayout.paint_now)
+            from tui_agent.ui.layout_hold import HoldsLayout
+
+            screen = self.screen
+            if isinstance(screen, HoldsLayout):
+                screen.paint_now(self)
+
     async def _on_key(self, event: events.Key) -> None:
         # Runs before TextArea._on_key (Textual dispatches along the MRO); prevent_default stops the base
         # class from inserting its own newline for Enter.
