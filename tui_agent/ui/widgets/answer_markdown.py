@@ -28,6 +28,7 @@ from textual.widgets import Markdown
 from textual.widgets._markdown import MarkdownBlock, MarkdownFence, MarkdownParagraph  # Textual 8.2.8 (pinned)
 
 from tui_agent.ui.layout_hold import layout_hold
+from tui_agent.ui.widgets.flat_lists import FlatBulletList, FlatOrderedList
 
 if TYPE_CHECKING:
     from markdown_it import MarkdownIt
@@ -243,7 +244,8 @@ def top_level_blocks(tokens: list["Token"]) -> list[list["Token"]]:
 class AnswerMarkdown(Markdown):
     """Textual's Markdown with the answer's rule for blocks too long to draw as Markdown (see the module)."""
 
-    BLOCKS = {**Markdown.BLOCKS, "paragraph_open": PlainParagraph, "fence": PlainFence, "code_block": PlainFence}
+    BLOCKS = {**Markdown.BLOCKS, "paragraph_open": PlainParagraph, "fence": PlainFence, "code_block": PlainFence,
+              "bullet_list_open": FlatBulletList, "ordered_list_open": FlatOrderedList}
 
     def __init__(self, markdown: str | None = None, **kwargs) -> None:
         super().__init__(markdown, parser_factory=answer_parser, **kwargs)

@@ -1,0 +1,120 @@
+"""A list whose items are each one paragraph is drawn by one widget (ui/widgets/flat_lists.py), and its cells are
+those Textual's own list draws: the same characters in the same styles, compared cell by cell on the whole screen."""
+
+from __future__ import annotations
+
+import pytest
+from textual.app import App, ComposeResult
+from textual.containers import VerticalScroll
+from textual.widgets import Markdown
+from textual.widgets._markdown import MarkdownBullet, MarkdownParagraph
+
+from tui_agent.ui.widgets.answer_markdown import AnswerMarkdown
+from tui_agent.ui.widgets.flat_lists import FlatBulletList, FlatList, FlatOrderedList
+
+SAMPLES = {
+    "bullets": "Some text.\n\n- one\n- two **bold** and *soft* and `code`\n- three\n\nAfter.\n",
+    "numbers": "1. first\n2. second\n3. third\n4. fourth\n5. fifth\n6. sixth\n7. seventh\n8. eighth\n9. ninth\n"
+               "10. tenth, which is longer than the others and wraps onto a second line at the narrow width\n",
+    "start": "7. seven\n8. eight [a link](https://example.com) here\n",
+    "wrapping": "- " + "a fairly long sentence that goes on " * 6 + "\n- short\n",
+    "loose": "- loose one\n\n- loose two\n\n- loose three\n",
+    "empty item": "- \n- after an empty one\n",
+    "wide": "- 日本語のテキストと絵文字 🎉 が混ざった項目 " * 3 + "\n- naïve résumé über\n",
+    "quote": "> - in a quote\n> - second\n",
+    "nested (composed by Textual)": "- outer\n  - inner one\n  - inner two\n- outer again\n",
+    "two paragraphs (composed by Textual)": "- first para\n\n  second para of the item\n- next\n",
+    "code in an item (composed by Textual)": "- item\n\n  ```\n  code\n  ```\n",
+}
+
+
+class FlatListsOnly(Markdown):
+    """Textual's Markdown with only the lists changed: what the comparison isolates."""
+
+    BLOCKS = {**Markdown.BLOCKS, "bullet_list_open": FlatBulletList, "ordered_list_open": FlatOrderedList}
+
+
+class Side(App[None]):
+    def __init__(self, markdown: Markdown, theme: str) -> None:
+        super().__init__()
+        self._markdown = markdown
+        self._theme = theme
+
+    def compose(self) -> ComposeResult:
+        with VerticalScroll():
+            yield self._markdown
+
+    def on_mount(self) -> None:
+        self.theme = self._theme
+
+
+async def screen_cells(markdown: Markdown, text: str, size: tuple[int, int], theme: str) -> list[list[tuple]]:
+    app = Side(markdown, theme)
+    async with app.run_test(size=size) as pilot:
+        await markdown.update(text)
+        await pilot.pause()
+        strips = app.screen._compositor.render_strips()
+        return [[(char, segment.style) for segment in strip for char in segment.text] for strip in strips]
+
+
+@pytest.mark.parametrize("theme", ["textual-dark", "textual-light"])
+@pytest.mark.parametrize("width", [36, 90])
+@pytest.mark.parametrize("name", list(SAMPLES))
+async def test_a_flat_list_draws_the_cells_textuals_list_draws(name, width, theme):
+    text = SAMPLES[name]
+    size = (width, 30)
+    expected = await screen_cells(Markdown(), text, size, theme)
+    got = await screen_cells(FlatListsOnly(), text, size, theme)
+    for y, (want, have) in enumerate(zip(expected, got)):
+        assert have == want, f"line {y}: {''.join(c for c, _ in have)!r} vs {''.join(c for c, _ in want)!r}"
+    assert len(got) == len(expected)
+
+
+async def test_flat_lists_have_no_widgets_inside_and_the_others_are_composed():
+    app = Side(FlatListsOnly(), "textual-dark")
+    async with app.run_test(size=(80, 30)) as pilot:
+        markdown = app.query_one(FlatListsOnly)
+        await markdown.update(SAMPLES["bullets"] + "\n" + SAMPLES["nested (composed by Textual)"])
+        await pilot.pause()
+        flat, nested = [child for child in markdown.children if isinstance(child, FlatList)]
+        assert flat._flat is not None and not flat.children
+        assert nested._flat is None and nested.query(MarkdownBullet) and nested.query(MarkdownParagraph)
+
+
+async def test_a_streamed_list_grows_in_place_and_ends_as_a_one_shot_list():
+    """Appends that grow the last list update that widget (Textual removed the list and mounted a new one)."""
+    items = [f"- item {n} with **some** text\n" for n in range(8)]
+    app = Side(AnswerMarkdown(), "textual-dark")
+    async with app.run_test(size=(60, 30)) as pilot:
+        markdown = app.query_one(AnswerMarkdown)
+        await markdown.append("Intro.\n\n")
+        await markdown.append(items[0])
+        await pilot.pause()
+        first = markdown.query_one(FlatBulletList)
+        for item in items[1:]:
+            await markdown.append(item)
+        await pilot.pause()
+        assert markdown.query_one(FlatBulletList) is first and len(first._flat) == 8
+        streamed = app.screen._compositor.render_strips()
+    one_shot = await screen_cells(AnswerMarkdown(), "Intro.\n\n" + "".join(items), (60, 30), "textual-dark")
+    assert [[(c, s.style) for s in strip for c in s.text] for strip in streamed] == one_shot
+
+
+async def test_selecting_in_a_flat_list_copies_its_lines_with_their_bullets():
+    from textual.geometry import Offset
+    from textual.selection import Selection
+
+    app = Side(FlatListsOnly(), "textual-dark")
+    async with app.run_test(size=(80, 20)) as pilot:
+        markdown = app.query_one(FlatListsOnly)
+        await markdown.update("1. first item\n2. second item\n")
+        await pilot.pause()
+        flat = markdown.query_one(FlatOrderedList)
+        text, ending = flat.get_selection(Selection(Offset(0, 0), Offset(9, 1)))
+        assert (text, ending) == (" 1. first item\n 2. secon", "\n")
+        app.screen.selections = {flat: Selection(Offset(4, 0), Offset(9, 0))}
+        await pilot.pause()
+        line = flat.render_line(0)
+        styles = [segment.style for segment in line for _ in segment.text]
+        assert styles[4] == styles[8] != styles[9] == styles[12]  # "first" selected, " item" not
+        assert styles[4].bgcolor != styles[9].bgcolor and styles[4].color == styles[9].color
