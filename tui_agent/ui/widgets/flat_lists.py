@@ -50,6 +50,7 @@ if TYPE_CHECKING:
     from textual.selection import Selection
 
 BULLET = "flat-list--bullet"
+KEPT_WIDTHS = 2
 
 
 @dataclass(frozen=True)
@@ -100,7 +101,7 @@ class FlatList:
     """What a flat bullet list and a flat ordered list share (mixed in before Textual's list class)."""
 
     _flat: list[FlatItem] | None = None  # None: composed by Textual (or not composed yet)
-    _rows: list[Strip] | None = None
+    _rows: tuple[int, list[Strip]] | None = None  # every line of the list at a width
 
     def _flat_items(self) -> list[FlatItem] | None:
         if any(not isinstance(block, MarkdownListItem) for block in self._blocks):
@@ -128,9 +129,10 @@ class FlatList:
     # --- drawing ---------------------------------------------------------------------------------------------
 
     def _reset_lines(self) -> None:
-        self._item_lines: dict[tuple[str, str], list[Strip]] = {}  # (symbol, source) -> its lines at _items_width
-        self._items_width: int | None = None
-        self._rows: list[Strip] | None = None  # every line of the list at _items_width (None: to be joined again)
+        # Each item's lines at a width, by (symbol, source), for the last KEPT_WIDTHS widths (a layout may measure
+        # the list at two: with and without the scroll bar beside it).
+        self._item_lines: dict[int, dict[tuple[str, str], list[Strip]]] = {}
+        self._rows = None
 
     def notify_style_update(self) -> None:
         super().notify_style_update()
@@ -142,11 +144,9 @@ class FlatList:
 
     def _lines(self, width: int) -> list[Strip]:
         """Every line of the list at `width`, made from each item's lines (kept while the width and style last)."""
-        if self._items_width != width:
-            self._item_lines, self._items_width, self._rows = {}, width, None
-        if self._rows is not None:
-            return self._rows
-        kept = self._item_lines
+        if self._rows is not None and self._rows[0] == width:
+            return self._rows[1]
+        kept = self._item_lines.pop(width, {})
         lines: dict[tuple[str, str], list[Strip]] = {}
         rows: list[Strip] = []
         for item in self._flat:
@@ -154,7 +154,10 @@ class FlatList:
             if key not in lines:
                 lines[key] = kept.get(key) or self._draw_item(item, width)
             rows.extend(lines[key])
-        self._item_lines, self._rows = lines, rows
+        self._item_lines[width] = lines  # the latest width last: the oldest is dropped first
+        while len(self._item_lines) > KEPT_WIDTHS:
+            del self._item_lines[next(iter(self._item_lines))]
+        self._rows = (width, rows)
         return rows
 
     def _draw_item(self, item: FlatItem, width: int) -> list[Strip]:
