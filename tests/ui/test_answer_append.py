@@ -140,3 +140,35 @@ async def test_blocks_made_from_the_source_one_group_at_a_time_are_the_blocks_of
         await pilot.pause()
         assert all(len(made.make_blocks(group)) == 1 for group in groups)  # one block per group: a count maps them
         assert_drawn_alike(made, whole)
+
+
+async def test_a_code_block_parsed_again_unchanged_is_neither_highlighted_nor_drawn_again(monkeypatch):
+    """While a code block is the last block, every append parses it again and makes a new block of it: the code it
+    holds is highlighted once (Textual highlights each new block), and the block on screen is left as it is."""
+    from textual.widgets._markdown import MarkdownFence
+
+    from tui_agent.ui.widgets import answer_markdown
+
+    highlighted: list[str] = []
+    real = MarkdownFence.highlight.__func__
+
+    def counting(cls, code, language, ansi=False, dark=False):
+        highlighted.append(code)
+        return real(cls, code, language, ansi, dark)
+
+    monkeypatch.setattr(MarkdownFence, "highlight", classmethod(counting))
+    monkeypatch.setattr(answer_markdown, "_HIGHLIGHTED", {})
+    code = "```python\n" + "".join(f"value_{i} = compute({i})\n" for i in range(40)) + "```\n"
+    async with side_by_side() as (pilot, streamed, reference):
+        await streamed.append("Some code:\n\n" + code)
+        fence = streamed.query_one(answer_markdown.PlainFence)
+        set_content = []
+        monkeypatch.setattr(fence, "set_content", lambda content: set_content.append(content))
+        await streamed.append("\n")  # the fence is the last block: parsed again, unchanged
+        await streamed.append("\nAfter the code.\n")
+        await pilot.pause()
+        assert highlighted.count(code.split("\n", 1)[1].rsplit("```", 1)[0].rstrip()) == 1
+        assert streamed.query_one(answer_markdown.PlainFence) is fence and not set_content
+        await reference.update("Some code:\n\n" + code + "\n\nAfter the code.\n")
+        await pilot.pause()
+        assert_drawn_alike(streamed, reference)

@@ -40,6 +40,8 @@ if TYPE_CHECKING:
 PLAIN_BLOCK_AFTER = 100_000  # characters: longer blocks are drawn as plain lines
 PARSE_APART_AFTER = 100_000  # characters: an append that re-parses more parses in a worker thread
 TAB_SIZE = 8
+KEPT_HIGHLIGHTS = 8  # highlighted code blocks kept (PlainFence.highlight)
+_HIGHLIGHTED: dict[tuple[str, str, bool, bool], Content] = {}
 
 
 def drawn_plain(text: str) -> bool:
@@ -180,6 +182,20 @@ class PlainFence(_PlainLines, MarkdownFence):
         self.plain = code.expandtabs(TAB_SIZE).split("\n")
         self.add_class("-plain")
 
+    @classmethod
+    def highlight(cls, code: str, language: str, ansi: bool = False, dark: bool = False) -> Content:
+        """Textual's highlighting, kept for the last few blocks: while a code block is an answer's last block, every
+        append parses it again and makes a new block of it, and Textual highlights the code of each new block
+        (90 ms for a 300-line block here) though nothing in it changed."""
+        key = (code, language, ansi, dark)
+        content = _HIGHLIGHTED.pop(key, None)
+        if content is None:
+            content = super().highlight(code, language, ansi, dark)
+        _HIGHLIGHTED[key] = content  # the latest last: the oldest is dropped first
+        while len(_HIGHLIGHTED) > KEPT_HIGHLIGHTS:
+            del _HIGHLIGHTED[next(iter(_HIGHLIGHTED))]
+        return content
+
     def compose(self):
         if self.plain is None:
             yield from super().compose()
@@ -196,6 +212,9 @@ class PlainFence(_PlainLines, MarkdownFence):
 
     async def _update_from_block(self, block: MarkdownBlock) -> None:
         if isinstance(block, PlainFence) and (block.plain is None) == (self.plain is None):
+            if (block.code, block.lexer) == (self.code, self.lexer):  # the same block, parsed again: nothing to draw
+                self._copy_context(block)
+                return
             if self.plain is not None:
                 self._copy_context(block)
                 self.plain = block.plain
