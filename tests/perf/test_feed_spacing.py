@@ -15,8 +15,10 @@ from tui_agent.ui.input_timing import TYPING_PAUSE
 from tui_agent.ui.widgets.message import (
     ECHO_FRAME,
     FLUSH_INTERVAL,
+    IDLE_WRITE_SLICE,
     KEY_POLL,
     MAX_FLUSH_INTERVAL,
+    WRITE_BLOCKS,
     WRITE_SLICE,
     _Feed,
 )
@@ -175,6 +177,27 @@ async def test_a_backlog_is_appended_in_slices_cut_where_blocks_begin_a_frame_ap
     feed.close()
 
 
+async def test_nobody_typing_a_backlog_goes_in_larger_slices_still_a_frame_apart(clock):
+    """Larger slices end the answer sooner, and bounded ones keep the first key typed after a pause from waiting for
+    the whole backlog (and let the answer's old blocks fold between them)."""
+    owner = _Owner()
+    feed, markdown = _answer_feed(owner)
+    paragraphs = [f"paragraph {i} " + "word " * 60 + "\n\n" for i in range(150)]  # ≈ 46 KB arriving at once
+    feed.add("".join(paragraphs))
+    clock[0] += FLUSH_INTERVAL  # nobody has typed for long: written now
+    await feed._flush()
+    await settle()
+    assert len(markdown.written) == 1
+    await _write_all(feed, owner, markdown)
+    assert markdown.source == feed.text
+    assert owner.frames_waited == len(markdown.written) - 1
+    assert all(WRITE_SLICE < len(part) <= IDLE_WRITE_SLICE for part in markdown.written[:-1])
+    fewest = -(-len(feed.text) // IDLE_WRITE_SLICE)
+    assert fewest <= len(markdown.written) <= fewest + 1  # cut where a block begins, short of the size
+    assert all(part.endswith("\n\n") for part in markdown.written)
+    feed.close()
+
+
 async def test_a_block_longer_than_a_slice_is_appended_whole(clock):
     owner = _Owner()
     feed, markdown = _answer_feed(owner)
@@ -200,17 +223,26 @@ async def test_finish_appends_what_is_left_in_slices_while_the_user_types_and_no
     assert len(markdown.written) > 1 and all(len(part) <= WRITE_SLICE for part in markdown.written)
 
 
-async def test_with_nobody_typing_a_backlog_goes_in_one_append(clock):
+async def test_with_nobody_typing_finish_writes_what_is_left_in_the_larger_slices(clock):
     owner = _Owner()
+    owner.is_attached = False  # no frames to wait for
     feed, markdown = _answer_feed(owner)
-    feed.add("".join(f"paragraph {i} " + "word " * 60 + "\n\n" for i in range(40)))
-    clock[0] += 1.0  # the last key was long ago
-    await feed._flush()
-    await settle()
-    assert markdown.written == [feed.text] and owner.frames_waited == 0
-    feed.add("".join(f"line {i} " + "y " * 80 + "\n\n" for i in range(60)))
+    feed.add("".join(f"line {i} " + "y " * 420 + "\n\n" for i in range(20)))  # ≈ 17 KB, the last key long ago
     await feed.finish()
     assert markdown.source == feed.text and len(markdown.written) == 2
+    assert all(WRITE_SLICE < len(part) <= IDLE_WRITE_SLICE for part in markdown.written)
+
+
+async def test_a_slice_of_short_blocks_holds_at_most_write_blocks_of_them(clock):
+    """A slice is as many widgets to mount and lay out as it has blocks: short ones are cut by their number."""
+    owner = _Owner()
+    feed, markdown = _answer_feed(owner)
+    feed.add("".join(f"p{i}.\n\n" for i in range(100)))  # 100 blocks in under 1 KB
+    clock[0] += FLUSH_INTERVAL
+    await feed._flush()
+    await _write_all(feed, owner, markdown)
+    assert markdown.source == feed.text
+    assert [part.count("\n\n") for part in markdown.written] == [WRITE_BLOCKS] * 3 + [100 - 3 * WRITE_BLOCKS]
 
 
 async def typing(feed: _Feed, owner: _Owner, clock) -> None:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from bisect import bisect_right
+from bisect import bisect_left, bisect_right
 from functools import partial
 from typing import TYPE_CHECKING, Literal
 
@@ -84,8 +84,15 @@ TAIL_LINES = 20  # …and at most this many of its lines
 # appended in slices of about this many characters, a frame apart: each append parses and mounts its blocks and the
 # next frame lays them out, so a slice takes the event loop for tens of milliseconds, where the whole backlog in one
 # append took it for up to the cost of a one-shot render (≈ 2 s for 94 KB), and every key typed then waited for it.
-# Nobody typing, a backlog goes in one append: a frame between slices would only make the answer end later.
+# Nobody typing, the slices are larger (a frame between slices makes the answer end later) but still bounded: the
+# first key typed after a pause waits for one slice, not for the whole backlog (at full speed a 94 KB answer went
+# in one append that held the loop for 0.1-0.3 s), and the answer's old blocks are folded between slices, so they
+# never all exist at once (resident memory after that answer 90 MB in one append, 80 MB in slices of 12 KB; the
+# answer ends ≈ 0.3 s later, measured in-process: docs/benchmarks.md, sixth pass).
 WRITE_SLICE = 2_000  # characters
+IDLE_WRITE_SLICE = 12_000  # characters
+# …and of at most this many blocks either way: a slice of short blocks is as many widgets to mount and lay out.
+WRITE_BLOCKS = 30
 PARSE_CODE_APART_AFTER = 200_000  # characters of an ended answer beyond which its code blocks are parsed in a thread
 FRAME_WAIT_LIMIT = 0.5  # seconds a slice waits for the frame after the previous one before going on anyway
 
@@ -124,14 +131,15 @@ class _BlockScanner:
         if offset > self.starts[-1]:
             self.starts.append(offset)
 
-    def slice_end(self, written: int, end: int, size: int) -> int:
+    def slice_end(self, written: int, end: int, size: int, blocks: int = WRITE_BLOCKS) -> int:
         """Where a write that starts at `written` and may go up to `end` stops: the last block start within `size`
-        characters, or, when the block at `written` is longer than that, the end of that block (a block is never cut:
-        each write re-parses and re-draws the last block from its start)."""
-        if end - written <= size:
-            return end
+        characters and `blocks` blocks, or, when the block at `written` is longer than that, the end of that block (a
+        block is never cut: each write re-parses and re-draws the last block from its start)."""
         starts = self.starts
-        i = bisect_right(starts, written + size) - 1
+        first = bisect_right(starts, written)  # the first block that starts after `written`
+        if end - written <= size and bisect_left(starts, end) - first < blocks:
+            return end
+        i = min(bisect_right(starts, written + size) - 1, first + blocks - 1)
         if starts[i] > written:
             return min(starts[i], end)
         return min(starts[i + 1], end) if i + 1 < len(starts) else end
@@ -232,9 +240,8 @@ class _Feed:
     def _slice_end(self, end: int) -> int:
         if self._scanner is None:  # the thinking: collapsed, cheap to draw; written whole
             return end
-        if self._since_key() >= TYPING_PAUSE:  # nobody typing: one append draws it soonest (no frame between)
-            return end
-        return self._scanner.slice_end(self._written, end, WRITE_SLICE)
+        size = WRITE_SLICE if self._since_key() < TYPING_PAUSE else IDLE_WRITE_SLICE
+        return self._scanner.slice_end(self._written, end, size)
 
     def _since_key(self) -> float:
         return seconds_since_input(getattr(self._owner, "app", None))
