@@ -150,8 +150,11 @@ async def stream_into_chat(text: str, delay: float, *, echo: bool = False, check
                 screen.prompt.insert("go")
                 done = asyncio.Event()
                 start = time.perf_counter()
-                await pilot.press("enter")
+                # The probe's first key comes 250 ms from now, long after the Enter is handled; started after the
+                # press, it started late: `pilot.press` returns only once the app is idle, and at full speed that
+                # was near the end of the answer, so no key was ever typed while it streamed.
                 probe = asyncio.create_task(_echo_probe(app, done, latencies)) if echo else None
+                await pilot.press("enter")
                 answer = None
                 while answer is None:  # the conversation's direct children: a query would walk every Markdown block
                     answer = next((w for w in screen.conversation.children if isinstance(w, AssistantMessage)), None)
