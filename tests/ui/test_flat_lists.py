@@ -4,8 +4,11 @@ those Textual's own list draws: the same characters in the same styles, compared
 from __future__ import annotations
 
 import pytest
+from rich.cells import cell_len
 from textual.app import App, ComposeResult
 from textual.containers import VerticalScroll
+from textual.geometry import Offset
+from textual.selection import Selection
 from textual.widgets import Markdown
 from textual.widgets._markdown import MarkdownBullet, MarkdownParagraph
 
@@ -53,8 +56,18 @@ async def screen_cells(markdown: Markdown, text: str, size: tuple[int, int], the
     async with app.run_test(size=size) as pilot:
         await markdown.update(text)
         await pilot.pause()
-        strips = app.screen._compositor.render_strips()
-        return [[(char, segment.style) for segment in strip for char in segment.text] for strip in strips]
+        return cells(app.screen._compositor.render_strips())
+
+
+def cells(strips) -> list[list[tuple]]:
+    """Each cell's character, style and link. Not the place a character says it has in its widget's text (a flat
+    list's characters give their place in the list, Textual's in their paragraph or bullet): that is compared by
+    the selection tests."""
+    def link(style):
+        return style.meta.get("@click") if style and style._meta else None
+
+    return [[(char, segment.style.clear_meta_and_links() if segment.style else None, link(segment.style))
+             for segment in strip for char in segment.text] for strip in strips]
 
 
 @pytest.mark.parametrize("theme", ["textual-dark", "textual-light"])
@@ -95,15 +108,12 @@ async def test_a_streamed_list_grows_in_place_and_ends_as_a_one_shot_list():
             await markdown.append(item)
         await pilot.pause()
         assert markdown.query_one(FlatBulletList) is first and len(first._flat) == 8
-        streamed = app.screen._compositor.render_strips()
+        streamed = cells(app.screen._compositor.render_strips())
     one_shot = await screen_cells(AnswerMarkdown(), "Intro.\n\n" + "".join(items), (60, 30), "textual-dark")
-    assert [[(c, s.style) for s in strip for c in s.text] for strip in streamed] == one_shot
+    assert streamed == one_shot
 
 
 async def test_selecting_in_a_flat_list_copies_its_lines_with_their_bullets():
-    from textual.geometry import Offset
-    from textual.selection import Selection
-
     app = Side(FlatListsOnly(), "textual-dark")
     async with app.run_test(size=(80, 20)) as pilot:
         markdown = app.query_one(FlatListsOnly)
@@ -118,3 +128,27 @@ async def test_selecting_in_a_flat_list_copies_its_lines_with_their_bullets():
         styles = [segment.style for segment in line for _ in segment.text]
         assert styles[4] == styles[8] != styles[9] == styles[12]  # "first" selected, " item" not
         assert styles[4].bgcolor != styles[9].bgcolor and styles[4].color == styles[9].color
+
+
+async def test_a_mouse_selection_in_a_flat_list_finds_the_characters_under_the_pointer():
+    """Textual turns a point on screen into a place in a widget's text from the offsets its characters carry: in a
+    flat list they are places in the list's lines (a wide character counts one, as in Textual's text)."""
+    app = Side(FlatListsOnly(), "textual-dark")
+    async with app.run_test(size=(40, 20)) as pilot:
+        markdown = app.query_one(FlatListsOnly)
+        await markdown.update("- first item\n- 日本 second item that wraps onto another line here\n")
+        await pilot.pause()
+        flat = markdown.query_one(FlatBulletList)
+        x, y = flat.region.x, flat.region.y
+        widget, offset = app.screen.get_widget_and_offset_at(x + 4, y)
+        assert widget is flat and tuple(offset) == (4, 0)  # "• fi|rst": the 5th character of row 0
+        widget, offset = app.screen.get_widget_and_offset_at(x + 6, y + 1)
+        assert widget is flat and tuple(offset) == (4, 1)  # "• 日本|": two wide characters, 4 characters in
+        widget, offset = app.screen.get_widget_and_offset_at(x + 3, y + 2)
+        assert tuple(offset) == (3, 2)  # the second row of the wrapped item
+        app.screen.selections = {flat: Selection(Offset(2, 1), Offset(4, 1))}
+        await pilot.pause()
+        assert flat.get_selection(flat.text_selection)[0] == "日本"
+        line = flat.render_line(1)
+        styles = [segment.style.bgcolor for segment in line for char in segment.text for _ in range(cell_len(char))]
+        assert styles[2] == styles[5] != styles[1] == styles[6]  # the two wide characters' four cells, and no more

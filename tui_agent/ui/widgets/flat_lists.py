@@ -21,7 +21,8 @@ The result is the same cells in the same styles as Textual's list (tests/ui/test
 screens cell by cell, in dark and light themes). A list with anything else in an item (a nested list, a code
 block, two paragraphs) is composed by Textual as before: the rule is a property of the text, so a streamed answer
 and the same answer reopened are drawn alike. A flat list updates in place when the streamed text grows it.
-Selecting text with the mouse works as in a paragraph, the bullets included in what is copied.
+Selecting text with the mouse works as in a paragraph, the bullets included in what is copied: each character carries
+its place in the list's lines (Textual's selection reads it back), where Textual's carry their place in their item.
 """
 
 from __future__ import annotations
@@ -153,7 +154,10 @@ class FlatList:
             key = (item.symbol, item.source)
             if key not in lines:
                 lines[key] = kept.get(key) or self._draw_item(item, width)
-            rows.extend(lines[key])
+            # Each character says where it is in the list's text (row, column), as a paragraph's say where they are
+            # in the paragraph's: what a mouse selection is made of (Textual reads them back under the pointer).
+            top = len(rows)
+            rows.extend(line.apply_offsets(0, top + row) for row, line in enumerate(lines[key]))
         self._item_lines[width] = lines  # the latest width last: the oldest is dropped first
         while len(self._item_lines) > KEPT_WIDTHS:
             del self._item_lines[next(iter(self._item_lines))]
@@ -207,7 +211,8 @@ class FlatList:
     def _selected(self, line: Strip, start: int, end: int) -> Strip:
         """`line` with cells `start` to `end` (-1: to the end) in the screen's selection style, laid over each cell's
         own style as Textual lays it over a paragraph's (the selection's background is translucent)."""
-        end = line.cell_length if end == -1 else min(end, line.cell_length)
+        text = line.text  # the selection counts characters, the strip cells (a wide character is two)
+        start, end = cell_len(text[:start]), line.cell_length if end == -1 else cell_len(text[:end])
         if start >= end:
             return line
         selection = Style.from_styles(self.screen.get_component_styles("screen--selection"))
