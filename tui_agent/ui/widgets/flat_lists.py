@@ -98,6 +98,20 @@ def bullet_symbols(list_block: MarkdownBlock) -> list[str]:
     return [number.rjust(size + 1) for number in numbers]
 
 
+def _placed(line: Strip, y: int) -> Strip:
+    """`line` as row `y` of the list: each character that carries its place in its text (Textual's text does, its
+    padding does not) gets its place in the row, column `x` counted in characters as Textual counts them."""
+    segments = []
+    x = 0
+    for segment in line:
+        style = segment.style
+        if style is not None and style._meta is not None and "offset" in style.meta:
+            segment = Segment(segment.text, style + RichStyle.from_meta({"offset": (x, y)}))
+        segments.append(segment)
+        x += len(segment.text)
+    return Strip(segments, line.cell_length)
+
+
 class FlatList:
     """What a flat bullet list and a flat ordered list share (mixed in before Textual's list class)."""
 
@@ -157,7 +171,7 @@ class FlatList:
             # Each character says where it is in the list's text (row, column), as a paragraph's say where they are
             # in the paragraph's: what a mouse selection is made of (Textual reads them back under the pointer).
             top = len(rows)
-            rows.extend(line.apply_offsets(0, top + row) for row, line in enumerate(lines[key]))
+            rows.extend(_placed(line, top + row) for row, line in enumerate(lines[key]))
         self._item_lines[width] = lines  # the latest width last: the oldest is dropped first
         while len(self._item_lines) > KEPT_WIDTHS:
             del self._item_lines[next(iter(self._item_lines))]
