@@ -24,7 +24,8 @@ from typing import TYPE_CHECKING
 from rich.segment import Segment
 from textual.content import Content
 from textual.strip import Strip
-from textual.widgets import Markdown
+from textual.visual import Visual
+from textual.widgets import Label, Markdown
 from textual.widgets._markdown import MarkdownBlock, MarkdownFence, MarkdownParagraph  # Textual 8.2.8 (pinned)
 
 from tui_agent.ui.layout_hold import layout_hold
@@ -161,6 +162,36 @@ class PlainParagraph(_PlainLines, MarkdownParagraph):
         return self.plain[y * width:(y + 1) * width]
 
 
+class CodeLines(Label):
+    """A code block's highlighted code, each line rendered when the screen shows it.
+
+    Textual's Label renders all of its content before its first line shows: 50 ms for a 300-line block on the
+    machine of docs/benchmarks.md, in one callback of the event loop when a long code block first appears, and a
+    key typed then waited for it. Code in a code block is never wrapped (its Label is as wide as its longest line,
+    and the block scrolls sideways), so a line of the content rendered alone is what the whole render makes of it,
+    once it says which line it is (the places characters carry for a mouse selection). With a selection in it, the
+    block is drawn as Textual draws it."""
+
+    _split: tuple[object, list[Content] | None] | None = None  # (the visual, its lines)
+
+    def _code_lines(self) -> list[Content] | None:
+        visual = self.visual
+        if self._split is None or self._split[0] is not visual:
+            lines = visual.split("\n", allow_blank=True) if isinstance(visual, Content) else None
+            self._split = (visual, lines)
+        return self._split[1]
+
+    def render_line(self, y: int) -> Strip:
+        lines = self._code_lines()
+        if lines is None or self.text_selection is not None or self.styles.content_align != ("left", "top"):
+            return super().render_line(y)
+        width = self.size.width
+        if not 0 <= y < len(lines):
+            return Strip.blank(width, self.visual_style.rich_style)
+        strips = Visual.to_strips(self, lines[y], width, 1, self.visual_style)
+        return strips[0].apply_offsets(0, y) if strips else Strip([])
+
+
 class PlainFence(_PlainLines, MarkdownFence):
     """A code block; longer than PLAIN_BLOCK_AFTER, its lines unhighlighted, cut at the width."""
 
@@ -197,8 +228,8 @@ class PlainFence(_PlainLines, MarkdownFence):
         return content
 
     def compose(self):
-        if self.plain is None:
-            yield from super().compose()
+        if self.plain is None:  # Textual's MarkdownFence.compose, with the Label that renders a line at a time
+            yield CodeLines(self._highlighted_code, id="code-content", expand=True)
 
     def notify_style_update(self) -> None:
         if self.plain is None:

@@ -1,0 +1,69 @@
+"""A code block's code is rendered a line at a time, as the screen shows it (`CodeLines`), and draws what Textual's
+Label draws: the same characters in the same styles, with the same places for a mouse selection."""
+
+from __future__ import annotations
+
+import pytest
+from textual.widgets import Markdown
+
+from tests.ui.test_flat_lists import Side
+from tui_agent.ui.widgets.answer_markdown import CodeLines, PlainFence
+
+CODE = {
+    "python": "```python\ndef f(x):\n\treturn x  # a tab\n\n\nclass A:\n    pass\n```\n",
+    "wide and long": "```\n日本語 🎉 " + "a very long line that does not fit " * 4 + "\nshort\n```\n",
+    "unknown language": "```nosuchlanguage\nsome text\n  indented\n```\n",
+    "indented code": "Text.\n\n    indented code\n    second line\n",
+}
+
+
+class CodeLinesOnly(Markdown):
+    """Textual's Markdown with only the code blocks changed."""
+
+    BLOCKS = {**Markdown.BLOCKS, "fence": PlainFence, "code_block": PlainFence}
+
+
+async def screen(markdown: Markdown, text: str, size, theme: str, scroll_x: int = 0):
+    app = Side(markdown, theme)
+    async with app.run_test(size=size) as pilot:
+        await markdown.update(text)
+        await pilot.pause()
+        fence = markdown.query_one(PlainFence if isinstance(markdown, CodeLinesOnly) else Markdown.BLOCKS["fence"])
+        fence.scroll_to(x=scroll_x, animate=False, immediate=True)
+        await pilot.pause()
+        if isinstance(markdown, CodeLinesOnly):
+            assert isinstance(fence.query_one("#code-content"), CodeLines)
+        strips = app.screen._compositor.render_strips()
+        return [[(char, segment.style) for segment in strip for char in segment.text] for strip in strips]
+
+
+@pytest.mark.parametrize("theme", ["textual-dark", "textual-light"])
+@pytest.mark.parametrize("name", list(CODE))
+@pytest.mark.parametrize("scroll_x", [0, 7])
+async def test_code_lines_draw_what_textuals_label_draws(name, theme, scroll_x):
+    size = (50, 24)
+    expected = await screen(Markdown(), CODE[name], size, theme, scroll_x)
+    got = await screen(CodeLinesOnly(), CODE[name], size, theme, scroll_x)
+    for y, (want, have) in enumerate(zip(expected, got)):
+        assert have == want, f"line {y}: {''.join(c for c, _ in have)!r} vs {''.join(c for c, _ in want)!r}"
+    assert len(got) == len(expected)
+
+
+async def test_only_the_lines_shown_are_rendered(monkeypatch):
+    from textual.visual import Visual
+
+    rendered: list[int] = []
+    real = Visual.to_strips.__func__
+
+    def counting(cls, widget, visual, width, height, *args, **kwargs):
+        if isinstance(widget, CodeLines):
+            rendered.append(height)
+        return real(cls, widget, visual, width, height, *args, **kwargs)
+
+    monkeypatch.setattr(Visual, "to_strips", classmethod(counting))
+    code = "```python\n" + "".join(f"value_{i} = compute({i})\n" for i in range(300)) + "```\n"
+    app = Side(CodeLinesOnly(), "textual-dark")
+    async with app.run_test(size=(60, 20)) as pilot:
+        await app.query_one(CodeLinesOnly).update(code)
+        await pilot.pause()
+    assert rendered and all(height == 1 for height in rendered) and len(rendered) <= 2 * 20
