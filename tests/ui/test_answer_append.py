@@ -172,3 +172,32 @@ async def test_a_code_block_parsed_again_unchanged_is_neither_highlighted_nor_dr
         await reference.update("Some code:\n\n" + code + "\n\nAfter the code.\n")
         await pilot.pause()
         assert_drawn_alike(streamed, reference)
+
+
+async def test_a_long_code_block_is_highlighted_in_a_worker_thread_and_draws_the_same(monkeypatch):
+    import threading
+
+    from textual.widgets._markdown import MarkdownFence
+
+    from tui_agent.ui.widgets import answer_markdown
+
+    threads: list[bool] = []
+    real = MarkdownFence.highlight.__func__
+
+    def recording(cls, code, language, ansi=False, dark=False):
+        if len(code) > answer_markdown.HIGHLIGHT_APART_AFTER:
+            threads.append(threading.current_thread() is threading.main_thread())
+        return real(cls, code, language, ansi, dark)
+
+    monkeypatch.setattr(MarkdownFence, "highlight", classmethod(recording))
+    monkeypatch.setattr(answer_markdown, "_HIGHLIGHTED", {})
+    code = "```python\n" + "".join(f"value_{i} = compute({i}, 'text')\n" for i in range(200)) + "```\n"
+    text = "Code:\n\n" + code + "\nAfter.\n"
+    async with side_by_side() as (pilot, streamed, reference):
+        await streamed.append("Code:\n\n")
+        await streamed.append(code)
+        await streamed.append("\nAfter.\n")
+        assert threads == [False]  # once, in a worker thread; the block found it done
+        await reference.update(text)
+        await pilot.pause()
+        assert_drawn_alike(streamed, reference)

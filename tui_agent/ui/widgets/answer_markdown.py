@@ -42,6 +42,7 @@ PLAIN_BLOCK_AFTER = 100_000  # characters: longer blocks are drawn as plain line
 PARSE_APART_AFTER = 100_000  # characters: an append that re-parses more parses in a worker thread
 TAB_SIZE = 8
 KEPT_HIGHLIGHTS = 8  # highlighted code blocks kept (PlainFence.highlight)
+HIGHLIGHT_APART_AFTER = 4_000  # characters of code: an appended block longer is highlighted in a worker thread
 _HIGHLIGHTED: dict[tuple[str, str, bool, bool], Content] = {}
 
 
@@ -220,12 +221,7 @@ class PlainFence(_PlainLines, MarkdownFence):
         (90 ms for a 300-line block here) though nothing in it changed."""
         key = (code, language, ansi, dark)
         content = _HIGHLIGHTED.pop(key, None)
-        if content is None:
-            content = super().highlight(code, language, ansi, dark)
-        _HIGHLIGHTED[key] = content  # the latest last: the oldest is dropped first
-        while len(_HIGHLIGHTED) > KEPT_HIGHLIGHTS:
-            del _HIGHLIGHTED[next(iter(_HIGHLIGHTED))]
-        return content
+        return _keep_highlighted(key, content if content is not None else super().highlight(code, language, ansi, dark))
 
     def compose(self):
         if self.plain is None:  # Textual's MarkdownFence.compose, with the Label that renders a line at a time
@@ -260,6 +256,31 @@ class PlainFence(_PlainLines, MarkdownFence):
 
     def _plain_line(self, y: int, width: int) -> str:
         return self.plain[y] if 0 <= y < len(self.plain) else ""
+
+
+def _keep_highlighted(key: tuple[str, str, bool, bool], content: Content) -> Content:
+    _HIGHLIGHTED[key] = content  # the latest last: the oldest is dropped first
+    while len(_HIGHLIGHTED) > KEPT_HIGHLIGHTS:
+        del _HIGHLIGHTED[next(iter(_HIGHLIGHTED))]
+    return content
+
+
+async def highlight_apart(tokens: list["Token"], ansi: bool, dark: bool) -> None:
+    """Highlight the code of each long code block among `tokens` in a worker thread, for its block to find done.
+
+    A code block is highlighted when its block is made, in the event loop: 50 ms for a 300-line block on the
+    machine of docs/benchmarks.md, when it is appended whole once it has ended (it is held back while it streams).
+    Pygments is Python and gives the interpreter back every few milliseconds (the switch interval), so keys typed
+    meanwhile are still handled."""
+    loop = asyncio.get_running_loop()
+    for token in tokens:
+        if token.type not in ("fence", "code_block"):
+            continue
+        code = token.content.rstrip()  # what Textual's `_parse_markdown` gives the block
+        key = (code, token.info, ansi, dark)
+        if len(code) <= HIGHLIGHT_APART_AFTER or drawn_plain(code) or key in _HIGHLIGHTED:
+            continue
+        _keep_highlighted(key, await loop.run_in_executor(None, MarkdownFence.highlight, *key))
 
 
 def _parse(parser: "MarkdownIt", source: str) -> tuple[list["Token"], int | None, int]:
@@ -348,7 +369,8 @@ class AnswerMarkdown(Markdown):
         - the screen's layout is held while the new blocks mount (ui/layout_hold.py): one layout per append;
         - one parser serves every append, and a re-parse of more than PARSE_APART_AFTER characters (the end of a
           long block held back while it streamed) runs in a worker thread, as Textual's `update` runs every parse:
-          the event loop gets the interpreter back every few milliseconds meanwhile, so keys still show.
+          the event loop gets the interpreter back every few milliseconds meanwhile, so keys still show; and so is
+          the highlighting of a code block longer than HIGHLIGHT_APART_AFTER (`highlight_apart`).
         """
         from textual.await_complete import AwaitComplete
         from textual.widgets._markdown import MarkdownHeader
@@ -367,6 +389,7 @@ class AnswerMarkdown(Markdown):
                 if skipped is not None:
                     self._last_parsed_line = line + skipped
                     self._line_start = (line + skipped, offset + length)
+                await highlight_apart(tokens, self.app.native_ansi_color, self.app.current_theme.dark)
                 new_blocks = list(self._parse_markdown(tokens))
                 any_headers = any(isinstance(block, MarkdownHeader) for block in new_blocks)
                 for block in new_blocks:
