@@ -60,7 +60,13 @@ class FlatItem:
 
     symbol: str
     content: Content | None
-    source: str  # the paragraph's Markdown: the same source draws the same lines
+
+    @property
+    def key(self) -> tuple:
+        """What its lines depend on (besides the width and the style): the same key, the same lines."""
+        if self.content is None:
+            return (self.symbol, None, ())
+        return (self.symbol, self.content.plain, tuple(self.content.spans))
 
 
 def flat_items(items: list[MarkdownBlock], symbols: list[str]) -> list[FlatItem] | None:
@@ -71,13 +77,11 @@ def flat_items(items: list[MarkdownBlock], symbols: list[str]) -> list[FlatItem]
     for item, symbol in zip(items, symbols):
         blocks = item._blocks
         if not blocks:
-            flat.append(FlatItem(symbol, None, ""))
+            flat.append(FlatItem(symbol, None))
             continue
         if len(blocks) != 1 or not isinstance(blocks[0], MarkdownParagraph) or getattr(blocks[0], "plain", None):
             return None
-        paragraph = blocks[0]
-        token = paragraph._inline_token
-        flat.append(FlatItem(symbol, paragraph._content, token.content if token is not None else ""))
+        flat.append(FlatItem(symbol, blocks[0]._content))
     return flat
 
 
@@ -144,9 +148,9 @@ class FlatList:
     # --- drawing ---------------------------------------------------------------------------------------------
 
     def _reset_lines(self) -> None:
-        # Each item's lines at a width, by (symbol, source), for the last KEPT_WIDTHS widths (a layout may measure
+        # Each item's lines at a width, by its key, for the last KEPT_WIDTHS widths (a layout may measure
         # the list at two: with and without the scroll bar beside it).
-        self._item_lines: dict[int, dict[tuple[str, str], list[Strip]]] = {}
+        self._item_lines: dict[int, dict[tuple, list[Strip]]] = {}
         self._rows = None
 
     def notify_style_update(self) -> None:
@@ -162,10 +166,10 @@ class FlatList:
         if self._rows is not None and self._rows[0] == width:
             return self._rows[1]
         kept = self._item_lines.pop(width, {})
-        lines: dict[tuple[str, str], list[Strip]] = {}
+        lines: dict[tuple, list[Strip]] = {}
         rows: list[Strip] = []
         for item in self._flat:
-            key = (item.symbol, item.source)
+            key = item.key
             if key not in lines:
                 lines[key] = kept.get(key) or self._draw_item(item, width)
             # Each character says where it is in the list's text (row, column), as a paragraph's say where they are
