@@ -79,7 +79,7 @@ async def test_a_flat_list_draws_the_cells_textuals_list_draws(name, width, them
     expected = await screen_cells(Markdown(), text, size, theme)
     got = await screen_cells(FlatListsOnly(), text, size, theme)
     for y, (want, have) in enumerate(zip(expected, got)):
-        assert have == want, f"line {y}: {''.join(c for c, _ in have)!r} vs {''.join(c for c, _ in want)!r}"
+        assert have == want, f"line {y}: {''.join(c[0] for c in have)!r} vs {''.join(c[0] for c in want)!r}"
     assert len(got) == len(expected)
 
 

@@ -246,29 +246,28 @@ class FlatList:
         return selection.extract(text), "\n"
 
 
+def _bullet_css(name: str) -> str:
+    """The bullet's colour of the list class `name`, as Textual's bullet widget has it (a component class is set on
+    the widget class, not on a mixin: Textual gathers both only from widget classes)."""
+    return f"""
+    {name} > .flat-list--bullet {{
+        color: $text-primary;
+    }}
+    {name}:light > .flat-list--bullet {{
+        color: $text-secondary;
+    }}
+    """
+
+
 class FlatBulletList(FlatList, MarkdownBulletList):
     """A bullet list: drawn flat when each item is one paragraph (see the module)."""
 
-    COMPONENT_CLASSES = {BULLET}  # (Textual gathers them from the widget classes only, not from a mixin)
-    DEFAULT_CSS = """
-    FlatBulletList > .flat-list--bullet {
-        color: $text-primary;
-    }
-    FlatBulletList:light > .flat-list--bullet {
-        color: $text-secondary;
-    }
-    """
+    COMPONENT_CLASSES = {BULLET}
+    DEFAULT_CSS = _bullet_css("FlatBulletList")
 
 
 class FlatOrderedList(FlatList, MarkdownOrderedList):
     """An ordered list: drawn flat when each item is one paragraph (see the module)."""
 
-    COMPONENT_CLASSES = {BULLET}  # (Textual gathers them from the widget classes only, not from a mixin)
-    DEFAULT_CSS = """
-    FlatOrderedList > .flat-list--bullet {
-        color: $text-primary;
-    }
-    FlatOrderedList:light > .flat-list--bullet {
-        color: $text-secondary;
-    }
-    """
+    COMPONENT_CLASSES = {BULLET}
+    DEFAULT_CSS = _bullet_css("FlatOrderedList")
