@@ -93,7 +93,7 @@ WRITE_SLICE = 2_000  # characters
 IDLE_WRITE_SLICE = 12_000  # characters
 # …and of at most this many blocks either way: a slice of short blocks is as many widgets to mount and lay out.
 WRITE_BLOCKS = 30
-PARSE_CODE_APART_AFTER = 200_000  # characters of an ended answer beyond which its code blocks are parsed in a thread
+PARSE_CODE_APART_AFTER = 8_000  # characters of an ended answer beyond which its code blocks are parsed in a thread
 FRAME_WAIT_LIMIT = 0.5  # seconds a slice waits for the frame after the previous one before going on anyway
 
 
@@ -525,8 +525,9 @@ class AssistantMessage(Vertical):
         While the answer streams its text changes on every write, and parsing all of it (`code_blocks`) each time
         the keys were checked held the event loop for tens of milliseconds on a 94 KB answer: until it ends, a
         fence marker in the text is taken as a code block (an indented one counts once the answer has ended). An
-        ended answer longer than PARSE_CODE_APART_AFTER is parsed in a worker thread (a 5 MB code block took
-        0.25 s, under the first keys typed after it), the fence marker answering until then."""
+        ended answer longer than PARSE_CODE_APART_AFTER is parsed in a worker thread (the 94 KB answer of
+        docs/benchmarks.md took 50 ms, a 5 MB code block 0.25 s, under the first keys typed after it), the fence
+        marker answering until then."""
         text = self.text
         if self._blocks_for == len(text):
             return bool(self._blocks)
