@@ -313,7 +313,11 @@ def top_level_blocks(tokens: list["Token"]) -> list[list["Token"]]:
 
 
 class AnswerMarkdown(Markdown):
-    """Textual's Markdown with the answer's rule for blocks too long to draw as Markdown (see the module)."""
+    """Textual's Markdown with the answer's rule for blocks too long to draw as Markdown (see the module); its lists
+    of one-paragraph items drawn by one widget each (ui/widgets/flat_lists.py); its code blocks' highlighting kept,
+    done in a worker thread when long, and their lines rendered as shown (`PlainFence.highlight`, `highlight_apart`,
+    `CodeLines`). What it draws is what Textual's Markdown draws, cell for cell (tests/ui/test_flat_lists.py,
+    test_code_lines.py, test_plain_blocks.py for the long blocks' own rule)."""
 
     BLOCKS = {**Markdown.BLOCKS, "paragraph_open": PlainParagraph, "fence": PlainFence, "code_block": PlainFence,
               "bullet_list_open": FlatBulletList, "ordered_list_open": FlatOrderedList}
