@@ -67,3 +67,19 @@ async def test_only_the_lines_shown_are_rendered(monkeypatch):
         await app.query_one(CodeLinesOnly).update(code)
         await pilot.pause()
     assert rendered and all(height == 1 for height in rendered) and len(rendered) <= 2 * 20
+
+
+@pytest.mark.parametrize("markdown_class", [Markdown, CodeLinesOnly])
+async def test_after_a_theme_change_code_draws_what_code_drawn_in_that_theme_draws(markdown_class):
+    """A new theme highlights the code again (Textual's fence does): the lines are split from the new content."""
+    fresh = await screen(markdown_class(), CODE["python"], (50, 24), "textual-light")
+    app = Side(markdown_class(), "textual-dark")
+    async with app.run_test(size=(50, 24)) as pilot:
+        await app.query_one(markdown_class).update(CODE["python"])
+        await pilot.pause()
+        app.theme = "textual-light"
+        await pilot.pause()
+        await pilot.pause()
+        strips = app.screen._compositor.render_strips()
+        switched = [[(char, segment.style) for segment in strip for char in segment.text] for strip in strips]
+    assert switched == fresh

@@ -152,3 +152,19 @@ async def test_a_mouse_selection_in_a_flat_list_finds_the_characters_under_the_p
         line = flat.render_line(1)
         styles = [segment.style.bgcolor for segment in line for char in segment.text for _ in range(cell_len(char))]
         assert styles[2] == styles[5] != styles[1] == styles[6]  # the two wide characters' four cells, and no more
+
+
+@pytest.mark.parametrize("markdown_class", [Markdown, FlatListsOnly])
+async def test_after_a_theme_change_a_list_draws_what_a_list_drawn_in_that_theme_draws(markdown_class):
+    """The kept lines of each item are dropped when the styles change (the bullet's colour, the text's)."""
+    text = SAMPLES["bullets"] + "\n" + SAMPLES["numbers"]
+    fresh = await screen_cells(markdown_class(), text, (50, 30), "textual-light")
+    app = Side(markdown_class(), "textual-dark")
+    async with app.run_test(size=(50, 30)) as pilot:
+        await app.query_one(markdown_class).update(text)
+        await pilot.pause()
+        app.theme = "textual-light"
+        await pilot.pause()
+        await pilot.pause()
+        switched = cells(app.screen._compositor.render_strips())
+    assert switched == fresh
