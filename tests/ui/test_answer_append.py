@@ -157,7 +157,7 @@ async def test_a_code_block_parsed_again_unchanged_is_neither_highlighted_nor_dr
         return real(cls, code, language, ansi, dark)
 
     monkeypatch.setattr(MarkdownFence, "highlight", classmethod(counting))
-    monkeypatch.setattr(answer_markdown, "_HIGHLIGHTED", {})
+    answer_markdown.highlighted.cache_clear()  # nothing highlighted yet
     code = "```python\n" + "".join(f"value_{i} = compute({i})\n" for i in range(40)) + "```\n"
     async with side_by_side() as (pilot, streamed, reference):
         await streamed.append("Some code:\n\n" + code)
@@ -190,7 +190,7 @@ async def test_a_long_code_block_is_highlighted_in_a_worker_thread_and_draws_the
         return real(cls, code, language, ansi, dark)
 
     monkeypatch.setattr(MarkdownFence, "highlight", classmethod(recording))
-    monkeypatch.setattr(answer_markdown, "_HIGHLIGHTED", {})
+    answer_markdown.highlighted.cache_clear()  # nothing highlighted yet
     code = "```python\n" + "".join(f"value_{i} = compute({i}, 'text')\n" for i in range(200)) + "```\n"
     text = "Code:\n\n" + code + "\nAfter.\n"
     async with side_by_side() as (pilot, streamed, reference):

@@ -18,7 +18,7 @@ answer reopened from history are drawn alike (tests/ui/test_plain_blocks.py).
 from __future__ import annotations
 
 import asyncio
-from functools import partial
+from functools import lru_cache, partial
 from typing import TYPE_CHECKING
 
 from rich.segment import Segment
@@ -41,9 +41,8 @@ if TYPE_CHECKING:
 PLAIN_BLOCK_AFTER = 100_000  # characters: longer blocks are drawn as plain lines
 PARSE_APART_AFTER = 100_000  # characters: an append that re-parses more parses in a worker thread
 TAB_SIZE = 8
-KEPT_HIGHLIGHTS = 8  # highlighted code blocks kept (PlainFence.highlight)
+KEPT_HIGHLIGHTS = 8  # highlighted code blocks kept (`highlighted`)
 HIGHLIGHT_APART_AFTER = 4_000  # characters of code: an appended block longer is highlighted in a worker thread
-_HIGHLIGHTED: dict[tuple[str, str, bool, bool], Content] = {}
 
 
 def drawn_plain(text: str) -> bool:
@@ -216,12 +215,7 @@ class PlainFence(_PlainLines, MarkdownFence):
 
     @classmethod
     def highlight(cls, code: str, language: str, ansi: bool = False, dark: bool = False) -> Content:
-        """Textual's highlighting, kept for the last few blocks: while a code block is an answer's last block, every
-        append parses it again and makes a new block of it, and Textual highlights the code of each new block
-        (90 ms for a 300-line block here) though nothing in it changed."""
-        key = (code, language, ansi, dark)
-        content = _HIGHLIGHTED.pop(key, None)
-        return _keep_highlighted(key, content if content is not None else super().highlight(code, language, ansi, dark))
+        return highlighted(code, language, ansi, dark)
 
     def compose(self):
         if self.plain is None:  # Textual's MarkdownFence.compose, with the Label that renders a line at a time
@@ -258,11 +252,12 @@ class PlainFence(_PlainLines, MarkdownFence):
         return self.plain[y] if 0 <= y < len(self.plain) else ""
 
 
-def _keep_highlighted(key: tuple[str, str, bool, bool], content: Content) -> Content:
-    _HIGHLIGHTED[key] = content  # the latest last: the oldest is dropped first
-    while len(_HIGHLIGHTED) > KEPT_HIGHLIGHTS:
-        del _HIGHLIGHTED[next(iter(_HIGHLIGHTED))]
-    return content
+@lru_cache(maxsize=KEPT_HIGHLIGHTS)
+def highlighted(code: str, language: str, ansi: bool, dark: bool) -> Content:
+    """Textual's highlighting (`MarkdownFence.highlight`), kept for the last few blocks: while a code block is an
+    answer's last block, every append parses it again and makes a new block of it, and Textual highlights the code of
+    each new block (90 ms for a 300-line block here) though nothing in it changed."""
+    return MarkdownFence.highlight(code, language, ansi, dark)
 
 
 async def highlight_apart(tokens: list["Token"], ansi: bool, dark: bool) -> None:
@@ -271,16 +266,14 @@ async def highlight_apart(tokens: list["Token"], ansi: bool, dark: bool) -> None
     A code block is highlighted when its block is made, in the event loop: 50 ms for a 300-line block on the
     machine of docs/benchmarks.md, when it is appended whole once it has ended (it is held back while it streams).
     Pygments is Python and gives the interpreter back every few milliseconds (the switch interval), so keys typed
-    meanwhile are still handled."""
+    meanwhile are still handled. (Code already highlighted comes back from `highlighted` at once.)"""
     loop = asyncio.get_running_loop()
     for token in tokens:
         if token.type not in ("fence", "code_block"):
             continue
         code = token.content.rstrip()  # what Textual's `_parse_markdown` gives the block
-        key = (code, token.info, ansi, dark)
-        if len(code) <= HIGHLIGHT_APART_AFTER or drawn_plain(code) or key in _HIGHLIGHTED:
-            continue
-        _keep_highlighted(key, await loop.run_in_executor(None, MarkdownFence.highlight, *key))
+        if HIGHLIGHT_APART_AFTER < len(code) and not drawn_plain(code):
+            await loop.run_in_executor(None, highlighted, code, token.info, ansi, dark)
 
 
 def _parse(parser: "MarkdownIt", source: str) -> tuple[list["Token"], int | None, int]:
@@ -315,7 +308,7 @@ def top_level_blocks(tokens: list["Token"]) -> list[list["Token"]]:
 class AnswerMarkdown(Markdown):
     """Textual's Markdown with the answer's rule for blocks too long to draw as Markdown (see the module); its lists
     of one-paragraph items drawn by one widget each (ui/widgets/flat_lists.py); its code blocks' highlighting kept,
-    done in a worker thread when long, and their lines rendered as shown (`PlainFence.highlight`, `highlight_apart`,
+    done in a worker thread when long, and their lines rendered as shown (`highlighted`, `highlight_apart`,
     `CodeLines`). What it draws is what Textual's Markdown draws, cell for cell (tests/ui/test_flat_lists.py,
     test_code_lines.py, test_plain_blocks.py for the long blocks' own rule)."""
 
