@@ -11,6 +11,7 @@ from textual.message import Message
 from textual.widgets import TextArea
 
 from tui_agent.sanitize import sanitize
+from tui_agent.ui.layout_hold import HoldsLayout
 
 if TYPE_CHECKING:
     from tui_agent.service.recall import PromptRecall
@@ -126,8 +127,6 @@ class Prompt(TextArea):
     async def on_event(self, event: events.Event) -> None:
         await super().on_event(event)  # every handler of the key has run: what it typed is in the text
         if isinstance(event, (events.Key, events.Paste)):  # shown now, not at the next frame (HoldsLayout.paint_now)
-            from tui_agent.ui.layout_hold import HoldsLayout
-
             screen = self.screen
             if isinstance(screen, HoldsLayout):
                 screen.paint_now(self)
