@@ -131,15 +131,15 @@ class _BlockScanner:
         if offset > self.starts[-1]:
             self.starts.append(offset)
 
-    def slice_end(self, written: int, end: int, size: int, blocks: int = WRITE_BLOCKS) -> int:
+    def slice_end(self, written: int, end: int, size: int) -> int:
         """Where a write that starts at `written` and may go up to `end` stops: the last block start within `size`
-        characters and `blocks` blocks, or, when the block at `written` is longer than that, the end of that block (a
+        characters and WRITE_BLOCKS blocks, or, when the block at `written` is longer than that, the end of that block (a
         block is never cut: each write re-parses and re-draws the last block from its start)."""
         starts = self.starts
         first = bisect_right(starts, written)  # the first block that starts after `written`
-        if end - written <= size and bisect_left(starts, end) - first < blocks:
+        if end - written <= size and bisect_left(starts, end) - first < WRITE_BLOCKS:
             return end
-        i = min(bisect_right(starts, written + size) - 1, first + blocks - 1)
+        i = min(bisect_right(starts, written + size) - 1, first + WRITE_BLOCKS - 1)
         if starts[i] > written:
             return min(starts[i], end)
         return min(starts[i + 1], end) if i + 1 < len(starts) else end
