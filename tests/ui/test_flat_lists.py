@@ -3,6 +3,8 @@ those Textual's own list draws: the same characters in the same styles, compared
 
 from __future__ import annotations
 
+import contextlib
+
 import pytest
 from rich.cells import cell_len
 from textual.app import App, ComposeResult
@@ -51,11 +53,18 @@ class Side(App[None]):
         self.theme = self._theme
 
 
-async def screen_cells(markdown: Markdown, text: str, size: tuple[int, int], theme: str) -> list[list[tuple]]:
+@contextlib.asynccontextmanager
+async def shown(markdown: Markdown, text: str, size: tuple[int, int], theme: str = "textual-dark"):
+    """`text` drawn by `markdown` in a running app, settled: yields the app and its pilot."""
     app = Side(markdown, theme)
     async with app.run_test(size=size) as pilot:
         await markdown.update(text)
         await pilot.pause()
+        yield app, pilot
+
+
+async def screen_cells(markdown: Markdown, text: str, size: tuple[int, int], theme: str) -> list[list[tuple]]:
+    async with shown(markdown, text, size, theme) as (app, _):
         return cells(app.screen._compositor.render_strips())
 
 
@@ -84,11 +93,8 @@ async def test_a_flat_list_draws_the_cells_textuals_list_draws(name, width, them
 
 
 async def test_flat_lists_have_no_widgets_inside_and_the_others_are_composed():
-    app = Side(FlatListsOnly(), "textual-dark")
-    async with app.run_test(size=(80, 30)) as pilot:
-        markdown = app.query_one(FlatListsOnly)
-        await markdown.update(SAMPLES["bullets"] + "\n" + SAMPLES["nested (composed by Textual)"])
-        await pilot.pause()
+    markdown = FlatListsOnly()
+    async with shown(markdown, SAMPLES["bullets"] + "\n" + SAMPLES["nested (composed by Textual)"], (80, 30)):
         flat, nested = [child for child in markdown.children if isinstance(child, FlatList)]
         assert flat._flat is not None and not flat.children
         assert nested._flat is None and nested.query(MarkdownBullet) and nested.query(MarkdownParagraph)
@@ -114,11 +120,8 @@ async def test_a_streamed_list_grows_in_place_and_ends_as_a_one_shot_list():
 
 
 async def test_selecting_in_a_flat_list_copies_its_lines_with_their_bullets():
-    app = Side(FlatListsOnly(), "textual-dark")
-    async with app.run_test(size=(80, 20)) as pilot:
-        markdown = app.query_one(FlatListsOnly)
-        await markdown.update("1. first item\n2. second item\n")
-        await pilot.pause()
+    markdown = FlatListsOnly()
+    async with shown(markdown, "1. first item\n2. second item\n", (80, 20)) as (app, pilot):
         flat = markdown.query_one(FlatOrderedList)
         text, ending = flat.get_selection(Selection(Offset(0, 0), Offset(9, 1)))
         assert (text, ending) == (" 1. first item\n 2. secon", "\n")
@@ -133,11 +136,9 @@ async def test_selecting_in_a_flat_list_copies_its_lines_with_their_bullets():
 async def test_a_mouse_selection_in_a_flat_list_finds_the_characters_under_the_pointer():
     """Textual turns a point on screen into a place in a widget's text from the offsets its characters carry: in a
     flat list they are places in the list's lines (a wide character counts one, as in Textual's text)."""
-    app = Side(FlatListsOnly(), "textual-dark")
-    async with app.run_test(size=(40, 20)) as pilot:
-        markdown = app.query_one(FlatListsOnly)
-        await markdown.update("- first item\n- 日本 second item that wraps onto another line here\n")
-        await pilot.pause()
+    markdown = FlatListsOnly()
+    text = "- first item\n- 日本 second item that wraps onto another line here\n"
+    async with shown(markdown, text, (40, 20)) as (app, pilot):
         flat = markdown.query_one(FlatBulletList)
         x, y = flat.region.x, flat.region.y
         widget, offset = app.screen.get_widget_and_offset_at(x + 4, y)
@@ -159,10 +160,7 @@ async def test_after_a_theme_change_a_list_draws_what_a_list_drawn_in_that_theme
     """The kept lines of each item are dropped when the styles change (the bullet's colour, the text's)."""
     text = SAMPLES["bullets"] + "\n" + SAMPLES["numbers"]
     fresh = await screen_cells(markdown_class(), text, (50, 30), "textual-light")
-    app = Side(markdown_class(), "textual-dark")
-    async with app.run_test(size=(50, 30)) as pilot:
-        await app.query_one(markdown_class).update(text)
-        await pilot.pause()
+    async with shown(markdown_class(), text, (50, 30)) as (app, pilot):
         app.theme = "textual-light"
         await pilot.pause()
         await pilot.pause()
