@@ -117,3 +117,26 @@ def test_the_parser_reads_inline_markdown_only_in_paragraphs_under_the_limit():
     assert [t.type for t in long.children] == ["text"] and long.children[0].content == long_text.rstrip()
     linked = parser.parse("see https://example.com\n")[1]  # bare URLs are still found under the limit
     assert "link_open" in [t.type for t in linked.children]
+
+
+async def test_hostile_text_in_a_flat_list_and_a_code_block_reaches_the_screen_only_through_the_sanitiser(home):
+    # Flat lists and code lines draw their own lines from the parsed answer: that answer must already be sanitised.
+    from tui_agent.ui.widgets.answer_markdown import CodeLines
+    from tui_agent.ui.widgets.flat_lists import FlatList
+
+    hostile = "\x1b]52;c;cGF3bmVk\x07\x1b[2J\x1b[31mred\x9b0m\r\x00"
+    text = (f"- one {hostile}\n- two {hostile}\n\n1. first {hostile}\n\n```\ncode {hostile}\nmore\n```\n")
+
+    async def check(streamed, reopened):
+        for markdown in (streamed, reopened):
+            flats = [flat for flat in markdown.children if isinstance(flat, FlatList) and flat._flat is not None]
+            code = markdown.query_one(CodeLines)
+            assert len(flats) == 2
+            lines = [strip.text for flat in flats for strip in flat._lines(flat.content_region.width)]
+            lines += [code.render_line(y).text for y in range(code.size.height)]
+            assert any("one" in line for line in lines) and any("code" in line for line in lines)
+            for line in lines:
+                assert not any(ord(c) < 32 or 0x7F <= ord(c) < 0xA0 for c in line), repr(line)
+            assert rendered_lines(markdown) == rendered_lines(reopened)
+
+    await streamed_and_reopened(home, text, check)
