@@ -98,3 +98,29 @@ async def test_changes_before_the_next_frame_rebuild_the_keys_once_with_the_late
         await pilot.pause()
         await pilot.pause()
         assert len(rebuilds) == 2
+
+
+async def test_rebuilt_keys_are_freed():
+    """Textual keeps a removed key bound to the footer until its `compact` changes (textual#6666): without the
+    pruning in KeysFooter.recompose, every rebuild of a long-lived footer kept its old keys alive."""
+    import gc
+    import weakref
+
+    footer = KeysFooter()
+    app = _FooterApp(footer)
+    async with app.run_test(size=(100, 10)) as pilot:
+        await pilot.pause()
+        old = [weakref.ref(key) for key in footer.query(FooterKey)]
+        assert old
+        for _ in range(3):  # as the app rebuilds it: a change of the screen's bindings
+            app.screen.refresh_bindings()
+            await pilot.pause()
+            await pilot.pause()
+        assert all(ref() is None or not ref().is_attached for ref in old)  # rebuilt: the old keys are gone
+        keys = list(footer.query(FooterKey))
+        gc.collect()
+        assert [ref for ref in old if ref() is not None] == []
+        # the keys there now still follow the footer
+        footer.compact = True
+        await pilot.pause()
+        assert keys and all(k.compact and k.has_class("-compact") for k in keys)

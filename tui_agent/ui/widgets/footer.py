@@ -48,3 +48,16 @@ class KeysFooter(Footer):
     async def recompose(self) -> None:
         self._rebuild_due = False
         await super().recompose()
+        self._forget_removed_keys()
+
+    def _forget_removed_keys(self) -> None:
+        """Drop the removed keys' bindings to this footer's `compact`, so the keys can be freed.
+
+        Each key binds itself to the footer (`data_bind`), and Textual keeps the binding, and with it the key, its
+        styles and its rendered lines, until `compact` next changes (textual#6666): the chat screen's footer never
+        changes it and is rebuilt a few times per answer, so every rebuild kept about eleven dead keys for the
+        rest of the session. The list is Textual's (`Reactive`'s watchers); the test keeps it honest on upgrade.
+        """
+        watchers = getattr(self, "__watchers", {}).get("compact")
+        if watchers:
+            watchers[:] = [(node, callback) for node, callback in watchers if not node._closing]
