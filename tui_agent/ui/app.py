@@ -9,6 +9,8 @@ from typing import TYPE_CHECKING, Callable
 from textual import events
 from textual.app import App
 
+from tui_agent.ui import textual_fixes  # noqa: F401  (Textual memory fixes, applied on import)
+
 if TYPE_CHECKING:
     from textual.screen import Screen
 
