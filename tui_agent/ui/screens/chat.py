@@ -688,8 +688,20 @@ class ChatScreen(BranchCommands, HoldsLayout):
             await answer.finish(state, error)
             # The turn is stored by now (a stopped one too): Retry and Edit may have become possible.
             self.refresh_bindings()
+            self._fold_earlier_answers(answer)
         except Exception:  # the widget went away mid-render (/new, quit): nothing left to show
             log.debug("final render skipped", exc_info=True)
+
+    def _fold_earlier_answers(self, answer: "AssistantMessage") -> None:
+        """Have the answers before `answer` fold what they show far above the view (a long chat keeps a bounded
+        number of widgets); scrolling up makes them again, as it does for the streaming answer's folded blocks."""
+        from tui_agent.ui.widgets.message import AssistantMessage
+
+        for child in self.conversation.children:
+            if child is answer:
+                break
+            if isinstance(child, AssistantMessage):
+                child.fold_out_of_view()
 
     def _footer_without_stop(self) -> None:
         """Hide the footer's Stop key now: Textual rebuilds the footer only after the next frame is drawn."""

@@ -650,22 +650,27 @@ class AssistantMessage(Vertical):
         if not getattr(self.parent, "following", False):
             return
         blocks = [b for b in self._answer.children if b.display and b is not self._fold]
-        if len(blocks) <= FOLD_AFTER:
+        # An answer with more of the conversation below it (an earlier turn) may fold every block, once it holds
+        # more than the few an answer keeps: what is below it stands in for the kept ones. `_below` is None while
+        # that is not laid out yet.
+        below = self._below()
+        if len(blocks) <= (FOLD_AFTER if below == 0 else FOLD_KEEP):
             return
-        cut = len(blocks) - FOLD_KEEP
-        if not (blocks[0].size.width and blocks[cut].size.width):
+        cut = len(blocks) - (FOLD_KEEP if below == 0 else 0)
+        if below is None or not (blocks[0].size.width and blocks[-1].size.width):
             self._fold_later()  # not laid out yet: their height is unknown
             return
+        total = self._answer.size.height
+        tops = [block.virtual_region.y for block in blocks] + [total]  # the answer's end closes the last block
         # What stays shown covers more than the view, so the spacer is never on screen while the view follows.
         view = getattr(self.parent, "scrollable_content_region", None)
         keep_height = int(KEEP_VIEWS * (view.height if view is not None else 50))
-        total = self._answer.size.height
-        while cut > 0 and total - blocks[cut].virtual_region.y < keep_height:
+        while cut > 0 and total + below - tops[cut] < keep_height:
             cut -= 1
         if cut <= 0:
             return
         fold = blocks[:cut]
-        tops = [block.virtual_region.y for block in blocks[:cut + 1]]
+        tops = tops[:cut + 1]
         heights = [below - above for above, below in zip(tops, tops[1:])]
         if sum(heights) <= 0:
             return
@@ -679,6 +684,25 @@ class AssistantMessage(Vertical):
         self._folded_heights += heights
         self._hidden += fold
         self._remove_hidden()
+
+    def _below(self) -> int | None:
+        """How much of the conversation stands below this answer (0 when it is the last), or None when some of it
+        is not laid out yet."""
+        parent = self.parent
+        siblings = list(parent.children) if parent is not None else []
+        later = siblings[siblings.index(self) + 1:] if self in siblings else []
+        shown = [w for w in later if w.display]
+        if not shown:
+            return 0
+        if not shown[-1].size.width:
+            return None
+        return shown[-1].virtual_region_with_margin.bottom - self.virtual_region_with_margin.bottom
+
+    def fold_out_of_view(self) -> None:
+        """Fold what the answer still shows that is far above the view, once what is below it is laid out: the
+        answers of a long chat hold a bounded number of widgets (and their rendered lines), not about twenty
+        each. Called for the earlier answers when a new one ends; scrolling up makes them again (`unfold`)."""
+        self._fold_later()
 
     def _remove_hidden(self) -> None:
         """Remove the folded blocks, hidden so far, a slice a frame apart."""
