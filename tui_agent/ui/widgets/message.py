@@ -650,13 +650,15 @@ class AssistantMessage(Vertical):
         if not getattr(self.parent, "following", False):
             return
         blocks = [b for b in self._answer.children if b.display and b is not self._fold]
-        # An answer with more of the conversation below it (an earlier turn) may fold every block, once it holds
-        # more than the few an answer keeps: what is below it stands in for the kept ones. `_below` is None while
-        # that is not laid out yet.
+        # An ended answer with more of the conversation below it (an earlier turn) may fold every block, once it
+        # holds more than the few an answer keeps: what is below it stands in for the kept ones. A streaming answer
+        # always keeps its last blocks (the next write may change the last). `_below` is None while what is below
+        # is not laid out yet.
         below = self._below()
-        if len(blocks) <= (FOLD_AFTER if below == 0 else FOLD_KEEP):
+        whole = below != 0 and self._finished is not None and self._finished.is_set()
+        if len(blocks) <= (FOLD_KEEP if whole else FOLD_AFTER):
             return
-        cut = len(blocks) - (FOLD_KEEP if below == 0 else 0)
+        cut = len(blocks) - (0 if whole else FOLD_KEEP)
         if below is None or not (blocks[0].size.width and blocks[-1].size.width):
             self._fold_later()  # not laid out yet: their height is unknown
             return
