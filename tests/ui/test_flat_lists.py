@@ -119,6 +119,30 @@ async def test_a_streamed_list_grows_in_place_and_ends_as_a_one_shot_list():
     assert streamed == one_shot
 
 
+async def test_a_growing_list_places_only_its_new_items_and_draws_what_a_one_shot_list_draws(monkeypatch):
+    """The rows of the items a list already had keep their lines and places: each write places the new item only
+    (and the last one, which the write may have changed), not every item again."""
+    from tui_agent.ui.widgets import flat_lists
+
+    placed: list[int] = []
+    place = flat_lists._placed
+    monkeypatch.setattr(flat_lists, "_placed", lambda line, y: placed.append(y) or place(line, y))
+    items = [f"- item {n} with **some** text that wraps at this width, item {n}\n" for n in range(12)]
+    app = Side(AnswerMarkdown(), "textual-dark")
+    async with app.run_test(size=(40, 60)) as pilot:
+        markdown = app.query_one(AnswerMarkdown)
+        for item in items:
+            await markdown.append(item)
+            await pilot.pause()
+        rows = markdown.query_one(FlatBulletList).size.height
+        streamed = cells(app.screen._compositor.render_strips())
+    assert rows == 24  # two lines an item
+    # 12 writes of a growing list: about 2-4 rows placed at each (not the 2-24 of every item again: 156 in all)
+    assert len(placed) <= 3 * rows, len(placed)
+    one_shot = await screen_cells(AnswerMarkdown(), "".join(items), (40, 60), "textual-dark")
+    assert streamed == one_shot
+
+
 async def test_selecting_in_a_flat_list_copies_its_lines_with_their_bullets():
     markdown = FlatListsOnly()
     async with shown(markdown, "1. first item\n2. second item\n", (80, 20)) as (app, pilot):

@@ -120,7 +120,8 @@ class FlatList:
     """What a flat bullet list and a flat ordered list share (mixed in before Textual's list class)."""
 
     _flat: list[FlatItem] | None = None  # None: composed by Textual (or not composed yet)
-    _rows: tuple[int, list[Strip]] | None = None  # every line of the list at a width
+    # Every line of the list at a width: (width, each item's key, the row after each item, the lines).
+    _rows: tuple[int, list[tuple], list[int], list[Strip]] | None = None
 
     def _flat_items(self) -> list[FlatItem] | None:
         if any(not isinstance(block, MarkdownListItem) for block in self._blocks):
@@ -157,18 +158,26 @@ class FlatList:
         super().notify_style_update()
         self._reset_lines()
 
-    def refresh(self, *regions, **kwargs):
-        self._rows = None  # the items may have changed: joined again, from the lines kept of each item
-        return super().refresh(*regions, **kwargs)
-
     def _lines(self, width: int) -> list[Strip]:
-        """Every line of the list at `width`, made from each item's lines (kept while the width and style last)."""
+        """Every line of the list at `width`, made from each item's lines (kept while the width and style last).
+
+        The rows of the items the list began with before are kept too: a list that grows while it streams places
+        only its new or changed items (the others' rows, and their places, are the same)."""
+        keys = [item.key for item in self._flat]
+        same = 0
         if self._rows is not None and self._rows[0] == width:
-            return self._rows[1]
+            old_keys, old_ends, old_rows = self._rows[1:]
+            if old_keys == keys:
+                return old_rows
+            for old, new in zip(old_keys, keys):
+                if old != new:
+                    break
+                same += 1
         kept = self._item_lines.pop(width, {})
-        lines: dict[tuple, list[Strip]] = {}
-        rows: list[Strip] = []
-        for item in self._flat:
+        lines: dict[tuple, list[Strip]] = {key: kept[key] for key in keys[:same]}
+        ends = old_ends[:same] if same else []
+        rows = old_rows[:ends[-1]] if same else []
+        for item in self._flat[same:]:
             key = item.key
             if key not in lines:
                 lines[key] = kept.get(key) or self._draw_item(item, width)
@@ -176,10 +185,11 @@ class FlatList:
             # in the paragraph's: what a mouse selection is made of (Textual reads them back under the pointer).
             top = len(rows)
             rows.extend(_placed(line, top + row) for row, line in enumerate(lines[key]))
+            ends.append(len(rows))
         self._item_lines[width] = lines  # the latest width last: the oldest is dropped first
         while len(self._item_lines) > KEPT_WIDTHS:
             del self._item_lines[next(iter(self._item_lines))]
-        self._rows = (width, rows)
+        self._rows = (width, keys, ends, rows)
         return rows
 
     def _draw_item(self, item: FlatItem, width: int) -> list[Strip]:
