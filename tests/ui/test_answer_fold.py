@@ -264,6 +264,17 @@ async def test_scrolling_up_after_the_end_shows_the_folded_blocks(home):
         assert markdown(app).children[0].source_range[0] == 0  # the answer's first block is back
 
 
+async def ask_twice(app, pilot) -> list[AssistantMessage]:
+    """Send two prompts, each once the answer before has ended; returns the two answers."""
+    answers = lambda: list(app.screen.query(AssistantMessage))  # noqa: E731
+    for n, prompt in enumerate(("first", "second")):
+        app.screen.prompt.insert(prompt)
+        await pilot.press("enter")
+        await wait_until(pilot, lambda: len(answers()) == n + 1 and answers()[n].state == "complete"
+                         and not app.screen.is_streaming, f"answer {n + 1}")
+    return answers()
+
+
 async def test_an_earlier_answer_folds_all_it_shows_once_a_later_one_ends_and_comes_back_when_scrolled_to(home):
     """The blocks an ended answer kept shown (enough to fill the view) are folded too once a later answer has
     ended below it and fills the view: each earlier turn of a long chat then holds a few widgets, not twenty.
@@ -272,13 +283,7 @@ async def test_an_earlier_answer_folds_all_it_shows_once_a_later_one_ends_and_co
     app, _ = make_app(home, scripts=[[TextDelta(first_text), Done()], [TextDelta(second_text), Done()]])
     async with app.run_test(size=SIZE) as pilot:
         conversation = app.screen.conversation
-        answers = lambda: list(app.screen.query(AssistantMessage))  # noqa: E731
-        for n, prompt in enumerate(("first", "second")):
-            app.screen.prompt.insert(prompt)
-            await pilot.press("enter")
-            await wait_until(pilot, lambda: len(answers()) == n + 1 and answers()[n].state == "complete"
-                             and not app.screen.is_streaming, f"answer {n + 1}")
-        first, second = answers()
+        first, second = await ask_twice(app, pilot)
         first_md = first.query_one(".answer", Markdown)
         await wait_until(pilot, lambda: not [b for b in first_md.children if "answer-fold" not in b.classes],
                          "the earlier answer folded whole")
@@ -298,15 +303,9 @@ async def test_an_earlier_answer_keeps_what_a_short_later_one_leaves_in_view(hom
     app, _ = make_app(home, scripts=[[TextDelta(paragraphs("f", 40)), Done()], [TextDelta("Short.\n"), Done()]])
     async with app.run_test(size=SIZE) as pilot:
         conversation = app.screen.conversation
-        answers = lambda: list(app.screen.query(AssistantMessage))  # noqa: E731
-        for n, prompt in enumerate(("first", "second")):
-            app.screen.prompt.insert(prompt)
-            await pilot.press("enter")
-            await wait_until(pilot, lambda: len(answers()) == n + 1 and answers()[n].state == "complete"
-                             and not app.screen.is_streaming, f"answer {n + 1}")
+        first, _ = await ask_twice(app, pilot)
         for _ in range(5):
             await pilot.pause(0.05)
-        first = answers()[0]
         first_md = first.query_one(".answer", Markdown)
         assert 0 < first.folded < 40  # folded, but not what the view still shows
         for spacer in first_md.query(".answer-fold"):
