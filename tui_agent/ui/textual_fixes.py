@@ -6,8 +6,8 @@
   about a thousand dead blocks' lines. The method does not read `self`: the same cache keyed on the two colours
   returns the same styles and holds nothing else.
 
-The footer's keys (textual#6666) are freed by `KeysFooter` itself (ui/widgets/footer.py). Each fix checks that the
-code it replaces is still the buggy one, so an upgrade that fixes it upstream leaves Textual's own in place.
+The fix checks that the code it replaces is still the buggy one, so an upgrade that fixes it upstream leaves
+Textual's own in place. The footer's keys (textual#6666) are freed by `KeysFooter` itself (ui/widgets/footer.py).
 """
 
 from __future__ import annotations

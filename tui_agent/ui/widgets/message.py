@@ -654,12 +654,13 @@ class AssistantMessage(Vertical):
         # holds more than the few an answer keeps: what is below it stands in for the kept ones. A streaming answer
         # always keeps its last blocks (the next write may change the last). `_below` is None while what is below
         # is not laid out yet.
-        below = self._below()
-        whole = below != 0 and self._finished is not None and self._finished.is_set()
+        ended = self._finished is not None and self._finished.is_set()
+        under = self._below() if ended else 0
+        whole = under != 0
         if len(blocks) <= (FOLD_KEEP if whole else FOLD_AFTER):
             return
         cut = len(blocks) - (0 if whole else FOLD_KEEP)
-        if below is None or not (blocks[0].size.width and blocks[-1].size.width):
+        if under is None or not (blocks[0].size.width and blocks[-1].size.width):
             self._fold_later()  # not laid out yet: their height is unknown
             return
         total = self._answer.size.height
@@ -667,7 +668,7 @@ class AssistantMessage(Vertical):
         # What stays shown covers more than the view, so the spacer is never on screen while the view follows.
         view = getattr(self.parent, "scrollable_content_region", None)
         keep_height = int(KEEP_VIEWS * (view.height if view is not None else 50))
-        while cut > 0 and total + below - tops[cut] < keep_height:
+        while cut > 0 and total + under - tops[cut] < keep_height:
             cut -= 1
         if cut <= 0:
             return
