@@ -660,11 +660,13 @@ class AssistantMessage(Vertical):
         if len(blocks) <= (FOLD_KEEP if whole else FOLD_AFTER):
             return
         cut = len(blocks) - (0 if whole else FOLD_KEEP)
-        if under is None or not (blocks[0].size.width and blocks[-1].size.width):
+        if under is None or not (blocks[0].size.width and blocks[min(cut, len(blocks) - 1)].size.width):
             self._fold_later()  # not laid out yet: their height is unknown
             return
         total = self._answer.size.height
-        tops = [block.virtual_region.y for block in blocks] + [total]  # the answer's end closes the last block
+        tops = [block.virtual_region.y for block in blocks[:cut + 1]]
+        if cut == len(blocks):
+            tops.append(total)  # folding every block: the answer's end closes the last one
         # What stays shown covers more than the view, so the spacer is never on screen while the view follows.
         view = getattr(self.parent, "scrollable_content_region", None)
         keep_height = int(KEEP_VIEWS * (view.height if view is not None else 50))
