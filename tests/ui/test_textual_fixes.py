@@ -39,3 +39,55 @@ async def test_a_removed_widget_and_the_lines_it_drew_are_freed():
         await pilot.pause()
         gc.collect()
         assert [ref for ref in caches if ref() is not None] == []
+
+
+def _textual_strip(segments, cell_length=None):
+    """A strip built by Textual's own `__init__`, its seven caches made up front."""
+    strip = object.__new__(textual_fixes.Strip)
+    textual_fixes._textual_strip_init(strip, segments, cell_length)
+    return strip
+
+
+def _slot_is_empty(strip, name) -> bool:
+    try:
+        textual_fixes.Strip.__dict__[name]._slot.__get__(strip)
+    except AttributeError:
+        return True
+    return False
+
+
+def test_a_new_strip_makes_no_cache_until_one_is_used():
+    from rich.segment import Segment
+
+    strip = textual_fixes.Strip([Segment("hello world")])
+    assert all(_slot_is_empty(strip, name) for name in textual_fixes.STRIP_CACHES)
+    strip.crop(1, 4)
+    assert not _slot_is_empty(strip, "_crop_cache")
+    assert [name for name in textual_fixes.STRIP_CACHES if not _slot_is_empty(strip, name)] == ["_crop_cache"]
+    assert strip._crop_cache._maxsize == _textual_strip([])._crop_cache._maxsize  # Textual's size
+
+
+def test_strips_give_textuals_results_and_still_cache_them():
+    from rich.segment import Segment
+    from rich.style import Style as RichStyle
+    from textual.filter import Monochrome
+    from textual.style import Style as TextualStyle
+
+    bold, red = RichStyle(bold=True), RichStyle(color="red")
+    segments = [Segment("hello ", bold), Segment("wide 日本 ", red), Segment("world", RichStyle())]
+    ours, theirs = textual_fixes.Strip(segments), _textual_strip(segments)
+    monochrome = Monochrome()  # a filter's cache is keyed on the filter itself
+    operations = {
+        "crop": lambda s: s.crop(2, 12),
+        "divide": lambda s: s.divide([3, 9, 20]),
+        "style": lambda s: s.apply_style(red),
+        "filter": lambda s: s.apply_filter(monochrome, Color(0, 0, 0)),
+        "line length": lambda s: s.adjust_cell_length(30, bold),
+        "crop extend": lambda s: s.crop_extend(1, 25, red),
+        "offsets": lambda s: s.apply_offsets(3, 7),
+        "textual style": lambda s: s.apply_style(TextualStyle(bold=True).rich_style),
+    }
+    for name, operation in operations.items():
+        first, expected = operation(ours), operation(theirs)
+        assert repr(first) == repr(expected), name
+        assert operation(ours) is first, f"{name}: the result is cached, as Textual's is"

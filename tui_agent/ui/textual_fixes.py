@@ -1,4 +1,4 @@
-"""Fixes for Textual 8.2.8 (pinned) bugs that cost a long-running chat memory, applied when the app module loads.
+"""Fixes for Textual 8.2.8 (pinned) costs that a long-running chat pays in memory, applied when the app module loads.
 
 - `StylesCache.get_inner_outer` is an `lru_cache` on an instance method (textual#6665): its 1,024 entries key on
   the `StylesCache` of each widget that drew, so the caches of up to 1,024 removed widgets, with every line they
@@ -6,16 +6,26 @@
   about a thousand dead blocks' lines. The method does not read `self`: the same cache keyed on the two colours
   returns the same styles and holds nothing else.
 
-The fix checks that the code it replaces is still the buggy one, so an upgrade that fixes it upstream leaves
-Textual's own in place. The footer's keys (textual#6666) are freed by `KeysFooter` itself (ui/widgets/footer.py).
+- Every `Strip` (one line of a widget, and each piece the compositor cuts lines into) made seven small caches
+  (`FIFOCache`, each with a dict of its own) as it was built, used or not. A 94 KB answer builds about 20,000
+  strips: 280,000 objects the garbage collector tracks, so half of the young collections while an answer streams
+  were set off by empty caches, and 14,000 of them (2 MB) were alive once it ended, 700 holding anything. Each cache
+  is now made the first time its strip uses it, with Textual's size; the strip's methods are Textual's.
+
+Each fix checks that the code it replaces is still the one it was written for, so an upgrade that changes it
+upstream leaves Textual's own in place. The footer's keys (textual#6666) are freed by `KeysFooter` itself (ui/widgets/footer.py).
 """
 
 from __future__ import annotations
 
 from functools import lru_cache
 
+from typing import Any
+
 from textual._styles_cache import StylesCache
+from textual.cache import FIFOCache
 from textual.color import Color
+from textual.strip import Strip
 from textual.style import Style
 
 _buggy_inner_outer = StylesCache.__dict__.get("get_inner_outer")
@@ -31,10 +41,69 @@ def _get_inner_outer(self: StylesCache, base_background: Color, background: Colo
     return _inner_outer(base_background, background)
 
 
+STRIP_CACHES = ("_divide_cache", "_crop_cache", "_style_cache", "_filter_cache", "_line_length_cache",
+                "_crop_extend_cache", "_offsets_cache")
+_STRIP_OTHERS = {"_segments", "_cell_length", "_render_cache", "_link_ids", "_cell_count"}  # what __init__ sets
+_textual_strip_init = Strip.__init__
+
+
+class _CacheOnFirstUse:
+    """Stands for one of Strip's cache slots: reading it makes the cache (Textual's kind and size) if it is not there.
+
+    The slot itself still holds the cache: this reads and writes it through the slot's own descriptor."""
+
+    __slots__ = ("_slot", "_maxsize")
+
+    def __init__(self, slot: Any, maxsize: int) -> None:
+        self._slot = slot
+        self._maxsize = maxsize
+
+    def __get__(self, strip: Strip | None, owner: type | None = None) -> Any:
+        if strip is None:
+            return self
+        try:
+            return self._slot.__get__(strip, owner)
+        except AttributeError:  # never used yet
+            cache: FIFOCache = FIFOCache(self._maxsize)
+            self._slot.__set__(strip, cache)
+            return cache
+
+    def __set__(self, strip: Strip, value: Any) -> None:
+        self._slot.__set__(strip, value)
+
+
+def _strip_init(self: Strip, segments: Any, cell_length: int | None = None) -> None:
+    """Textual's `Strip.__init__` without the caches (`_CacheOnFirstUse` makes each when it is first used)."""
+    self._segments = list(segments)
+    self._cell_length = cell_length
+    self._render_cache = None
+    self._link_ids = None
+    self._cell_count = None
+
+
+def _strip_caches_are_textuals() -> dict[str, int] | None:
+    """The size of each of Strip's caches, if Strip is still what `_strip_init` was written for; else None."""
+    if set(Strip.__slots__) != _STRIP_OTHERS | set(STRIP_CACHES):
+        return None
+    slot_type = type(Strip.__dict__["_segments"])
+    if not all(type(Strip.__dict__[name]) is slot_type for name in STRIP_CACHES):
+        return None  # already replaced (applied twice), or no longer plain slots
+    probe = Strip([])
+    caches = {name: getattr(probe, name) for name in STRIP_CACHES}
+    if not all(type(cache) is FIFOCache for cache in caches.values()):
+        return None
+    return {name: cache._maxsize for name, cache in caches.items()}
+
+
 def apply() -> None:
     """Put the fixes in place (once; idempotent)."""
     if hasattr(_buggy_inner_outer, "cache_info"):  # still the instance-keyed lru_cache
         StylesCache.get_inner_outer = _get_inner_outer  # type: ignore[method-assign]
+    sizes = _strip_caches_are_textuals()
+    if sizes is not None:
+        for name, maxsize in sizes.items():
+            setattr(Strip, name, _CacheOnFirstUse(Strip.__dict__[name], maxsize))
+        Strip.__init__ = _strip_init  # type: ignore[method-assign]
 
 
 apply()
