@@ -94,10 +94,32 @@ async def test_changes_before_the_next_frame_rebuild_the_keys_once_with_the_late
         assert len(rebuilds) == 1
         key = next(k for k in footer.query(FooterKey) if k.action == "bell_1")
         assert key.has_class("-disabled")
+        enabled["bell_1"] = True
         app.refresh_bindings()  # a later change rebuilds again
         await pilot.pause()
         await pilot.pause()
         assert len(rebuilds) == 2
+        assert not next(k for k in footer.query(FooterKey) if k.action == "bell_1").has_class("-disabled")
+
+
+async def test_a_refresh_that_changes_no_key_keeps_the_keys():
+    """An answer's start and end each refresh the bindings once more with nothing changed: the keys stay, and
+    nothing is removed, mounted or laid out again for them."""
+    footer = KeysFooter()
+    app = _FooterApp(footer)
+    async with app.run_test(size=(100, 10)) as pilot:
+        await pilot.pause()
+        keys = list(footer.query(FooterKey))
+        app.refresh_bindings()
+        await pilot.pause()
+        await pilot.pause()
+        assert list(footer.query(FooterKey)) == keys and all(key.is_attached for key in keys)
+        app.check_action = lambda action, parameters: None if action == "bell_2" else True  # type: ignore[method-assign]
+        app.refresh_bindings()
+        await pilot.pause()
+        await pilot.pause()
+        assert not any(key.is_attached for key in keys)
+        assert next(k for k in footer.query(FooterKey) if k.action == "bell_2").has_class("-disabled")
 
 
 async def test_rebuilt_keys_are_freed():
@@ -112,7 +134,8 @@ async def test_rebuilt_keys_are_freed():
         await pilot.pause()
         old = [weakref.ref(key) for key in footer.query(FooterKey)]
         assert old
-        for _ in range(3):  # as the app rebuilds it: a change of the screen's bindings
+        for turn in range(3):  # as the app rebuilds it: a change of the screen's bindings
+            app.check_action = lambda action, parameters, turn=turn: None if action == f"bell_{turn}" else True  # type: ignore[method-assign]
             app.screen.refresh_bindings()
             await pilot.pause()
             await pilot.pause()

@@ -20,7 +20,21 @@ class KeysFooter(Footer):
     for the chat screen's keys, 21 restyles before the first frame. Set before mounting, neither finds anything
     to change. The keys, their order, states and looks are Textual's."""
 
+    _composed_as: tuple | None = None  # the keys the footer shows now, as `_keys_to_show` read them
+
+    def _keys_to_show(self) -> tuple | None:
+        """What Textual's `compose` reads to make the keys: each shown binding with its state, in order."""
+        if not self._bindings_ready:
+            return None
+        shown = tuple(
+            (binding.key, self.app.get_key_display(binding), binding.description, binding.action, binding.group,
+             binding.tooltip, enabled, tooltip)
+            for (_, binding, enabled, tooltip) in self.screen.active_bindings.values() if binding.show
+        )
+        return shown, self.show_command_palette and self.app.ENABLE_COMMAND_PALETTE
+
     def compose(self) -> ComposeResult:
+        self._composed_as = self._keys_to_show()
         for widget in super().compose():
             if isinstance(widget, FooterKey):
                 # The binding keys end in the footer's state; the command-palette key is not bound and keeps the
@@ -46,7 +60,11 @@ class KeysFooter(Footer):
         self._rebuild_due = bool(screen.app.app_focus and self.is_attached and screen is self.screen)
 
     async def recompose(self) -> None:
+        """Rebuild the keys, unless they would come out as they are: an answer's start and end each asked for a
+        rebuild that changed nothing (10-15 ms of the event loop each, as the user starts typing again)."""
         self._rebuild_due = False
+        if self.is_attached and self._composed_as is not None and self._keys_to_show() == self._composed_as:
+            return
         await super().recompose()
         self._forget_removed_keys()
 
