@@ -11,6 +11,10 @@ from textual.message import Message
 class Transcript(VerticalScroll):
     """A VerticalScroll anchored to its bottom; scrolling away releases the anchor, reaching the bottom restores it."""
 
+    # Its own lines are blank (messages draw the text; its padding is its background): drawn at once by Textual's
+    # `BLANK`, not made and styled line by line at each layout as the conversation grows (what `BLANK` is for).
+    BLANK = True
+
     @dataclass
     class FollowChanged(Message):
         """Following the bottom started or stopped (the screen shows "more arriving" and the End key)."""
