@@ -91,3 +91,74 @@ def test_strips_give_textuals_results_and_still_cache_them():
         first, expected = operation(ours), operation(theirs)
         assert repr(first) == repr(expected), name
         assert operation(ours) is first, f"{name}: the result is cached, as Textual's is"
+
+
+class _Answer(App[None]):
+    def compose(self) -> ComposeResult:
+        from tui_agent.ui.widgets.answer_markdown import AnswerMarkdown
+
+        yield AnswerMarkdown("# Title *em*\n\n" + "\n\n".join(
+            f"Paragraph {n}: *em* **strong** ~~gone~~ `code`" for n in range(6)) + "\n\n- one *em*\n- two `code`\n")
+
+
+_INLINE = ("em", "strong", "s", "code_inline")
+
+
+def _inline_styles(block) -> list:
+    block._visual_style_cache.clear()
+    return [block.get_visual_style(name, partial=True) for name in _INLINE]
+
+
+def _textuals_inline_styles(app, block) -> list:
+    """The same styles as Textual's own styling makes them for `block` alone (fresh nodes, the whole stylesheet)."""
+    textual_fixes._textual_component_classes(app.stylesheet, block)
+    return _inline_styles(block)
+
+
+async def test_an_answers_blocks_share_their_inline_styles_and_they_are_textuals():
+    from tui_agent.ui.widgets.answer_markdown import PlainParagraph
+
+    app = _Answer()
+    async with app.run_test(size=(80, 30)) as pilot:
+        await pilot.pause()
+        paragraphs = list(app.query(PlainParagraph))
+        assert len(paragraphs) == 6
+        first = paragraphs[0]._component_styles
+        assert all(p._component_styles[name] is first[name] for p in paragraphs for name in _INLINE)  # shared
+        blocks = [*paragraphs, app.query_one("MarkdownH1"), app.query_one("FlatBulletList")]
+        for block in blocks:
+            assert _inline_styles(block) == _textuals_inline_styles(app, block), type(block).__name__
+
+
+async def test_after_a_theme_change_the_shared_inline_styles_are_the_new_themes():
+    from tui_agent.ui.widgets.answer_markdown import PlainParagraph
+
+    app = _Answer()
+    async with app.run_test(size=(80, 30)) as pilot:
+        app.theme = "textual-dark"
+        await pilot.pause()
+        dark = _inline_styles(app.query(PlainParagraph).first())
+        app.theme = "textual-light"
+        await pilot.pause()
+        await app.query_one("AnswerMarkdown").append("\n\nA new paragraph with `code`")
+        await pilot.pause()
+        paragraphs = list(app.query(PlainParagraph))
+        assert len(paragraphs) == 7
+        light = [_inline_styles(p) for p in paragraphs]
+        assert light[0] != dark  # code_inline differs between the two
+        for paragraph, styles in zip(paragraphs, light):
+            assert styles == _textuals_inline_styles(app, paragraph)
+
+
+async def test_blocks_that_do_not_ask_to_share_are_styled_by_textual_alone():
+    from textual.widgets import Markdown
+
+    class _Plain(App[None]):
+        def compose(self) -> ComposeResult:
+            yield Markdown("one *em*\n\ntwo *em*")
+
+    app = _Plain()
+    async with app.run_test(size=(60, 10)) as pilot:
+        await pilot.pause()
+        first, second = app.query("MarkdownParagraph")
+        assert first._component_styles["em"] is not second._component_styles["em"]

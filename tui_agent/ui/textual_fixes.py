@@ -12,6 +12,14 @@
   were set off by empty caches, and 14,000 of them (2 MB) were alive once it ended, 700 holding anything. Each cache
   is now made the first time its strip uses it, with Textual's size; the strip's methods are Textual's.
 
+- Styling a widget that has component classes (a Markdown block's `em`, `strong`, `s`, `code_inline`) makes a node
+  per class and matches the whole stylesheet against each: 0.3-0.9 ms per paragraph as an answer's blocks mount,
+  160 ms of a 94 KB answer. Siblings of the same kind, classes and state get the same component styles, so a class
+  that sets `SHARE_COMPONENT_STYLES` (the answer's paragraphs and flat lists) gets them from the first such sibling
+  while the stylesheet is the same; others are styled by Textual as before. Safe for classes that only read the
+  component styles' rules (as `Content` does when it renders `.em` spans), not their node's ancestors. The shared
+  styles' nodes hang from the first sibling, so that one block stays alive (not drawn) while its parent lives.
+
 Each fix checks that the code it replaces is still the one it was written for, so an upgrade that changes it
 upstream leaves Textual's own in place. The footer's keys (textual#6666) are freed by `KeysFooter` itself (ui/widgets/footer.py).
 """
@@ -20,11 +28,14 @@ from __future__ import annotations
 
 from functools import lru_cache
 
+import weakref
 from typing import Any
 
 from textual._styles_cache import StylesCache
 from textual.cache import FIFOCache
 from textual.color import Color
+from textual.css.stylesheet import Stylesheet
+from textual.dom import DOMNode
 from textual.strip import Strip
 from textual.style import Style
 
@@ -95,6 +106,32 @@ def _strip_caches_are_textuals() -> dict[str, int] | None:
     return {name: cache._maxsize for name, cache in caches.items()}
 
 
+_textual_component_classes = Stylesheet.__dict__.get("_process_component_classes")
+# parent -> {(kind, classes, pseudo-class state): (the stylesheet's rules then, {component class: its styles})}
+_shared_components: "weakref.WeakKeyDictionary[DOMNode, dict]" = weakref.WeakKeyDictionary()
+
+
+def _process_component_classes(self: Stylesheet, node: DOMNode) -> None:
+    """Textual's, except that a node whose class sets `SHARE_COMPONENT_STYLES` takes the component styles of the
+    first sibling of its kind, classes and state, made under the same rules (a theme change parses new rules)."""
+    parent = node._parent
+    if parent is None or not getattr(node, "SHARE_COMPONENT_STYLES", False):
+        return _textual_component_classes(self, node)
+    key = (type(node), node.classes, node._pseudo_classes_cache_key)
+    siblings = _shared_components.setdefault(parent, {})
+    made = siblings.get(key)
+    if made is None or made[0] is not self._rules:
+        _textual_component_classes(self, node)
+        siblings[key] = (self._rules, dict(node._component_styles))
+        return
+    shared = made[1]
+    changed = any(node._component_styles.get(name) != styles for name, styles in shared.items())
+    node._component_styles.clear()
+    node._component_styles.update(shared)
+    if changed:  # as Textual does when they change: draw it again
+        node.refresh()
+
+
 def apply() -> None:
     """Put the fixes in place (once; idempotent)."""
     if hasattr(_buggy_inner_outer, "cache_info"):  # still the instance-keyed lru_cache
@@ -104,6 +141,8 @@ def apply() -> None:
         for name, maxsize in sizes.items():
             setattr(Strip, name, _CacheOnFirstUse(Strip.__dict__[name], maxsize))
         Strip.__init__ = _strip_init  # type: ignore[method-assign]
+    if _textual_component_classes is not None and Stylesheet._process_component_classes is _textual_component_classes:
+        Stylesheet._process_component_classes = _process_component_classes  # type: ignore[method-assign]
 
 
 apply()

@@ -132,6 +132,10 @@ class _PlainLines:
 class PlainParagraph(_PlainLines, MarkdownParagraph):
     """A paragraph; longer than PLAIN_BLOCK_AFTER, its text as plain lines wrapped at the width."""
 
+    # Its inline styles (`em`, `strong`, `s`, `code_inline`) are read as rules when its content renders: the
+    # paragraphs of an answer share them instead of each matching the stylesheet four times (ui/textual_fixes.py).
+    SHARE_COMPONENT_STYLES = True
+
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         self.plain: str | None = None  # the text, when drawn plain
@@ -305,6 +309,17 @@ def top_level_blocks(tokens: list["Token"]) -> list[list["Token"]]:
     return [group for group in groups if group[0].type in _BLOCK_TOKENS]
 
 
+def _sharing_component_styles(block: type[MarkdownBlock]) -> type[MarkdownBlock]:
+    """Textual's `block` under its own name (so every CSS rule and picture is the same), its inline styles shared
+    with its siblings (ui/textual_fixes.py): a heading reads them as rules when its content renders, as a
+    paragraph does."""
+    return type(block.__name__, (block,), {"SHARE_COMPONENT_STYLES": True, "__doc__": block.__doc__,
+                                           "__module__": __name__})
+
+
+_HEADINGS = {f"h{level}": _sharing_component_styles(Markdown.BLOCKS[f"h{level}"]) for level in range(1, 7)}
+
+
 class AnswerMarkdown(Markdown):
     """Textual's Markdown with the answer's rule for blocks too long to draw as Markdown (see the module); its lists
     of one-paragraph items drawn by one widget each (ui/widgets/flat_lists.py); its code blocks' highlighting kept,
@@ -317,7 +332,7 @@ class AnswerMarkdown(Markdown):
     # changes) made and styled every line of it that shows, only for its blocks to cover them: 1-4 ms a layout.
     BLANK = True
 
-    BLOCKS = {**Markdown.BLOCKS, "paragraph_open": PlainParagraph, "fence": PlainFence, "code_block": PlainFence,
+    BLOCKS = {**Markdown.BLOCKS, **_HEADINGS, "paragraph_open": PlainParagraph, "fence": PlainFence, "code_block": PlainFence,
               "bullet_list_open": FlatBulletList, "ordered_list_open": FlatOrderedList}
 
     def __init__(self, markdown: str | None = None, **kwargs) -> None:

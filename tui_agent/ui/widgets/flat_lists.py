@@ -119,6 +119,10 @@ def _placed(line: Strip, y: int) -> Strip:
 class FlatList:
     """What a flat bullet list and a flat ordered list share (mixed in before Textual's list class)."""
 
+    # Its component styles (the inline ones and the bullet's) are read as rules: the lists of an answer share them
+    # (ui/textual_fixes.py).
+    SHARE_COMPONENT_STYLES = True
+
     _flat: list[FlatItem] | None = None  # None: composed by Textual (or not composed yet)
     # Every line of the list at a width: (width, each item's key, the row after each item, the lines).
     _rows: tuple[int, list[tuple], list[int], list[Strip]] | None = None
