@@ -71,13 +71,13 @@ async def test_keys_of_a_compact_footer_start_compact():
 
 async def test_changes_before_the_next_frame_rebuild_the_keys_once_with_the_latest_state(monkeypatch):
     rebuilds: list[int] = []
-    recompose = Footer.recompose
+    recompose = KeysFooter.recompose
 
-    async def counting(footer: Footer) -> None:
+    async def counting(footer: KeysFooter) -> None:
         rebuilds.append(1)
         await recompose(footer)
 
-    monkeypatch.setattr(Footer, "recompose", counting)
+    monkeypatch.setattr(KeysFooter, "recompose", counting)
     footer = KeysFooter()
     app = _FooterApp(footer)
     async with app.run_test(size=(100, 10)) as pilot:
@@ -102,6 +102,17 @@ async def test_changes_before_the_next_frame_rebuild_the_keys_once_with_the_late
         assert not next(k for k in footer.query(FooterKey) if k.action == "bell_1").has_class("-disabled")
 
 
+def _cells(app: App) -> list[list[tuple]]:
+    """Every cell of the screen: its character and style."""
+    return [[(char, segment.style) for segment in strip for char in segment.text]
+            for strip in app.screen._compositor.render_strips()]
+
+
+def _shown(footer: Footer) -> list[tuple]:
+    return [(key.key, key.description, key.action, key.has_class("-disabled"), key.has_class("-compact"))
+            for key in footer.query(FooterKey)]
+
+
 async def test_a_refresh_that_changes_no_key_keeps_the_keys():
     """An answer's start and end each refresh the bindings once more with nothing changed: the keys stay, and
     nothing is removed, mounted or laid out again for them."""
@@ -114,14 +125,39 @@ async def test_a_refresh_that_changes_no_key_keeps_the_keys():
         await pilot.pause()
         await pilot.pause()
         assert list(footer.query(FooterKey)) == keys and all(key.is_attached for key in keys)
-        app.check_action = lambda action, parameters: None if action == "bell_2" else True  # type: ignore[method-assign]
+
+
+async def test_only_the_keys_that_change_are_made_again_and_the_footer_is_what_a_rebuild_makes():
+    """A key greyed, a key hidden and shown again (as Stop comes and goes with an answer): the other keys stay as
+    they are, the changed ones are in their places, and Textual's own rebuild would show the same footer."""
+    footer = KeysFooter()
+    app = _FooterApp(footer)
+    async with app.run_test(size=(100, 10)) as pilot:
+        await pilot.pause()
+        keys = {key.action: key for key in footer.query(FooterKey)}
+        state = {"bell_1": False, "bell_2": None}  # bell_1 hidden, bell_2 greyed
+        app.check_action = lambda action, parameters: state.get(action, True)  # type: ignore[method-assign]
         app.refresh_bindings()
         await pilot.pause()
         await pilot.pause()
-        assert not any(key.is_attached for key in keys)
-        assert next(k for k in footer.query(FooterKey) if k.action == "bell_2").has_class("-disabled")
-
-
+        now = {key.action: key for key in footer.query(FooterKey)}
+        assert list(now) == ["bell_0", "bell_2", "bell_3", "command_palette"]
+        assert now["bell_0"] is keys["bell_0"] and now["bell_3"] is keys["bell_3"]
+        assert now["bell_2"] is not keys["bell_2"] and now["bell_2"].has_class("-disabled")
+        state.clear()  # bell_1 back, before bell_2; bell_2 enabled again
+        app.refresh_bindings()
+        await pilot.pause()
+        await pilot.pause()
+        again = list(footer.query(FooterKey))
+        assert [key.action for key in again] == ["bell_0", "bell_1", "bell_2", "bell_3", "command_palette"]
+        assert again[0] is keys["bell_0"] and again[3] is keys["bell_3"]
+        in_place, lines = _shown(footer), _cells(app)
+        footer.call_later(Footer.recompose, footer)  # Textual's rebuild, every key anew, run as the footer runs it
+        await pilot.pause()
+        await pilot.pause()
+        assert not any(key.is_attached for key in again)
+        assert _shown(footer) == in_place
+        assert _cells(app) == lines
 async def test_rebuilt_keys_are_freed():
     """Textual keeps a removed key bound to the footer until its `compact` changes (textual#6666): without the
     pruning in KeysFooter.recompose, every rebuild of a long-lived footer kept its old keys alive."""
@@ -139,10 +175,12 @@ async def test_rebuilt_keys_are_freed():
             app.screen.refresh_bindings()
             await pilot.pause()
             await pilot.pause()
-        assert all(ref() is None or not ref().is_attached for ref in old)  # rebuilt: the old keys are gone
         keys = list(footer.query(FooterKey))
+        # bell_0-2 were each greyed and then made again; bell_3 and the palette's key never changed
+        unchanged = ["bell_3", "command_palette"]
+        assert [ref().action for ref in old if ref() is not None and ref().is_attached] == unchanged
         gc.collect()
-        assert [ref for ref in old if ref() is not None] == []
+        assert [ref for ref in old if ref() is not None and ref().action not in unchanged] == []
         # the keys there now still follow the footer
         footer.compact = True
         await pilot.pause()

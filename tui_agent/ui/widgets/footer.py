@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from difflib import SequenceMatcher
 from typing import TYPE_CHECKING
 
+from textual.compose import compose as compose_children  # what Widget.recompose composes with
 from textual.app import ComposeResult
 from textual.widgets import Footer
 from textual.widgets._footer import FooterKey
@@ -60,13 +62,43 @@ class KeysFooter(Footer):
         self._rebuild_due = bool(screen.app.app_focus and self.is_attached and screen is self.screen)
 
     async def recompose(self) -> None:
-        """Rebuild the keys, unless they would come out as they are: an answer's start and end each asked for a
-        rebuild that changed nothing (10-15 ms of the event loop each, as the user starts typing again)."""
+        """Bring the keys up to date, changing only the keys that changed.
+
+        Textual's rebuild removes every key and mounts every key again; an answer's start and end each asked for
+        one, and most asked for nothing (the keys came out as they were), or for one key more or less (Stop) with
+        the others as they were: 10-25 ms of the event loop each, just as the user starts typing again. Here keys
+        that come out the same stay; the others are removed or mounted where they belong. The keys are those
+        Textual's `compose` makes, so the footer is what a rebuild would make of it."""
         self._rebuild_due = False
-        if self.is_attached and self._composed_as is not None and self._keys_to_show() == self._composed_as:
+        if not self.is_attached or self._pruning:
             return
-        await super().recompose()
+        if self._composed_as is not None and self._keys_to_show() == self._composed_as:
+            return
+        async with self.batch():
+            old = list(self.children)
+            new = list(compose_children(self))
+            if not all(type(key) is FooterKey for key in old + new):  # binding groups: Textual's way, all anew
+                await self.remove_children()
+                await self.mount_all(new)
+            else:
+                await self._replace_changed_keys(old, new)
         self._forget_removed_keys()
+
+    async def _replace_changed_keys(self, old: list[FooterKey], new: list[FooterKey]) -> None:
+        """Keep each of `old` that `new` has the same, in order; remove the rest; mount the rest of `new` in place."""
+        matcher = SequenceMatcher(None, [_looks(key) for key in old], [_looks(key) for key in new], autojunk=False)
+        gone: list[FooterKey] = []
+        to_mount: list[tuple[list[FooterKey], FooterKey | None]] = []  # keys, and the kept key they go before
+        for tag, old_from, old_to, new_from, new_to in matcher.get_opcodes():
+            if tag == "equal":
+                continue
+            gone.extend(old[old_from:old_to])
+            if new_from < new_to:
+                to_mount.append((new[new_from:new_to], old[old_to] if old_to < len(old) else None))
+        if gone:
+            await self.remove_children(gone)
+        for keys, before in to_mount:
+            await (self.mount_all(keys, before=before) if before is not None else self.mount_all(keys))
 
     def _forget_removed_keys(self) -> None:
         """Drop the removed keys' bindings to this footer's `compact`, so the keys can be freed.
@@ -79,3 +111,8 @@ class KeysFooter(Footer):
         watchers = getattr(self, "__watchers", {}).get("compact")
         if watchers:
             watchers[:] = [(node, callback) for node, callback in watchers if not node._closing]
+
+
+def _looks(key: FooterKey) -> tuple:
+    """What a footer key shows and does: two keys alike in all of it are interchangeable."""
+    return (key.key, key.key_display, key.description, key.action, key._disabled, key.tooltip, key.classes)
