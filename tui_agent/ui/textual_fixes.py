@@ -1,4 +1,4 @@
-"""Fixes for Textual 8.2.8 (pinned) costs that a long-running chat pays in memory, applied when the app module loads.
+"""Fixes for costs of Textual 8.2.8 (pinned) that a long chat pays in memory and time, applied when the app loads.
 
 - `StylesCache.get_inner_outer` is an `lru_cache` on an instance method (textual#6665): its 1,024 entries key on
   the `StylesCache` of each widget that drew, so the caches of up to 1,024 removed widgets, with every line they
@@ -15,20 +15,20 @@
 - Styling a widget that has component classes (a Markdown block's `em`, `strong`, `s`, `code_inline`) makes a node
   per class and matches the whole stylesheet against each: 0.3-0.9 ms per paragraph as an answer's blocks mount,
   160 ms of a 94 KB answer. Siblings of the same kind, classes and state get the same component styles, so a class
-  that sets `SHARE_COMPONENT_STYLES` (the answer's paragraphs and flat lists) gets them from the first such sibling
-  while the stylesheet is the same; others are styled by Textual as before. Safe for classes that only read the
+  that sets `SHARE_COMPONENT_STYLES` (the answer's paragraphs, headings and flat lists) gets them from the first
+  such sibling while the stylesheet is the same; others are styled by Textual as before. Safe for classes that only read the
   component styles' rules (as `Content` does when it renders `.em` spans), not their node's ancestors. The shared
   styles' nodes hang from the first sibling, so that one block stays alive (not drawn) while its parent lives.
 
 Each fix checks that the code it replaces is still the one it was written for, so an upgrade that changes it
-upstream leaves Textual's own in place. The footer's keys (textual#6666) are freed by `KeysFooter` itself (ui/widgets/footer.py).
+upstream leaves Textual's own in place. The footer's keys (textual#6666) are freed by `KeysFooter` itself
+(ui/widgets/footer.py).
 """
 
 from __future__ import annotations
 
-from functools import lru_cache
-
 import weakref
+from functools import lru_cache
 from typing import Any
 
 from textual._styles_cache import StylesCache

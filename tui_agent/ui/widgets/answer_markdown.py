@@ -332,8 +332,8 @@ class AnswerMarkdown(Markdown):
     # changes) made and styled every line of it that shows, only for its blocks to cover them: 1-4 ms a layout.
     BLANK = True
 
-    BLOCKS = {**Markdown.BLOCKS, **_HEADINGS, "paragraph_open": PlainParagraph, "fence": PlainFence, "code_block": PlainFence,
-              "bullet_list_open": FlatBulletList, "ordered_list_open": FlatOrderedList}
+    BLOCKS = {**Markdown.BLOCKS, **_HEADINGS, "paragraph_open": PlainParagraph, "fence": PlainFence,
+              "code_block": PlainFence, "bullet_list_open": FlatBulletList, "ordered_list_open": FlatOrderedList}
 
     def __init__(self, markdown: str | None = None, **kwargs) -> None:
         super().__init__(markdown, parser_factory=answer_parser, **kwargs)

@@ -5,8 +5,8 @@ from __future__ import annotations
 from difflib import SequenceMatcher
 from typing import TYPE_CHECKING
 
-from textual.compose import compose as compose_children  # what Widget.recompose composes with
 from textual.app import ComposeResult
+from textual.compose import compose as compose_children  # what Widget.recompose composes with
 from textual.widgets import Footer
 from textual.widgets._footer import FooterKey
 
