@@ -641,3 +641,33 @@ async def test_a_failed_model_listing_is_shown_as_the_rows_last_error(isolated_h
             assert panel.row("ollama").model_count is None
             assert "listing models" not in panel.row("ollama").texts["times"]
         await service.aclose()
+
+
+async def test_a_new_state_restyles_its_row_once_and_the_row_shows_it(isolated_home, monkeypatch):
+    from textual.dom import DOMNode
+
+    service = make_service(isolated_home, local_servers_at())
+    app = PanelApp(service, clock=FakeClock(), probe_every=None)
+    async with app.run_test(size=(60, 60)) as pilot:
+        panel = app.query_one(StatusPanel)
+        service._publish(status("openrouter", CredentialState.READY, source="keyring"))
+        await wait_until(pilot, lambda: panel.statuses["openrouter"].state == CredentialState.READY, "ready")
+        row = panel.row("openrouter")
+        ready = row.get_component_rich_style("row-state")
+        restyles: list[DOMNode] = []
+        update = DOMNode.update_node_styles
+
+        def counting(node: DOMNode, animate: bool = True) -> None:
+            if node is row:
+                restyles.append(node)
+            update(node, animate)
+
+        monkeypatch.setattr(DOMNode, "update_node_styles", counting)
+        service._publish(status("openrouter", CredentialState.ERROR, source="keyring", detail="why"))
+        await wait_until(pilot, lambda: panel.statuses["openrouter"].state == CredentialState.ERROR, "error")
+        assert len(restyles) == 1
+        row._rich_style_cache.clear()
+        assert row.get_component_rich_style("row-state") != ready  # the error colour, not the ready one
+        service._publish(status("openrouter", CredentialState.ERROR, source="keyring", detail="again"))
+        await wait_until(pilot, lambda: panel.statuses["openrouter"].detail == "again", "same state again")
+        assert len(restyles) == 1  # the same state: no restyle
