@@ -131,6 +131,7 @@ def _say(message: str) -> None:
 
 
 # Arguments that name files may hold any bytes the file system allows; the others are text sent or compared.
+FRAME_WRITER_SWITCH_INTERVAL = 0.001  # seconds: how soon the frame-writing thread gets the interpreter (see _run_tui)
 _PATH_ARGUMENTS = frozenset({"config", "file"})
 _OPTIONS_ONLY = frozenset({"system", "model", "method"})  # the rest are named like their positional metavar
 
@@ -184,6 +185,13 @@ def _run_tui(config_flag: str | None, model: str | None, verbose: bool) -> int:
     # before the first frame. The app freezes what start-up made and turns collection back on once the frame
     # is drawn (TuiAgentApp.first_frame_drawn); `finally` restores it whatever happens before.
     gc.disable()
+    # Textual writes each frame from a thread of its own, which needs the interpreter's lock to do it. A thread that
+    # waits for the lock gets it after the switch interval (CPython's default 5 ms), so while the event loop lays
+    # out a growing answer a key's echo, painted at once, waited up to that long to leave for the terminal, each
+    # time. At 1 ms the frame goes sooner; the event loop is not slowed (the lock changes hands only when another
+    # thread asks for it). Measured black-box: docs/benchmarks.md, eighth pass.
+    switch_interval = sys.getswitchinterval()
+    sys.setswitchinterval(FRAME_WRITER_SWITCH_INTERVAL)
     try:
         from tui_agent.service.startup import load_for_tui
 
@@ -199,6 +207,7 @@ def _run_tui(config_flag: str | None, model: str | None, verbose: bool) -> int:
             _say(app.failure)
     finally:
         gc.enable()
+        sys.setswitchinterval(switch_interval)
     return app.return_code or 0
 
 

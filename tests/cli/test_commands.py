@@ -355,3 +355,19 @@ def test_import_keeps_a_comment_with_the_table_it_describes(capsys, config_file,
         if header.start() > text.index("[profiles.g]"):
             above = text[: header.start()].splitlines()[-1]
             assert above == "" or above.startswith("#"), text
+
+
+def test_the_tui_runs_with_a_short_switch_interval_and_gives_it_back(isolated_home, monkeypatch):
+    """Textual's frame-writing thread waits for the interpreter's lock for the switch interval while the event loop
+    is busy: the TUI runs with a short one (a key's echo leaves for the terminal sooner), and restores it after."""
+    import sys
+
+    from tui_agent import cli
+    from tui_agent.ui.app import TuiAgentApp
+
+    seen: list[float] = []
+    monkeypatch.setattr(TuiAgentApp, "run", lambda self: seen.append(sys.getswitchinterval()))
+    before = sys.getswitchinterval()
+    assert main([]) == 0
+    assert seen == [cli.FRAME_WRITER_SWITCH_INTERVAL] and cli.FRAME_WRITER_SWITCH_INTERVAL < before
+    assert sys.getswitchinterval() == before
