@@ -130,8 +130,9 @@ def _say(message: str) -> None:
         pass
 
 
-# Arguments that name files may hold any bytes the file system allows; the others are text sent or compared.
 FRAME_WRITER_SWITCH_INTERVAL = 0.001  # seconds: how soon the frame-writing thread gets the interpreter (see _run_tui)
+
+# Arguments that name files may hold any bytes the file system allows; the others are text sent or compared.
 _PATH_ARGUMENTS = frozenset({"config", "file"})
 _OPTIONS_ONLY = frozenset({"system", "model", "method"})  # the rest are named like their positional metavar
 

@@ -16,9 +16,10 @@
   per class and matches the whole stylesheet against each: 0.3-0.9 ms per paragraph as an answer's blocks mount,
   160 ms of a 94 KB answer. Siblings of the same kind, classes and state get the same component styles, so a class
   that sets `SHARE_COMPONENT_STYLES` (the answer's paragraphs, headings and flat lists) gets them from the first
-  such sibling while the stylesheet is the same; others are styled by Textual as before. Safe for classes that only read the
-  component styles' rules (as `Content` does when it renders `.em` spans), not their node's ancestors. The shared
-  styles' nodes hang from the first sibling, so that one block stays alive (not drawn) while its parent lives.
+  such sibling while the stylesheet is the same; others are styled by Textual as before. Safe for classes that
+  only read the component styles' rules (as `Content` does when it renders `.em` spans), not their node's
+  ancestors. The shared styles' nodes hang from the first sibling, so that one block stays alive (not drawn) while
+  its parent lives.
 
 Each fix checks that the code it replaces is still the one it was written for, so an upgrade that changes it
 upstream leaves Textual's own in place. The footer's keys (textual#6666) are freed by `KeysFooter` itself
