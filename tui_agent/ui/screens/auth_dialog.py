@@ -79,9 +79,9 @@ class AuthProviderRow(ListItem):
     def show(self, status: CredentialStatus | None) -> None:
         self.status = status
         state = status.state if status is not None else None
-        for each in CredentialState:
-            self.set_class(each == state, f"-state-{each.value}")
-        self.set_class(state is None, "-state-checking")
+        # In one batch: one restyle for a new state, not one per class added or removed.
+        self.update_classes({**{f"-state-{each.value}": each == state for each in CredentialState},
+                             "-state-checking": state is None})
         if not self.is_mounted:
             return
         text = state_label(state) if state is not None else "… checking"

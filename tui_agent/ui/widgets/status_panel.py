@@ -143,16 +143,9 @@ class ProviderRow(ListItem):
 
     def show(self, status: CredentialStatus, now: datetime) -> None:
         """Put a new status on the row."""
-        # One restyle for a new state, not one for the class removed and one for the class added (a row's restyle
-        # matches the stylesheet for it and each of its five parts' component classes: about 1 ms).
-        changed = False
-        for state in CredentialState:
-            name = f"-state-{state.value}"
-            if self.has_class(name) != (state == status.state):
-                self.set_class(state == status.state, name, update=False)
-                changed = True
-        if changed:
-            self.update_node_styles()
+        # In one batch: one restyle for a new state (none for the same), not one for the class removed and one for
+        # the class added (a row's restyle matches the stylesheet for it and its five parts' component classes).
+        self.update_classes({f"-state-{state.value}": state == status.state for state in CredentialState})
         self.status = status
         if status.model_count is not None:
             self.model_count = status.model_count
