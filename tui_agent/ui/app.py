@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Callable
 from textual import events
 from textual.app import App
 
-from tui_agent.ui import textual_fixes  # noqa: F401  (Textual memory fixes, applied on import)
+from tui_agent.ui import textual_fixes  # noqa: F401  (fixes for Textual's memory and time costs, applied on import)
 
 if TYPE_CHECKING:
     from textual.screen import Screen

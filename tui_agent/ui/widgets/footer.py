@@ -22,21 +22,7 @@ class KeysFooter(Footer):
     for the chat screen's keys, 21 restyles before the first frame. Set before mounting, neither finds anything
     to change. The keys, their order, states and looks are Textual's."""
 
-    _composed_as: tuple | None = None  # the keys the footer shows now, as `_keys_to_show` read them
-
-    def _keys_to_show(self) -> tuple | None:
-        """What Textual's `compose` reads to make the keys: each shown binding with its state, in order."""
-        if not self._bindings_ready:
-            return None
-        shown = tuple(
-            (binding.key, self.app.get_key_display(binding), binding.description, binding.action, binding.group,
-             binding.tooltip, enabled, tooltip)
-            for (_, binding, enabled, tooltip) in self.screen.active_bindings.values() if binding.show
-        )
-        return shown, self.show_command_palette and self.app.ENABLE_COMMAND_PALETTE
-
     def compose(self) -> ComposeResult:
-        self._composed_as = self._keys_to_show()
         for widget in super().compose():
             if isinstance(widget, FooterKey):
                 # The binding keys end in the footer's state; the command-palette key is not bound and keeps the
@@ -72,16 +58,14 @@ class KeysFooter(Footer):
         self._rebuild_due = False
         if not self.is_attached or self._pruning:
             return
-        if self._composed_as is not None and self._keys_to_show() == self._composed_as:
-            return
-        async with self.batch():
-            old = list(self.children)
-            new = list(compose_children(self))
-            if not all(type(key) is FooterKey for key in old + new):  # binding groups: Textual's way, all anew
+        old = list(self.children)
+        new = list(compose_children(self))
+        if all(type(key) is FooterKey for key in old + new):
+            await self._replace_changed_keys(old, new)  # nothing at all when every key comes out as it was
+        else:  # binding groups: Textual's way, all anew
+            async with self.batch():
                 await self.remove_children()
                 await self.mount_all(new)
-            else:
-                await self._replace_changed_keys(old, new)
         self._forget_removed_keys()
 
     async def _replace_changed_keys(self, old: list[FooterKey], new: list[FooterKey]) -> None:
@@ -95,10 +79,13 @@ class KeysFooter(Footer):
             gone.extend(old[old_from:old_to])
             if new_from < new_to:
                 to_mount.append((new[new_from:new_to], old[old_to] if old_to < len(old) else None))
-        if gone:
-            await self.remove_children(gone)
-        for keys, before in to_mount:
-            await (self.mount_all(keys, before=before) if before is not None else self.mount_all(keys))
+        if not gone and not to_mount:
+            return
+        async with self.batch():
+            if gone:
+                await self.remove_children(gone)
+            for keys, before in to_mount:
+                await (self.mount_all(keys, before=before) if before is not None else self.mount_all(keys))
 
     def _forget_removed_keys(self) -> None:
         """Drop the removed keys' bindings to this footer's `compact`, so the keys can be freed.
