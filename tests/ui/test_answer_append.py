@@ -174,6 +174,37 @@ async def test_a_code_block_parsed_again_unchanged_is_neither_highlighted_nor_dr
         assert_drawn_alike(streamed, reference)
 
 
+def test_a_code_block_that_grew_is_kept_highlighted_only_as_it_is_now(monkeypatch):
+    """The highlights kept for the last blocks drop the shorter code a streaming block began with (it is never asked
+    for again); other blocks, and the same code in another language, stay kept."""
+    from textual.widgets._markdown import MarkdownFence
+
+    from tui_agent.ui.widgets import answer_markdown
+
+    highlighted: list[str] = []
+    real = MarkdownFence.highlight.__func__
+
+    def counting(cls, code, language, ansi=False, dark=False):
+        highlighted.append(code)
+        return real(cls, code, language, ansi, dark)
+
+    monkeypatch.setattr(MarkdownFence, "highlight", classmethod(counting))
+    kept = answer_markdown.highlighted
+    kept.cache_clear()
+    other = kept("print('other')", "python", False, True)
+    shell = kept("a = 1", "bash", False, True)
+    first = kept("a = 1", "python", False, True)
+    grown = kept("a = 1\nb = 2", "python", False, True)
+    assert str(grown) == str(real(MarkdownFence, "a = 1\nb = 2", "python", False, True))  # Textual's highlighting
+    highlighted.clear()
+    assert kept("a = 1\nb = 2", "python", False, True) is grown
+    assert kept("print('other')", "python", False, True) is other
+    assert kept("a = 1", "bash", False, True) is shell
+    assert highlighted == []  # all three were kept
+    again = kept("a = 1", "python", False, True)
+    assert highlighted == ["a = 1"] and again is not first  # the code it grew out of was not
+
+
 async def test_a_long_code_block_is_highlighted_in_a_worker_thread_and_draws_the_same(monkeypatch):
     import threading
 

@@ -18,7 +18,9 @@ answer reopened from history are drawn alike (tests/ui/test_plain_blocks.py).
 from __future__ import annotations
 
 import asyncio
-from functools import lru_cache, partial
+import threading
+from collections import OrderedDict
+from functools import partial
 from typing import TYPE_CHECKING
 
 from rich.segment import Segment
@@ -256,12 +258,44 @@ class PlainFence(_PlainLines, MarkdownFence):
         return self.plain[y] if 0 <= y < len(self.plain) else ""
 
 
-@lru_cache(maxsize=KEPT_HIGHLIGHTS)
-def highlighted(code: str, language: str, ansi: bool, dark: bool) -> Content:
-    """Textual's highlighting (`MarkdownFence.highlight`), kept for the last few blocks: while a code block is an
-    answer's last block, every append parses it again and makes a new block of it, and Textual highlights the code of
-    each new block (90 ms for a 300-line block here) though nothing in it changed."""
-    return MarkdownFence.highlight(code, language, ansi, dark)
+class _KeptHighlights:
+    """Textual's highlighting (`MarkdownFence.highlight`), kept for the last few code blocks (KEPT_HIGHLIGHTS): while
+    a code block is an answer's last block, every append parses it again and makes a new block of it, and Textual
+    highlights the code of each new block (90 ms for a 300-line block here) though nothing in it changed.
+
+    When a block's code has grown (the same block, streamed further), the shorter code it began with is dropped: it
+    is never asked for again, and a highlighted block holds the styles of every line twice over (its content, and its
+    lines split for `CodeLines`). Kept as a plain LRU, the eight versions of a streaming block stayed alive: 17,000
+    spans in the 94 KB answer, scanned by every full garbage collection while it streamed (`docs/benchmarks.md`).
+    Called from the event loop and from `highlight_apart`'s worker thread: the lock guards the dict, not the work."""
+
+    def __init__(self, size: int) -> None:
+        self._size = size
+        self._kept: OrderedDict[tuple[str, str, bool, bool], Content] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def __call__(self, code: str, language: str, ansi: bool, dark: bool) -> Content:
+        key = (code, language, ansi, dark)
+        with self._lock:
+            found = self._kept.get(key)
+            if found is not None:
+                self._kept.move_to_end(key)
+                return found
+        content = MarkdownFence.highlight(code, language, ansi, dark)
+        with self._lock:
+            for grown_out_of in [kept for kept in self._kept if kept[1:] == key[1:] and code.startswith(kept[0])]:
+                del self._kept[grown_out_of]
+            self._kept[key] = content
+            while len(self._kept) > self._size:
+                self._kept.popitem(last=False)
+        return content
+
+    def cache_clear(self) -> None:
+        with self._lock:
+            self._kept.clear()
+
+
+highlighted = _KeptHighlights(KEPT_HIGHLIGHTS)
 
 
 async def highlight_apart(tokens: list["Token"], ansi: bool, dark: bool) -> None:
