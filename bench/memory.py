@@ -9,6 +9,10 @@ conversation are the ones of bench/streaming.py and bench/long_history.py. A reo
 messages before the rest of its branch is read: "history" is measured at that first paint, "history-whole" once the
 rest is read too (what the app holds from then on).
 
+The chat app runs with the collector as `tui-agent` sets it up (off for start-up, then its pacer, ui/gc_pacing.py);
+until 2026-12-07 this bench left CPython's default collector on, which no user runs: the answer's figures were 3-10 MB
+lower than the app's (docs/benchmarks.md, "ninth pass").
+
 Run from the repository root:  .venv/bin/python bench/memory.py [--runs 3]
 Targets (issue 23): after the 94 KB answer ≤ 2× the bare app; after opening 2,000 messages ≤ 1.5×. Not a test:
 it prints a table.
@@ -37,6 +41,10 @@ CASES = {
 
 
 async def _child(case: str) -> dict:
+    if case != "bare":
+        # The collector as `tui-agent` sets it up (cli._run_tui): off for start-up, then the app's pacer from its first
+        # frame (ui/gc_pacing.py), whose recent passes freeze what survives them. The bare app keeps CPython's own.
+        gc.disable()
     if case == "bare":
         sys.path.insert(0, str(ROOT / "bench"))
         from _bare_app import BareApp

@@ -137,30 +137,59 @@ def test_a_pause_after_enough_was_frozen_brings_a_deep_pass_over_everything():
     assert fake.calls == [("unfreeze",), ("collect", 2), ("freeze",), ("get_freeze_count",)]
     assert pacer.frozen_since_deep == 0
     assert pacer.tick() is None  # once per debt
-    assert pacer.passes == {"recent": 2, "deep": 1}
+    assert pacer.passes == {"recent": 2, "unfrozen": 0, "deep": 1}
 
 
 def test_no_deep_pass_while_an_answer_streams_or_while_little_of_what_is_frozen_is_new():
     fake, clock = FakeGc(), Clock()
     streaming = [True]
-    pacer = GcPacer(lambda: clock.now - 10 * IDLE_AFTER, busy=lambda: streaming[0], clock=clock, gc=fake)
+    last_key = [clock.now]  # the user types while it streams: each pass freezes what survives it
+    pacer = GcPacer(lambda: last_key[0], busy=lambda: streaming[0], clock=clock, gc=fake)
     fake.frozen = 10 * DEEP_AFTER  # start-up's objects, frozen at the first frame
     pacer.start()
     fake.survivors = DEEP_AFTER
     for _ in range(3):
         fake.count[2] = FULL_DUE
-        assert pacer.tick() == "recent"
+        assert pacer.after_echo() == "recent"
         assert not pacer.deep_due  # 1 new frozen for 11, … 3 for 13: under a quarter
     fake.count[2] = FULL_DUE
-    assert pacer.tick() == "recent"
+    assert pacer.after_echo() == "recent"
     assert pacer.deep_due  # 4 for 14: a quarter and more…
     assert pacer.frozen == fake.frozen  # counted as they were frozen, never by walking them
     fake.calls.clear()
+    last_key[0] = clock.now - 10 * IDLE_AFTER  # the user stopped typing long ago
     assert pacer.tick() is None  # …but an answer is streaming
     streaming[0] = False
     assert pacer.tick() is None  # it has just ended: the user is about to read, scroll or type
     clock.now += IDLE_AFTER
     assert pacer.tick() == "deep"
+
+
+def test_while_an_answer_streams_and_nobody_types_a_pass_freezes_nothing():
+    """What survives a pass then is mostly the answer's blocks, soon folded away: frozen, they would stay until a pause
+    brings a deep pass (13 MB of them after the 94 KB answer at 500 chunks/s). Under the user's keys a pass still
+    freezes what survives it, and stays short."""
+    fake, clock = FakeGc(), Clock()
+    last_key = [clock.now]
+    streaming = [True]
+    pacer = GcPacer(lambda: last_key[0], busy=lambda: streaming[0], clock=clock, gc=fake)
+    pacer.start()
+    fake.calls.clear()
+    fake.count[2] = FULL_DUE
+    assert pacer.after_echo() == "recent"  # typing: the gap after a key's frame, survivors frozen
+    assert fake.calls == [("collect", 2), ("freeze",)]
+    fake.calls.clear()
+    fake.count[2] = FULL_DUE
+    clock.now += TYPING_PAUSE + 0.01  # the user stopped typing
+    assert pacer.tick() == "unfrozen"
+    assert fake.calls == [("collect", 2)]
+    assert pacer.frozen_since_deep == fake.survivors  # only the first pass's
+    streaming[0] = False  # the answer ended: what survives now stays, and is frozen
+    fake.calls.clear()
+    fake.count[2] = FULL_DUE
+    assert pacer.tick() == "recent"
+    assert fake.calls == [("collect", 2), ("freeze",)]
+    assert pacer.passes == {"recent": 2, "unfrozen": 1, "deep": 0}
 
 
 def test_a_pause_with_little_frozen_runs_only_the_due_recent_pass():
@@ -211,3 +240,32 @@ def test_over_the_real_collector_a_cycle_frozen_while_typing_is_reclaimed_in_a_p
         gc.unfreeze()
     assert gc.get_threshold() == thresholds
 
+
+
+async def test_an_answer_still_drawn_after_its_stream_ended_keeps_the_app_busy_for_the_pacer(home, monkeypatch):
+    """A fast answer's stream ends long before it is drawn (slices a frame apart): no deep pass may start meanwhile."""
+    import asyncio
+
+    from tests.ui.support import SIZE, make_app, wait_until
+    from tui_agent.core.events import Done, TextDelta
+    from tui_agent.ui.screens.chat import ChatScreen
+
+    drawn = asyncio.Event()
+    render_end = ChatScreen._render_end
+
+    async def drawing_slowly(self, *args, **kwargs):
+        await drawn.wait()
+        return await render_end(self, *args, **kwargs)
+
+    monkeypatch.setattr(ChatScreen, "_render_end", drawing_slowly)
+    app, _ = make_app(home, scripts=[[TextDelta("Hello"), Done("end_turn")]])
+    async with app.run_test(size=SIZE) as pilot:
+        assert not app._answer_busy()
+        app.screen.prompt.insert("hi")
+        await pilot.press("enter")
+        await wait_until(pilot, lambda: not app.screen.is_streaming and app.screen._worker is not None,
+                         "the stream to end")
+        assert app._answer_busy()  # its worker still draws it
+        drawn.set()
+        await wait_until(pilot, lambda: app.screen._worker.is_finished, "the answer to be drawn")
+        assert not app._answer_busy()

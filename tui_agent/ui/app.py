@@ -149,12 +149,12 @@ class TuiAgentApp(App[int]):
         """Full garbage collections run between frames and never scan the whole heap under the user's keys."""
         from tui_agent.ui.gc_pacing import CHECK_EVERY, GcPacer
 
-        self.gc_pacer = GcPacer(lambda: self.last_input_at, busy=self._answer_streaming)
+        self.gc_pacer = GcPacer(lambda: self.last_input_at, busy=self._answer_busy)
         self.gc_pacer.start()
         self.set_interval(CHECK_EVERY, self.gc_pacer.tick, name="gc-pacer")
 
-    def _answer_streaming(self) -> bool:
-        return any(getattr(screen, "is_streaming", False) for screen in self.screen_stack)
+    def _answer_busy(self) -> bool:
+        return any(getattr(screen, "answer_busy", False) for screen in self.screen_stack)
 
     def _run_after_first_frame(self) -> None:
         callbacks, self._after_first_frame = self._after_first_frame or [], None

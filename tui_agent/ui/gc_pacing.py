@@ -7,13 +7,20 @@ real app on a pty (bench/echo_pty.py, 94 KB answer at 500 chunks/s) the automati
 1) stay automatic: they scan only recent objects and take a millisecond or two.
 
 The pacer switches the automatic full pass off and runs it itself on the event loop (so never in the middle of a
-layout), in one of two ways:
+layout), in one of three ways:
 
 - **a recent pass**, once a third as much young work has accumulated as would have set off CPython's own full pass
   (FULL_DUE collections of generation 1): a full pass over what is not frozen, then everything that survived it is
   frozen (`gc.freeze`). Each such pass scans only what was made since the previous one, so it stays short however
   long the conversation is. While the user types it runs right after the frame that shows a key (the gap before
   the next key, where an answer's writes go too: `_Feed` in ui/widgets/message.py), otherwise from a timer.
+- **an unfrozen pass**, the same pass while an answer streams (or is still being drawn) and nobody types: nothing is
+  frozen. What survives a pass then is mostly the answer's blocks, which fold away a few seconds later
+  (docs/answer-folding.md); frozen, they stayed as garbage until a pause brought a deep pass, and a long answer's
+  memory grew as if nothing folded (13 MB more after the 94 KB answer at 500 chunks/s, `docs/benchmarks.md`, ninth
+  pass). Such a pass scans all the answer made since the last freeze (10-35 ms where a recent pass takes 5-15): no
+  key waits for it, as nobody is typing (the first key typed may wait for what is left of one). Once keys come,
+  passes freeze again, and stay short.
 - **a deep pass**, in a pause (no key or scroll, and no answer streaming, for IDLE_AFTER seconds) once recent passes
   have frozen DEEP_AFTER objects and a quarter as many as all that is frozen (CPython's own rule for its full
   passes): everything is unfrozen, collected and frozen again. Garbage cycles among objects frozen by
@@ -57,14 +64,14 @@ class GcPacer:
     def __init__(self, last_input: Callable[[], float], *, busy: Callable[[], bool] = lambda: False,
                  clock: Callable[[], float] = time.perf_counter, gc: Any = _gc) -> None:
         self._last_input = last_input  # when the user last typed or scrolled (the clock's time)
-        self._busy = busy  # whether an answer is streaming (a deep pass would stall it)
+        self._busy = busy  # whether an answer is streaming or still being drawn (a deep pass would stall it)
         self._busy_at = float("-inf")  # when an answer was last seen streaming: its end is no pause either
         self._clock = clock
         self._gc = gc
         self._thresholds: tuple[int, ...] | None = None
         self.frozen_since_deep = 0  # objects frozen by recent passes since the last deep pass
         self.frozen = 0  # objects frozen in all (counted once at start and after each deep pass, then added up)
-        self.passes = {"recent": 0, "deep": 0}  # how many of each have run (for tests and `--verbose` logs)
+        self.passes = {"recent": 0, "unfrozen": 0, "deep": 0}  # how many of each have run (tests, `--verbose` logs)
 
     def start(self) -> None:
         """Turn CPython's automatic full pass off (young collections stay automatic)."""
@@ -112,7 +119,8 @@ class GcPacer:
         if self._thresholds is None or not self._gc.isenabled():  # stopped, or paused (Textual pauses it to scroll)
             return None
         now = self._clock()
-        if self._busy():
+        streaming = self._busy()
+        if streaming:
             self._busy_at = now
         since_key = now - self._last_input()
         paused = min(since_key, now - self._busy_at) >= IDLE_AFTER  # no key, and no answer streaming, for a while
@@ -125,10 +133,13 @@ class GcPacer:
             kind = "deep"
         elif self.full_due and (after_echo or since_key >= TYPING_PAUSE or self.overdue):
             self._gc.collect(2)
-            survivors = self._freeze_survivors()
-            self.frozen += survivors
-            self.frozen_since_deep += survivors
-            kind = "recent"
+            if streaming and since_key >= TYPING_PAUSE:
+                kind = "unfrozen"  # what survives is mostly blocks that will fold away: left for the next pass
+            else:
+                survivors = self._freeze_survivors()
+                self.frozen += survivors
+                self.frozen_since_deep += survivors
+                kind = "recent"
         else:
             return None
         self.passes[kind] += 1

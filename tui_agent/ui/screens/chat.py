@@ -134,6 +134,12 @@ class ChatScreen(BranchCommands, HoldsLayout):
     profile: var[str | None] = var(None)  # the active nickname (None: first run, nothing chosen yet)
     usage: var["Usage | None"] = var(None)  # the last answer's token counts
 
+    @property
+    def answer_busy(self) -> bool:
+        """An answer streams, or its worker still draws what arrived: a fast answer is drawn after its stream ended."""
+        worker = self._worker
+        return self.is_streaming or (worker is not None and not worker.is_finished)
+
     def __init__(self, profile: str | None) -> None:
         super().__init__()
         self.profile = profile
