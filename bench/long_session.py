@@ -32,6 +32,8 @@ from streaming import paint
 async def _session(turns: int, delay: float) -> dict:
     from tui_agent.ui.widgets.message import AssistantMessage
 
+    gc.disable()  # the collector as `tui-agent` sets it up: off for start-up, then the app's pacer (ui/gc_pacing.py)
+
     with loopback_answer(chunks_of(answer_text()), delay, repeat=turns) as base_url:
         app = make_app(temp_home(), base_url)
         async with app.run_test(size=SIZE) as pilot:
