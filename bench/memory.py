@@ -10,8 +10,8 @@ messages before the rest of its branch is read: "history" is measured at that fi
 rest is read too (what the app holds from then on).
 
 The chat app runs with the collector as `tui-agent` sets it up (off for start-up, then its pacer, ui/gc_pacing.py);
-until 2026-12-07 this bench left CPython's default collector on, which no user runs: the answer's figures were 3-10 MB
-lower than the app's (docs/benchmarks.md, "ninth pass").
+until the ninth pass this bench left CPython's default collector on, which no user runs, and missed what the pacer
+kept then: 88 MB where it said 76.5 at 500 chunks/s (docs/benchmarks.md, "ninth pass").
 
 Run from the repository root:  .venv/bin/python bench/memory.py [--runs 3]
 Targets (issue 23): after the 94 KB answer ≤ 2× the bare app; after opening 2,000 messages ≤ 1.5×. Not a test:
