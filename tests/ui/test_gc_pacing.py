@@ -241,7 +241,6 @@ def test_over_the_real_collector_a_cycle_frozen_while_typing_is_reclaimed_in_a_p
     assert gc.get_threshold() == thresholds
 
 
-
 async def test_an_answer_still_drawn_after_its_stream_ended_keeps_the_app_busy_for_the_pacer(home, monkeypatch):
     """A fast answer's stream ends long before it is drawn (slices a frame apart): no deep pass may start meanwhile."""
     import asyncio

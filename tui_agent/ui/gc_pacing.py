@@ -65,7 +65,7 @@ class GcPacer:
                  clock: Callable[[], float] = time.perf_counter, gc: Any = _gc) -> None:
         self._last_input = last_input  # when the user last typed or scrolled (the clock's time)
         self._busy = busy  # whether an answer is streaming or still being drawn (a deep pass would stall it)
-        self._busy_at = float("-inf")  # when an answer was last seen streaming: its end is no pause either
+        self._busy_at = float("-inf")  # when an answer was last seen streaming or drawn: its end is no pause either
         self._clock = clock
         self._gc = gc
         self._thresholds: tuple[int, ...] | None = None
@@ -119,8 +119,8 @@ class GcPacer:
         if self._thresholds is None or not self._gc.isenabled():  # stopped, or paused (Textual pauses it to scroll)
             return None
         now = self._clock()
-        streaming = self._busy()
-        if streaming:
+        busy = self._busy()
+        if busy:
             self._busy_at = now
         since_key = now - self._last_input()
         paused = min(since_key, now - self._busy_at) >= IDLE_AFTER  # no key, and no answer streaming, for a while
@@ -133,7 +133,7 @@ class GcPacer:
             kind = "deep"
         elif self.full_due and (after_echo or since_key >= TYPING_PAUSE or self.overdue):
             self._gc.collect(2)
-            if streaming and since_key >= TYPING_PAUSE:
+            if busy and since_key >= TYPING_PAUSE:
                 kind = "unfrozen"  # what survives is mostly blocks that will fold away: left for the next pass
             else:
                 survivors = self._freeze_survivors()
