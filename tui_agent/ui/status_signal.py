@@ -1,4 +1,5 @@
-"""One app-level Textual signal that carries every credential status the service publishes to every widget.
+"""One app-level Textual signal that carries every credential status the service publishes to every widget, and the
+classes a row showing a status is styled by.
 
 Widgets subscribe with `status_signal(app, service).subscribe(widget, callback)`; Textual drops a widget's
 subscription when it is removed, so nothing unsubscribes by hand. Works on any App (tests host screens in their own).
@@ -9,6 +10,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from textual.signal import Signal
+
+from tui_agent.core.credentials import CredentialState
 
 if TYPE_CHECKING:
     from textual.app import App
@@ -30,3 +33,9 @@ def status_signal(app: "App", service: "AgentService") -> "Signal[CredentialStat
         # The service may publish from any thread or task: the app's message queue puts it on the UI's thread.
         service.subscribe(lambda status: app.call_later(signal.publish, status))
     return signal
+
+
+def state_classes(state: CredentialState | None) -> dict[str, bool]:
+    """The classes a row showing `state` has on and off (`-state-<state>`; `-state-checking` for none yet), for
+    `update_classes`: set in one batch, a new state restyles the row once, not once per class added or removed."""
+    return {**{f"-state-{each.value}": each == state for each in CredentialState}, "-state-checking": state is None}

@@ -20,12 +20,12 @@ from textual.screen import ModalScreen
 from textual.widgets import Footer, Input, Label, ListItem, ListView, Static
 from textual.worker import Worker, WorkerState
 
-from tui_agent.core.credentials import CredentialState, CredentialStatus, state_label
+from tui_agent.core.credentials import CredentialStatus, state_label
 from tui_agent.errors import ConfigError, ProviderError
 from tui_agent.sanitize import sanitize
 from tui_agent.service.agent import usable
 from tui_agent.ui.screens.login import LoginResult, log_out, login_screen_for, state_line
-from tui_agent.ui.status_signal import status_signal
+from tui_agent.ui.status_signal import state_classes, status_signal
 
 if TYPE_CHECKING:
     from tui_agent.config.load import Config
@@ -79,9 +79,7 @@ class AuthProviderRow(ListItem):
     def show(self, status: CredentialStatus | None) -> None:
         self.status = status
         state = status.state if status is not None else None
-        # In one batch: one restyle for a new state, not one per class added or removed.
-        self.update_classes({**{f"-state-{each.value}": each == state for each in CredentialState},
-                             "-state-checking": state is None})
+        self.update_classes(state_classes(state))
         if not self.is_mounted:
             return
         text = state_label(state) if state is not None else "… checking"

@@ -23,7 +23,7 @@ from textual.widgets import ListItem, ListView, Static
 
 from tui_agent.core.credentials import CredentialState, CredentialStatus, state_label
 from tui_agent.sanitize import sanitize, sanitize_line
-from tui_agent.ui.status_signal import status_signal
+from tui_agent.ui.status_signal import state_classes, status_signal
 from tui_agent.ui.widgets.repaint import refresh_keeping_layout
 from tui_agent.ui.widgets.usage import UsageMeter
 
@@ -143,9 +143,8 @@ class ProviderRow(ListItem):
 
     def show(self, status: CredentialStatus, now: datetime) -> None:
         """Put a new status on the row."""
-        # In one batch: one restyle for a new state (none for the same), not one for the class removed and one for
-        # the class added (a row's restyle matches the stylesheet for it and its five parts' component classes).
-        self.update_classes({f"-state-{state.value}": state == status.state for state in CredentialState})
+        # A row's restyle matches the stylesheet for it and its five parts' component classes: once per new state.
+        self.update_classes(state_classes(status.state))
         self.status = status
         if status.model_count is not None:
             self.model_count = status.model_count
