@@ -11,9 +11,8 @@ import asyncio
 import pytest
 
 from tui_agent.ui.widgets import message
-from tui_agent.ui.input_timing import TYPING_PAUSE
+from tui_agent.ui.input_timing import GAP_WORK_FIRST, TYPING_PAUSE, KeyPace
 from tui_agent.ui.widgets.message import (
-    ECHO_FRAME,
     FLUSH_INTERVAL,
     IDLE_WRITE_SLICE,
     KEY_POLL,
@@ -29,7 +28,7 @@ class _Owner:
 
     def __init__(self) -> None:
         self.delays: list[float] = []
-        self.app = type("App", (), {"last_input_at": 0.0})()
+        self.app = type("App", (), {"last_input_at": 0.0, "key_pace": KeyPace()})()
         self.after_refresh: list = []
         self.is_attached = True
         self.frames_waited = 0
@@ -65,15 +64,69 @@ async def settle() -> None:
 
 
 class _Markdown:
-    """Records what is appended (Textual's `Markdown.append`, awaited)."""
+    """Records what is appended (Textual's `Markdown.append`, awaited), and when it began by the `clock` given, which
+    each append moves on by `cost` (what a slice's parse, mount and layout take)."""
 
-    def __init__(self) -> None:
+    def __init__(self, clock: list[float] | None = None, cost: float = 0.0) -> None:
         self.source = ""
         self.written: list[str] = []
+        self.at: list[float] = []
+        self._clock = clock
+        self._cost = cost
 
     async def append(self, text: str) -> None:
         self.written.append(text)
         self.source += text
+        if self._clock is not None:
+            self.at.append(self._clock[0])
+            self._clock[0] += self._cost
+
+
+def key(owner: _Owner, clock, *, shown: bool = True) -> None:
+    """The user types a key now (the app notes it); `shown`: the prompt has drawn it."""
+    owner.app.last_input_at = clock[0]
+    owner.app.key_pace.typed(clock[0])
+    if shown:
+        owner.app.key_pace.shown()
+
+
+class Typist:
+    """Stands in for the feed's poll for a gap (`message._key_poll`): each poll moves the fake clock on by KEY_POLL,
+    and a key is typed (and drawn) every `gap` seconds of it, `keys` more times; then the user stops."""
+
+    def __init__(self, owner: _Owner, clock, gap: float, keys: int) -> None:
+        self.owner, self.clock, self.gap, self.left = owner, clock, gap, keys
+        self.typed: list[float] = []
+
+    def type(self) -> None:
+        key(self.owner, self.clock)
+        self.typed.append(self.clock[0])
+        self.left -= 1
+
+    async def poll(self) -> None:
+        self.clock[0] += KEY_POLL
+        if self.left and self.clock[0] - self.typed[-1] >= self.gap - 1e-9:
+            self.type()
+        await asyncio.sleep(0)
+
+    def gap_of(self, at: float) -> float:
+        """How long after the latest key before `at` it is at `at`."""
+        return at - max(t for t in self.typed if t <= at)
+
+
+@pytest.fixture
+def typist(monkeypatch, clock):
+    def make(owner: _Owner, gap: float = 0.15, keys: int = 1_000) -> Typist:
+        typist = Typist(owner, clock, gap, keys)
+        for _ in range(4):  # the user's pace so far
+            typist.type()
+            clock[0] += gap
+        typist.type()
+        typist.left = keys
+        monkeypatch.setattr(message, "_key_poll", typist.poll)
+        return typist
+
+    return make
 
 
 @pytest.fixture
@@ -110,25 +163,26 @@ async def test_a_late_loop_spaces_writes_out_and_a_caught_up_one_brings_them_bac
     assert owner.delays[-1] == FLUSH_INTERVAL
 
 
-async def test_a_write_goes_right_after_the_echo_of_a_key_or_in_a_pause_and_never_later_than_the_cap(clock):
+async def test_while_the_user_types_a_write_starts_in_the_gap_after_a_drawn_key_and_never_later_than_the_cap(clock):
     owner = _Owner()
     feed = _Feed(owner, stream := _Markdown())
 
     feed.add("a")
     clock[0] += FLUSH_INTERVAL
-    owner.app.last_input_at = clock[0] - ECHO_FRAME / 2  # a key has just arrived
+    key(owner, clock, shown=False)  # a key on its way to the prompt: not before it is drawn
     await feed._flush()
     await settle()
-    assert stream.written == [] and len(owner.after_refresh) == 1  # not before the frame that shows the key
-    await owner.draw_frame()
+    assert stream.written == [] and owner.delays[-1] == pytest.approx(KEY_POLL)
+    owner.app.key_pace.shown()
+    await feed._flush()
+    await settle()
     assert stream.written == ["a"]
 
     feed.add("b")
-    clock[0] += FLUSH_INTERVAL
-    owner.app.last_input_at = clock[0] - 0.1  # typing, between two keys: wait for the next one
+    clock[0] += GAP_WORK_FIRST * 1.01  # still typing, but late in the gap: the next key may come any moment
     await feed._flush()
     await settle()
-    assert stream.written == ["a"] and owner.delays[-1] == pytest.approx(KEY_POLL) and not owner.after_refresh
+    assert stream.written == ["a"] and owner.delays[-1] == pytest.approx(KEY_POLL)
     clock[0] += TYPING_PAUSE  # no next key: the user paused, written now
     await feed._flush()
     await settle()
@@ -136,9 +190,9 @@ async def test_a_write_goes_right_after_the_echo_of_a_key_or_in_a_pause_and_neve
 
     feed.add("c")
     added_at = clock[0]
-    while clock[0] - added_at < 2 * MAX_FLUSH_INTERVAL:  # keys on and on, none just now: held at most the cap
+    while clock[0] - added_at < 2 * MAX_FLUSH_INTERVAL:  # keys on and on that never open a gap: held at most the cap
         clock[0] += KEY_POLL
-        owner.app.last_input_at = clock[0] - 2 * ECHO_FRAME
+        key(owner, clock, shown=False)
         await feed._flush()
         await settle()
         if stream.written[-1] == "c":
@@ -147,8 +201,50 @@ async def test_a_write_goes_right_after_the_echo_of_a_key_or_in_a_pause_and_neve
     assert MAX_FLUSH_INTERVAL <= clock[0] - added_at <= MAX_FLUSH_INTERVAL + KEY_POLL
 
 
-def _answer_feed(owner) -> tuple[_Feed, _Markdown]:
-    markdown = _Markdown()
+async def test_while_the_user_types_a_backlog_goes_in_the_first_half_of_each_gap_between_keys(clock, typist):
+    """At full speed the backlog is longer than any gap: each slice starts within half the user's gap after a key
+    (so it ends before the next key comes), frames apart, and nothing is lost or written twice."""
+    owner = _Owner()
+    feed, markdown = _answer_feed(owner, clock, cost=0.03)
+    user = typist(owner, gap=0.15)
+    feed.add("".join(f"paragraph {i} " + "word " * 60 + "\n\n" for i in range(60)))  # ≈ 19 KB at once
+    await feed._flush()
+    await _write_all(feed, owner, markdown)
+    assert markdown.source == feed.text
+    assert len(markdown.written) > 5
+    assert all(user.gap_of(at) < 0.15 / 2 for at in markdown.at)
+    assert len({max(t for t in user.typed if t <= at) for at in markdown.at}) < len(markdown.written)  # some gaps hold two
+    feed.close()
+
+
+async def test_finish_waits_for_the_gaps_between_keys_too_and_for_no_key_once_the_user_stops(clock, typist):
+    owner = _Owner()
+    owner.is_attached = False  # no frames to wait for
+    feed, markdown = _answer_feed(owner, clock, cost=0.03)
+    user = typist(owner, gap=0.2, keys=3)
+    feed.add("".join(f"line {i} " + "y " * 80 + "\n\n" for i in range(200)))  # ≈ 34 KB: more slices than 3 gaps hold
+    await feed.finish()
+    assert markdown.source == feed.text
+    typing = [at for at in markdown.at if at - user.typed[-1] < TYPING_PAUSE]
+    assert typing and all(user.gap_of(at) < 0.2 / 2 for at in typing)
+    assert len(typing) < len(markdown.written)  # the rest once the user stopped, at once
+
+
+async def test_an_answer_that_ends_late_in_a_gap_between_keys_waits_for_the_next_key_to_be_drawn(clock, typist):
+    owner = _Owner()
+    owner.is_attached = False
+    feed, markdown = _answer_feed(owner, clock, cost=0.03)
+    user = typist(owner, gap=0.15, keys=2)
+    feed.add("last words\n\n")
+    clock[0] += 0.1  # the stream ends 100 ms after a key: the next is due in 50
+    ended = clock[0]
+    await feed.finish()
+    assert markdown.written == ["last words\n\n"]
+    assert markdown.at == [min(t for t in user.typed if t > ended)]  # written once that key was drawn
+
+
+def _answer_feed(owner, clock=None, cost: float = 0.0) -> tuple[_Feed, _Markdown]:
+    markdown = _Markdown(clock, cost)
     return _Feed(owner, markdown, show_tail=lambda tail, held: None), markdown
 
 
@@ -215,7 +311,7 @@ async def test_a_block_longer_than_a_slice_is_appended_whole(clock):
 async def test_finish_appends_what_is_left_in_slices_while_the_user_types_and_nothing_twice(clock):
     owner = _Owner()
     owner.is_attached = False  # no frames to wait for
-    owner.app.last_input_at = clock[0]
+    key(owner, clock)  # (the clock stands still: the gap after it never closes)
     feed, markdown = _answer_feed(owner)
     feed.add("".join(f"line {i} " + "y " * 80 + "\n\n" for i in range(60)))
     await feed.finish()
@@ -246,11 +342,11 @@ async def test_a_slice_of_short_blocks_holds_at_most_write_blocks_of_them(clock)
 
 
 async def typing(feed: _Feed, owner: _Owner, clock) -> None:
-    """A key has just arrived: the feed's write follows the frame that shows it (and the user is typing)."""
-    owner.app.last_input_at = clock[0] + FLUSH_INTERVAL - ECHO_FRAME / 2
+    """A key has just been typed and drawn: the feed writes in the gap after it (the clock stands still in it)."""
     clock[0] += FLUSH_INTERVAL
+    key(owner, clock)
     await feed._flush()
-    await owner.draw_frame()
+    await settle()
 
 
 async def test_an_append_that_fails_stops_nothing_for_good_and_the_end_makes_it_good(clock):

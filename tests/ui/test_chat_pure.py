@@ -110,7 +110,7 @@ async def test_collection_paused_for_start_up_resumes_once_the_chat_screen_has_p
         gc.enable()
 
 
-async def test_the_app_notes_when_the_user_last_typed(home):
+async def test_the_app_notes_when_the_user_last_typed_and_when_the_prompt_drew_the_key(home):
     from tests.ui.support import make_app
 
     app, _ = make_app(home)
@@ -119,6 +119,9 @@ async def test_the_app_notes_when_the_user_last_typed(home):
         await pilot.press("x")
         typed = app.last_input_at
         assert typed > 0.0 and app.screen.prompt.text == "x"
+        assert app.key_pace.typed_at == typed <= app.key_pace.shown_at  # the prompt drew it after it came
+        await pilot.press("y")
+        assert app.key_pace.typed_at == app.last_input_at > typed
 
 
 def test_help_says_model_without_a_nickname_opens_the_picker():

@@ -10,6 +10,7 @@ from textual import events
 from textual.app import App
 
 from tui_agent.ui import textual_fixes  # noqa: F401  (fixes for Textual's memory and time costs, applied on import)
+from tui_agent.ui.input_timing import KeyPace
 
 if TYPE_CHECKING:
     from textual.screen import Screen
@@ -57,6 +58,7 @@ class TuiAgentApp(App[int]):
         # When the user last typed or scrolled (perf_counter): a streaming answer's writes and the garbage-collection
         # pacer wait for a pause in it (ui/input_timing.py).
         self.last_input_at = 0.0
+        self.key_pace = KeyPace()  # … and when they last typed a key, at what pace, and when the prompt drew it
         self._after_first_frame: list[Callable[[], object]] | None = []  # None: they have run
         self.gc_pacer: "GcPacer | None" = None  # paces full garbage collections once the first frame is drawn
         if config.ui.theme:
@@ -122,6 +124,8 @@ class TuiAgentApp(App[int]):
     async def on_event(self, event: events.Event) -> None:
         if isinstance(event, (events.Key, events.MouseScrollDown, events.MouseScrollUp)) and not event.is_forwarded:
             self.last_input_at = time.perf_counter()
+            if isinstance(event, events.Key):
+                self.key_pace.typed(self.last_input_at)
         await super().on_event(event)
 
     @property

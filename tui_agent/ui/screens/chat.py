@@ -24,6 +24,7 @@ from textual.widgets import Footer, Static
 
 from tui_agent.service.claims import ConversationBusy
 from tui_agent.ui.branching import BranchCommands
+from tui_agent.ui.input_timing import TYPING_PAUSE, seconds_since_input
 from tui_agent.ui.layout_hold import HoldsLayout
 from tui_agent.ui.widgets.attachments import AttachmentChips, with_attached
 from tui_agent.ui.widgets.completion import CompletionMenu
@@ -81,6 +82,9 @@ NARROW_FOOTER = 100
 NARROW_FOOTER_HIDES = frozenset({"f2", "f3"})
 
 STREAM_TURN = 0.01  # seconds the answer's stream may be read without letting the event loop run something else
+# …and while the user types: a key goes from the terminal to the prompt in several hops (the app, the screen, the
+# prompt), each of which waits for the callbacks queued before it, and a turn of the stream is one of them.
+STREAM_TURN_TYPING = 0.002
 MAX_MOUNTED = 200  # message widgets kept in a live conversation; older ones page back in from history
 OPEN_PAGE = 10  # messages mounted when a stored conversation opens (a screenful or more), and per page scrolled up
 
@@ -578,6 +582,9 @@ class ChatScreen(BranchCommands, HoldsLayout):
 
         state: "AnswerState" = "complete"
         error = ""
+        pace = getattr(self.app, "key_pace", None)
+        if pace is not None:
+            pace.answer_asked()  # drawn at once until the user types again (ui/input_timing.py)
         session = self._ensure_session()
         session.switch_to_chain(chain)
         first = True
@@ -587,7 +594,8 @@ class ChatScreen(BranchCommands, HoldsLayout):
                 async for event in events:
                     # While the socket holds more data, reading it never suspends this task: a fast stream (5 MB at
                     # full speed) read for seconds on end and keys waited for all of it. Let the loop in regularly.
-                    if time.perf_counter() - busy_since > STREAM_TURN:
+                    turn = STREAM_TURN_TYPING if seconds_since_input(self.app) < TYPING_PAUSE else STREAM_TURN
+                    if time.perf_counter() - busy_since > turn:
                         await asyncio.sleep(0)
                         busy_since = time.perf_counter()
                     if first:

@@ -23,7 +23,7 @@ from textual.widget import Widget
 from textual.widgets import Collapsible, Markdown, Static
 
 from tui_agent.sanitize import StreamSanitizer, sanitize
-from tui_agent.ui.input_timing import TYPING_PAUSE, seconds_since_input
+from tui_agent.ui.input_timing import TYPING_PAUSE, may_start_work, seconds_since_input
 from tui_agent.ui.widgets.answer_markdown import AnswerMarkdown
 from tui_agent.service.agent import NO_TEXT
 
@@ -42,12 +42,11 @@ FLUSH_INTERVAL = 0.04
 # While the event loop runs late (each append of a long answer re-lays out every block of it), writes are spaced
 # out to twice the lateness, up to this, so keys and scrolling still get most of the loop (bench/streaming.py).
 MAX_FLUSH_INTERVAL = 0.5
-# While the user types, writes go in the gaps between keys: a write to a long answer takes the loop for a layout
-# (tens to hundreds of ms), and a key arriving then waits for it. A key typed in the last ECHO_FRAME seconds is
-# shown first and the write follows right after that frame, so it has the whole gap before the next key; a user
-# who typed within TYPING_PAUSE but not just now is between keys, so the write waits for the next one (polled
-# every KEY_POLL). Text is never held back for more than MAX_FLUSH_INTERVAL.
-ECHO_FRAME = 0.03
+# While the user types, writes go in the gaps between keys: a slice takes the loop for its parse, its mount and the
+# layout that places it (20-45 ms), and a key arriving then waits for it. A slice starts only in the first part of the
+# gap after a key that is on screen (`may_start_work`, ui/input_timing.py), polled every KEY_POLL, so that it ends
+# before the next key comes; at full speed this is what keeps keys from waiting for the answer, which is then drawn
+# in the gaps and ends later. Text is never held back for more than MAX_FLUSH_INTERVAL since the last write.
 KEY_POLL = 0.01
 # A waiting or streaming answer that has received nothing for this long says so, counting up each second, until
 # data arrives (the provider's idle limit, `[providers.X.timeouts]`, ends it in the end).
@@ -81,9 +80,10 @@ HOLD_BLOCK_AFTER = 6_000  # characters
 TAIL_CHARS = 3_000  # of a held block shown while it streams (a screenful or two)…
 TAIL_LINES = 20  # …and at most this many of its lines
 # While the user types, text that arrived faster than it could be drawn (a fast stream, or a burst at the end) is
-# appended in slices of about this many characters, a frame apart: each append parses and mounts its blocks and the
-# next frame lays them out, so a slice takes the event loop for tens of milliseconds, where the whole backlog in one
-# append took it for up to the cost of a one-shot render (≈ 2 s for 94 KB), and every key typed then waited for it.
+# appended in slices of about this many characters, a frame apart and each in a gap between keys (KEY_POLL, above):
+# each append parses and mounts its blocks and the next frame lays them out, so a slice takes the event loop for tens
+# of milliseconds, where the whole backlog in one append took it for up to the cost of a one-shot render (≈ 2 s for
+# 94 KB), and every key typed then waited for it.
 # Nobody typing, the slices are larger (a frame between slices makes the answer end later) but still bounded: the
 # first key typed after a pause waits for one slice, not for the whole backlog (at full speed a 94 KB answer went
 # in one append that held the loop for 0.1-0.3 s), and the answer's old blocks are folded between slices, so they
@@ -95,6 +95,10 @@ IDLE_WRITE_SLICE = 12_000  # characters
 WRITE_BLOCKS = 30
 PARSE_CODE_APART_AFTER = 8_000  # characters of an ended answer beyond which its code blocks are parsed in a thread
 FRAME_WAIT_LIMIT = 0.5  # seconds a slice waits for the frame after the previous one before going on anyway
+
+
+async def _key_poll() -> None:
+    await asyncio.sleep(KEY_POLL)
 
 
 async def next_frame(widget: Widget) -> None:
@@ -176,7 +180,8 @@ class _Feed:
     With `show_tail` (the answer, not its thinking), a block longer than HOLD_BLOCK_AFTER is held back until it ends,
     and `show_tail` is given its last characters to show instead (None once nothing is held); and a backlog (text
     that arrived faster than it could be drawn) is appended in slices of about WRITE_SLICE characters, cut where
-    blocks begin, a frame apart, so a key typed meanwhile waits for one slice, not for all of it.
+    blocks begin, a frame apart, so a key typed meanwhile waits for one slice, not for all of it; while the user
+    types, each slice starts in the gap just after a key (`_keys_allow`), so that keys wait for none.
     """
 
     def __init__(self, owner: Widget, markdown: Markdown, interval: float = FLUSH_INTERVAL, show_tail=None) -> None:
@@ -186,6 +191,7 @@ class _Feed:
         self._base_interval = self._interval = interval
         self._due = 0.0
         self._held_since = 0.0  # when the oldest text not yet written arrived
+        self._wrote_at = 0.0  # when the last slice was appended
         self._parts: list[str] = []
         self._length = 0  # of the text received
         self._written = 0  # how much of it has been appended to the Markdown
@@ -194,7 +200,6 @@ class _Feed:
         self._tail_shown = False
         self._appending = asyncio.Lock()  # one append at a time: two at once can misplace blocks (see finish)
         self._timer: Timer | None = None
-        self._after_echo = False  # a write is waiting for the frame that shows the key just typed
         self._wanted = asyncio.Event()  # the writer task has something to append
         self._writer_task: asyncio.Task | None = None
         self._closed = False
@@ -256,24 +261,23 @@ class _Feed:
     async def _write_when_keys_allow(self) -> None:
         if self._closed or self._written == self._length:
             return
-        now = time.perf_counter()
-        since_key = self._since_key()
-        if since_key < ECHO_FRAME:  # a key has just arrived: write once the frame that shows it is drawn
-            if not self._after_echo:
-                self._after_echo = True
-                self._owner.call_after_refresh(self._write_after_echo)
-            return
-        if since_key < TYPING_PAUSE and now - self._held_since < MAX_FLUSH_INTERVAL:
-            if self._timer is None:  # between two keys: wait for the next one
-                self._due = now + KEY_POLL
-                self._timer = self._owner.set_timer(KEY_POLL, self._flush, name="markdown-feed")
-            return
-        self._write()
-
-    def _write_after_echo(self) -> None:
-        self._after_echo = False
-        if self._written < self._length:
+        if self._keys_allow():
             self._write()
+        elif self._timer is None:  # the user types: poll for the gap after their next key
+            self._due = time.perf_counter() + KEY_POLL
+            self._timer = self._owner.set_timer(KEY_POLL, self._flush, name="markdown-feed")
+
+    def _keys_allow(self) -> bool:
+        """Whether a slice may start now: nobody types, or it is the gap after a key, or nothing was written for
+        MAX_FLUSH_INTERVAL (since the last slice, or since the text waiting arrived)."""
+        waited = time.perf_counter() - max(self._held_since, self._wrote_at)
+        return waited >= MAX_FLUSH_INTERVAL or may_start_work(getattr(self._owner, "app", None))
+
+    async def _until_keys_allow(self, *, unless_closed: bool = False) -> None:
+        """Until a slice may start (`_keys_allow`); or, `unless_closed`, until the feed is closed (the writer task:
+        `finish` then writes the rest, waiting likewise)."""
+        while not self._keys_allow() and not (unless_closed and self._closed):
+            await _key_poll()
 
     def _write(self) -> None:
         """Have the writer task append what may be written now (it runs apart from the screen, see `_writer`)."""
@@ -294,6 +298,7 @@ class _Feed:
                 self._wanted.clear()
                 while not self._closed and await self._append_slice(final=False):
                     await next_frame(self._owner)
+                    await self._until_keys_allow(unless_closed=True)
         except Exception:  # the widget went away mid-append: what is left is appended by finish, or by a new task
             log.debug("an answer's writer stopped", exc_info=True)
         finally:
@@ -311,6 +316,7 @@ class _Feed:
             stop = self._slice_end(end)
             chunk = self.text[self._written:stop]
             self._written = stop
+            self._wrote_at = time.perf_counter()
             await self._markdown.append(chunk)
             return stop < end
 
@@ -353,7 +359,11 @@ class _Feed:
         self.close()  # the writer task wakes, sees the feed closed and ends; the rest is appended here
         if self._scanner is not None:
             self._scanner.feed(self.text)
-        while await self._append_slice(final=True):
+        while True:
+            if self._written < self._length:  # the first slice too: the stream may end late in a gap between keys
+                await self._until_keys_allow()
+            if not await self._append_slice(final=True):
+                break
             await next_frame(self._owner)
         text = self.text
         redrawn = self._markdown.source != text

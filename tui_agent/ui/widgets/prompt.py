@@ -130,6 +130,9 @@ class Prompt(TextArea):
             screen = self.screen
             if isinstance(screen, HoldsLayout):
                 screen.paint_now(self)
+            pace = getattr(self.app, "key_pace", None)
+            if isinstance(event, events.Key) and pace is not None:
+                pace.shown()  # work waiting for the gap after this key may start (ui/input_timing.py)
 
     async def _on_key(self, event: events.Key) -> None:
         # Runs before TextArea._on_key (Textual dispatches along the MRO); prevent_default stops the base
