@@ -83,3 +83,25 @@ async def test_after_a_theme_change_code_draws_what_code_drawn_in_that_theme_dra
         strips = app.screen._compositor.render_strips()
         switched = [[(char, segment.style) for segment in strip for char in segment.text] for strip in strips]
     assert switched == fresh
+
+
+async def test_a_code_blocks_height_is_counted_as_textual_counts_it():
+    """Counted from its lines when none wraps (Textual wraps all of the code to count them); measured as Textual
+    measures it when one would wrap, and when a tab makes a line wider than its characters."""
+    from textual.app import App
+    from textual.content import Content
+    from textual.geometry import Size
+    from textual.widgets import Label
+
+    codes = ["def f(x):\n    return x\n", "one line", "", "\n", "a\n\n\nb", "日本語 🎉\nshort", "tab\there\n",
+             "x = 1\n" * 300]
+    labels = [(CodeLines(Content(code)), Label(Content(code))) for code in codes]
+    app = App()
+    async with app.run_test(size=(100, 20)) as pilot:
+        await app.screen.mount_all([widget for pair in labels for widget in pair])
+        await pilot.pause()
+        for code, (ours, textuals) in zip(codes, labels):
+            widest = Content(code).get_optimal_width(textuals.styles, 100)
+            for width in sorted({1, max(1, widest - 1), widest, widest + 5}):
+                size = Size(width, 10)
+                assert ours.get_content_height(size, size, width) == textuals.get_content_height(size, size, width), (code, width)
