@@ -7,6 +7,7 @@ feed asks for its next write and what each append carries, not how long anything
 from __future__ import annotations
 
 import asyncio
+from contextlib import contextmanager
 
 import pytest
 
@@ -66,6 +67,8 @@ async def settle() -> None:
 class _Markdown:
     """Records what is appended (Textual's `Markdown.append`, awaited), and when it began by the `clock` given, which
     each append moves on by `cost` (what a slice's parse, mount and layout take)."""
+
+    screen = None  # on no screen: no layout to hold (`layout_hold`; a test records the holds apart)
 
     def __init__(self, clock: list[float] | None = None, cost: float = 0.0) -> None:
         self.source = ""
@@ -228,6 +231,40 @@ async def test_finish_waits_for_the_gaps_between_keys_too_and_for_no_key_once_th
     typing = [at for at in markdown.at if at - user.typed[-1] < TYPING_PAUSE]
     assert typing and all(user.gap_of(at) < 0.2 / 2 for at in typing)
     assert len(typing) < len(markdown.written)  # the rest once the user stopped, at once
+
+
+async def test_the_layout_of_a_slice_that_ends_late_in_a_gap_waits_for_the_next_gap(clock, typist, monkeypatch):
+    """The screen's layout is held from a slice's start until the keys allow work: a slice whose append ends past
+    the first half of the gap (a long code block) is placed by a layout in the next gap, not under the next key."""
+    holds: list[tuple[float, float]] = []
+
+    @contextmanager
+    def recorded_hold(node):
+        began = clock[0]
+        yield
+        holds.append((began, clock[0]))
+
+    monkeypatch.setattr(message, "layout_hold", recorded_hold)
+    owner = _Owner()
+    owner.is_attached = False
+    feed, markdown = _answer_feed(owner, clock, cost=0.09)  # each append takes 90 ms: longer than half a gap
+    user = typist(owner, gap=0.15, keys=20)
+    feed.add("".join(f"paragraph {i} " + "word " * 60 + "\n\n" for i in range(20)))  # ≈ 6 KB: a few slices
+    await feed.finish()
+    assert markdown.source == feed.text and len(holds) == len(markdown.written) > 1
+    for began, released in holds:
+        assert released - began >= 0.09
+        assert user.gap_of(released) < 0.15 / 2  # released in a gap, never late in one
+
+    holds.clear()
+    user.left = 0
+    clock[0] += 1.0  # nobody types any more: released as soon as the append is over
+    owner2 = _Owner()
+    owner2.is_attached = False
+    feed, markdown = _answer_feed(owner2, clock, cost=0.09)
+    feed.add("a paragraph\n\n")
+    await feed.finish()
+    assert [released - began for began, released in holds] == [pytest.approx(0.09)]
 
 
 async def test_an_answer_that_ends_late_in_a_gap_between_keys_waits_for_the_next_key_to_be_drawn(clock, typist):

@@ -11,6 +11,8 @@ the widgets that changed where they stand (the key just typed in the prompt, a s
 places the new blocks runs once, when the mount is over. The last block, updated in place, may be cropped to its
 old height until then, and a scroll made meanwhile is shown with that layout (Textual scrolls a screen whose layout
 is due by laying it out). A hold never lasts longer than LAYOUT_HOLD_LIMIT, so a long mount still shows its progress.
+While the user types, the answer's feed keeps holding after the mount until the gap after the next key
+(`_Feed._append_slice`, ui/input_timing.py): the layout that places a slice is work that a key would wait for too.
 
 A key typed in the prompt does not wait for a frame at all: the prompt has the screen paint it where it stands as
 soon as the key is handled (`HoldsLayout.paint_now`). Textual draws a change at the screen's next frame, which comes
