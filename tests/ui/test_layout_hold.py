@@ -88,6 +88,26 @@ async def test_a_hold_never_defers_the_layout_longer_than_its_limit(monkeypatch)
             assert mounted.size.height == 1  # laid out, though the hold is still on
 
 
+async def test_a_hold_taken_inside_another_has_its_own_limit(monkeypatch):
+    """The answer's feed holds the layout around an append (and, while the user types, until the gap after the next
+    key); the append holds it again while its blocks mount, which can begin long after the feed's hold did."""
+    monkeypatch.setattr(layout_hold, "LAYOUT_HOLD_LIMIT", 0.05)
+    app = One()
+    async with app.run_test(size=(60, 30)) as pilot:
+        screen = app.screen
+        with screen.hold_layout():
+            await pilot.pause(0.1)  # the outer hold's limit is past (a long parse)
+            assert not screen.layout_held
+            with screen.hold_layout():  # the mount's own
+                assert screen.layout_held
+                mounted = Static("a new line")
+                await screen.query_one(VerticalScroll).mount(mounted)
+                await pilot.pause()
+                assert mounted.size.height == 0  # held: not laid out yet
+            await pilot.pause(0.1)
+            assert mounted.size.height == 1
+
+
 async def test_an_append_lays_out_once_when_its_blocks_have_mounted(monkeypatch):
     """A list mounts over several turns of the event loop (items, bullets, bodies); the screen is arranged once
     for the whole append, and what is drawn is what it was without the hold."""

@@ -51,9 +51,10 @@ class HoldsLayout(Screen):
 
     @contextmanager
     def hold_layout(self) -> Iterator[None]:
-        """Defer the screen's layout (up to LAYOUT_HOLD_LIMIT) until the block is left; holds may nest."""
-        if self._layout_holds == 0:
-            self._layout_held_since = time.perf_counter()
+        """Defer the screen's layout (up to LAYOUT_HOLD_LIMIT from the latest hold taken) until the block is left;
+        holds may nest. The limit counts from the latest: a hold taken around an append whose parse is long (seconds
+        for a 5 MB block, in a thread) must not have used up the limit of the mount's own hold inside it."""
+        self._layout_held_since = time.perf_counter()
         self._layout_holds += 1
         try:
             yield
