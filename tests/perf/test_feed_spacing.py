@@ -30,7 +30,6 @@ class _Owner:
     def __init__(self) -> None:
         self.delays: list[float] = []
         self.app = type("App", (), {"last_input_at": 0.0, "key_pace": KeyPace()})()
-        self.after_refresh: list = []
         self.is_attached = True
         self.frames_waited = 0
         self._frame: asyncio.Future | None = None
@@ -39,9 +38,6 @@ class _Owner:
         self.delays.append(delay)
         return None
 
-    def call_after_refresh(self, callback):
-        self.after_refresh.append(callback)
-
     async def wait_for_refresh(self) -> bool:
         self.frames_waited += 1
         self._frame = asyncio.get_running_loop().create_future()
@@ -49,10 +45,7 @@ class _Owner:
         return True
 
     async def draw_frame(self) -> None:
-        """A frame is drawn: after-refresh callbacks run and whoever waited for it goes on."""
-        callbacks, self.after_refresh = self.after_refresh, []
-        for callback in callbacks:
-            callback()
+        """A frame is drawn: whoever waited for it goes on."""
         if self._frame is not None and not self._frame.done():
             self._frame.set_result(None)
         await settle()
