@@ -594,8 +594,9 @@ class ChatScreen(BranchCommands, HoldsLayout):
                 async for event in events:
                     # While the socket holds more data, reading it never suspends this task: a fast stream (5 MB at
                     # full speed) read for seconds on end and keys waited for all of it. Let the loop in regularly.
-                    turn = STREAM_TURN_TYPING if seconds_since_input(self.app) < TYPING_PAUSE else STREAM_TURN
-                    if time.perf_counter() - busy_since > turn:
+                    # (Whether the user types is asked only once the shorter turn is over: not once per event.)
+                    turn = time.perf_counter() - busy_since
+                    if turn > STREAM_TURN_TYPING and (turn > STREAM_TURN or seconds_since_input(self.app) < TYPING_PAUSE):
                         await asyncio.sleep(0)
                         busy_since = time.perf_counter()
                     if first:
