@@ -172,10 +172,11 @@ def chunks_of(text: str, size: int = 20) -> list[str]:
 
 @contextlib.contextmanager
 def loopback_answer(chunks: list[str], delay: float = 0.0, repeat: int = 1,
-                    sent_at: list[float] | None = None) -> Iterator[str]:
+                    sent_at: list[float] | None = None, read_at: list[float] | None = None) -> Iterator[str]:
     """A loopback OpenAI-compatible server in a child process that streams `chunks` (one SSE event each,
     `delay` s apart) to each of the next `repeat` chat requests; yields its base URL. With `sent_at`, the
-    `time.perf_counter()` at which each streamed reply was written whole is appended to it as it happens."""
+    `time.perf_counter()` at which each streamed reply was written whole is appended to it as it happens; with
+    `read_at` (Linux), the moment the app had read its last byte (bench/_loopback.py)."""
     spec = Path(tempfile.mkstemp(prefix="tui-agent-bench-", suffix=".json")[1])
     spec.write_text(json.dumps({"chunks": chunks, "delay": delay, "repeat": repeat}), encoding="utf-8")
     proc = subprocess.Popen([sys.executable, str(ROOT / "bench" / "_loopback.py"), str(spec)],
@@ -189,8 +190,10 @@ def loopback_answer(chunks: list[str], delay: float = 0.0, repeat: int = 1,
 
         def note_sends() -> None:
             for line in stdout:
-                if line.startswith("sent ") and sent_at is not None:
-                    sent_at.append(float(line.split()[1]))
+                kind, _, moment = line.partition(" ")
+                into = {"sent": sent_at, "read": read_at}.get(kind)
+                if into is not None:
+                    into.append(float(moment))
 
         threading.Thread(target=note_sends, daemon=True).start()
         yield base_url

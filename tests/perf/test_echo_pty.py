@@ -46,6 +46,30 @@ def test_a_tiny_answer_is_seen_streaming_and_ending_and_every_key_is_seen_echoed
     assert 0 < result["first"] <= result["end"] < 30
     assert 0 < result["one_shot"] < 30
     assert result["chunks"] == len(echo_pty.chunks_of(answer))
+    if Path("/proc/net/tcp").exists():  # the app read the last byte after the server wrote it, and before the end
+        assert -0.01 < result["after_last_read"] <= result["after_last_chunk"] + 0.01, result
+
+
+def test_the_loopback_server_finds_both_ends_of_its_connection_in_the_tcp_table(monkeypatch):
+    """bench/_loopback.py reports "read" once the server's send queue and the app's receive queue are both empty."""
+    monkeypatch.syspath_prepend(str(BENCH))
+    import _loopback
+
+    server, client = ("127.0.0.1", 8080), ("127.0.0.1", 51202)
+    header = "  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode"
+
+    def table(tx: int, rx: int) -> str:  # /proc/net/tcp: addresses as little-endian hex, then tx_queue:rx_queue
+        return "\n".join([
+            header,
+            "   0: 0100007F:1F90 00000000:0000 0A 00000000:00000000 00:00000000 00000000  0 0 1",  # the listener
+            f"   1: 0100007F:1F90 0100007F:C802 01 {tx:08X}:00000000 00:00000000 00000000  0 0 2",  # server's end
+            f"   2: 0100007F:C802 0100007F:1F90 01 00000000:{rx:08X} 00:00000000 00000000  0 0 3",  # the app's end
+        ])
+
+    assert _loopback.queues(server, client, table(65536, 1_048_576)) == (65536, 1_048_576)
+    assert _loopback.queues(server, client, table(0, 12)) == (0, 12)  # written whole, not read yet
+    assert _loopback.queues(server, client, table(0, 0)) == (0, 0)  # read
+    assert _loopback.queues(server, ("127.0.0.1", 40000), table(0, 5)) is None  # another connection: gone
 
 
 def test_the_prompt_box_is_read_from_the_emulated_screen(echo_pty):
