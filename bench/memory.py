@@ -34,7 +34,9 @@ CASES = {
     "empty": "chat screen, empty",
     "answer": "chat after the 94 KB streamed answer",
     "answer-paced": "the same answer at 500 chunks/s",
+    "answer-short": "chat after a 2 KB answer (the same kinds of block)",
     "history": "chat after open_conversation of 2,000 messages",
+    "history-10": "chat after open_conversation of 10 messages",
     "history-whole": "the same, once the rest of the branch is read",
     "session": "chat after ChatSession.open of 2,000 (10 mounted)",
 }
@@ -53,11 +55,12 @@ async def _child(case: str) -> dict:
             await pilot.pause()
             gc.collect()
             return {"rss": rss_mb(), "peak": peak_rss_mb()}
-    if case in ("answer", "answer-paced"):
+    if case in ("answer", "answer-paced", "answer-short"):
         from _common import answer_text
         from streaming import stream_into_chat
 
-        result = await stream_into_chat(answer_text(), 0.0 if case == "answer" else 0.002, check=False)
+        text = short_answer() if case == "answer-short" else answer_text()
+        result = await stream_into_chat(text, 0.002 if case == "answer-paced" else 0.0, check=False)
         return {"rss": result["rss_mb"], "peak": peak_rss_mb()}
     from _common import make_app
 
@@ -74,10 +77,28 @@ async def _child(case: str) -> dict:
 
     home = temp_home()
     make_app(home)  # writes the config; the history goes where the app's service looks for it
-    ids, _ = build_history(Paths.resolve(env=bench_env(home)).history_db, (2000,))
-    via = {"history": "screen", "history-whole": "screen-whole"}.get(case, "session")
-    result = await open_in_chat(home, ids[2000], 10, via=via)
+    size = 10 if case == "history-10" else 2000
+    ids, _ = build_history(Paths.resolve(env=bench_env(home)).history_db, (size,))
+    via = {"history": "screen", "history-10": "screen", "history-whole": "screen-whole"}.get(case, "session")
+    result = await open_in_chat(home, ids[size], 10, via=via)
     return {"rss": result["rss_mb"], "peak": peak_rss_mb()}
+
+
+def short_answer() -> str:
+    """About 2 KB cut from the 94 KB answer with a block of each kind it has: headings, prose, a list, a table and
+    a 10-line Python fence (so what a first answer loads, the Markdown parser and the highlighter, is in both)."""
+    from _common import answer_text
+
+    text = answer_text()
+    start = text.index("| name | value |")
+    table = text[start:text.index("\n\n", start)]
+    fence = "\n".join(text[text.index("```python"):].splitlines()[:11]) + "\n```"
+    return "\n\n".join([text[:text.index("\n\n", 1500)], fence, table]) + "\n"
+
+
+# Issue 23's title: long chats and big answers cost what a short one does. These rows say how far, in one run.
+LENGTH_RATIOS = (("answer", "answer-short", "94 KB answer ÷ 2 KB answer"),
+                 ("history", "history-10", "2,000 messages ÷ 10 messages, opened"))
 
 
 def run_case(case: str) -> dict:
@@ -110,6 +131,11 @@ def main() -> None:
                      ", ".join(f"{r['rss']:.1f}" for r in runs)])
     print(f"{machine()}; headless {SIZE[0]}×{SIZE[1]}; one fresh process per case; median of {args.runs} runs\n")
     print(table(["resident memory", "RSS MB", "peak MB", "+ bare MB", "× bare", "+ empty chat MB", "each run"], rows))
+    ratios = [[label, median(r["rss"] for r in results[long]) / median(r["rss"] for r in results[short])]
+              for long, short, label in LENGTH_RATIOS if long in results and short in results]
+    if ratios:
+        print()
+        print(table(["length (issue 23's title)", "RSS ÷ RSS"], ratios))
 
 
 if __name__ == "__main__":
