@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import time
 
 # Read by Textual at import time: snapshots and Pilot tests must not depend on animation timing.
 os.environ.setdefault("TEXTUAL_ANIMATIONS", "none")
@@ -27,3 +28,12 @@ def isolated_home(tmp_path_factory, monkeypatch):
     monkeypatch.setenv("TUI_AGENT_KEYRING", "file")
     monkeypatch.setenv("NO_PROXY", "127.0.0.1,localhost")
     return home
+
+
+@pytest.fixture
+def perf_clock(monkeypatch):
+    """`time.perf_counter` held at 100.0 s, for code that reads the time through it: a one-item list, which the test
+    moves forward (`perf_clock[0] += 0.05`)."""
+    now = [100.0]
+    monkeypatch.setattr(time, "perf_counter", lambda: now[0])
+    return now

@@ -29,6 +29,17 @@ def seconds_since_input(app: object | None) -> float:
     return time.perf_counter() - getattr(app, "last_input_at", 0.0)
 
 
+def user_typing(app: object | None) -> bool:
+    """Whether the user typed or scrolled in `app` within the last TYPING_PAUSE seconds."""
+    return seconds_since_input(app) < TYPING_PAUSE
+
+
+def key_pace(app: object | None) -> "KeyPace | None":
+    """`app`'s KeyPace (None for an app that does not keep one: tests' bare apps)."""
+    pace = getattr(app, "key_pace", None)
+    return pace if isinstance(pace, KeyPace) else None
+
+
 class KeyPace:
     """When the user's last key came and was drawn, and the gaps between their recent keys."""
 
@@ -74,8 +85,7 @@ class KeyPace:
 def may_start_work(app: object | None) -> bool:
     """Whether work that takes the event loop for tens of milliseconds may start now: nobody is typing, or the user
     is in the gap just after a key (`KeyPace.gap_open`). A scroll counts as typing, with no gap to start in."""
-    now = time.perf_counter()
-    if now - getattr(app, "last_input_at", 0.0) >= TYPING_PAUSE:
+    if not user_typing(app):
         return True
-    pace = getattr(app, "key_pace", None)
-    return isinstance(pace, KeyPace) and pace.gap_open(now)
+    pace = key_pace(app)
+    return pace is not None and pace.gap_open(time.perf_counter())

@@ -24,7 +24,7 @@ from textual.widgets import Footer, Static
 
 from tui_agent.service.claims import ConversationBusy
 from tui_agent.ui.branching import BranchCommands
-from tui_agent.ui.input_timing import TYPING_PAUSE, seconds_since_input
+from tui_agent.ui.input_timing import key_pace, user_typing
 from tui_agent.ui.layout_hold import HoldsLayout
 from tui_agent.ui.widgets.attachments import AttachmentChips, with_attached
 from tui_agent.ui.widgets.completion import CompletionMenu
@@ -582,7 +582,7 @@ class ChatScreen(BranchCommands, HoldsLayout):
 
         state: "AnswerState" = "complete"
         error = ""
-        pace = getattr(self.app, "key_pace", None)
+        pace = key_pace(self.app)
         if pace is not None:
             pace.answer_asked()  # drawn at once until the user types again (ui/input_timing.py)
         session = self._ensure_session()
@@ -596,7 +596,7 @@ class ChatScreen(BranchCommands, HoldsLayout):
                     # full speed) read for seconds on end and keys waited for all of it. Let the loop in regularly.
                     # (Whether the user types is asked only once the shorter turn is over: not once per event.)
                     turn = time.perf_counter() - busy_since
-                    if turn > STREAM_TURN_TYPING and (turn > STREAM_TURN or seconds_since_input(self.app) < TYPING_PAUSE):
+                    if turn > STREAM_TURN_TYPING and (turn > STREAM_TURN or user_typing(self.app)):
                         await asyncio.sleep(0)
                         busy_since = time.perf_counter()
                     if first:

@@ -23,7 +23,7 @@ from textual.widget import Widget
 from textual.widgets import Collapsible, Markdown, Static
 
 from tui_agent.sanitize import StreamSanitizer, sanitize
-from tui_agent.ui.input_timing import TYPING_PAUSE, may_start_work, seconds_since_input
+from tui_agent.ui.input_timing import may_start_work, user_typing
 from tui_agent.ui.layout_hold import layout_hold
 from tui_agent.ui.widgets.answer_markdown import AnswerMarkdown
 from tui_agent.service.agent import NO_TEXT
@@ -246,11 +246,8 @@ class _Feed:
     def _slice_end(self, end: int) -> int:
         if self._scanner is None:  # the thinking: collapsed, cheap to draw; written whole
             return end
-        size = WRITE_SLICE if self._since_key() < TYPING_PAUSE else IDLE_WRITE_SLICE
+        size = WRITE_SLICE if user_typing(getattr(self._owner, "app", None)) else IDLE_WRITE_SLICE
         return self._scanner.slice_end(self._written, end, size)
-
-    def _since_key(self) -> float:
-        return seconds_since_input(getattr(self._owner, "app", None))
 
     async def _flush(self) -> None:
         self._timer = None

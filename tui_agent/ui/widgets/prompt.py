@@ -11,6 +11,7 @@ from textual.message import Message
 from textual.widgets import TextArea
 
 from tui_agent.sanitize import sanitize
+from tui_agent.ui.input_timing import key_pace
 from tui_agent.ui.layout_hold import HoldsLayout
 
 if TYPE_CHECKING:
@@ -130,7 +131,7 @@ class Prompt(TextArea):
             screen = self.screen
             if isinstance(screen, HoldsLayout):
                 screen.paint_now(self)
-            pace = getattr(self.app, "key_pace", None)
+            pace = key_pace(self.app)
             if isinstance(event, events.Key) and pace is not None:
                 pace.shown()  # work waiting for the gap after this key may start (ui/input_timing.py)
 
