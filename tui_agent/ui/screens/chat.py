@@ -585,6 +585,9 @@ class ChatScreen(BranchCommands, HoldsLayout):
         pace = key_pace(self.app)
         if pace is not None:
             pace.answer_asked()  # drawn at once until the user types again (ui/input_timing.py)
+        from tui_agent.ui.allocator import hold_mmap_threshold_once
+
+        hold_mmap_threshold_once()  # what a long answer frees goes back to the system (ui/allocator.py)
         session = self._ensure_session()
         session.switch_to_chain(chain)
         first = True
