@@ -12,7 +12,7 @@ resident, 174 MB with the threshold held; a 5 MB paragraph 159 → 146 MB; a 600
 
 Setting the threshold with mallopt turns glibc's adjustment off (mallopt(3)), so every large block keeps a mapping
 of its own and is returned when freed; a mapping costs a system call and its page faults, small beside the copy it
-holds (black-box, the 5 MB cases ended as soon while the user typed; in-process, nobody typing, 1-3 % later). It is
+holds (black-box, the 5 MB cases ended as soon while the user typed; in-process, nobody typing, 1-8 % later). It is
 done once, when the first answer starts streaming (`ChatScreen._stream_answer`): ctypes and the C library's handle
 cost 0.3 MB, which a session that never streams need not pay. Linux with glibc only: anywhere else (or a C library
 without glibc's `mallopt`) nothing is done.
