@@ -27,9 +27,10 @@ home, where it reopens that conversation: first frame → ENDOFANSWER on screen 
 target 4 compares the streamed one with. The streamed final render is timed from when the app had read the
 answer's last byte (the loopback server watches both ends' socket queues, bench/_loopback.py; Linux) to the end on
 screen, and judged by that. Beside it: from when the server had written its last chunk (it writes only as fast as
-the app reads, so up to a few MB can still wait in the sockets then: the app's reading of them is streaming, not the
-final render; this was the only figure until the eleventh pass), and Enter → end, transfer included. A case still running at `--timeout` is reported as timed out, with
-the keys it timed until then and how far into the answer the screen had got.
+the app reads, so up to a few MB can still wait in the sockets then: the app's reading of them is streaming, not
+the final render; this was the only figure until the eleventh pass), and Enter → end, transfer included. A case
+still running at `--timeout` is reported as timed out, with the keys it timed until then and how far into the
+answer the screen had got.
 
 With `--elia COMMAND` (elia-chat installed in a venv of its own: `python3 -m venv /tmp/elia &&
 /tmp/elia/bin/pip install elia-chat`, then `--elia /tmp/elia/bin/elia`) two more cases run: the 94 KB answer at
@@ -694,7 +695,8 @@ def _progress(result: dict) -> str:
     extra = f", TIMED OUT: {result['timeout']}" if "timeout" in result else ""
     extra += f" (the screen was {result['shown_at_timeout']:.0%} into the answer)" if "shown_at_timeout" in result else ""
     extra += f", end {result['end']:.2f} s" if "end" in result else ""
-    extra += f", last byte read → end {result['after_last_read']:.2f} s" if "after_last_read" in result else ""
+    if "after_last_read" in result:
+        extra += f", last byte read → end {result['after_last_read']:.2f} s"
     extra += f", one-shot {result['one_shot']:.2f} s" if "one_shot" in result else ""
     return (f"{len(values)} keys, p50 {p50 * 1000:.0f} p95 {p95 * 1000:.0f} max {top * 1000:.0f} ms{extra}; "
             f"bench CPU {result['bench_cpu_s']:.1f} s")

@@ -79,6 +79,9 @@ async def test_the_threshold_is_held_once_an_answer_streams_not_before(home, mon
         for count, prompt in enumerate(("first", "second"), start=1):
             app.screen.prompt.insert(prompt)
             await pilot.press("enter")
-            await wait_until(pilot, lambda: [a.state for a in app.screen.query(AssistantMessage)] == ["complete"] * count
-                             and not app.screen.answer_busy, f"answer {count}")
+            def answered(count=count) -> bool:
+                states = [answer.state for answer in app.screen.query(AssistantMessage)]
+                return states == ["complete"] * count and not app.screen.answer_busy
+
+            await wait_until(pilot, answered, f"answer {count}")
         assert held == [True]  # once: the setting lasts for the process
