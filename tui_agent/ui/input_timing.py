@@ -24,14 +24,10 @@ GAP_WORK_MIN = 0.03
 GAP_WORK_FIRST = 0.05
 
 
-def seconds_since_input(app: object | None) -> float:
-    """Seconds since the user last typed or scrolled in `app` (a very long time for anything that does not stamp it)."""
-    return time.perf_counter() - getattr(app, "last_input_at", 0.0)
-
-
 def user_typing(app: object | None) -> bool:
-    """Whether the user typed or scrolled in `app` within the last TYPING_PAUSE seconds."""
-    return seconds_since_input(app) < TYPING_PAUSE
+    """Whether the user typed or scrolled in `app` within the last TYPING_PAUSE seconds (never, for anything that
+    does not stamp `last_input_at`)."""
+    return time.perf_counter() - getattr(app, "last_input_at", 0.0) < TYPING_PAUSE
 
 
 def key_pace(app: object | None) -> "KeyPace | None":

@@ -131,8 +131,7 @@ class Prompt(TextArea):
             screen = self.screen
             if isinstance(screen, HoldsLayout):
                 screen.paint_now(self)
-            pace = key_pace(self.app)
-            if isinstance(event, events.Key) and pace is not None:
+            if isinstance(event, events.Key) and (pace := key_pace(self.app)) is not None:
                 pace.shown()  # work waiting for the gap after this key may start (ui/input_timing.py)
 
     async def _on_key(self, event: events.Key) -> None:
