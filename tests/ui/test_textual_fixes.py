@@ -162,3 +162,89 @@ async def test_blocks_that_do_not_ask_to_share_are_styled_by_textual_alone():
         await pilot.pause()
         first, second = app.query("MarkdownParagraph")
         assert first._component_styles["em"] is not second._component_styles["em"]
+
+
+def test_dirty_lines_are_the_set_of_lines_textual_kept():
+    """Every operation StylesCache makes on its dirty lines, in random order, leaves DirtyLines holding what a set
+    would hold, with its runs sorted, apart and not touching."""
+    import random
+
+    rng = random.Random(23)
+    for _ in range(500):
+        ours, theirs = textual_fixes.DirtyLines(), set()
+        for _ in range(rng.randint(1, 12)):
+            start = rng.randint(0, 40)
+            lines = range(start, start + rng.randint(-2, 15))
+            operation = rng.choice(["update", "update", "difference_update", "difference_update", "points", "clear"])
+            if operation == "points":  # not a run: one line at a time
+                points = [rng.randint(0, 50) for _ in range(3)]
+                ours.update(points), theirs.update(points)
+            elif operation == "clear":
+                ours.clear(), theirs.clear()
+            else:
+                getattr(ours, operation)(lines), getattr(theirs, operation)(lines)
+            assert ours == theirs and set(ours) == theirs and len(ours) == len(theirs)
+            assert bool(ours) is bool(theirs)
+            assert [line for line in range(-2, 60) if line in ours] == sorted(theirs)
+            assert all(end < start for end, start in zip(ours._ends, ours._starts[1:]))
+    assert "x" not in textual_fixes.DirtyLines(range(3))
+
+
+class _Tall(App[None]):
+    CSS = "#view { height: 1fr; overflow-y: auto; } #tall { height: 5000; }"
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="view"):
+            yield Static("top line", id="tall")
+
+
+async def test_a_tall_widget_keeps_its_dirty_lines_as_runs_and_draws_as_textual_does():
+    app = _Tall()
+    async with app.run_test(size=(40, 12)) as pilot:
+        await pilot.pause()
+        tall = app.query_one("#tall")
+        ours = app.export_screenshot()
+        tall.refresh()  # the whole widget: 5,000 lines dirty
+        await pilot.pause()
+        dirty = tall._styles_cache._dirty_lines
+        assert isinstance(dirty, textual_fixes.DirtyLines)
+        assert len(dirty._starts) <= 2  # the lines not drawn yet, as runs, however tall the widget is
+        assert 4900 < len(dirty) < 5000  # what was drawn (the visible lines) is no longer dirty
+        assert 0 not in dirty and 4999 in dirty
+        app.query_one("#view").scroll_end(animate=False)
+        await pilot.pause()
+        assert 0 not in dirty and 4999 not in dirty  # the lines drawn at the bottom are no longer dirty
+        assert 2500 in dirty and len(dirty._starts) == 1
+    textual_fixes.StylesCache.__init__ = textual_fixes._textual_styles_cache_init  # Textual's own set, as a check
+    try:
+        app = _Tall()
+        async with app.run_test(size=(40, 12)) as pilot:
+            await pilot.pause()
+            assert type(app.query_one("#tall")._styles_cache._dirty_lines) is set
+            assert app.export_screenshot() == ours
+    finally:
+        textual_fixes.StylesCache.__init__ = textual_fixes._styles_cache_init
+
+
+def test_the_dirty_lines_fix_stands_aside_when_textual_changes():
+    """Applied twice it does not wrap itself; and it is put in place only while StylesCache calls no set method
+    DirtyLines lacks."""
+    assert textual_fixes.StylesCache.__init__ is textual_fixes._styles_cache_init
+    assert not textual_fixes._dirty_lines_are_a_set_used_as_written_for()  # already applied
+    textual_fixes.apply()
+    assert textual_fixes.StylesCache.__init__ is textual_fixes._styles_cache_init
+    textual_fixes.StylesCache.__init__ = textual_fixes._textual_styles_cache_init
+    try:
+        assert textual_fixes._dirty_lines_are_a_set_used_as_written_for()
+
+        def is_dirty(self, y):
+            self._dirty_lines.discard(y)  # a method DirtyLines does not have
+
+        original = textual_fixes.StylesCache.is_dirty
+        textual_fixes.StylesCache.is_dirty = is_dirty
+        try:
+            assert not textual_fixes._dirty_lines_are_a_set_used_as_written_for()
+        finally:
+            textual_fixes.StylesCache.is_dirty = original
+    finally:
+        textual_fixes.StylesCache.__init__ = textual_fixes._styles_cache_init
