@@ -102,6 +102,9 @@ async def test_collection_paused_for_start_up_resumes_once_the_chat_screen_has_p
             assert gc.get_freeze_count() > 0  # start-up's objects left out of later collections
             # Full passes are the pacer's from now on (tui_agent/ui/gc_pacing.py); young ones stay automatic.
             assert app.gc_pacer is not None
+            from tui_agent.ui.allocator import give_back_free_memory
+
+            assert app.gc_pacer._after_deep is give_back_free_memory  # a deep pass hands free memory back
             assert gc.get_threshold() == (*thresholds[:2], NO_AUTOMATIC_FULL)
         assert gc.get_threshold() == thresholds  # given back when the app ends
     finally:

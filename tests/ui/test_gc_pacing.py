@@ -140,6 +140,24 @@ def test_a_pause_after_enough_was_frozen_brings_a_deep_pass_over_everything():
     assert pacer.passes == {"recent": 2, "unfrozen": 0, "deep": 1}
 
 
+def test_after_a_deep_pass_and_only_then_the_free_memory_is_handed_back():
+    fake, clock = FakeGc(), Clock()
+    last_key = [clock.now]
+    handed_back = []
+    pacer = GcPacer(lambda: last_key[0], clock=clock, gc=fake, after_deep=lambda: handed_back.append(len(fake.calls)))
+    pacer.start()
+    fake.survivors = DEEP_AFTER // 2 + 1
+    for _ in range(2):
+        fake.count[2] = FULL_DUE
+        assert pacer.after_echo() == "recent"
+    assert handed_back == []  # recent passes free little: nothing to hand back for them
+    fake.calls.clear()
+    clock.now += IDLE_AFTER * 1.5
+    assert pacer.tick() == "deep"
+    assert handed_back == [len(fake.calls)]  # once, after the pass had freed its garbage and frozen the rest
+    assert pacer.tick() is None and handed_back == [len(fake.calls)]
+
+
 def test_no_deep_pass_while_an_answer_streams_or_while_little_of_what_is_frozen_is_new():
     fake, clock = FakeGc(), Clock()
     streaming = [True]

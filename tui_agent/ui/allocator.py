@@ -1,10 +1,11 @@
-"""glibc's threshold for large blocks, held at its default: what a long answer frees goes back to the system.
+"""What a long answer frees goes back to the system: glibc's threshold for large blocks held at its default, and
+the free memory in its heap handed back after the collector's deep pass.
 
 Python hands every block over 512 bytes to the C library. glibc serves a block of M_MMAP_THRESHOLD (128 KiB) or more
 with a mapping of its own, unmapped when it is freed, until the first such block is freed: glibc then raises the
 threshold to that block's size (up to 32 MiB on 64-bit), and later blocks as large come from its heap instead. A
 streaming answer makes many such blocks, each a little larger than the last: copies of its text as it grows (the
-feed's, the Markdown source's, a checkpoint's), the set of a tall widget's dirty lines, a re-parsed tail. In the
+feed's, the Markdown source's, a checkpoint's), a re-parsed tail. In the
 heap, each freed copy leaves a hole the next, larger one does not fit, and the heap grows with the answer and keeps
 what it grew. Measured in-process at full speed (docs/benchmarks.md, eleventh pass): after a 5 MB code block
 219-254 MB resident, 186-201 MB with the threshold held; a 5 MB paragraph 179-192 → 149-151 MB; a 600 KB answer at
@@ -17,6 +18,14 @@ holds (black-box, the 5 MB cases ended as soon while the user typed; in-process,
 done once, when the first answer starts streaming (`ChatScreen._stream_answer`): ctypes and the C library's handle
 cost 0.3 MB, which a session that never streams need not pay. Linux with glibc only: anywhere else (or a C library
 without glibc's `mallopt`) nothing is done.
+
+Blocks under the threshold still come from glibc's heap, and a long answer frees many of them (its blocks fold
+away, `docs/answer-folding.md`): glibc keeps that memory for later blocks and gives back only what is free at the
+top of its heap. `give_back_free_memory` asks it to return every free page (`malloc_trim(0)`, which since glibc 2.8
+releases free pages inside the heap too). The collector pacer calls it after its deep pass, in a pause, when the
+garbage of the answers just drawn has been freed (ui/gc_pacing.py). It takes 0.4-1.6 ms; 3 s after the 94 KB answer
+the app holds 70.0-70.5 MB with it, 72.1-73.2 without, and with the twelfth pass's other change 4 s after a 5 MB
+code block 160-164 MB instead of 178 (docs/benchmarks.md, twelfth pass).
 """
 
 from __future__ import annotations
@@ -28,22 +37,48 @@ M_MMAP_THRESHOLD = -3  # <malloc.h>
 LARGE_BLOCK = 128 * 1024  # glibc's default threshold, kept fixed
 
 
+_NOT_LOADED = object()
+_libc: Any = _NOT_LOADED  # the C library's handle once looked up (None: not glibc)
+
+
+def glibc() -> Any:
+    """The C library the interpreter runs on if it is glibc, else None (loaded once: ctypes costs 0.3 MB)."""
+    global _libc
+    if _libc is _NOT_LOADED:
+        _libc = None
+        if sys.platform.startswith("linux"):
+            import ctypes
+
+            try:
+                libc = ctypes.CDLL(None)
+            except OSError:
+                libc = None
+            if _is_glibc(libc):
+                _libc = libc
+    return _libc
+
+
+def _is_glibc(libc: Any) -> bool:
+    # musl and others export a mallopt that does nothing, and no malloc_trim: glibc is the one that knows these.
+    return libc is not None and getattr(libc, "gnu_get_libc_version", None) is not None
+
+
 def hold_mmap_threshold(libc: Any = None) -> bool:
     """Fix glibc's mmap threshold at LARGE_BLOCK (see the module); True if it was set."""
-    if libc is None:
-        if not sys.platform.startswith("linux"):
-            return False
-        import ctypes
-
-        try:
-            libc = ctypes.CDLL(None)  # the C library the interpreter runs on
-        except OSError:
-            return False
-    # musl and others export a mallopt that does nothing; glibc's is the one that knows this parameter.
-    if getattr(libc, "gnu_get_libc_version", None) is None:
+    libc = glibc() if libc is None else libc
+    if not _is_glibc(libc):
         return False
     mallopt = getattr(libc, "mallopt", None)
     return mallopt is not None and mallopt(M_MMAP_THRESHOLD, LARGE_BLOCK) == 1
+
+
+def give_back_free_memory(libc: Any = None) -> bool:
+    """Return the free pages of glibc's heap to the system (see the module); True if glibc released any."""
+    libc = glibc() if libc is None else libc
+    if not _is_glibc(libc):
+        return False
+    trim = getattr(libc, "malloc_trim", None)
+    return trim is not None and trim(0) == 1
 
 
 _held: bool | None = None  # whether hold_mmap_threshold_once has run, and what it returned

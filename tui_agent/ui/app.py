@@ -151,9 +151,10 @@ class TuiAgentApp(App[int]):
 
     def _pace_collections(self) -> None:
         """Full garbage collections run between frames and never scan the whole heap under the user's keys."""
+        from tui_agent.ui.allocator import give_back_free_memory
         from tui_agent.ui.gc_pacing import CHECK_EVERY, GcPacer
 
-        self.gc_pacer = GcPacer(lambda: self.last_input_at, busy=self._answer_busy)
+        self.gc_pacer = GcPacer(lambda: self.last_input_at, busy=self._answer_busy, after_deep=give_back_free_memory)
         self.gc_pacer.start()
         self.set_interval(CHECK_EVERY, self.gc_pacer.tick, name="gc-pacer")
 

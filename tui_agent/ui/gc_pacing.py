@@ -26,6 +26,8 @@ layout), in one of three ways:
   passes): everything is unfrozen, collected and frozen again. Garbage cycles among objects frozen by
   recent passes (a removed widget, a finished stream) are reclaimed here, so nothing is kept for good; the pass
   scans the whole heap (a quarter of a second with a long answer on screen), which is why it waits for a pause.
+  Then `after_deep` runs: the app hands the C library's free memory back to the system there
+  (`give_back_free_memory`, ui/allocator.py), now that the garbage of the answers drawn since is freed.
 
 The pacer counts what it freezes itself, and never asks `gc.get_freeze_count()` under the user's keys: that walks
 every frozen object (12 ms for 1.5 M objects in a bare interpreter, more in the app's scattered heap; asked twice
@@ -62,9 +64,11 @@ class GcPacer:
     """Decides, at each `tick`, whether a full collection runs now and which kind (see the module's docstring)."""
 
     def __init__(self, last_input: Callable[[], float], *, busy: Callable[[], bool] = lambda: False,
-                 clock: Callable[[], float] = time.perf_counter, gc: Any = _gc) -> None:
+                 after_deep: Callable[[], object] = lambda: None, clock: Callable[[], float] = time.perf_counter,
+                 gc: Any = _gc) -> None:
         self._last_input = last_input  # when the user last typed or scrolled (the clock's time)
         self._busy = busy  # whether an answer is streaming or still being drawn (a deep pass would stall it)
+        self._after_deep = after_deep  # run after each deep pass (still in the pause)
         self._busy_at = float("-inf")  # when an answer was last seen streaming or drawn: its end is no pause either
         self._clock = clock
         self._gc = gc
@@ -130,6 +134,7 @@ class GcPacer:
             self._gc.freeze()
             self.frozen = self._gc.get_freeze_count()  # in a pause, after a pass over the whole heap anyway
             self.frozen_since_deep = 0
+            self._after_deep()
             kind = "deep"
         elif self.full_due and (after_echo or since_key >= TYPING_PAUSE or self.overdue):
             self._gc.collect(2)
