@@ -13,6 +13,11 @@ The chat app runs with the collector as `tui-agent` sets it up (off for start-up
 until the ninth pass this bench left CPython's default collector on, which no user runs, and missed what the pacer
 kept then: 88 MB where it said 76.5 at 500 chunks/s (docs/benchmarks.md, "ninth pass").
 
+"libraries" is the floor under all of these: the bare app plus what the libraries hold (Textual's Markdown and
+TextArea, httpx with its TLS context, SQLite) once they have streamed, saved and shown a 2 KB answer, with no code of
+tui-agent's (`libraries_app`). "answer-settled" is the 94 KB answer 3 s after its end, once the app has had the
+pause in which its collector's deep pass runs and the C library's free memory is handed back (ui/allocator.py).
+
 Run from the repository root:  .venv/bin/python bench/memory.py [--runs 3]
 Targets (issue 23): after the 94 KB answer ≤ 2× the bare app; after opening 2,000 messages ≤ 1.5×. Not a test:
 it prints a table.
@@ -31,8 +36,10 @@ from _common import ROOT, SIZE, machine, median, peak_rss_mb, rss_mb, started, t
 
 CASES = {
     "bare": "bare Textual app (header, static, footer)",
+    "libraries": "bare app + the libraries' share (see libraries_app)",
     "empty": "chat screen, empty",
     "answer": "chat after the 94 KB streamed answer",
+    "answer-settled": "the same, 3 s later (the app's pause)",
     "answer-paced": "the same answer at 500 chunks/s",
     "answer-short": "chat after a 2 KB answer (the same kinds of block)",
     "history": "chat after open_conversation of 2,000 messages",
@@ -55,12 +62,15 @@ async def _child(case: str) -> dict:
             await pilot.pause()
             gc.collect()
             return {"rss": rss_mb(), "peak": peak_rss_mb()}
-    if case in ("answer", "answer-paced", "answer-short"):
+    if case == "libraries":
+        return await libraries_app()
+    if case.startswith("answer"):
         from _common import answer_text
         from streaming import stream_into_chat
 
         text = short_answer() if case == "answer-short" else answer_text()
-        result = await stream_into_chat(text, 0.002 if case == "answer-paced" else 0.0, check=False)
+        result = await stream_into_chat(text, 0.002 if case == "answer-paced" else 0.0, check=False,
+                                        settle=SETTLE if case == "answer-settled" else 0.0)
         return {"rss": result["rss_mb"], "peak": peak_rss_mb()}
     from _common import make_app
 
@@ -82,6 +92,53 @@ async def _child(case: str) -> dict:
     via = {"history": "screen", "history-10": "screen", "history-whole": "screen-whole"}.get(case, "session")
     result = await open_in_chat(home, ids[size], 10, via=via)
     return {"rss": result["rss_mb"], "peak": peak_rss_mb()}
+
+
+SETTLE = 3.0  # seconds after the end of "answer-settled": more than the pacer's pause (IDLE_AFTER, 2 s) and a tick
+
+
+async def libraries_app() -> dict:
+    """What the libraries a chat client of this kind is built on hold once it has answered, with none of tui-agent's
+    own code: the bare app with Textual's TextArea (a prompt) and Markdown widget, showing the 2 KB answer that an
+    httpx client (its TLS context made with it, as any client's is) has just streamed from the loopback server,
+    saved in a SQLite database. The floor under every chat figure of this table."""
+    import sqlite3
+    import tempfile
+    from pathlib import Path
+
+    import httpx
+    from textual.widgets import Markdown, TextArea
+
+    sys.path.insert(0, str(ROOT / "bench"))
+    from _bare_app import BareApp
+    from _common import chunks_of, loopback_answer
+
+    class LibrariesApp(BareApp):
+        def compose(self):
+            yield from super().compose()
+            yield Markdown(id="answer")
+            yield TextArea()
+
+    with loopback_answer(chunks_of(short_answer())) as base_url, tempfile.TemporaryDirectory() as folder:
+        async with httpx.AsyncClient() as client:
+            request = {"model": "bench", "stream": True, "messages": [{"role": "user", "content": "go"}]}
+            async with client.stream("POST", f"{base_url}/chat/completions", json=request) as response:
+                events = [json.loads(line[6:]) async for line in response.aiter_lines()
+                          if line.startswith("data: ") and line != "data: [DONE]"]
+            answer = "".join(event["choices"][0]["delta"].get("content") or "" for event in events if event["choices"])
+            database = sqlite3.connect(Path(folder) / "history.db")
+            database.execute("CREATE TABLE messages (id INTEGER PRIMARY KEY, content TEXT NOT NULL)")
+            database.execute("INSERT INTO messages (content) VALUES (?)", (answer,))
+            database.commit()
+            app = LibrariesApp()
+            async with app.run_test(size=SIZE) as pilot:
+                await app.query_one("#answer", Markdown).update(answer)
+                await pilot.pause()
+                assert answer == short_answer() and app.query("MarkdownFence"), "the answer did not arrive whole"
+                gc.collect()
+                result = {"rss": rss_mb(), "peak": peak_rss_mb()}
+            database.close()
+            return result
 
 
 def short_answer() -> str:

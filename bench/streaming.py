@@ -135,8 +135,11 @@ async def idle_echo(keys: int = 12) -> list[float]:
     return latencies
 
 
-async def stream_into_chat(text: str, delay: float, *, echo: bool = False, check: bool = True) -> dict:
-    """Stream `text` (20-char chunks, `delay` s apart on the server) into the chat screen; times and checks it."""
+async def stream_into_chat(text: str, delay: float, *, echo: bool = False, check: bool = True,
+                           settle: float = 0.0) -> dict:
+    """Stream `text` (20-char chunks, `delay` s apart on the server) into the chat screen; times and checks it.
+    `settle`: seconds the app is left alone after the end before its memory is read (`rss_mb`; `rss_at_end` is
+    read at the end either way)."""
     chunks = chunks_of(text)
     arrivals = _Arrivals()
     latencies: list[float] = []
@@ -169,6 +172,10 @@ async def stream_into_chat(text: str, delay: float, *, echo: bool = False, check
                 final = time.perf_counter()
                 if probe is not None:
                     await probe
+                rss_at_end = rss_mb()
+                if settle:
+                    await asyncio.sleep(settle)
+                    paint(app)
                 result = {
                     "total": final - start,
                     "after_last": final - arrivals.last,
@@ -176,7 +183,8 @@ async def stream_into_chat(text: str, delay: float, *, echo: bool = False, check
                     "arrival_span": arrivals.last - arrivals.first,
                     "chunks": arrivals.count,
                     "echo": latencies,
-                    "rss_mb": rss_mb(),
+                    "rss_mb": rss_mb() if settle else rss_at_end,
+                    "rss_at_end": rss_at_end,
                     "dom": len(list(screen.walk_children())),
                 }
                 if check:
