@@ -5,12 +5,11 @@ Python hands every block over 512 bytes to the C library. glibc serves a block o
 with a mapping of its own, unmapped when it is freed, until the first such block is freed: glibc then raises the
 threshold to that block's size (up to 32 MiB on 64-bit), and later blocks as large come from its heap instead. A
 streaming answer makes many such blocks, each a little larger than the last: copies of its text as it grows (the
-feed's, the Markdown source's, a checkpoint's), a re-parsed tail. In the
-heap, each freed copy leaves a hole the next, larger one does not fit, and the heap grows with the answer and keeps
-what it grew. Measured in-process at full speed (docs/benchmarks.md, eleventh pass): after a 5 MB code block
-219-254 MB resident, 186-201 MB with the threshold held; a 5 MB paragraph 179-192 → 149-151 MB; a 600 KB answer at
-2,000 chunks/s 104 → 91 MB, the heap's free part 16.4 → 5.1 MB. A 94 KB answer's copies are under 128 KiB: no
-difference there.
+feed's, the Markdown source's, a checkpoint's), a re-parsed tail. In the heap, each freed copy leaves a hole the
+next, larger one does not fit, and the heap grows with the answer and keeps what it grew. Measured in-process at
+full speed (docs/benchmarks.md, eleventh pass): after a 5 MB code block 219-254 MB resident, 186-201 MB with the
+threshold held; a 5 MB paragraph 179-192 → 149-151 MB; a 600 KB answer at 2,000 chunks/s 104 → 91 MB, the heap's
+free part 16.4 → 5.1 MB. A 94 KB answer's copies are under 128 KiB: no difference there.
 
 Setting the threshold with mallopt turns glibc's adjustment off (mallopt(3)), so every large block keeps a mapping
 of its own and is returned when freed; a mapping costs a system call and its page faults, small beside the copy it

@@ -23,10 +23,11 @@
 
 - A widget's `StylesCache` kept the lines it must draw again as a `set` of line numbers, and a refresh of the whole
   widget marks every line of it: for a tall one (a long answer's message, the conversation) a set of thousands of
-  ints, made again at each refresh, of which only the lines drawn (the visible ones) are taken out again. After the 94 KB answer those sets held 0.5 MB, and the 5 MB code block's (78,767 lines)
-  was made again at each refresh. `DirtyLines` is the same set kept as sorted runs of lines (`[start, end)`): one
-  run for a whole widget, two once its visible part is drawn. A look-up costs 0.1-0.15 µs instead of 0.03 (a few
-  hundred per frame), marking a 3,000-line widget 1.7 µs instead of 45.
+  ints, made again at each refresh, of which only the lines drawn (the visible ones) are taken out again. After
+  the 94 KB answer those sets held 0.5 MB, and the 5 MB code block's (78,767 lines) was made again at each refresh.
+  `DirtyLines` is the same set kept as sorted runs of lines (`[start, end)`): one run for a whole widget, two once
+  its visible part is drawn. A look-up costs 0.1-0.15 µs instead of 0.03 (a few hundred per frame), marking a
+  3,000-line widget 1.7 µs instead of 45.
 
 Each fix checks that the code it replaces is still the one it was written for, so an upgrade that changes it
 upstream leaves Textual's own in place. The footer's keys (textual#6666) are freed by `KeysFooter` itself
