@@ -15,7 +15,7 @@ kept then: 88 MB where it said 76.5 at 500 chunks/s (docs/benchmarks.md, "ninth 
 
 "libraries" is the floor under all of these: the bare app plus what the libraries hold (Textual's Markdown and
 TextArea, httpx with its TLS context, SQLite) once they have streamed, saved and shown a 2 KB answer, with no code of
-tui-agent's (`libraries_app`). "answer-settled" is the 94 KB answer 3 s after its end, once the app has had the
+tui-agent's (`libraries_app`); "libraries-answer" the same with the 94 KB answer. "answer-settled" is the 94 KB answer 3 s after its end, once the app has had the
 pause in which its collector's deep pass runs and the C library's free memory is handed back (ui/allocator.py).
 
 Run from the repository root:  .venv/bin/python bench/memory.py [--runs 3]
@@ -37,6 +37,7 @@ from _common import ROOT, SIZE, machine, median, peak_rss_mb, rss_mb, started, t
 CASES = {
     "bare": "bare Textual app (header, static, footer)",
     "libraries": "bare app + the libraries' share (see libraries_app)",
+    "libraries-answer": "the same with the 94 KB answer (Textual's Markdown)",
     "empty": "chat screen, empty",
     "answer": "chat after the 94 KB streamed answer",
     "answer-settled": "the same, 3 s later (the app's pause)",
@@ -62,8 +63,10 @@ async def _child(case: str) -> dict:
             await pilot.pause()
             gc.collect()
             return {"rss": rss_mb(), "peak": peak_rss_mb()}
-    if case == "libraries":
-        return await libraries_app()
+    if case.startswith("libraries"):
+        from _common import answer_text
+
+        return await libraries_app(answer_text() if case == "libraries-answer" else short_answer())
     if case.startswith("answer"):
         from _common import answer_text
         from streaming import stream_into_chat
@@ -97,11 +100,12 @@ async def _child(case: str) -> dict:
 SETTLE = 3.0  # seconds after the end of "answer-settled": more than the pacer's pause (IDLE_AFTER, 2 s) and a tick
 
 
-async def libraries_app() -> dict:
+async def libraries_app(text: str) -> dict:
     """What the libraries a chat client of this kind is built on hold once it has answered, with none of tui-agent's
-    own code: the bare app with Textual's TextArea (a prompt) and Markdown widget, showing the 2 KB answer that an
+    own code: the bare app with Textual's TextArea (a prompt) and Markdown widget, showing the answer (`text`) that an
     httpx client (its TLS context made with it, as any client's is) has just streamed from the loopback server,
-    saved in a SQLite database. The floor under every chat figure of this table."""
+    saved in a SQLite database. With the 2 KB answer, the floor under every chat figure of this table; with the
+    94 KB one, what Textual's own Markdown widget holds for it (all its blocks, as nothing folds them)."""
     import sqlite3
     import tempfile
     from pathlib import Path
@@ -119,7 +123,7 @@ async def libraries_app() -> dict:
             yield Markdown(id="answer")
             yield TextArea()
 
-    with loopback_answer(chunks_of(short_answer())) as base_url, tempfile.TemporaryDirectory() as folder:
+    with loopback_answer(chunks_of(text)) as base_url, tempfile.TemporaryDirectory() as folder:
         async with httpx.AsyncClient() as client:
             request = {"model": "bench", "stream": True, "messages": [{"role": "user", "content": "go"}]}
             async with client.stream("POST", f"{base_url}/chat/completions", json=request) as response:
@@ -134,7 +138,7 @@ async def libraries_app() -> dict:
             async with app.run_test(size=SIZE) as pilot:
                 await app.query_one("#answer", Markdown).update(answer)
                 await pilot.pause()
-                assert answer == short_answer() and app.query("MarkdownFence"), "the answer did not arrive whole"
+                assert answer == text and app.query("MarkdownFence"), "the answer did not arrive whole"
                 gc.collect()
                 result = {"rss": rss_mb(), "peak": peak_rss_mb()}
             database.close()
