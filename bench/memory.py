@@ -15,7 +15,8 @@ kept then: 88 MB where it said 76.5 at 500 chunks/s (docs/benchmarks.md, "ninth 
 
 "libraries" is the floor under all of these: the bare app plus what the libraries hold (Textual's Markdown and
 TextArea, httpx with its TLS context, SQLite) once they have streamed, saved and shown a 2 KB answer, with no code of
-tui-agent's (`libraries_app`); "libraries-answer" the same with the 94 KB answer. "answer-settled" is the 94 KB answer 3 s after its end, once the app has had the
+tui-agent's (`libraries_app`); "libraries-answer" the same with the 94 KB answer. Like the bare app, they run
+under CPython's own collector. "answer-settled" is the 94 KB answer 3 s after its end, once the app has had the
 pause in which its collector's deep pass runs and the C library's free memory is handed back (ui/allocator.py).
 
 Run from the repository root:  .venv/bin/python bench/memory.py [--runs 3]
@@ -48,15 +49,16 @@ CASES = {
     "history-whole": "the same, once the rest of the branch is read",
     "session": "chat after ChatSession.open of 2,000 (10 mounted)",
 }
+BASELINES = ("bare", "libraries", "libraries-answer")  # no code of tui-agent's: CPython's collector, as it comes
 
 
 async def _child(case: str) -> dict:
-    if case != "bare":
+    if case not in BASELINES:
         # The collector as `tui-agent` sets it up (cli._run_tui): off for start-up, then the app's pacer from its first
-        # frame (ui/gc_pacing.py), whose recent passes freeze what survives them. The bare app keeps CPython's own.
+        # frame (ui/gc_pacing.py), whose recent passes freeze what survives them. The baselines keep CPython's own:
+        # they have no pacer, and with collection off their garbage would wait for the measurement's collect.
         gc.disable()
     if case == "bare":
-        sys.path.insert(0, str(ROOT / "bench"))
         from _bare_app import BareApp
 
         async with BareApp().run_test(size=SIZE) as pilot:
@@ -113,7 +115,6 @@ async def libraries_app(text: str) -> dict:
     import httpx
     from textual.widgets import Markdown, TextArea
 
-    sys.path.insert(0, str(ROOT / "bench"))
     from _bare_app import BareApp
     from _common import chunks_of, loopback_answer
 
