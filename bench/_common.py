@@ -45,14 +45,18 @@ def bench_env(home: Path) -> dict[str, str]:
     return env
 
 
-def write_config(home: Path, base_url: str = "http://127.0.0.1:9/v1", *, default: bool = True, resume: bool = True) -> None:
+def write_config(home: Path, base_url: str = "http://127.0.0.1:9/v1", *, default: bool = True, resume: bool = True,
+                 model: tuple[str, str] = ("loopback", "bench-1")) -> None:
     """A config whose default profile (or none: first run) is an openai-chat provider at `base_url`, no auth;
-    `resume=False` keeps the app from reopening the last stored conversation at start."""
+    `resume=False` keeps the app from reopening the last stored conversation at start. `model` = (provider,
+    model) puts the profile on another provider, a built-in one moved to `base_url` (so nothing leaves the machine)."""
     head = f'default_profile = "{NICK}"\n' if default else ""
     if not resume:
         head += "[ui]\nresume_last = false\n"
+    provider, name = model
+    moved = f'[providers.{provider}]\nbase_url = "{base_url}"\n' if provider != "loopback" else ""
     (home / "config.toml").write_text(
-        head + f'[profiles.{NICK}]\nprovider = "loopback"\nmodel = "bench-1"\n\n'
+        head + f'[profiles.{NICK}]\nprovider = "{provider}"\nmodel = "{name}"\n\n{moved}'
         f'[providers.loopback]\ndisplay_name = "Loopback"\nkind = "openai-chat"\nbase_url = "{base_url}"\nauth = ["none"]\n'
         # local servers probed by the first-run scan point at a closed port, so they fail at once
         '[providers.ollama]\nbase_url = "http://127.0.0.1:9"\n[providers.lmstudio]\nbase_url = "http://127.0.0.1:9/v1"\n',
@@ -60,15 +64,17 @@ def write_config(home: Path, base_url: str = "http://127.0.0.1:9/v1", *, default
     )
 
 
-def make_app(home: Path, base_url: str = "http://127.0.0.1:9/v1", *, default: bool = True):
+def make_app(home: Path, base_url: str = "http://127.0.0.1:9/v1", *, default: bool = True,
+             model: tuple[str, str] = ("loopback", "bench-1")):
     """The real app over the real AgentService, on a temp home whose default profile talks to `base_url`
-    (the last conversation is not reopened at start: each benchmark opens what it measures)."""
+    (the last conversation is not reopened at start: each benchmark opens what it measures); `model` as in
+    write_config."""
     from tui_agent.config.load import load_config
     from tui_agent.config.paths import Paths
     from tui_agent.service.agent import AgentService
     from tui_agent.ui.app import TuiAgentApp
 
-    write_config(home, base_url, default=default, resume=False)
+    write_config(home, base_url, default=default, resume=False, model=model)
     env = bench_env(home)
     paths = Paths.resolve(env=env)
     validate_in_child(env)

@@ -41,8 +41,9 @@ tui-agent ≥ 50× faster). elia's time includes its first import of litellm, wh
 Run from the repository root:  .venv/bin/python bench/echo_pty.py [--runs 3] [--cases idle,paced,fast]
                                   [--timeout 300] [--big-mb 5] [--elia COMMAND] [--json]
 Bounds (issue 23): echo p95 < 50 ms and ≤ 4× the idle p95 of the same run, max < 150 ms; for the 5 MB cases
-p95 < 100 ms and the streamed final render (last chunk → end) ≤ 3× the one-shot render. Not a test: it prints
-and never fails.
+p95 < 100 ms and the streamed final render ≤ 3× the one-shot render, timed from the last byte the app read
+("(read)": Linux, where the server sees the socket queues) or else from the server's last write ("(sent)"). Not a
+test: it prints and never fails.
 """
 
 from __future__ import annotations
@@ -614,7 +615,7 @@ def report(results: dict[str, list[dict]], cases: dict[str, Case] = CASES) -> st
             read_ratio = median(reads) / median(shots) if reads else float("nan")
             judged = read_ratio if reads else tail_ratio  # the final render: from the moment the app has it all
             row += [median(shots) * 1000, ratio, tail_ratio, read_ratio if reads else "",
-                    ("met" if judged <= 3 else "NOT met") if case.big else ""]
+                    (("met" if judged <= 3 else "NOT met") + (" (read)" if reads else " (sent)")) if case.big else ""]
         answers.append(row)
     if answers:
         width = max(len(row) for row in answers)
@@ -622,7 +623,7 @@ def report(results: dict[str, list[dict]], cases: dict[str, Case] = CASES) -> st
         headers = ["answer", "chars", "Enter → first chunk ms", "Enter → end on screen ms", "each run s",
                    "longest silence ms", "last chunk sent → end ms", "last byte read → end ms",
                    "reopened: one-shot ms", "end ÷ one-shot", "sent → end ÷ one-shot", "read → end ÷ one-shot",
-                   "read → end ≤ 3× (target 4)"]
+                   "final render ≤ 3× (target 4)"]
         lines += ["", table(headers[:width], answers)]
     if "elia" in results and "quiet" in results:
         lines += ["", _versus_elia(results["quiet"], results["elia"])]

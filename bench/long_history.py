@@ -204,14 +204,16 @@ async def _mount_tail(screen, messages) -> None:
         await answer.finish("complete")
 
 
-async def open_in_chat(home, conversation_id: int, tail: int, *, via: str = "screen") -> dict:
+async def open_in_chat(home, conversation_id: int, tail: int, *, via: str = "screen",
+                       model: tuple[str, str] = ("loopback", "bench-1")) -> dict:
     """Seconds from asking for the conversation to its latest messages on screen.
 
     via "screen": ChatScreen.open_conversation (the app's own path; `tail` is the screen's choice, ignored);
     "screen-whole": the same, until the rest of the branch (read after the first paint) is read and marked;
     "latest": AsyncHistory.messages_latest(tail) mounted as the conversation widget would;
-    "session": ChatSession.open (every message read) and the latest `tail` mounted."""
-    app = make_app(home)
+    "session": ChatSession.open (every message read) and the latest `tail` mounted. `model`: the profile's
+    (provider, model), as in _common.write_config."""
+    app = make_app(home, model=model)
     async with app.run_test(size=SIZE) as pilot:
         await started(app, pilot)
         screen = app.screen

@@ -47,6 +47,7 @@ CASES = {
     "history": "chat after open_conversation of 2,000 messages",
     "history-10": "chat after open_conversation of 10 messages",
     "history-whole": "the same, once the rest of the branch is read",
+    "history-listed": "2,000 messages on a model the shipped table prices",
     "session": "chat after ChatSession.open of 2,000 (10 mounted)",
 }
 BASELINES = ("bare", "libraries", "libraries-answer")  # no code of tui-agent's: CPython's collector, as it comes
@@ -91,13 +92,20 @@ async def _child(case: str) -> dict:
     from tui_agent.config.paths import Paths
 
     home = temp_home()
-    make_app(home)  # writes the config; the history goes where the app's service looks for it
+    model = LISTED if case == "history-listed" else ("loopback", "bench-1")
+    make_app(home, model=model)  # writes the config; the history goes where the app's service looks for it
     size = 10 if case == "history-10" else 2000
     ids, _ = build_history(Paths.resolve(env=bench_env(home)).history_db, (size,))
-    via = {"history": "screen", "history-10": "screen", "history-whole": "screen-whole"}.get(case, "session")
-    result = await open_in_chat(home, ids[size], 10, via=via)
+    via = {"history-whole": "screen-whole", "session": "session"}.get(case, "screen")
+    result = await open_in_chat(home, ids[size], 10, via=via, model=model)
     return {"rss": result["rss_mb"], "peak": peak_rss_mb()}
 
+
+# "history-listed": the built-in openai provider (moved to the closed port) on a model whose window and prices the
+# shipped table gives, so the app asks the provider nothing at start (AgentService.model_facts) and loads no HTTP
+# code before a message is sent, as for a built-in anthropic profile. The loopback profile of the other cases is
+# asked for its model list at start, which loads httpx (≈ 7 MB with OpenSSL's context).
+LISTED = ("openai", "gpt-4o")
 
 SETTLE = 3.0  # seconds after the end of "answer-settled": more than the pacer's pause (IDLE_AFTER, 2 s) and a tick
 
@@ -112,6 +120,10 @@ async def libraries_app(text: str) -> dict:
     import tempfile
     from pathlib import Path
 
+    # httpx's package imports its command-line client (click, Pygments' lexers) whenever click is installed, as
+    # it is in the test environment (import-linter needs it) and not in a user's install. tui-agent keeps it out
+    # (tui_agent/__init__.py); so does the floor, which would otherwise hold 1.9 MB that neither needs.
+    sys.modules.setdefault("httpx._main", None)  # type: ignore[arg-type]
     import httpx
     from textual.widgets import Markdown, TextArea
 

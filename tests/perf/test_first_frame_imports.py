@@ -83,3 +83,45 @@ def test_first_run_screen_is_also_light(isolated_home, tmp_path):
     seen = first_frame_modules(tmp_path)
     loaded = [name for name in FORBIDDEN if name in seen["modules"]]
     assert loaded == [], f"imported before the first frame: {loaded}"
+
+
+SETTLED_SCRIPT = textwrap.dedent(
+    """
+    import asyncio, sys
+    from tui_agent.config.load import load_config
+    from tui_agent.config.paths import Paths
+    from tui_agent.ui.app import TuiAgentApp
+
+    paths = Paths.resolve()
+    app = TuiAgentApp(config=load_config(paths.config_file, cache=paths.config_cache), paths=paths)
+
+    async def main():
+        async with app.run_test(size=(100, 30)) as pilot:
+            for _ in range(3):  # the first frame's callbacks, then the workers they start (the model's facts)
+                await pilot.pause()
+                await app.workers.wait_for_complete()
+            print(app.screen.query_one("#context-summary").render(), "httpx" in sys.modules)
+    asyncio.run(main())
+    """
+)
+
+
+def test_a_start_on_a_model_the_shipped_table_prices_loads_no_network_code(isolated_home, tmp_path, monkeypatch):
+    """The built-in openai provider's model list says nothing the shipped table does not (model_facts): a start on
+    a listed model asks nothing, so loads no HTTP stack until a message is sent (≈ 7 MB, issue 23); an unlisted
+    model is asked about, as before (which also shows this probe sees the stack when it is loaded)."""
+    script = tmp_path / "settled_probe.py"
+    script.write_text(SETTLED_SCRIPT)
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-test-0123456789abcdefghijKLMN")
+    seen = {}
+    for model in ("gpt-4o", "gpt-unlisted"):
+        (isolated_home / "config.toml").write_text(
+            f'default_profile = "gpt"\n[profiles.gpt]\nprovider = "openai"\nmodel = "{model}"\n'
+            '[providers.openai]\nbase_url = "http://127.0.0.1:9/v1"\n'
+        )
+        proc = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=120)
+        assert proc.returncode == 0, proc.stderr
+        *summary, loaded = proc.stdout.split()
+        seen[model] = (" ".join(summary), loaded)
+    assert seen["gpt-4o"] == ("ctx 0 / 128k 0%", "False"), seen  # the table's window, shown; no HTTP stack
+    assert seen["gpt-unlisted"][1] == "True", seen

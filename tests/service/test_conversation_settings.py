@@ -29,6 +29,7 @@ async def service(isolated_home: Path, monkeypatch):
             f'[providers.gw]\nkind = "openai-chat"\nbase_url = "{openai.base_url}"\n'
             '[profiles.claude]\nprovider = "anthropic"\nmodel = "claude-sonnet-4-5"\n'
             '[profiles.gpt]\nprovider = "openai"\nmodel = "gpt-test"\n'
+            '[profiles.listed]\nprovider = "openai"\nmodel = "gpt-4o-2024-08-06"\n'
             '[profiles.router]\nprovider = "openrouter"\nmodel = "vendor/some-model"\n'
             '[profiles.local]\nprovider = "ollama"\nmodel = "llama3.2:latest"\n'
             '[profiles.gateway]\nprovider = "gw"\nmodel = "gpt-test"\ntemperature = 0.2\ntop_p = 0.9\nsystem = "Be brief."\n'
@@ -171,6 +172,16 @@ async def test_costs_come_from_openrouters_prices_and_the_shipped_table_and_are_
     gateway = service.chat_session("gateway")
     usage = [e for e in await drain(gateway.send("hi")) if isinstance(e, Usage)][-1]
     assert usage.cost_usd is None and gateway.context_window() is None  # never a guess
+
+
+async def test_a_model_the_shipped_table_prices_is_not_asked_about_and_one_it_does_not_is(service):
+    openai = service.fakes["gpt"]
+    facts = await service.model_facts(service.resolve("listed"))
+    assert (facts.context_window, facts.input_usd_per_mtok, facts.output_usd_per_mtok) == (128000, 2.5, 10.0)
+    assert not openai.requests  # nothing a model list says would change the table's window and prices
+    facts = await service.model_facts(service.resolve("gpt"))
+    assert facts.context_window is None  # not listed in the table: the provider is asked, and says nothing
+    assert [r.path for r in openai.requests] == ["/v1/models"]
 
 
 async def test_ollamas_context_length_comes_from_api_show_and_fullness_is_counted(service):

@@ -626,8 +626,15 @@ class AgentService:
     async def model_facts(self, chain: Chain) -> "ModelFacts":
         """The chain's model's context window and prices: from the provider's model list (OpenRouter, LM Studio),
         Ollama's `/api/show`, or the shipped table; what none of them says stays None. Each is asked once until
-        it answers (the model list is the session's cached discovery)."""
+        it answers (the model list is the session's cached discovery). A model the shipped table gives a window and
+        both prices is not asked about: nothing a model list says would change them (OpenAI's lists neither), and
+        a start-up then makes no request, so loads no network code, until the first message is sent."""
+        from tui_agent.config.model_facts import table_facts
+
         provider = chain.provider
+        table = table_facts(provider.id, chain.profile.model)
+        if table is not None and None not in (table.context_window, table.input_usd_per_mtok, table.output_usd_per_mtok):
+            return self.known_facts(chain)
         if provider.kind in ("openai-chat", "ollama") and provider.id not in self._models_cache \
                 and provider.id not in self._facts_unlisted:
             try:

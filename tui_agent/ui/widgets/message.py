@@ -29,6 +29,7 @@ from tui_agent.ui.widgets.answer_markdown import AnswerMarkdown
 from tui_agent.service.agent import NO_TEXT
 
 if TYPE_CHECKING:
+    from textual.app import App
     from textual.events import Resize
 
     from tui_agent.ui.code_blocks import CodeBlock
@@ -246,7 +247,7 @@ class _Feed:
     def _slice_end(self, end: int) -> int:
         if self._scanner is None:  # the thinking: collapsed, cheap to draw; written whole
             return end
-        size = WRITE_SLICE if user_typing(getattr(self._owner, "app", None)) else IDLE_WRITE_SLICE
+        size = WRITE_SLICE if user_typing(self._app()) else IDLE_WRITE_SLICE
         return self._scanner.slice_end(self._written, end, size)
 
     async def _flush(self) -> None:
@@ -269,7 +270,11 @@ class _Feed:
         """Whether a slice may start now: nobody types, or it is the gap after a key, or nothing was written for
         MAX_FLUSH_INTERVAL (since the last slice, or since the text waiting arrived)."""
         waited = time.perf_counter() - max(self._held_since, self._wrote_at)
-        return waited >= MAX_FLUSH_INTERVAL or may_start_work(getattr(self._owner, "app", None))
+        return waited >= MAX_FLUSH_INTERVAL or may_start_work(self._app())
+
+    def _app(self) -> "App | None":
+        """The owner's app, or None once the owner is gone (the key timing then lets the feed write)."""
+        return getattr(self._owner, "app", None)
 
     async def _until_keys_allow(self, *, unless_closed: bool = False) -> None:
         """Until a slice may start (`_keys_allow`); or, `unless_closed`, until the feed is closed (the writer task:
