@@ -118,6 +118,7 @@ def log_in(home, provider: str) -> None:
     subprocess.run([sys.executable, "-m", "tui_agent", "login", provider, "--no-check"], input="sk-bench-0123456789abcdefKLMN\n",
                    env=bench_env(home), cwd=ROOT, check=True, capture_output=True, text=True)
 
+
 SETTLE = 3.0  # seconds after the end of "answer-settled": more than the pacer's pause (IDLE_AFTER, 2 s) and a tick
 
 
