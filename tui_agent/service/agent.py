@@ -633,7 +633,7 @@ class AgentService:
 
         provider = chain.provider
         table = table_facts(provider.id, chain.profile.model)
-        if table is not None and None not in (table.context_window, table.input_usd_per_mtok, table.output_usd_per_mtok):
+        if table is not None and table.context_window is not None and table.priced:
             return self.known_facts(chain)
         if provider.kind in ("openai-chat", "ollama") and provider.id not in self._models_cache \
                 and provider.id not in self._facts_unlisted:
