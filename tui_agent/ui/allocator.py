@@ -64,20 +64,20 @@ def _is_glibc(libc: Any) -> bool:
 
 def hold_mmap_threshold(libc: Any = None) -> bool:
     """Fix glibc's mmap threshold at LARGE_BLOCK (see the module); True if it was set."""
-    libc = glibc() if libc is None else libc
-    if not _is_glibc(libc):
-        return False
-    mallopt = getattr(libc, "mallopt", None)
-    return mallopt is not None and mallopt(M_MMAP_THRESHOLD, LARGE_BLOCK) == 1
+    return _glibc_call(libc, "mallopt", M_MMAP_THRESHOLD, LARGE_BLOCK)
 
 
 def give_back_free_memory(libc: Any = None) -> bool:
     """Return the free pages of glibc's heap to the system (see the module); True if glibc released any."""
+    return _glibc_call(libc, "malloc_trim", 0)
+
+
+def _glibc_call(libc: Any, name: str, *args: int) -> bool:
+    """Call glibc's `name` (in `libc`, else the interpreter's C library) if it is glibc and has it; True if it
+    returned 1, which both mallopt and malloc_trim return for done."""
     libc = glibc() if libc is None else libc
-    if not _is_glibc(libc):
-        return False
-    trim = getattr(libc, "malloc_trim", None)
-    return trim is not None and trim(0) == 1
+    function = getattr(libc, name, None) if _is_glibc(libc) else None
+    return function is not None and function(*args) == 1
 
 
 _held: bool | None = None  # whether hold_mmap_threshold_once has run, and what it returned
