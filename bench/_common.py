@@ -26,6 +26,7 @@ os.environ.setdefault("TEXTUAL_ANIMATIONS", "none")  # read by Textual at import
 
 SIZE = (100, 40)  # the headless screen of every in-process benchmark (chat and baselines alike)
 NICK = "benchnick"  # the profile nickname: the chat header shows it, the pty start-up detects it
+LOOPBACK = ("loopback", "bench-1")  # (provider, model) of the default profile: an openai-chat server, no auth
 
 
 def temp_home(prefix: str = "tui-agent-bench-") -> Path:
@@ -46,7 +47,7 @@ def bench_env(home: Path) -> dict[str, str]:
 
 
 def write_config(home: Path, base_url: str = "http://127.0.0.1:9/v1", *, default: bool = True, resume: bool = True,
-                 model: tuple[str, str] = ("loopback", "bench-1")) -> None:
+                 model: tuple[str, str] = LOOPBACK) -> None:
     """A config whose default profile (or none: first run) is an openai-chat provider at `base_url`, no auth;
     `resume=False` keeps the app from reopening the last stored conversation at start. `model` = (provider,
     model) puts the profile on another provider, a built-in one moved to `base_url` (so nothing leaves the machine)."""
@@ -54,7 +55,7 @@ def write_config(home: Path, base_url: str = "http://127.0.0.1:9/v1", *, default
     if not resume:
         head += "[ui]\nresume_last = false\n"
     provider, name = model
-    moved = f'[providers.{provider}]\nbase_url = "{base_url}"\n' if provider != "loopback" else ""
+    moved = f'[providers.{provider}]\nbase_url = "{base_url}"\n' if model != LOOPBACK else ""
     (home / "config.toml").write_text(
         head + f'[profiles.{NICK}]\nprovider = "{provider}"\nmodel = "{name}"\n\n{moved}'
         f'[providers.loopback]\ndisplay_name = "Loopback"\nkind = "openai-chat"\nbase_url = "{base_url}"\nauth = ["none"]\n'
@@ -65,7 +66,7 @@ def write_config(home: Path, base_url: str = "http://127.0.0.1:9/v1", *, default
 
 
 def make_app(home: Path, base_url: str = "http://127.0.0.1:9/v1", *, default: bool = True,
-             model: tuple[str, str] = ("loopback", "bench-1")):
+             model: tuple[str, str] = LOOPBACK):
     """The real app over the real AgentService, on a temp home whose default profile talks to `base_url`
     (the last conversation is not reopened at start: each benchmark opens what it measures); `model` as in
     write_config."""

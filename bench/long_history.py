@@ -27,7 +27,7 @@ import gc
 import random
 import time
 
-from _common import SIZE, machine, make_app, median, rss_mb, started, table, temp_home
+from _common import LOOPBACK, SIZE, machine, make_app, median, rss_mb, started, table, temp_home
 
 from textual.widgets import Markdown
 
@@ -205,7 +205,7 @@ async def _mount_tail(screen, messages) -> None:
 
 
 async def open_in_chat(home, conversation_id: int, tail: int, *, via: str = "screen",
-                       model: tuple[str, str] = ("loopback", "bench-1")) -> dict:
+                       model: tuple[str, str] = LOOPBACK) -> dict:
     """Seconds from asking for the conversation to its latest messages on screen.
 
     via "screen": ChatScreen.open_conversation (the app's own path; `tail` is the screen's choice, ignored);

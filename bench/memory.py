@@ -33,7 +33,8 @@ import json
 import subprocess
 import sys
 
-from _common import ROOT, SIZE, compile_tree, machine, median, peak_rss_mb, rss_mb, started, table, temp_home
+from _common import (LOOPBACK, ROOT, SIZE, answer_text, bench_env, chunks_of, compile_tree, loopback_answer, machine, make_app,
+                     median, peak_rss_mb, rss_mb, started, table, temp_home)
 
 CASES = {
     "bare": "bare Textual app (header, static, footer)",
@@ -67,19 +68,14 @@ async def _child(case: str) -> dict:
             gc.collect()
             return {"rss": rss_mb(), "peak": peak_rss_mb()}
     if case.startswith("libraries"):
-        from _common import answer_text
-
         return await libraries_app(answer_text() if case == "libraries-answer" else short_answer())
     if case.startswith("answer"):
-        from _common import answer_text
         from streaming import stream_into_chat
 
         text = short_answer() if case == "answer-short" else answer_text()
         result = await stream_into_chat(text, 0.002 if case == "answer-paced" else 0.0, check=False,
                                         settle=SETTLE if case == "answer-settled" else 0.0)
         return {"rss": result["rss_mb"], "peak": peak_rss_mb()}
-    from _common import make_app
-
     if case == "empty":
         app = make_app(temp_home())
         async with app.run_test(size=SIZE) as pilot:
@@ -88,11 +84,10 @@ async def _child(case: str) -> dict:
             return {"rss": rss_mb(), "peak": peak_rss_mb()}
     from long_history import build_history, open_in_chat
 
-    from _common import bench_env
     from tui_agent.config.paths import Paths
 
     home = temp_home()
-    model = LISTED if case == "history-listed" else ("loopback", "bench-1")
+    model = LISTED if case == "history-listed" else LOOPBACK
     make_app(home, model=model)  # writes the config; the history goes where the app's service looks for it
     size = 10 if case == "history-10" else 2000
     ids, _ = build_history(Paths.resolve(env=bench_env(home)).history_db, (size,))
@@ -113,8 +108,6 @@ LISTED = ("openai", "gpt-4o")
 def log_in(home, provider: str) -> None:
     """Save a key for `provider` as a user does, `tui-agent login PROVIDER --no-check` (in the file store; nothing is
     sent), in a child process: without a key the app would not ask the provider anything at start either."""
-    from _common import bench_env
-
     subprocess.run([sys.executable, "-m", "tui_agent", "login", provider, "--no-check"], input="sk-bench-0123456789abcdefKLMN\n",
                    env=bench_env(home), cwd=ROOT, check=True, capture_output=True, text=True)
 
@@ -140,7 +133,6 @@ async def libraries_app(text: str) -> dict:
     from textual.widgets import Markdown, TextArea
 
     from _bare_app import BareApp
-    from _common import chunks_of, loopback_answer
 
     class LibrariesApp(BareApp):
         def compose(self):
@@ -173,8 +165,6 @@ async def libraries_app(text: str) -> dict:
 def short_answer() -> str:
     """About 2 KB cut from the 94 KB answer with a block of each kind it has: headings, prose, a list, a table and
     a 10-line Python fence (so what a first answer loads, the Markdown parser and the highlighter, is in both)."""
-    from _common import answer_text
-
     text = answer_text()
     start = text.index("| name | value |")
     table = text[start:text.index("\n\n", start)]
