@@ -12,7 +12,7 @@ UNSAFE = {chr(c) for c in [*range(0x20), 0x7F, *range(0x80, 0xA0), *range(0x202A
 
 def assert_terminal_safe(text: str, *, newline_ok: bool = True) -> None:
     allowed = {"\n", "\t"} if newline_ok else set()
-    bad = sorted({c for c in text if c in UNSAFE and c not in allowed})
+    bad = sorted({c for c in text if (c in UNSAFE or "\ud800" <= c <= "\udfff") and c not in allowed})
     assert not bad, f"unsafe characters survived: {[hex(ord(c)) for c in bad]} in {text!r}"
 
 
@@ -26,6 +26,15 @@ def test_every_c0_control_and_del_is_shown_as_its_control_picture(char):
 @pytest.mark.parametrize("char", C1, ids=lambda c: f"U+{ord(c):04X}")
 def test_every_c1_control_is_shown_as_a_replacement_character(char):
     assert sanitize(f"a{char}\n") == "a\ufffd\n"
+
+
+@pytest.mark.parametrize("char", ["\ud800", "\udbff", "\udc00", "\udc80", "\udfff"], ids=lambda c: f"U+{ord(c):04X}")
+def test_every_lone_surrogate_is_a_replacement_character_wherever_it_is_shown(char):
+    assert sanitize(f"a{char}\n") == "a\ufffd\n"
+    assert sanitize_line(f"a{char}\t") == "a\ufffd␉"
+    assert sanitize_keeping_offsets(f"a{char}\n") == "a\ufffd "
+    assert stream(["a\x1b[3", f"1m{char}"]) == "a\ufffd"
+    assert sanitize(f"\x1b]0;{char}\x07{char}") == "\ufffd"  # inside a removed sequence it goes with it
 
 
 def test_newline_and_tab_are_kept_and_carriage_returns_removed():
