@@ -167,9 +167,9 @@ def short_answer() -> str:
     a 10-line Python fence (so what a first answer loads, the Markdown parser and the highlighter, is in both)."""
     text = answer_text()
     start = text.index("| name | value |")
-    table = text[start:text.index("\n\n", start)]
+    markdown_table = text[start:text.index("\n\n", start)]  # (not `table`, the printing helper imported above)
     fence = "\n".join(text[text.index("```python"):].splitlines()[:11]) + "\n```"
-    return "\n\n".join([text[:text.index("\n\n", 1500)], fence, table]) + "\n"
+    return "\n\n".join([text[:text.index("\n\n", 1500)], fence, markdown_table]) + "\n"
 
 
 # Issue 23's title: long chats and big answers cost what a short one does. These rows say how far, in one run.

@@ -98,4 +98,5 @@ def test_the_user_types_for_typing_pause_after_a_key_and_apps_without_a_pace_hav
     assert user_typing(app)
     perf_clock[0] += TYPING_PAUSE * 0.02
     assert not user_typing(app)
+    assert user_typing(app, app.last_input_at + TYPING_PAUSE * 0.99)  # a moment already read off the clock
     assert key_pace(object()) is None and not user_typing(object()) and not user_typing(None)

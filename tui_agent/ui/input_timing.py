@@ -24,10 +24,10 @@ GAP_WORK_MIN = 0.03
 GAP_WORK_FIRST = 0.05
 
 
-def user_typing(app: object | None) -> bool:
-    """Whether the user typed or scrolled in `app` within the last TYPING_PAUSE seconds (never, for anything that
-    does not stamp `last_input_at`)."""
-    return time.perf_counter() - getattr(app, "last_input_at", 0.0) < TYPING_PAUSE
+def user_typing(app: object | None, now: float | None = None) -> bool:
+    """Whether the user typed or scrolled in `app` within the last TYPING_PAUSE seconds before `now` (default: the
+    clock now; never, for anything that does not stamp `last_input_at`)."""
+    return (time.perf_counter() if now is None else now) - getattr(app, "last_input_at", 0.0) < TYPING_PAUSE
 
 
 def key_pace(app: object | None) -> "KeyPace | None":
@@ -81,7 +81,8 @@ class KeyPace:
 def may_start_work(app: object | None) -> bool:
     """Whether work that takes the event loop for tens of milliseconds may start now: nobody is typing, or the user
     is in the gap just after a key (`KeyPace.gap_open`). A scroll counts as typing, with no gap to start in."""
-    if not user_typing(app):
+    now = time.perf_counter()
+    if not user_typing(app, now):
         return True
     pace = key_pace(app)
-    return pace is not None and pace.gap_open(time.perf_counter())
+    return pace is not None and pace.gap_open(now)
