@@ -235,6 +235,51 @@ async def test_switching_to_a_long_branch_draws_its_tail_first_then_pages_and_se
         ]
 
 
+async def test_retry_right_after_a_reopen_draws_the_whole_branch_above_the_new_answer(home):
+    """A retry typed before the rest of a reopened branch is read (type-ahead replays a key at once) must not draw
+    from the tail alone: the older messages page in above the new answer, each once."""
+    from tui_agent.ui.screens.chat import OPEN_PAGE
+
+    app, adapter = make_app(home, scripts=[[TextDelta("again"), Done()]])
+    async with app.run_test(size=SIZE) as pilot:
+        store = app.service.history.store
+        conv = store.create_conversation()
+        for i in range(100):
+            store.add_message(conv.id, "user", f"q{i}")
+            store.add_message(conv.id, "assistant", f"a{i}", profile="fake")
+        screen = app.screen
+        history, gate = app.service.history, Hold()
+        read_branch, reads = history.branch, []
+
+        async def slow_branch(conversation_id):  # the reopen's read of the rest waits for the gate; later ones do not
+            reads.append(conversation_id)
+            if len(reads) == 1:
+                await gate.wait()
+            return await read_branch(conversation_id)
+
+        history.branch = slow_branch
+        await screen.open_conversation(conv.id)
+        await pilot.pause()
+        assert len(screen.session.branch) < 200  # only the tail is read by the first paint
+        assert reads  # the reopen's read of the rest has begun, and waits
+        await screen.run_command("/retry")  # before it has read anything
+        await settle(pilot)
+        gate.release()  # the reopen's read ends after the retry has drawn the branch: it must change nothing now
+        await wait_until(pilot, lambda: not any(w.is_running for w in screen.workers), "the reads after the paint")
+        await pilot.pause()
+
+        assert sent(adapter.requests[-1]) == [
+            *(turn for i in range(99) for turn in (("user", f"q{i}"), ("assistant", f"a{i}"))), ("user", "q99"),
+        ]
+        shown = [w.message_id for w in screen.conversation.children if isinstance(w, (UserMessage, AssistantMessage))]
+        older = [m.id for m in screen._older]
+        assert older and older[0] == store.branch(conv.id)[0].id  # the first prompt pages in on scroll-up
+        assert not set(older) & set(shown)  # nothing twice
+        assert len(older) + len(shown) == 200  # the 199 messages before the new answer, and the answer
+        assert f"{len(older)} older messages" in screen.conversation.children[0].text
+        assert len(shown) <= OPEN_PAGE + 1
+
+
 async def test_paging_up_to_a_fork_shows_its_sibling_mark(home):
     from tui_agent.ui.screens.chat import OPEN_PAGE
 

@@ -90,6 +90,8 @@ class BranchCommands:
                 return
         if self._refused("" if chain else _no_model()):
             return
+        await session.whole_branch()  # a retry typed right after a reopen: the older messages are drawn above it too
+        prompt = session.last_prompt() or prompt
         upto = session.branch[: session.branch.index(prompt) + 1]
         answer = await self._show_for_answer(upto)
         self._start_answer(chain, prompt.content, lambda: session.retry(chain), answer)
@@ -138,6 +140,7 @@ class BranchCommands:
         message_id, self._editing = self._editing, None
         self.prompt.border_title = None
         session = self._ensure_session()
+        await session.whole_branch()
         original = next((m for m in session.branch if m.id == message_id), None)
         chain = self._ensure_chain()
         if original is None or chain is None:
@@ -165,6 +168,7 @@ class BranchCommands:
             self._note(plan.note)
         from tui_agent.service.history import CONTINUE_MARK, with_continue_marks
 
+        await session.whole_branch()
         stored = session.branch[-1]
         answer = await self._show_for_answer(session.branch[:-1], continuing=stored)
         answer.add_text(with_continue_marks(stored) + CONTINUE_MARK)
@@ -282,6 +286,8 @@ class BranchCommands:
         from tui_agent.ui.screens.chat import OPEN_PAGE
 
         self._select(None)
+        # A reopen's read of the rest of its branch, still under way, would set the older pages of the view it drew.
+        self.workers.cancel_group(self, "open")
         drawable = [m for m in branch if m.role == "user" or m.content or m.error]
         start = max(0, len(drawable) - OPEN_PAGE)
         self._older = drawable[:start]
