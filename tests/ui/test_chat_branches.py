@@ -280,6 +280,38 @@ async def test_retry_right_after_a_reopen_draws_the_whole_branch_above_the_new_a
         assert len(shown) <= OPEN_PAGE + 1
 
 
+async def test_a_retry_or_edit_that_cannot_read_the_rest_of_the_branch_says_so_and_asks_nothing(home):
+    from tui_agent.service.history import HistoryError
+
+    app, adapter = make_app(home, scripts=[[TextDelta("again"), Done()]])
+    async with app.run_test(size=SIZE) as pilot:
+        store = app.service.history.store
+        conv = store.create_conversation()
+        for i in range(100):
+            store.add_message(conv.id, "user", f"q{i}")
+            store.add_message(conv.id, "assistant", f"a{i}", profile="fake")
+        screen, history, gate = app.screen, app.service.history, Hold()
+
+        async def failing_branch(conversation_id):
+            await gate.wait()  # the reopen's own read fails later, once the commands below have
+            raise HistoryError("Could not read the conversation in the history database (disk I/O error).")
+
+        history.branch = failing_branch
+        await screen.open_conversation(conv.id)
+        await pilot.pause()
+        gate.release()
+        await screen.run_command("/retry")
+        assert notes(app)[-1].startswith("Could not read the rest of this conversation: Could not read the conversation")
+        screen._select(None)
+        await screen.run_command("/edit")
+        assert screen.prompt.border_title == EDITING_TITLE
+        screen.prompt.load_text("changed")
+        await pilot.press("enter")
+        await pilot.pause()
+        assert screen.prompt.border_title == EDITING_TITLE and screen.prompt.text == "changed"  # still editing it
+        assert adapter.requests == [] and not screen.is_streaming
+
+
 async def test_paging_up_to_a_fork_shows_its_sibling_mark(home):
     from tui_agent.ui.screens.chat import OPEN_PAGE
 

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from tui_agent.core.chain import Chain
+    from tui_agent.service.chat_session import ChatSession
     from tui_agent.service.history import Message as StoredMessage
     from tui_agent.ui.widgets.message import AssistantMessage, UserMessage
 
@@ -90,7 +91,8 @@ class BranchCommands:
                 return
         if self._refused("" if chain else _no_model()):
             return
-        await session.whole_branch()  # a retry typed right after a reopen: the older messages are drawn above it too
+        if not await self._read_whole_branch(session):  # a retry typed right after a reopen: all of it is drawn
+            return
         prompt = session.last_prompt() or prompt
         upto = session.branch[: session.branch.index(prompt) + 1]
         answer = await self._show_for_answer(upto)
@@ -140,7 +142,9 @@ class BranchCommands:
         message_id, self._editing = self._editing, None
         self.prompt.border_title = None
         session = self._ensure_session()
-        await session.whole_branch()
+        if not await self._read_whole_branch(session):  # said why: the prompt stays, still being edited
+            self._editing, self.prompt.border_title = message_id, EDITING_TITLE
+            return True
         original = next((m for m in session.branch if m.id == message_id), None)
         chain = self._ensure_chain()
         if original is None or chain is None:
@@ -168,7 +172,8 @@ class BranchCommands:
             self._note(plan.note)
         from tui_agent.service.history import CONTINUE_MARK, with_continue_marks
 
-        await session.whole_branch()
+        if not await self._read_whole_branch(session):
+            return
         stored = session.branch[-1]
         answer = await self._show_for_answer(session.branch[:-1], continuing=stored)
         answer.add_text(with_continue_marks(stored) + CONTINUE_MARK)
@@ -248,6 +253,17 @@ class BranchCommands:
         if widget is not None:
             widget.add_class("-selected")
             self.conversation.scroll_to_widget(widget, animate=False)
+
+    async def _read_whole_branch(self, session: "ChatSession") -> bool:
+        """Read the rest of the branch shown, if a reopen or a switch has not yet (a command typed at once after
+        one draws all of it); False, having said why in one sentence, when the history cannot be read."""
+        try:
+            await session.whole_branch()
+        except Exception as exc:
+            log.exception("reading the rest of the branch failed")
+            self._note(f"Could not read the rest of this conversation: {exc}", error=True)
+            return False
+        return True
 
     # --- rendering the branch --------------------------------------------------------------------------------
 
