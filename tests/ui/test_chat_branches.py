@@ -235,6 +235,16 @@ async def test_switching_to_a_long_branch_draws_its_tail_first_then_pages_and_se
         ]
 
 
+def hundred_turns(app) -> int:
+    """Store a conversation of 100 prompts and answers (200 messages, longer than a reopen reads first); its id."""
+    store = app.service.history.store
+    conv = store.create_conversation()
+    for i in range(100):
+        store.add_message(conv.id, "user", f"q{i}")
+        store.add_message(conv.id, "assistant", f"a{i}", profile="fake")
+    return conv.id
+
+
 async def test_retry_right_after_a_reopen_draws_the_whole_branch_above_the_new_answer(home):
     """A retry typed before the rest of a reopened branch is read (type-ahead replays a key at once) must not draw
     from the tail alone: the older messages page in above the new answer, each once."""
@@ -242,11 +252,7 @@ async def test_retry_right_after_a_reopen_draws_the_whole_branch_above_the_new_a
 
     app, adapter = make_app(home, scripts=[[TextDelta("again"), Done()]])
     async with app.run_test(size=SIZE) as pilot:
-        store = app.service.history.store
-        conv = store.create_conversation()
-        for i in range(100):
-            store.add_message(conv.id, "user", f"q{i}")
-            store.add_message(conv.id, "assistant", f"a{i}", profile="fake")
+        store, conv_id = app.service.history.store, hundred_turns(app)
         screen = app.screen
         history, gate = app.service.history, Hold()
         read_branch, reads = history.branch, []
@@ -258,7 +264,7 @@ async def test_retry_right_after_a_reopen_draws_the_whole_branch_above_the_new_a
             return await read_branch(conversation_id)
 
         history.branch = slow_branch
-        await screen.open_conversation(conv.id)
+        await screen.open_conversation(conv_id)
         await pilot.pause()
         assert len(screen.session.branch) < 200  # only the tail is read by the first paint
         assert reads  # the reopen's read of the rest has begun, and waits
@@ -273,7 +279,7 @@ async def test_retry_right_after_a_reopen_draws_the_whole_branch_above_the_new_a
         ]
         shown = [w.message_id for w in screen.conversation.children if isinstance(w, (UserMessage, AssistantMessage))]
         older = [m.id for m in screen._older]
-        assert older and older[0] == store.branch(conv.id)[0].id  # the first prompt pages in on scroll-up
+        assert older and older[0] == store.branch(conv_id)[0].id  # the first prompt pages in on scroll-up
         assert not set(older) & set(shown)  # nothing twice
         assert len(older) + len(shown) == 200  # the 199 messages before the new answer, and the answer
         assert f"{len(older)} older messages" in screen.conversation.children[0].text
@@ -285,19 +291,15 @@ async def test_a_retry_or_edit_that_cannot_read_the_rest_of_the_branch_says_so_a
 
     app, adapter = make_app(home, scripts=[[TextDelta("again"), Done()]])
     async with app.run_test(size=SIZE) as pilot:
-        store = app.service.history.store
-        conv = store.create_conversation()
-        for i in range(100):
-            store.add_message(conv.id, "user", f"q{i}")
-            store.add_message(conv.id, "assistant", f"a{i}", profile="fake")
+        conv_id = hundred_turns(app)
         screen, history, gate = app.screen, app.service.history, Hold()
 
-        async def failing_branch(conversation_id):
-            await gate.wait()  # the reopen's own read fails later, once the commands below have
+        async def failing_branch(conversation_id):  # once the reopen has drawn its tail, reading the rest fails
+            await gate.wait()
             raise HistoryError("Could not read the conversation in the history database (disk I/O error).")
 
         history.branch = failing_branch
-        await screen.open_conversation(conv.id)
+        await screen.open_conversation(conv_id)
         await pilot.pause()
         gate.release()
         await screen.run_command("/retry")
