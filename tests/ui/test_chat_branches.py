@@ -246,8 +246,8 @@ def hundred_turns(app) -> int:
 
 
 async def test_retry_right_after_a_reopen_draws_the_whole_branch_above_the_new_answer(home):
-    """A retry typed before the rest of a reopened branch is read (type-ahead replays a key at once) must not draw
-    from the tail alone: the older messages page in above the new answer, each once."""
+    """A retry typed before the rest of a reopened branch is read (f5 pressed with the Enter that opened it, say)
+    must not draw from the tail alone: the older messages page in above the new answer, each once."""
     from tui_agent.ui.screens.chat import OPEN_PAGE
 
     app, adapter = make_app(home, scripts=[[TextDelta("again"), Done()]])
