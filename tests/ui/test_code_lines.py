@@ -105,3 +105,61 @@ async def test_a_code_blocks_height_is_counted_as_textual_counts_it():
             for width in sorted({1, max(1, widest - 1), widest, widest + 5}):
                 size = Size(width, 10)
                 assert ours.get_content_height(size, size, width) == textuals.get_content_height(size, size, width), (code, width)
+
+
+def _same_lines(content) -> None:
+    from tui_agent.ui.widgets.answer_markdown import CodeLineIndex
+
+    index = CodeLineIndex(content)
+    split = content.split("\n", allow_blank=True)
+    made = [index.line(y) for y in range(index.count)]
+    assert [line.plain for line in made] == [line.plain for line in split]
+    for y, (have, want) in enumerate(zip(made, split)):
+        # Textual keeps a one-line content whole, spans reaching past its end and all; cut to the line they draw alike
+        want_spans = [s for s in want.spans if min(s.end, len(want.plain)) > s.start] if len(split) == 1 else want.spans
+        assert [(s.start, min(s.end, len(have.plain)), s.style) for s in have.spans] == [
+            (s.start, min(s.end, len(want.plain)), s.style) for s in want_spans], f"line {y}"
+
+
+@pytest.mark.parametrize("language", ["python", "javascript", "text"])
+def test_each_line_made_alone_is_the_line_textuals_split_makes(language):
+    """Highlighted code (multi-line strings and comments, whose styles cross lines; tabs, wide characters, blank and
+    trailing lines): every line the index makes has the text and styles of the same line split out of the whole."""
+    from textual.widgets._markdown import MarkdownFence
+
+    code = ('def f(x):\n\t"""a doc\n    string over lines"""\n\n    return x  # 日本語 🎉\n/* a\ncomment */ var s = `tpl\n'
+            'line`;\n\n\n')
+    for text in (code, code.rstrip("\n"), "one line only", "", "\n", "\n\nx"):
+        _same_lines(MarkdownFence.highlight(text, language, False, True))
+
+
+def test_each_line_made_alone_matches_the_split_for_any_spans():
+    pytest.importorskip("hypothesis")
+    from hypothesis import given, settings
+    from hypothesis import strategies as st
+    from textual.content import Content, Span
+
+    text = st.lists(st.sampled_from(["a", "b", " ", "\n", "\t", "é", "汉"]), max_size=40).map("".join)
+
+    @settings(max_examples=300, deadline=None)
+    @given(text, st.lists(st.tuples(st.integers(0, 45), st.integers(0, 45), st.sampled_from(["bold", "red", "italic"])),
+                          max_size=12))
+    def check(plain, spans):
+        _same_lines(Content(plain, [Span(start, end, style) for start, end, style in spans]))
+
+    check()
+
+
+def test_the_index_keeps_only_the_last_lines_it_made():
+    from textual.widgets._markdown import MarkdownFence
+
+    from tui_agent.ui.widgets.answer_markdown import CodeLineIndex
+
+    content = MarkdownFence.highlight("".join(f"value_{i} = compute({i})\n" for i in range(1000)), "python", False, True)
+    index = CodeLineIndex(content)
+    first = index.line(0)
+    assert index.line(0) is first  # kept: a repaint draws it again
+    for y in range(1, 1000):
+        index.line(y)
+    assert len(index._made) == CodeLineIndex.KEPT_LINES and index.line(0) is not first
+    assert content._split_cache is None and content._divide_cache is None  # the content itself was never split
