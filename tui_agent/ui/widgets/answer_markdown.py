@@ -336,8 +336,8 @@ class _KeptHighlights:
     highlights the code of each new block (90 ms for a 300-line block here) though nothing in it changed.
 
     When a block's code has grown (the same block, streamed further), the shorter code it began with is dropped: it
-    is never asked for again, and a highlighted block holds the styles of every line twice over (its content, and its
-    lines split for `CodeLines`). Kept as a plain LRU, the versions of a streaming block stayed alive: 10,000 of the
+    is never asked for again, and a highlighted block's spans are many (until the fourteenth pass of
+    docs/benchmarks.md it held them twice over, its lines being split for `CodeLines`). Kept as a plain LRU, the versions of a streaming block stayed alive: 10,000 of the
     17,000 spans alive while the 94 KB answer streamed, scanned by every full garbage collection (`docs/benchmarks.md`).
     Called from the event loop and from `highlight_apart`'s worker thread: the lock guards the dict, not the work."""
 
