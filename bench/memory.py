@@ -96,7 +96,7 @@ async def _child(case: str) -> dict:
     ids, _ = build_history(Paths.resolve(env=bench_env(home)).history_db, (size,))
     if listed:
         log_in(home, LISTED[0])
-    via = {"history-whole": "screen-whole", "history-listed-whole": "screen-whole", "session": "session"}.get(case, "screen")
+    via = "session" if case == "session" else "screen-whole" if case.endswith("-whole") else "screen"
     result = await open_in_chat(home, ids[size], 10, via=via, model=model)
     return {"rss": result["rss_mb"], "peak": peak_rss_mb()}
 
